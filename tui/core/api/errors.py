@@ -1,0 +1,156 @@
+"""Specific, actionable exceptions for everything the Prisme.ai API can answer.
+
+Each error keeps the response's ``x-correlation-id`` so an operator can quote it to the platform team,
+and carries a ``hint`` (the next step). Messages never contain the token: the client builds them from
+the response body and the request path only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PrismeError(Exception):
+    """Base class. ``exit_code`` follows the CLI contract (2 usage, 3 auth, 4 network/server)."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        error_class: str | None = None,
+        details: Any = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.correlation_id = correlation_id
+        self.error_class = error_class
+        self.details = details
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.hint:
+            parts.append(self.hint)
+        if self.correlation_id:
+            parts.append(f"(correlation id {self.correlation_id})")
+        return " ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "error": self.kind,
+            "message": self.message,
+            "hint": self.hint,
+            "status": self.status,
+            "correlationId": self.correlation_id,
+            "serverError": self.error_class,
+        }
+
+
+class UsageError(PrismeError):
+    """Bad input caught before anything is sent (a version name, a missing group...)."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class InvalidVersionName(UsageError):
+    kind = "invalid_version_name"
+
+
+class AuthenticationFailed(PrismeError):
+    exit_code = 3
+    kind = "authentication"
+
+
+class PermissionDenied(PrismeError):
+    exit_code = 3
+    kind = "forbidden"
+
+
+class NotFound(PrismeError):
+    kind = "not_found"
+
+
+class VersionNameTaken(PrismeError):
+    kind = "version_name_taken"
+
+
+class PushRejected(PrismeError):
+    """The platform repository has commits this workspace has not pulled yet."""
+
+    kind = "pull_first"
+
+
+class WorkspaceLocked(PrismeError):
+    kind = "locked"
+
+
+class MergeConflict(PrismeError):
+    kind = "merge_conflict"
+
+
+class ArchiveTooLarge(PrismeError):
+    kind = "archive_too_large"
+
+
+class BadRequest(PrismeError):
+    kind = "bad_request"
+
+
+class ServerError(PrismeError):
+    exit_code = 4
+    kind = "server"
+
+
+class NetworkError(PrismeError):
+    exit_code = 4
+    kind = "network"
+
+
+class RequestTimeout(NetworkError):
+    kind = "timeout"
+
+
+class ConnectionFailed(NetworkError):
+    kind = "connection"
+
+
+class TLSFailure(NetworkError):
+    kind = "tls"
+
+
+class UnexpectedResponse(PrismeError):
+    """The server answered 2xx with a body that is not the JSON the contract promises."""
+
+    exit_code = 4
+    kind = "bad_response"
+
+
+class StillProcessing(PrismeError):
+    """The server accepted the work but its result never arrived: never a success."""
+
+    exit_code = 4
+    kind = "processing"
+
+
+class BulkIncomplete(PrismeError):
+    """A bulk stream ended without a completed summary, and the events did not recover it."""
+
+    exit_code = 4
+    kind = "incomplete"
+
+
+def hint_for_lock(reason: str | None) -> str:
+    if reason == "merge_conflict":
+        return (
+            "Resolve the conflict in git on the branch prismeai/<slug>/<branch> (merge the target branch, "
+            "fix, commit, push), then pull again; or unlock and pull with --discard-local-changes."
+        )
+    return "Wait for the running operation, or unlock the workspace if the lock is stale."

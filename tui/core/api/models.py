@@ -1,0 +1,238 @@
+"""Typed views of the API's JSON. Every model keeps ``raw`` so nothing the server sent is lost."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.api.errors import InvalidVersionName
+
+VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+PLATFORM_WORKSPACE_ID = "platform"
+
+
+def validate_version_name(name: str) -> str:
+    """Check a version name the way the server does, before anything is sent."""
+    if name == "current":
+        raise InvalidVersionName("'current' is reserved for the working state; choose another version name.")
+    if not name:
+        raise InvalidVersionName("A version name cannot be empty.")
+    if len(name) > 15:
+        raise InvalidVersionName(
+            f"Version name {name!r} is {len(name)} characters long; at most 15 are allowed."
+        )
+    if not VERSION_NAME_RE.match(name):
+        bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9_.-]", c)})
+        raise InvalidVersionName(
+            f"Version name {name!r} has characters the server refuses: {' '.join(repr(c) for c in bad)}. "
+            "Use letters, digits, '.', '_' and '-'."
+        )
+    return name
+
+
+def localized(text: Any) -> str:
+    """LocalizedText is a string or {lang: text}; show English, else the first language."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, dict) and text:
+        return str(text.get("en") or next(iter(text.values())))
+    return ""
+
+
+@dataclass(frozen=True)
+class WriteLock:
+    locked_at: str | None
+    locked_by: str | None
+    reason: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> WriteLock | None:
+        if not isinstance(data, dict) or not data:
+            return None
+        return cls(data.get("lockedAt"), data.get("lockedBy"), str(data.get("reason") or "manual"))
+
+
+@dataclass(frozen=True)
+class PushInfo:
+    version: str | None
+    created_at: str | None
+    created_by: str | None = None
+    repository_id: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> PushInfo | None:
+        if not isinstance(data, dict) or not data:
+            return None
+        return cls(
+            data.get("version"),
+            data.get("createdAt"),
+            data.get("createdBy"),
+            data.get("repositoryId"),
+        )
+
+
+@dataclass(frozen=True)
+class Repository:
+    id: str
+    name: str
+    type: str
+    mode: str
+    branch: str | None = None
+    url: str | None = None
+    dirpath: str | None = None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def writable(self) -> bool:
+        return self.mode in ("read-write", "write-only")
+
+    @property
+    def readable(self) -> bool:
+        return self.mode in ("read-write", "read-only")
+
+    @classmethod
+    def from_json(cls, repo_id: str, data: dict[str, Any]) -> Repository:
+        config = data.get("config") or {}
+        return cls(
+            id=repo_id,
+            name=str(data.get("name") or repo_id),
+            type=str(data.get("type") or "git"),
+            mode=str(data.get("mode") or "read-write"),
+            branch=config.get("branch"),
+            url=config.get("url"),
+            dirpath=config.get("dirpath"),
+            groups=tuple(data.get("groups") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+    slug: str
+    labels: tuple[str, ...] = ()
+    dirty: bool = False
+    last_push: PushInfo | None = None
+    last_pull: PushInfo | None = None
+    write_lock: WriteLock | None = None
+    updated_at: str | None = None
+    platform_repositories: dict[str, Repository] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Workspace:
+        repos = data.get("platformRepositories") or {}
+        return cls(
+            id=str(data.get("id")),
+            name=str(data.get("name") or data.get("slug") or data.get("id")),
+            slug=str(data.get("slug") or data.get("id")),
+            labels=tuple(data.get("labels") or ()),
+            dirty=bool(data.get("dirty")),
+            last_push=PushInfo.from_json(data.get("lastPush")),
+            last_pull=PushInfo.from_json(data.get("lastPull")),
+            write_lock=WriteLock.from_json(data.get("writeLock")),
+            updated_at=data.get("updatedAt"),
+            platform_repositories={
+                k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)
+            },
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    created_at: str | None
+    description: str
+    repository_id: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.repository_id or "native"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Version:
+        repo = data.get("repository") or {}
+        return cls(
+            name=str(data.get("name")),
+            created_at=data.get("createdAt"),
+            description=localized(data.get("description")),
+            repository_id=repo.get("id") if isinstance(repo, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    created_at: str
+    payload: dict[str, Any]
+    source: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            id=str(data.get("id")),
+            type=str(data.get("type")),
+            created_at=str(data.get("createdAt")),
+            payload=data.get("payload") or {},
+            source=data.get("source") or {},
+        )
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """Result of a pull, rollback or archive import (``processing`` is never a success)."""
+
+    imported: tuple[str, ...]
+    deleted: tuple[str, ...]
+    errors: tuple[dict[str, Any], ...]
+    workspace: dict[str, Any]
+    recovered_from_events: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, recovered: bool = False) -> PullResult:
+        return cls(
+            imported=tuple(data.get("imported") or data.get("files") or ()),
+            deleted=tuple(data.get("deleted") or ()),
+            errors=tuple(data.get("errors") or ()),
+            workspace=data.get("workspace") or {},
+            recovered_from_events=recovered,
+        )
+
+
+@dataclass(frozen=True)
+class Me:
+    id: str | None
+    email: str | None
+    name: str | None
+    platform_role: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Me:
+        return cls(
+            data.get("id"),
+            data.get("email"),
+            data.get("firstName") or data.get("name"),
+            data.get("platformRole"),
+        )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    services: dict[str, str]
+    allowed: bool = True
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Readiness:
+        services = {
+            name: str((svc or {}).get("status", "unknown"))
+            for name, svc in (data.get("services") or {}).items()
+        }
+        return cls(ready=data.get("status") == "ready", services=services)

@@ -1,0 +1,101 @@
+"""The three-instance demo: dev, staging and prod sharing one ``release`` git repository.
+
+Seeding takes a few seconds of git work, so it is done once into the user cache folder and copied
+into a fresh temporary folder for each run (the data folders use relative repository URLs, so a copy
+works as is). Tokens are random per run: nobody else on the machine can drive your demo.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from tui import __version__
+from tui.sandbox.runner import Running, start_in_thread
+from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
+
+DEMO_ENVS = (("dev", "development"), ("staging", "staging"), ("prod", "production"))
+
+
+def seeded_template() -> Path:
+    """The seeded demo data, made once per version of prisme-deploy."""
+    cache = Path(os.environ.get("PRISME_DEPLOY_CACHE") or user_cache_dir("prisme-deploy"))
+    template = cache / f"demo-{__version__}"
+    if (template / "prod" / "workspaces").is_dir():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="demo-seed-", dir=cache))
+    seed_demo_platform(staging)
+    try:
+        os.replace(staging, template)
+    except OSError:  # another demo seeded it meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
+    return template
+
+
+def prepare(root: Path) -> dict[str, Path]:
+    """Copy a seeded demo into ``root``; returns environment name -> data folder."""
+    shutil.copytree(seeded_template(), root, dirs_exist_ok=True, symlinks=True)
+    return {name: root / name for name, _ in DEMO_ENVS}
+
+
+@dataclass
+class DemoPlatform:
+    root: Path
+    instances: dict[str, Running] = field(default_factory=dict)
+    owns_root: bool = False
+
+    @classmethod
+    def start(cls, root: Path | None = None) -> DemoPlatform:
+        owns = root is None
+        root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
+        dirs = prepare(root)
+        demo = cls(root=root, owns_root=owns)
+        try:
+            for name, _tier in DEMO_ENVS:
+                token = f"at:demo-{name}-{secrets.token_urlsafe(12)}"
+                demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ={})
+        except BaseException:
+            demo.stop()
+            raise
+        return demo
+
+    def stop(self) -> None:
+        for running in self.instances.values():
+            running.stop()
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def tokens(self) -> dict[str, str]:
+        return {name: running.token for name, running in self.instances.items()}
+
+    def config_toml(self) -> str:
+        """A throwaway configuration for the TUI and CLI: never the user's own."""
+        lines = ["# prisme-deploy demo configuration (temporary; deleted when the demo stops)", ""]
+        for name, tier in DEMO_ENVS:
+            running = self.instances[name]
+            lines += [f"[environments.{name}]", f'url = "{running.url}"', f'tier = "{tier}"']
+            if name == "prod":
+                lines.append("protected = true")
+            lines += ['repositories = ["release"]', ""]
+        for group, labels in GROUP_LABELS.items():
+            quoted = ", ".join(f'"{label}"' for label in labels.split(","))
+            lines += [f"[groups.{group}]", f"labels = [{quoted}]", ""]
+        lines += [
+            "[repositories.release]",
+            f'path = "{self.root / "release.git"}"',
+            'branch = "main"',
+            'dirpath = "workspaces"',
+            "",
+            "[[promotions]]",
+            'from = "dev:support-bot-dev"',
+            'to = "dev:support-bot"',
+            "",
+        ]
+        return "\n".join(lines)

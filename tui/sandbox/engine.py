@@ -1,0 +1,1038 @@
+"""What a Prisme.ai workspaces service does, on top of the Store: versions, pulls, imports, bulk ops.
+
+Every public method is synchronous and thread-safe (the server runs them in worker threads, since git
+is a subprocess). They raise SandboxError with the status and error class a real instance answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.sandbox import dsul
+from tui.sandbox.faults import Faults
+from tui.sandbox.gitrepo import FolderRepository, GitError, GitRepository, MergeConflictError, UnknownRevision
+from tui.sandbox.platform import PlatformConfig
+from tui.sandbox.store import PLATFORM_ID, SandboxError, Store, now_iso
+
+VERSION_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+def _ms(start: float) -> int:
+    return int((time.monotonic() - start) * 1000)
+
+
+def file_changes(before: dsul.Files, after: dsul.Files) -> dict[str, Any]:
+    """WorkspaceVersionChanges: which files changed and by how many lines."""
+    changed, created, deleted = [], [], []
+    insertions: dict[str, int] = {}
+    deletions: dict[str, int] = {}
+    for rel in sorted(set(before) | set(after)):
+        old, new = before.get(rel), after.get(rel)
+        if old == new:
+            continue
+        changed.append(rel)
+        if old is None:
+            created.append(rel)
+        if new is None:
+            deleted.append(rel)
+        plus = minus = 0
+        old_lines = (old or b"").decode("utf-8", "replace").splitlines()
+        new_lines = (new or b"").decode("utf-8", "replace").splitlines()
+        for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=0):
+            if line.startswith("+") and not line.startswith("+++"):
+                plus += 1
+            elif line.startswith("-") and not line.startswith("---"):
+                minus += 1
+        insertions[rel], deletions[rel] = plus, minus
+    return {
+        "files": changed,
+        "created": created,
+        "deleted": deleted,
+        "insertions": insertions,
+        "deletions": deletions,
+        "summary": {
+            "changes": len(changed),
+            "insertions": sum(insertions.values()),
+            "deletions": sum(deletions.values()),
+        },
+    }
+
+
+class Engine:
+    def __init__(self, store: Store, platform: PlatformConfig, faults: Faults, name: str = "sandbox") -> None:
+        self.store = store
+        self.platform = platform
+        self.faults = faults
+        self.name = name
+        self._drivers: dict[str, GitRepository | FolderRepository] = {}
+        self._bulk_lock = threading.Lock()
+        self._ws_locks: dict[str, threading.Lock] = {}
+        for slug in faults.stuck_lock:
+            self.apply_stuck_lock(slug)
+
+    # ------------------------------------------------------------------ helpers
+    def apply_stuck_lock(self, slug: str) -> None:
+        meta = self.store.by_slug(slug)
+        if meta and not meta.get("writeLock"):
+            meta["writeLock"] = {
+                "lockedAt": now_iso(),
+                "lockedBy": "ghost-operator",
+                "reason": "pull_in_progress",
+            }
+            self.store.save_meta(meta)
+
+    def _ws_lock(self, workspace_id: str) -> threading.Lock:
+        with self.store.lock:
+            return self._ws_locks.setdefault(workspace_id, threading.Lock())
+
+    def driver(self, repo_id: str) -> GitRepository | FolderRepository:
+        repo = self.platform.repositories.get(repo_id)
+        if repo is None:
+            raise SandboxError(
+                404,
+                "ObjectNotFoundError",
+                f"Unknown platform repository '{repo_id}'",
+                {"repositoryId": repo_id, "availableRepositories": sorted(self.platform.repositories)},
+            )
+        if repo_id not in self._drivers:
+            if repo.type == "filesystem":
+                self._drivers[repo_id] = FolderRepository(repo)
+            else:
+                self._drivers[repo_id] = GitRepository(repo, self.store.root / "git" / repo_id)
+        return self._drivers[repo_id]
+
+    def repositories_json(self, *, with_groups: bool) -> dict[str, Any]:
+        groups = sorted(self.platform.groups)
+        return {
+            rid: r.to_json(with_groups=groups if with_groups else None)
+            for rid, r in self.platform.repositories.items()
+        }
+
+    def workspace_json(self, meta: dict[str, Any], *, detailed: bool = False) -> dict[str, Any]:
+        data = {
+            k: meta.get(k)
+            for k in (
+                "id",
+                "slug",
+                "name",
+                "labels",
+                "description",
+                "dirty",
+                "createdAt",
+                "updatedAt",
+                "createdBy",
+            )
+        }
+        for key in ("lastPush", "lastPull", "writeLock"):
+            if meta.get(key):
+                data[key] = meta[key]
+        data["description"] = data.get("description") or ""
+        if detailed:
+            files = self.store.read_files(meta["id"])
+            objects: dict[str, dict[str, Any]] = {"automations": {}, "pages": {}, "imports": {}}
+            for rel, body in files.items():
+                key = dsul.object_key(rel)
+                if key:
+                    doc = dsul.load_yaml(body)
+                    info = {"name": doc.get("name", key[1]) if isinstance(doc, dict) else key[1]}
+                    objects[key[0]][key[1]] = info
+            data.update(objects)
+            data["platformRepositories"] = self.repositories_json(with_groups=meta["id"] == PLATFORM_ID)
+            data["repositories"] = {}
+        return {k: v for k, v in data.items() if v is not None}
+
+    def _progress(
+        self,
+        meta: dict[str, Any],
+        operation: str,
+        step: str,
+        message: str,
+        started: str,
+        repo_id: str | None,
+        t0: float,
+        user: str,
+    ) -> None:
+        payload: dict[str, Any] = {
+            "operation": operation,
+            "step": step,
+            "message": message,
+            "startedAt": started,
+            "stepDuration": _ms(t0),
+        }
+        if repo_id:
+            payload["repositoryId"] = repo_id
+            repo = self.platform.repositories.get(repo_id)
+            if repo and repo.type == "git":
+                payload["branch"] = repo.branch
+        self.store.emit(meta["id"], "workspaces.versions.progress", payload, user_id=user)
+
+    @staticmethod
+    def check_version_name(name: str) -> None:
+        if name == "current":
+            raise SandboxError(400, "InvalidVersionError", "'current' is a reserved version name")
+        if not (1 <= len(name) <= 15) or set(name) - VERSION_CHARS:
+            raise SandboxError(
+                400,
+                "InvalidVersionError",
+                f"Invalid version name '{name}': at most 15 characters of [A-Za-z0-9_.-]",
+            )
+
+    def _check_unlocked(self, meta: dict[str, Any]) -> None:
+        lock = meta.get("writeLock")
+        if lock:
+            reason = lock.get("reason", "manual")
+            raise SandboxError(
+                400,
+                "WorkspaceLockedError",
+                f"Workspace '{meta['slug']}' is locked ({reason}) since {lock.get('lockedAt')}",
+                {"writeLock": lock},
+            )
+
+    # ------------------------------------------------------------------ workspaces
+    def list_workspaces(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        metas = [m for m in self.store.meta.values() if m["id"] != PLATFORM_ID]
+        if params.get("labels"):
+            wanted = {x for x in params["labels"].split(",") if x}
+            metas = [m for m in metas if wanted.intersection(m.get("labels") or [])]
+        if params.get("dirty") in ("true", "false"):
+            flag = params["dirty"] == "true"
+            metas = [m for m in metas if bool(m.get("dirty")) == flag]
+        if params.get("slug"):
+            metas = [m for m in metas if m.get("slug") == params["slug"]]
+        if params.get("ids"):
+            ids = set(params["ids"].split(","))
+            metas = [m for m in metas if m["id"] in ids]
+        if params.get("search") or params.get("name"):
+            needle = (params.get("search") or params.get("name") or "").lower()
+            metas = [m for m in metas if needle in m["name"].lower() or needle in m["slug"].lower()]
+        metas.sort(key=lambda m: m.get("createdAt") or "", reverse=params.get("sort") == "-createdAt")
+        try:
+            limit = max(1, min(int(params.get("limit", 20)), 1000))
+            page = max(0, int(params.get("page", 0)))
+        except ValueError as exc:
+            raise SandboxError(400, "BadParametersError", "page and limit must be integers") from exc
+        return [self.workspace_json(m) for m in metas[page * limit : (page + 1) * limit]]
+
+    def labels(self) -> list[str]:
+        found: set[str] = set()
+        for meta in self.store.meta.values():
+            found.update(meta.get("labels") or [])
+        return sorted(found)
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = str(body.get("name") or "").strip()
+        if not name:
+            raise SandboxError(400, "MissingFieldError", "name is required")
+        slug = str(body.get("slug") or name.lower().replace(" ", "-"))
+        meta = self.store.create_workspace(
+            name=name,
+            slug=slug,
+            labels=body.get("labels") or [],
+            description=str(body.get("description") or ""),
+        )
+        self.store.emit(meta["id"], "workspaces.created", {"workspace": self.workspace_json(meta)})
+        return self.workspace_json(meta)
+
+    def patch(self, workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            self._check_unlocked(meta)
+            files = self.store.read_files(workspace_id)
+            index = dsul.load_yaml(files.get("index.yml", b"")) or {}
+            for key in ("name", "labels", "description", "slug"):
+                if key in body:
+                    meta[key] = body[key]
+                    index[key] = body[key]
+            files["index.yml"] = dsul.dump_yaml(index)
+            self.store.write_files(workspace_id, files)
+            meta["dirty"] = True
+            meta["updatedAt"] = now_iso()
+            self.store.save_meta(meta)
+            self.store.emit(workspace_id, "workspaces.updated", {"workspace": self.workspace_json(meta)})
+            return self.workspace_json(meta)
+
+    def edit_file(self, workspace_id: str, rel: str, text: str | None) -> dict[str, Any]:
+        """Sandbox-only: what a Builder user editing an automation or page does to the DSUL."""
+        if not dsul.is_content_path(rel):
+            raise SandboxError(400, "BadParametersError", f"'{rel}' is not a DSUL file path")
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            self._check_unlocked(meta)
+            files = self.store.read_files(workspace_id)
+            if text is None:
+                files.pop(rel, None)
+            else:
+                files[rel] = text.encode("utf-8")
+            self.store.write_files(workspace_id, files)
+            meta["dirty"] = True
+            meta["updatedAt"] = now_iso()
+            meta["updatedBy"] = "builder-user"
+            self.store.save_meta(meta)
+            return self.workspace_json(meta)
+
+    def delete(self, workspace_id: str) -> dict[str, Any]:
+        if workspace_id == PLATFORM_ID:
+            raise SandboxError(403, "ForbiddenError", "The platform workspace cannot be deleted")
+        self.store.delete_workspace(workspace_id)
+        self.store.emit(workspace_id, "workspaces.deleted", {"workspaceId": workspace_id})
+        return {"id": workspace_id}
+
+    # ------------------------------------------------------------------ locks and status
+    def set_lock(self, workspace_id: str, reason: str, user: str) -> dict[str, Any]:
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            meta["writeLock"] = {"lockedAt": now_iso(), "lockedBy": user, "reason": reason or "manual"}
+            self.store.save_meta(meta)
+            return {"writeLock": meta["writeLock"]}
+
+    def clear_lock(self, workspace_id: str) -> dict[str, Any]:
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            meta["writeLock"] = None
+            self.store.save_meta(meta)
+            if meta["slug"] in self.faults.stuck_lock:
+                self.faults.stuck_lock.remove(meta["slug"])
+            return {"id": workspace_id}
+
+    def status(self, workspace_id: str) -> dict[str, Any]:
+        meta = self.store.get(workspace_id)
+        files = self.store.read_files(workspace_id)
+        current = dsul.checksums(files)
+        state = meta.get("importState") or {}
+        expected: dict[str, dict[str, str]] = state.get("checksums") or {}
+        changes = []
+        for kind in dsul.KINDS:
+            for slug in sorted(set(current[kind]) | set(expected.get(kind, {}))):
+                cur, exp = current[kind].get(slug, ""), expected.get(kind, {}).get(slug, "")
+                if state and cur != exp:
+                    changes.append(
+                        {
+                            "type": kind,
+                            "slug": slug,
+                            "currentChecksum": cur,
+                            "expectedChecksum": exp,
+                            "updatedAt": meta.get("updatedAt") or "",
+                            "updatedBy": meta.get("updatedBy") or "",
+                        }
+                    )
+        result: dict[str, Any] = {
+            "errors": [],
+            "changes": changes,
+            **{kind: [{"slug": s} for s in sorted(current[kind])] for kind in dsul.KINDS},
+        }
+        if state.get("version"):
+            result["version"] = state["version"]
+        return result
+
+    # ------------------------------------------------------------------ versions
+    def versions(self, workspace_id: str) -> list[dict[str, Any]]:
+        return list(self.store.get(workspace_id).get("versions") or [])
+
+    def publish(self, workspace_id: str, body: dict[str, Any], user: str) -> dict[str, Any]:
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            return self._publish(meta, body, user)
+
+    def _publish(
+        self, meta: dict[str, Any], body: dict[str, Any], user: str, groups: list[str] | None = None
+    ) -> dict[str, Any]:
+        if "description" not in body:
+            raise SandboxError(400, "MissingFieldError", "description is required")
+        description = body.get("description")
+        if isinstance(description, dict):  # the real server stringifies it into the commit message
+            description = "[object Object]"
+        name = body.get("name") or datetime.now(UTC).strftime("v%y%m%d-%H%M%S")
+        self.check_version_name(name)
+        if any(v["name"] == name for v in meta.get("versions") or []):
+            raise SandboxError(400, "InvalidVersionError", f"Version name '{name}' is already used")
+        self._check_unlocked(meta)
+        repo_id = (body.get("repository") or {}).get("id")
+        files = self.store.read_files(meta["id"])
+        started, t0 = now_iso(), time.monotonic()
+        version = {"name": name, "createdAt": now_iso(), "description": description or ""}
+        previous = self._previous_native(meta)
+        if repo_id:
+            previous = self._push_git(
+                meta, repo_id, files, name, str(description or ""), user, started, t0, groups
+            )
+            version["repository"] = {"id": repo_id}
+            meta["lastPush"] = {
+                "createdAt": version["createdAt"],
+                "createdBy": user,
+                "version": name,
+                "repositoryId": repo_id,
+            }
+            meta["dirty"] = False
+        else:
+            self.store.write_files(meta["id"], files, version=name)
+            native = [v for v in meta.get("versions") or [] if not v.get("repository")]
+            for old in native[self.platform.max_versions - 1 :]:
+                self.store.drop_version_files(meta["id"], old["name"])
+                meta["versions"].remove(old)
+        meta.setdefault("versions", []).insert(0, version)
+        del meta["versions"][self.platform.max_versions * 3 :]
+        self.store.save_meta(meta)
+        self.store.emit(
+            meta["id"],
+            "workspaces.versions.published",
+            {"version": version, "changes": file_changes(previous, files)},
+            user_id=user,
+        )
+        return version
+
+    def _previous_native(self, meta: dict[str, Any]) -> dsul.Files:
+        for version in meta.get("versions") or []:
+            if not version.get("repository"):
+                return self.store.read_files(meta["id"], version["name"])
+        return {}
+
+    def _push_git(
+        self,
+        meta: dict[str, Any],
+        repo_id: str,
+        files: dsul.Files,
+        name: str,
+        description: str,
+        user: str,
+        started: str,
+        t0: float,
+        groups: list[str] | None,
+    ) -> dsul.Files:
+        """Push to a platform repository; returns the workspace's files as they were in git before."""
+        driver = self.driver(repo_id)
+        repo = self.platform.repositories[repo_id]
+        if repo.mode == "read-only" or not isinstance(driver, GitRepository):
+            raise SandboxError(403, "ForbiddenError", f"Repository '{repo_id}' is read-only")
+        meta["writeLock"] = {"lockedAt": now_iso(), "lockedBy": user, "reason": "push_in_progress"}
+        self.store.save_meta(meta)
+        try:
+            self._progress(meta, "push", "checkout", f"Fetching {repo.url}", started, repo_id, t0, user)
+            if meta["slug"] in self.faults.push_fail:
+                raise SandboxError(
+                    500, "Internal", f"Failed to push '{meta['slug']}': remote hung up (injected)"
+                )
+            sync = (meta.get("git") or {}).get(repo_id)
+            try:
+                head = driver.fetch()
+                if driver.touched_since(meta["slug"], sync, head):
+                    raise SandboxError(
+                        400,
+                        "PrismeError",
+                        f"Workspace is not up-to-date with repository '{repo_id}': pull first",
+                        {"repositoryId": repo_id, "remoteHead": head},
+                    )
+                previous = dsul.content(driver.read(sync, meta["slug"])) if sync else {}
+                tag = f"{meta['slug']}/{name}"
+                if driver.tag_exists(tag):
+                    raise SandboxError(
+                        400, "AlreadyUsedError", f"Given version tag '{name}' already exists at '{repo.url}'"
+                    )
+                self._progress(meta, "push", "write", "Writing workspace files", started, repo_id, t0, user)
+                payload = dict(files)
+                labels = meta.get("labels") or []
+                payload[dsul.IMPORT_META] = dsul.import_meta(
+                    workspace_id=meta["id"],
+                    exported_at=now_iso(),
+                    files=files,
+                    version_name=name,
+                    groups=groups if groups is not None else self.platform.groups_of(labels),
+                    depends_on=meta.get("dependsOn"),
+                )
+                self._progress(meta, "push", "push", "Committing and pushing", started, repo_id, t0, user)
+                new_head = driver.push(
+                    meta["slug"], payload, message=f"{description} | Author : {user}", tag=tag, author=user
+                )
+            except GitError as exc:
+                raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
+            self._progress(
+                meta, "push", "push:merge", f"Merged into {repo.branch}", started, repo_id, t0, user
+            )
+            self._progress(meta, "push", "push:tag", f"Tagged {tag}", started, repo_id, t0, user)
+            meta.setdefault("git", {})[repo_id] = new_head
+            self._progress(meta, "push", "push:done", "Push done", started, repo_id, t0, user)
+            return previous
+        except SandboxError as exc:
+            self._progress(meta, "push", "error", exc.message, started, repo_id, t0, user)
+            raise
+        finally:
+            if (meta.get("writeLock") or {}).get("reason") == "push_in_progress":
+                meta["writeLock"] = None
+            self.store.save_meta(meta)
+
+    def delete_version(self, workspace_id: str, version: str) -> dict[str, Any]:
+        if version == "current":
+            raise SandboxError(400, "InvalidVersionError", "The current version cannot be deleted")
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            match = next((v for v in meta.get("versions") or [] if v["name"] == version), None)
+            if match is None:
+                raise SandboxError(404, "ObjectNotFoundError", f"Unknown version '{version}'")
+            meta["versions"].remove(match)
+            self.store.drop_version_files(workspace_id, version)
+            self.store.save_meta(meta)
+            self.store.emit(workspace_id, "workspaces.versions.deleted", {"version": match})
+            return {"id": version}
+
+    # ------------------------------------------------------------------ pull / rollback
+    def pull(self, workspace_id: str, version: str, body: dict[str, Any], user: str) -> dict[str, Any]:
+        if version == "current":
+            raise SandboxError(400, "InvalidVersionError", "Cannot rollback to current version")
+        extra = set(body) - {"repository", "discardLocalChanges"}
+        if extra:
+            raise SandboxError(
+                400, "BadParametersError", f"Unexpected properties: {', '.join(sorted(extra))}"
+            )
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            repo_id = (body.get("repository") or {}).get("id")
+            discard = bool(body.get("discardLocalChanges"))
+            if repo_id:
+                return self._pull_git(meta, repo_id, version, discard, user)
+            return self._pull_native(meta, version, user)
+
+    def _pull_native(self, meta: dict[str, Any], version: str, user: str) -> dict[str, Any]:
+        self._check_unlocked(meta)
+        native = [v for v in meta.get("versions") or [] if not v.get("repository")]
+        if version == "latest" and native:
+            version = native[0]["name"]
+        match = next((v for v in native if v["name"] == version), None)
+        if match is None:
+            raise SandboxError(400, "InvalidVersionError", f"Unknown version name '{version}'")
+        files = self.store.read_files(meta["id"], version)
+        if not files:
+            raise SandboxError(400, "InvalidVersionError", f"Version '{version}' not available anymore")
+        started, t0 = now_iso(), time.monotonic()
+        self._progress(
+            meta, "pull", "pull:import", f"Importing native version {version}", started, None, t0, user
+        )
+        result = self._apply(meta, files, prune=True, user=user, version={"name": version})
+        meta["dirty"] = True
+        self.store.save_meta(meta)
+        self._progress(meta, "pull", "pull:done", "Pull done", started, None, t0, user)
+        return result
+
+    def _pull_git(
+        self, meta: dict[str, Any], repo_id: str, version: str, discard: bool, user: str
+    ) -> dict[str, Any]:
+        driver = self.driver(repo_id)
+        lock = meta.get("writeLock")
+        conflict_locked = bool(lock and lock.get("reason") == "merge_conflict")
+        if lock and not conflict_locked:
+            self._check_unlocked(meta)
+        if conflict_locked and discard:
+            raise SandboxError(
+                400,
+                "WorkspaceLockedError",
+                f"Workspace '{meta['slug']}' is locked (merge_conflict): unlock it first to discard "
+                "local changes",
+                {"writeLock": lock},
+            )
+        started, t0 = now_iso(), time.monotonic()
+        meta["writeLock"] = lock or {"lockedAt": now_iso(), "lockedBy": user, "reason": "pull_in_progress"}
+        self.store.save_meta(meta)
+        merged_dirty = False
+        try:
+            self._progress(meta, "pull", "checkout", f"Fetching {repo_id}", started, repo_id, t0, user)
+            try:
+                target = driver.resolve(meta["slug"], version)
+                head = driver.fetch()
+                files = driver.read(target, meta["slug"])
+                if not dsul.content(files):
+                    raise SandboxError(
+                        404,
+                        "ObjectNotFoundError",
+                        f"Workspace '{meta['slug']}' is not in repository '{repo_id}' at '{version}'",
+                    )
+                sync = (meta.get("git") or {}).get(repo_id)
+                if isinstance(driver, GitRepository) and conflict_locked:
+                    resolved = driver.resolved_intermediate(meta["slug"], target)
+                    if not resolved:
+                        raise MergeConflictError(
+                            f"The merge conflict of '{meta['slug']}' is not resolved on "
+                            f"prismeai/{meta['slug']}/{driver.branch} yet"
+                        )
+                    files = driver.read(resolved, meta["slug"])
+                    merged_dirty = True
+                elif (
+                    isinstance(driver, GitRepository)
+                    and not discard
+                    and meta.get("dirty")
+                    and sync
+                    and version == "latest"
+                    and sync != target
+                ):
+                    self._progress(
+                        meta, "pull", "pull:merge", f"Merging {driver.branch}", started, repo_id, t0, user
+                    )
+                    local = self.store.read_files(meta["id"])
+                    _, files = driver.merge_local(meta["slug"], sync, local, target)
+                    merged_dirty = True
+            except UnknownRevision as exc:
+                raise SandboxError(404, "ObjectNotFoundError", str(exc)) from exc
+            except MergeConflictError as exc:
+                meta["writeLock"] = {"lockedAt": now_iso(), "lockedBy": user, "reason": "merge_conflict"}
+                self._progress(meta, "pull", "error", str(exc), started, repo_id, t0, user)
+                raise SandboxError(
+                    400,
+                    "MergeConflictError",
+                    f"{exc}: the workspace stays locked until it is resolved",
+                    {"workspaceId": meta["id"], "repositoryId": repo_id},
+                ) from exc
+            except GitError as exc:
+                raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
+            failure = self.faults.import_fail.get(meta["slug"])
+            if failure:
+                raise SandboxError(
+                    400,
+                    failure,
+                    f"Could not import '{meta['slug']}': {failure} (injected)",
+                    {"slug": meta["slug"]},
+                )
+            self._progress(meta, "pull", "pull:import", "Importing files", started, repo_id, t0, user)
+            import_doc = dsul.load_yaml(files.get(dsul.IMPORT_META, b"")) or {}
+            name = (import_doc.get("version") or {}).get("name") or version
+            result = self._apply(
+                meta, files, prune=True, user=user, version={"name": version, "repository": {"id": repo_id}}
+            )
+            self._progress(
+                meta,
+                "pull",
+                "pull:import:done",
+                f"Imported {len(result['imported'])} files",
+                started,
+                repo_id,
+                t0,
+                user,
+            )
+            meta["lastPull"] = {
+                "createdAt": now_iso(),
+                "createdBy": user,
+                "version": name,
+                "repositoryId": repo_id,
+            }
+            meta["importState"] = {
+                "version": {"type": "import", "importedAt": now_iso()},
+                "checksums": import_doc.get("checksums") or dsul.checksums(dsul.content(files)),
+                "name": name,
+            }
+            if head and isinstance(driver, GitRepository):
+                meta.setdefault("git", {})[repo_id] = head
+            meta["dirty"] = merged_dirty
+            meta["writeLock"] = None
+            self._progress(meta, "pull", "pull:done", "Pull done", started, repo_id, t0, user)
+            return result
+        finally:
+            if (meta.get("writeLock") or {}).get("reason") == "pull_in_progress":
+                meta["writeLock"] = None
+            self.store.save_meta(meta)
+
+    def _apply(
+        self,
+        meta: dict[str, Any],
+        incoming: dsul.Files,
+        *,
+        prune: bool,
+        user: str,
+        version: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write imported files (prune removes objects absent from the archive), emit workspaces.imported."""
+        incoming = dsul.content(incoming)
+        current = self.store.read_files(meta["id"])
+        merged = dict(current) if not prune else {k: v for k, v in current.items() if k in dsul.ROOT_FILES}
+        merged.update(incoming)
+        index = dsul.load_yaml(merged.get("index.yml", b"")) or {}
+        if isinstance(index, dict):
+            old_index = dsul.load_yaml(current.get("index.yml", b"")) or {}
+            index["slug"] = meta["slug"]  # the target keeps its own slug
+            if isinstance(old_index, dict) and "repositories" in old_index:
+                index["repositories"] = old_index["repositories"]
+            merged["index.yml"] = dsul.dump_yaml(index)
+            meta["name"] = str(index.get("name") or meta["name"])
+            if isinstance(index.get("labels"), list):
+                meta["labels"] = sorted(set(meta.get("labels") or []) | set(index["labels"]))
+        deleted = sorted(set(current) - set(merged))
+        self.store.write_files(meta["id"], merged)
+        meta["updatedAt"] = now_iso()
+        payload: dict[str, Any] = {
+            "workspace": {"id": meta["id"], "slug": meta["slug"], "name": meta["name"]},
+            "files": sorted(incoming),
+            "deleted": deleted,
+            "errors": [],
+        }
+        if version:
+            payload["version"] = {"description": "", **version}
+        self.store.emit(meta["id"], "workspaces.imported", payload, user_id=user)
+        return {
+            "imported": sorted(incoming),
+            "errors": [],
+            "deleted": deleted,
+            "workspace": self.workspace_json(meta),
+        }
+
+    # ------------------------------------------------------------------ archives
+    def export(self, workspace_id: str, version: str) -> bytes:
+        meta = self.store.get(workspace_id)
+        if version != "current" and not any(
+            v["name"] == version and not v.get("repository") for v in meta.get("versions") or []
+        ):
+            raise SandboxError(404, "ObjectNotFoundError", f"Unknown native version '{version}'")
+        files = self.store.read_files(workspace_id, version)
+        files[dsul.IMPORT_META] = dsul.import_meta(
+            workspace_id=workspace_id, exported_at=now_iso(), files=files
+        )
+        return dsul.to_zip(files, version)
+
+    def import_archive(
+        self, workspace_id: str, filename: str, data: bytes, prune: bool, user: str
+    ) -> dict[str, Any]:
+        if not filename.lower().endswith(".zip"):
+            raise SandboxError(400, "InvalidUploadError", f"Invalid file '{filename}': only .zip archives")
+        if len(data) > self.platform.uploads_max_size:
+            raise SandboxError(413, "PayloadTooLarge", "File too large")
+        try:
+            files = dsul.from_zip(data)
+        except dsul.ArchiveError as exc:
+            raise SandboxError(400, "InvalidUploadError", str(exc)) from exc
+        with self._ws_lock(workspace_id):
+            meta = self.store.get(workspace_id)
+            self._check_unlocked(meta)
+            result = self._apply(meta, files, prune=prune, user=user)
+            import_doc = dsul.load_yaml(files.get(dsul.IMPORT_META, b"")) or {}
+            meta["importState"] = {
+                "version": {"type": "import", "importedAt": now_iso()},
+                "checksums": dsul.checksums(dsul.content(files)),
+                "name": (import_doc.get("version") or {}).get("name"),
+            }
+            meta["dirty"] = True
+            self.store.save_meta(meta)
+            result["workspace"] = self.workspace_json(meta)
+            return result
+
+    # ------------------------------------------------------------------ bulk push
+    def _members(self, groups: list[str]) -> list[dict[str, Any]]:
+        unknown = [g for g in groups if g not in self.platform.groups]
+        if unknown:
+            raise SandboxError(
+                404,
+                "ObjectNotFoundError",
+                f"Unknown group(s): {', '.join(unknown)}",
+                {"groups": unknown, "availableGroups": sorted(self.platform.groups)},
+            )
+        labels = {label for g in groups for label in self.platform.groups[g]}
+        metas = [
+            m
+            for m in self.store.meta.values()
+            if m["id"] != PLATFORM_ID and labels.intersection(m.get("labels") or [])
+        ]
+        return sorted(metas, key=lambda m: m["slug"])
+
+    def begin_bulk(self) -> None:
+        if not self._bulk_lock.acquire(blocking=False):
+            raise SandboxError(
+                400,
+                "WorkspaceLockedError",
+                "A bulk operation is already running on this instance: the platform workspace is locked",
+            )
+        platform = self.store.get(PLATFORM_ID)
+        platform["writeLock"] = {"lockedAt": now_iso(), "lockedBy": "bulk", "reason": "bulk_in_progress"}
+        self.store.save_meta(platform)
+
+    def end_bulk(self) -> None:
+        platform = self.store.get(PLATFORM_ID)
+        platform["writeLock"] = None
+        self.store.save_meta(platform)
+        self._bulk_lock.release()
+
+    def validate_bulk_push(self, body: dict[str, Any]) -> tuple[str, list[str]]:
+        groups = body.get("groups")
+        if not isinstance(groups, list) or not groups or not all(isinstance(g, str) for g in groups):
+            raise SandboxError(400, "BadParametersError", "groups must be a non-empty array of group names")
+        repo_id = (body.get("repository") or {}).get("id") or "prismeai-workspaces"
+        self.driver(repo_id)
+        if body.get("name"):
+            self.check_version_name(str(body["name"]))
+        self._members(groups)
+        return repo_id, groups
+
+    def bulk_push(self, body: dict[str, Any], emit: Emit, user: str) -> dict[str, Any]:
+        """Run inside begin_bulk/end_bulk. ``emit(kind, payload)`` streams each step."""
+        repo_id, groups = self.validate_bulk_push(body)
+        t0 = time.monotonic()
+        dry_run, force = bool(body.get("dryRun")), bool(body.get("force"))
+        categorised = []
+        for meta in self._members(groups):
+            lock = meta.get("writeLock") or {}
+            if lock.get("reason") == "merge_conflict":
+                status = "mergeConflict"
+            elif lock:
+                status = "inProgress"
+            elif meta.get("dirty") or force:
+                status = "candidate"
+            else:
+                status = "alreadyPushed"
+            categorised.append((meta, status))
+        started = {
+            "repositoryId": repo_id,
+            "groups": groups,
+            "workspaces": [
+                {"slug": m["slug"], "workspaceId": m["id"], "name": m["name"], "status": s}
+                for m, s in categorised
+            ],
+        }
+        emit("started", started)
+        self.store.emit(PLATFORM_ID, "workspaces.bulkPush.started", started, user_id=user)
+        candidates = [m for m, s in categorised if s == "candidate"]
+        summary: dict[str, Any] = {
+            "repositoryId": repo_id,
+            "groups": groups,
+            "errors": [],
+            "pushedWorkspaceIds": [],
+            "mergeConflictWorkspaceIds": [m["id"] for m, s in categorised if s == "mergeConflict"],
+            "alreadyPushedWorkspaceIds": [m["id"] for m, s in categorised if s == "alreadyPushed"],
+            "workspaces": [
+                {
+                    "slug": m["slug"],
+                    "workspaceId": m["id"],
+                    "name": m["name"],
+                    "status": s,
+                    "reason": "Write lock" if s == "inProgress" else None,
+                }
+                for m, s in categorised
+                if s in ("mergeConflict", "alreadyPushed")
+            ],
+        }
+        if dry_run:
+            summary["dryRun"] = True
+            summary["candidateWorkspaceIds"] = [m["id"] for m in candidates]
+            candidates = []
+        for index, meta in enumerate(candidates, start=1):
+            w0 = time.monotonic()
+            entry: dict[str, Any] = {"slug": meta["slug"], "workspaceId": meta["id"], "name": meta["name"]}
+            try:
+                with self._ws_lock(meta["id"]):
+                    self._publish(
+                        meta,
+                        {
+                            "name": body.get("name"),
+                            "description": body.get("description") or f"Bulk push of {', '.join(groups)}",
+                            "repository": {"id": repo_id},
+                        },
+                        user,
+                        groups=self.platform.groups_of(meta.get("labels") or []),
+                    )
+                entry["status"] = "pushed"
+                summary["pushedWorkspaceIds"].append(meta["id"])
+            except SandboxError as exc:
+                entry["status"] = "error"
+                entry["errors"] = [exc.body()]
+                summary["errors"].append(
+                    {
+                        "error": exc.error,
+                        "message": exc.message,
+                        "details": {"workspaceSlug": meta["slug"], "workspaceId": meta["id"]},
+                    }
+                )
+            entry["duration"] = _ms(w0)
+            summary["workspaces"].append(entry)
+            progress = {
+                "repositoryId": repo_id,
+                "workspaceSlug": meta["slug"],
+                "workspaceId": meta["id"],
+                "workspaceName": meta["name"],
+                "status": entry["status"],
+                "duration": entry["duration"],
+                "current": index,
+                "total": len(candidates),
+                "percentage": round(100 * index / len(candidates), 1),
+            }
+            if entry.get("errors"):
+                progress["errors"] = entry["errors"]
+            emit("progress", progress)
+            self.store.emit(PLATFORM_ID, "workspaces.bulkPush.progress", progress, user_id=user)
+        for item in summary["workspaces"]:
+            if item.get("reason") is None:
+                item.pop("reason", None)
+        summary["duration"] = _ms(t0)
+        emit("completed", summary)
+        self.store.emit(PLATFORM_ID, "workspaces.bulkPush.completed", summary, user_id=user)
+        return summary
+
+    # ------------------------------------------------------------------ bulk import
+    def validate_bulk_import(self, body: dict[str, Any]) -> tuple[str, list[str]]:
+        repo_id = (body.get("repository") or {}).get("id")
+        if not repo_id:
+            raise SandboxError(400, "BadParametersError", "repository.id is required")
+        self.driver(repo_id)
+        groups = body.get("groups") or ([body["group"]] if body.get("group") else [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise SandboxError(400, "BadParametersError", "groups must be an array of group names")
+        return repo_id, groups
+
+    def bulk_import(self, body: dict[str, Any], emit: Emit, user: str) -> dict[str, Any]:
+        repo_id, groups = self.validate_bulk_import(body)
+        force = bool(body.get("forceReimport"))
+        driver = self.driver(repo_id)
+        t0 = time.monotonic()
+        try:
+            head = driver.fetch()
+        except GitError as exc:
+            raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
+        entries = []
+        for slug in driver.slugs(head) if head else []:
+            files = driver.read(head or "", slug)
+            doc = dsul.load_yaml(files.get(dsul.IMPORT_META, b"")) or {}
+            if groups and not set(groups).intersection(doc.get("groups") or []):
+                continue
+            entries.append((slug, doc))
+        entries = _topological(entries)
+        started = {"repositoryId": repo_id, "groups": groups, "workspaces": [{"slug": s} for s, _ in entries]}
+        emit("started", started)
+        self.store.emit(PLATFORM_ID, "workspaces.bulkImport.started", started, user_id=user)
+        summary: dict[str, Any] = {
+            "repositoryId": repo_id,
+            "groups": groups,
+            "errors": [],
+            "createdWorkspaceIds": [],
+            "updatedWorkspaceIds": [],
+            "skippedWorkspaceIds": [],
+            "importedFilesCount": 0,
+            "deletedFilesCount": 0,
+            "workspaces": [],
+        }
+        for index, (slug, doc) in enumerate(entries, start=1):
+            w0 = time.monotonic()
+            name = (doc.get("version") or {}).get("name")
+            meta = self.store.by_slug(slug)
+            entry: dict[str, Any] = {"slug": slug, "version": name or "latest"}
+            created = False
+            try:
+                if meta and not force and name and (meta.get("lastPull") or {}).get("version") == name:
+                    entry["status"] = "skipped"
+                    entry["reason"] = f"Already at version {name}"
+                    summary["skippedWorkspaceIds"].append(meta["id"])
+                else:
+                    if meta is None:
+                        files = driver.read(head or "", slug)
+                        index_doc = dsul.load_yaml(files.get("index.yml", b"")) or {}
+                        meta = self.store.create_workspace(
+                            name=str(index_doc.get("name") or slug),
+                            slug=slug,
+                            labels=list(index_doc.get("labels") or []),
+                        )
+                        created = True
+                    with self._ws_lock(meta["id"]):
+                        if (meta.get("writeLock") or {}).get("reason") != "merge_conflict":
+                            meta["writeLock"] = None
+                        result = self._pull_git(meta, repo_id, "latest", True, user)
+                    entry["status"] = "imported"
+                    entry["importedFilesCount"] = len(result["imported"])
+                    entry["deletedFilesCount"] = len(result["deleted"])
+                    summary["importedFilesCount"] += entry["importedFilesCount"]
+                    summary["deletedFilesCount"] += entry["deletedFilesCount"]
+                    summary["createdWorkspaceIds" if created else "updatedWorkspaceIds"].append(meta["id"])
+            except SandboxError as exc:
+                entry["status"] = "error"
+                entry["errors"] = [{"msg": exc.message, "err": exc.error, "slug": slug}]
+                summary["errors"].append(
+                    {"error": exc.error, "message": exc.message, "details": {"workspaceSlug": slug}}
+                )
+            if meta:
+                entry["workspaceId"], entry["name"] = meta["id"], meta["name"]
+            entry["duration"] = _ms(w0)
+            summary["workspaces"].append(entry)
+            progress = {
+                "repositoryId": repo_id,
+                "workspaceSlug": slug,
+                "status": entry["status"],
+                "current": index,
+                "total": len(entries),
+                "percentage": round(100 * index / len(entries), 1),
+                "duration": entry["duration"],
+            }
+            for key in ("workspaceId", "errors", "importedFilesCount", "deletedFilesCount"):
+                if key in entry:
+                    progress[key] = entry[key]
+            if meta:
+                progress["workspaceName"] = meta["name"]
+            emit("progress", progress)
+            self.store.emit(PLATFORM_ID, "workspaces.bulkImport.progress", progress, user_id=user)
+        summary["duration"] = _ms(t0)
+        emit("completed", summary)
+        self.store.emit(PLATFORM_ID, "workspaces.bulkImport.completed", summary, user_id=user)
+        return summary
+
+    def startup_import(self, stop: threading.Event) -> None:
+        """STARTUP_IMPORT_REPOSITORY / _GROUPS: groups in order, a pause between, stop at the first error."""
+        repo_id, groups = self.platform.startup_repository, self.platform.startup_groups
+        if not repo_id or not groups:
+            return
+        for number, group in enumerate(groups):
+            if stop.is_set():
+                return
+            if number:
+                stop.wait(self.platform.startup_pause)
+            try:
+                self.begin_bulk()
+            except SandboxError:
+                return  # another replica (or operation) holds the platform lock: skip, as the server does
+            try:
+                summary = self.bulk_import(
+                    {"repository": {"id": repo_id}, "groups": [group]},
+                    lambda kind, payload: None,
+                    user="system:startup-import",
+                )
+            except SandboxError as exc:
+                self.store.emit(
+                    PLATFORM_ID,
+                    "workspaces.bulkImport.completed",
+                    {"repositoryId": repo_id, "groups": [group], "errors": [exc.body()]},
+                    user_id="system:startup-import",
+                )
+                return
+            finally:
+                self.end_bulk()
+            if summary["errors"]:
+                return
+
+
+def _topological(entries: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Order by .import.yml dependsOn (entries like app/<slug>); unknown dependencies are ignored."""
+    by_key: dict[str, str] = {}
+    for slug, doc in entries:
+        by_key[slug] = slug
+        app = doc.get("app") or {}
+        if isinstance(app, dict) and app.get("slug"):
+            by_key[str(app["slug"])] = slug
+    deps = {
+        slug: [
+            by_key[d.split("/", 1)[-1]] for d in doc.get("dependsOn") or [] if d.split("/", 1)[-1] in by_key
+        ]
+        for slug, doc in entries
+    }
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(slug: str) -> None:
+        if slug in done or slug in visiting:
+            return
+        visiting.add(slug)
+        for dep in deps.get(slug, []):
+            visit(dep)
+        visiting.discard(slug)
+        done.append(slug)
+
+    for slug, _ in sorted(entries):
+        visit(slug)
+    docs = dict(entries)
+    return [(slug, docs[slug]) for slug in done]
+
+
+def data_dir_is_empty(path: Path) -> bool:
+    return not (path / "workspaces").is_dir() or not any((path / "workspaces").iterdir())

@@ -1,0 +1,49 @@
+"""Faults on demand, for tests and rehearsals: set with ``--fault`` or ``POST /sandbox/faults``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Faults:
+    latency_ms: int = 0
+    push_fail: list[str] = field(default_factory=list)  # slugs whose push fails
+    import_fail: dict[str, str] = field(default_factory=dict)  # slug -> server error class
+    sse_drop_after: int | None = None  # close the bulk-push stream after N events
+    error_5xx: dict[str, int] = field(default_factory=dict)  # path prefix -> status
+    stuck_lock: list[str] = field(default_factory=list)  # slugs locked with a lock that never clears
+    processing_after: float | None = None  # answer {processing: true} after N seconds on single ops
+
+    def update(self, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            if not hasattr(self, key):
+                raise ValueError(f"unknown fault {key!r}; known: {', '.join(asdict(self))}")
+            setattr(self, key, value)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_fault(text: str) -> dict[str, Any]:
+    """``push_fail=a,b`` / ``latency_ms=200`` / ``error_5xx=/v2/workspaces:503`` / ``import_fail=a:SlugAlreadyInUse``."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"--fault takes KEY=VALUE, got {text!r}")
+    key = key.strip()
+    if key in ("latency_ms", "sse_drop_after"):
+        return {key: int(value)}
+    if key == "processing_after":
+        return {key: float(value)}
+    if key in ("push_fail", "stuck_lock"):
+        return {key: [v for v in value.split(",") if v]}
+    if key in ("import_fail", "error_5xx"):
+        pairs: dict[str, Any] = {}
+        for item in value.split(","):
+            name, _, extra = item.rpartition(":")
+            if not name:
+                name, extra = extra, ("SlugAlreadyInUse" if key == "import_fail" else "500")
+            pairs[name] = int(extra) if key == "error_5xx" else extra
+        return {key: pairs}
+    raise ValueError(f"unknown fault {key!r}")

@@ -1,0 +1,402 @@
+"""The sandbox's HTTP face: the deployment endpoints of the official spec, on Starlette.
+
+Bearer-token auth (a 401 body like the gateway's), ``x-correlation-id`` on every answer, the
+long-operation ``{processing: true}`` pattern, SSE for bulk push, and sandbox-only routes under
+``/sandbox`` for faults and simulated Builder edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tui.sandbox.engine import Engine
+from tui.sandbox.faults import Faults
+from tui.sandbox.platform import load_platform
+from tui.sandbox.store import PLATFORM_ID, SandboxError, Store, now_iso
+
+Handler = Callable[[Request], Awaitable[Response]]
+SANDBOX_USER = {
+    "id": "sandbox-admin",
+    "email": "admin@sandbox.local",
+    "firstName": "Sandbox Admin",
+    "platformRole": "superadmin",
+}
+
+
+class Sandbox:
+    """One local Prisme.ai instance: data folder, token, faults, engine and ASGI app."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        token: str,
+        *,
+        name: str = "sandbox",
+        faults: Faults | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.token = token
+        self.name = name
+        self.faults = faults or Faults()
+        self.store = Store(data_dir)
+        self.engine = Engine(self.store, load_platform(data_dir, environ), self.faults, name)
+        self._stop = threading.Event()
+        self._startup_thread: threading.Thread | None = None
+        self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._on_startup()
+        try:
+            yield
+        finally:
+            self._on_shutdown()
+
+    def _on_startup(self) -> None:
+        if self.engine.platform.startup_repository and self.engine.platform.startup_groups:
+            self._startup_thread = threading.Thread(
+                target=self.engine.startup_import,
+                args=(self._stop,),
+                name=f"{self.name}-startup-import",
+                daemon=True,
+            )
+            self._startup_thread.start()
+
+    def _on_shutdown(self) -> None:
+        self._stop.set()
+        self.store.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _routes(self) -> list[Route]:
+        r = self._wrap
+        return [
+            Route("/sys/healthcheck", r(self.healthcheck, auth=False)),
+            Route("/v2/me", r(self.me)),
+            Route("/v2/readiness", r(self.readiness)),
+            Route("/v2/workspaces", r(self.workspaces), methods=["GET", "POST"]),
+            Route("/v2/workspaces/labels", r(self.labels)),
+            Route("/v2/workspaces/platform/versions", r(self.bulk_push), methods=["POST"]),
+            Route("/v2/workspaces/platform/versions/latest/pull", r(self.bulk_import), methods=["POST"]),
+            Route("/v2/workspaces/{wid}", r(self.workspace), methods=["GET", "PATCH", "DELETE"]),
+            Route("/v2/workspaces/{wid}/versions", r(self.versions), methods=["GET", "POST"]),
+            Route("/v2/workspaces/{wid}/versions/{vid}", r(self.delete_version), methods=["DELETE"]),
+            Route("/v2/workspaces/{wid}/versions/{vid}/pull", r(self.pull), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/versions/{vid}/export", r(self.export), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/import", r(self.import_archive), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/status", r(self.status)),
+            Route("/v2/workspaces/{wid}/writeLock", r(self.write_lock), methods=["POST", "DELETE"]),
+            Route("/v2/workspaces/{wid}/events", r(self.events)),
+            Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
+            Route(
+                "/sandbox/workspaces/{wid}/files/{path:path}", r(self.edit_file), methods=["PUT", "DELETE"]
+            ),
+            Route("/sandbox/startup-import", r(self.rerun_startup_import), methods=["POST"]),
+        ]
+
+    def _wrap(self, handler: Handler, *, auth: bool = True) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+            request.state.correlation = correlation
+            try:
+                if self.faults.latency_ms:
+                    await asyncio.sleep(self.faults.latency_ms / 1000)
+                for prefix, status in self.faults.error_5xx.items():
+                    if request.url.path.startswith(prefix):
+                        raise SandboxError(int(status), "Internal", "Internal error")
+                if auth and not self._authorised(request):
+                    raise SandboxError(401, "AuthenticationError", "Unauthenticated")
+                response = await handler(request)
+            except SandboxError as exc:
+                response = JSONResponse(exc.body(), status_code=exc.status)
+            response.headers["x-correlation-id"] = correlation
+            return response
+
+        return endpoint
+
+    def _authorised(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        supplied = (
+            header[7:]
+            if header.lower().startswith("bearer ")
+            else request.headers.get("x-prismeai-api-key", "")
+        )
+        return bool(supplied) and secrets.compare_digest(supplied.encode(), self.token.encode())
+
+    @staticmethod
+    async def _body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SandboxError(400, "BadParametersError", f"Body is not valid JSON: {exc.msg}") from exc
+        if not isinstance(data, dict):
+            raise SandboxError(400, "BadParametersError", "Body must be a JSON object")
+        return data
+
+    async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(func, *args)
+
+    async def _long(self, request: Request, func: Callable[..., Any], *args: Any) -> Response:
+        """The long-operation pattern: answer the result, or {processing: true} after the timeout."""
+        timeout = self.faults.processing_after
+        if timeout is None:
+            try:
+                timeout = float(request.query_params.get("timeout", "0")) or None
+            except ValueError:
+                timeout = None
+        task = asyncio.ensure_future(self._run(func, *args))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        except TimeoutError:
+            task.add_done_callback(lambda t: t.exception())  # the work goes on; errors become events only
+            return JSONResponse(
+                {"processing": True, "message": "Still processing: the result will be emitted as an event"}
+            )
+        return JSONResponse(result)
+
+    # ------------------------------------------------------------------ identity and health
+    async def healthcheck(self, request: Request) -> Response:
+        return JSONResponse({"healthy": True})
+
+    async def me(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                **SANDBOX_USER,
+                "sessionId": "sandbox-session",
+                "expires": "2099-01-01T00:00:00.000Z",
+                "org": None,
+                "permissions": [],
+            }
+        )
+
+    async def readiness(self, request: Request) -> Response:
+        services = {name: {"status": "ready"} for name in ("api-gateway", "runtime", "events", "workspaces")}
+        return JSONResponse({"status": "ready", "services": services})
+
+    # ------------------------------------------------------------------ workspaces
+    async def workspaces(self, request: Request) -> Response:
+        if request.method == "POST":
+            return JSONResponse(await self._run(self.engine.create, await self._body(request)))
+        return JSONResponse(self.engine.list_workspaces(dict(request.query_params)))
+
+    async def labels(self, request: Request) -> Response:
+        return JSONResponse(self.engine.labels())
+
+    async def workspace(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "PATCH":
+            return JSONResponse(await self._run(self.engine.patch, wid, await self._body(request)))
+        if request.method == "DELETE":
+            return JSONResponse(await self._run(self.engine.delete, wid))
+        return JSONResponse(self.engine.workspace_json(self.store.get(wid), detailed=True))
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(await self._run(self.engine.status, request.path_params["wid"]))
+
+    async def write_lock(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "DELETE":
+            return JSONResponse(await self._run(self.engine.clear_lock, wid))
+        body = await self._body(request)
+        return JSONResponse(
+            await self._run(
+                self.engine.set_lock, wid, str(body.get("reason") or "manual"), SANDBOX_USER["id"]
+            )
+        )
+
+    # ------------------------------------------------------------------ versions
+    async def versions(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "GET":
+            return JSONResponse(self.engine.versions(wid))
+        body = await self._body(request)
+        self.store.get(wid)
+        return await self._long(request, self.engine.publish, wid, body, SANDBOX_USER["id"])
+
+    async def delete_version(self, request: Request) -> Response:
+        p = request.path_params
+        return JSONResponse(await self._run(self.engine.delete_version, p["wid"], p["vid"]))
+
+    async def pull(self, request: Request) -> Response:
+        p = request.path_params
+        body = await self._body(request)
+        self.store.get(p["wid"])
+        return await self._long(request, self.engine.pull, p["wid"], p["vid"], body, SANDBOX_USER["id"])
+
+    async def export(self, request: Request) -> Response:
+        p = request.path_params
+        data = await self._run(self.engine.export, p["wid"], p["vid"])
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f"attachment; filename={p['wid']}-{p['vid']}.zip"},
+        )
+
+    async def import_archive(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        length = int(request.headers.get("content-length") or 0)
+        if length > self.engine.platform.uploads_max_size + 64 * 1024:
+            raise SandboxError(413, "PayloadTooLarge", "request entity too large")
+        form = await request.form(max_part_size=self.engine.platform.uploads_max_size * 2)
+        upload = form.get("archive")
+        if upload is None or isinstance(upload, str):
+            raise SandboxError(400, "InvalidUploadError", "Missing multipart field 'archive'")
+        data = await upload.read()
+        prune = request.query_params.get("prune", "false").lower() == "true"
+        self.store.get(wid)
+        return await self._long(
+            request, self.engine.import_archive, wid, upload.filename or "", data, prune, SANDBOX_USER["id"]
+        )
+
+    # ------------------------------------------------------------------ events
+    async def events(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        self.store.get(wid)
+        q = request.query_params
+        reserved = {
+            "types",
+            "afterDate",
+            "beforeDate",
+            "limit",
+            "page",
+            "sort",
+            "text",
+            "beforeId",
+            "appInstanceDepth",
+            "query",
+        }
+        filters = {k: q.getlist(k) for k in q if k not in reserved}
+        types = [t for t in q.get("types", "").split(",") if t]
+        if "type" in filters:
+            types += filters.pop("type")
+        try:
+            limit = max(1, min(int(q.get("limit", 50)), 10000))
+            page = max(0, int(q.get("page", 0)))
+        except ValueError as exc:
+            raise SandboxError(400, "BadParametersError", "limit and page must be integers") from exc
+        found = self.store.query_events(
+            wid,
+            types=types,
+            after=q.get("afterDate"),
+            before=q.get("beforeDate"),
+            limit=limit,
+            page=page,
+            sort=q.get("sort", "desc"),
+            filters=filters,
+        )
+        return JSONResponse({"result": {"events": found}})
+
+    # ------------------------------------------------------------------ bulk operations
+    async def bulk_push(self, request: Request) -> Response:
+        body = await self._body(request)
+        await self._run(self.engine.validate_bulk_push, body)  # 400/404 before any stream starts
+        self.engine.begin_bulk()
+        queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def emit(kind: str, payload: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+
+        def run() -> dict[str, Any]:
+            try:
+                return self.engine.bulk_push(body, emit, SANDBOX_USER["id"])
+            except SandboxError as exc:
+                emit("failure", exc.body())
+                raise
+            finally:
+                self.engine.end_bulk()
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        task.add_done_callback(lambda t: t.exception())
+        if request.query_params.get("sse", "").lower() in ("true", "1"):
+            return StreamingResponse(
+                self._sse(queue),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        return await self._await_summary(request, task)
+
+    async def _sse(self, queue: asyncio.Queue[tuple[str, dict[str, Any]] | None]) -> AsyncIterator[bytes]:
+        yield b": bulk push stream\n\n"
+        sent = 0
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            kind, payload = item
+            if self.faults.sse_drop_after is not None and sent >= self.faults.sse_drop_after:
+                return  # the connection is cut; the push goes on server-side
+            yield f"event: workspaces.bulkPush.{kind}\ndata: {json.dumps(payload)}\n\n".encode()
+            sent += 1
+
+    async def _await_summary(self, request: Request, task: asyncio.Future[Any]) -> Response:
+        try:
+            timeout = float(request.query_params.get("timeout", "15"))
+        except ValueError:
+            timeout = 15.0
+        try:
+            summary = await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        except TimeoutError:
+            return JSONResponse(
+                {"processing": True, "message": "Still processing: the result will be emitted as an event"}
+            )
+        return JSONResponse(summary)
+
+    async def bulk_import(self, request: Request) -> Response:
+        body = await self._body(request)
+        await self._run(self.engine.validate_bulk_import, body)
+        self.engine.begin_bulk()
+
+        def run() -> dict[str, Any]:
+            try:
+                return self.engine.bulk_import(body, lambda kind, payload: None, SANDBOX_USER["id"])
+            finally:
+                self.engine.end_bulk()
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        task.add_done_callback(lambda t: t.exception())
+        return await self._await_summary(request, task)
+
+    # ------------------------------------------------------------------ sandbox-only
+    async def set_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.faults.update(await self._body(request))
+            except ValueError as exc:
+                raise SandboxError(400, "BadParametersError", str(exc)) from exc
+            for slug in self.faults.stuck_lock:
+                self.engine.apply_stuck_lock(slug)
+        return JSONResponse(self.faults.to_json())
+
+    async def edit_file(self, request: Request) -> Response:
+        p = request.path_params
+        text = None if request.method == "DELETE" else (await request.body()).decode("utf-8")
+        return JSONResponse(await self._run(self.engine.edit_file, p["wid"], p["path"], text))
+
+    async def rerun_startup_import(self, request: Request) -> Response:
+        """Simulate a workspaces-service restart: run STARTUP_IMPORT_* now (in the background)."""
+        body = await self._body(request)
+        if body.get("repository"):
+            self.engine.platform.startup_repository = str(body["repository"])
+        if body.get("groups"):
+            self.engine.platform.startup_groups = [str(g) for g in body["groups"]]
+        thread = threading.Thread(target=self.engine.startup_import, args=(self._stop,), daemon=True)
+        thread.start()
+        return JSONResponse({"started": True, "at": now_iso(), "workspaceId": PLATFORM_ID})

@@ -1,0 +1,265 @@
+"""On-disk state of one sandbox instance, kept in memory for speed and written through.
+
+Layout of the data folder (it survives restarts):
+- ``workspaces/<id>/meta.json``  labels, dirty, lastPush/lastPull, writeLock, versions, git sync points
+- ``workspaces/<id>/current/``   the DSUL YAML files of the working state
+- ``workspaces/<id>/versions/<name>/``  native (Prismeai) version snapshots
+- ``events.jsonl``               every event, one JSON object a line
+- ``git/<repoId>/``              this instance's working clone of each platform repository
+- ``platform.env``               WORKSPACES_STORAGE_GIT_PLATFORM_* / WORKSPACES_GROUP_* settings
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.sandbox import dsul
+
+PLATFORM_ID = "platform"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+
+
+class SandboxError(Exception):
+    """An API error: HTTP status, the server's error class, a message and details."""
+
+    def __init__(self, status: int, error: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"error": self.error, "message": self.message}
+        if self.details is not None:
+            data["details"] = self.details
+        return data
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+@dataclass
+class EventRecord:
+    data: dict[str, Any]
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self.data["source"].get("workspaceId"))
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.RLock()
+        self.meta: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._events_fh: Any = None
+        root.mkdir(parents=True, exist_ok=True)
+        self._load()
+
+    # -- persistence -------------------------------------------------------------------------------
+    def _load(self) -> None:
+        ws_root = self.root / "workspaces"
+        if ws_root.is_dir():
+            for folder in ws_root.iterdir():
+                meta_file = folder / "meta.json"
+                if meta_file.is_file():
+                    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                    self.meta[meta["id"]] = meta
+        events_file = self.root / "events.jsonl"
+        if events_file.is_file():
+            with open(events_file, encoding="utf-8") as fh:
+                for line in fh:
+                    line = line.strip()
+                    if line:
+                        try:
+                            self.events.append(json.loads(line))
+                        except json.JSONDecodeError:
+                            continue  # a torn last line after a crash: skip it, keep the rest
+        if PLATFORM_ID not in self.meta:
+            self.create_workspace(name="Platform", slug=PLATFORM_ID, workspace_id=PLATFORM_ID, files=None)
+
+    def close(self) -> None:
+        if self._events_fh:
+            self._events_fh.close()
+            self._events_fh = None
+
+    def ws_dir(self, workspace_id: str) -> Path:
+        return self.root / "workspaces" / workspace_id
+
+    def save_meta(self, meta: dict[str, Any]) -> None:
+        with self.lock:
+            meta["updatedAt"] = meta.get("updatedAt") or now_iso()
+            self.meta[meta["id"]] = meta
+            atomic_write(self.ws_dir(meta["id"]) / "meta.json", json.dumps(meta, indent=1).encode())
+
+    # -- workspaces ---------------------------------------------------------------------------------
+    def get(self, workspace_id: str) -> dict[str, Any]:
+        meta = self.meta.get(workspace_id)
+        if meta is None:
+            raise SandboxError(
+                404,
+                "ObjectNotFoundError",
+                f"Workspace '{workspace_id}' not found",
+                {"workspaceId": workspace_id},
+            )
+        return meta
+
+    def by_slug(self, slug: str) -> dict[str, Any] | None:
+        for meta in self.meta.values():
+            if meta.get("slug") == slug:
+                return meta
+        return None
+
+    def create_workspace(
+        self,
+        *,
+        name: str,
+        slug: str,
+        labels: list[str] | None = None,
+        files: dsul.Files | None = None,
+        workspace_id: str | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        with self.lock:
+            if self.by_slug(slug):
+                raise SandboxError(400, "AlreadyUsedError", f"Slug '{slug}' is already used", {"slug": slug})
+            wid = workspace_id or new_id()
+            stamp = now_iso()
+            meta = {
+                "id": wid,
+                "slug": slug,
+                "name": name,
+                "labels": list(labels or []),
+                "description": description,
+                "dirty": True,
+                "lastPush": None,
+                "lastPull": None,
+                "writeLock": None,
+                "versions": [],
+                "git": {},
+                "importState": None,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "createdBy": "sandbox",
+            }
+            if files is None:
+                files = {
+                    "index.yml": dsul.dump_yaml({"name": name, "slug": slug, "labels": list(labels or [])}),
+                    "security.yml": dsul.dump_yaml({"authorizations": {"roles": {"owner": {}}}}),
+                }
+            self.write_files(wid, files)
+            self.save_meta(meta)
+            return meta
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        with self.lock:
+            self.get(workspace_id)
+            shutil.rmtree(self.ws_dir(workspace_id), ignore_errors=True)
+            self.meta.pop(workspace_id, None)
+
+    def read_files(self, workspace_id: str, version: str = "current") -> dsul.Files:
+        folder = self.ws_dir(workspace_id) / ("current" if version == "current" else f"versions/{version}")
+        return dsul.content(dsul.read_tree(folder))
+
+    def write_files(self, workspace_id: str, files: dsul.Files, version: str = "current") -> None:
+        folder = self.ws_dir(workspace_id) / ("current" if version == "current" else f"versions/{version}")
+        dsul.write_tree(folder, dsul.content(files))
+
+    def drop_version_files(self, workspace_id: str, version: str) -> None:
+        shutil.rmtree(self.ws_dir(workspace_id) / "versions" / version, ignore_errors=True)
+
+    # -- events -------------------------------------------------------------------------------------
+    def emit(
+        self,
+        workspace_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        user_id: str = "sandbox-admin",
+        correlation_id: str | None = None,
+    ) -> dict[str, Any]:
+        event = {
+            "id": uuid.uuid4().hex,
+            "type": event_type,
+            "createdAt": now_iso(),
+            "size": 0,
+            "source": {
+                "workspaceId": workspace_id,
+                "userId": user_id,
+                "correlationId": correlation_id or uuid.uuid4().hex,
+                "host": {"service": "workspaces"},
+            },
+            "payload": payload,
+        }
+        line = json.dumps(event)
+        event["size"] = len(line)
+        with self.lock:
+            self.events.append(event)
+            if self._events_fh is None:
+                self._events_fh = open(self.root / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            self._events_fh.write(line + "\n")
+            self._events_fh.flush()
+        return event
+
+    def query_events(
+        self,
+        workspace_id: str,
+        *,
+        types: list[str] | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 50,
+        page: int = 0,
+        sort: str = "desc",
+        filters: dict[str, list[str]] | None = None,
+    ) -> list[dict[str, Any]]:
+        wanted = set(types or [])
+        with self.lock:
+            snapshot = list(self.events)
+        selected = []
+        for event in snapshot:
+            if event["source"].get("workspaceId") != workspace_id:
+                continue
+            if wanted and event["type"] not in wanted:
+                continue
+            if after and event["createdAt"] <= after:
+                continue
+            if before and event["createdAt"] >= before:
+                continue
+            if filters and not all(str(dig(event, k)) in v for k, v in filters.items()):
+                continue
+            selected.append(event)
+        if sort != "asc":
+            selected.reverse()
+        return selected[page * limit : (page + 1) * limit]
+
+
+def dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
