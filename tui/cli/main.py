@@ -7,8 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
-from tui.cli import sandbox_cmds
-from tui.cli.exits import EXIT_USAGE
+from tui.cli import commands, sandbox_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"prisme-deploy {__version__}")
+    parser.add_argument("--config", help="configuration file for the app (default: PRISME_DEPLOY_CONFIG or the "
+                        "user config folder)")
+    parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
+    parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parsers(sub)
     sandbox_cmds.add_parsers(sub)
     return parser
 
@@ -27,8 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
+        from tui.app.launch import run_app
+
+        return run_app(args)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -1,0 +1,442 @@
+"""Subcommands over the core: one per TUI action, for people and for CI pipelines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui.cli.output import Printer
+from tui.core import config as cfg
+from tui.core import paths
+from tui.core.api import errors as E
+from tui.core.api.bulk import BulkTally
+from tui.core.api.client import PrismeClient
+from tui.core.ops import actions, bulk, health
+from tui.core.ops.context import Context
+from tui.core.secrets import env_var_name
+
+Handler = Callable[[argparse.Namespace, Context, Printer], Awaitable[int]]
+
+
+# --------------------------------------------------------------------------------------------- plumbing
+def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool = False) -> None:
+    parser.add_argument("--config", help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (JSON; streams as JSON lines)")
+    if env:
+        parser.add_argument("--env", help="a configured environment (or a name for --url)")
+        parser.add_argument("--url", help="API URL without configuration; token from PRISME_DEPLOY_TOKEN[_<ENV>]")
+    if mutating:
+        parser.add_argument("--yes", "-y", action="store_true", help="confirm without asking (needed with no tty "
+                            "on protected environments)")
+        parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
+
+
+def _context(args: argparse.Namespace) -> Context:
+    path = paths.config_path(getattr(args, "config", None))
+    config = cfg.load(path, missing_ok=not getattr(args, "config", None))
+    ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
+    url = getattr(args, "url", None)
+    if url:
+        name = getattr(args, "env", None) or "default"
+        ctx.add_adhoc(name, url)
+        args.env = name
+        generic = os.environ.get("PRISME_DEPLOY_TOKEN")
+        if generic and not os.environ.get(env_var_name(name)):
+            ctx.tokens.remember(name, generic)
+    return ctx
+
+
+def _env_name(args: argparse.Namespace, ctx: Context) -> str:
+    if getattr(args, "env", None):
+        ctx.env(args.env)
+        return str(args.env)
+    if len(ctx.config.environments) == 1:
+        return next(iter(ctx.config.environments))
+    known = ", ".join(sorted(ctx.config.environments)) or "none configured"
+    raise E.UsageError(f"Say which environment with --env NAME (known: {known}), or give --url.")
+
+
+def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    def main(args: argparse.Namespace) -> int:
+        printer = Printer(json_mode=bool(getattr(args, "json", False)))
+        try:
+            ctx = _context(args)
+            return asyncio.run(handler(args, ctx, printer))
+        except E.PrismeError as exc:
+            if printer.json_mode:
+                printer.data(exc.to_json())
+            else:
+                printer.note(f"error: {exc.message}")
+                if exc.hint:
+                    printer.note(f"hint: {exc.hint}")
+                if exc.correlation_id:
+                    printer.note(f"correlation id: {exc.correlation_id}")
+            return exc.exit_code
+        except KeyboardInterrupt:
+            printer.note("Interrupted. The server may still be running the operation: check `prisme-deploy events` "
+                         "before retrying.")
+            return EXIT_INTERRUPTED
+
+    return main
+
+
+def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what: str) -> None:
+    """Protected environments: --yes without a terminal, the typed name with one."""
+    if not ctx.env(env).protected or args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise E.UsageError(f"{env} is protected: {what} needs --yes when there is no terminal to confirm on.")
+    sys.stderr.write(f"{env} is PROTECTED. {what}.\nType {target!r} to confirm: ")
+    sys.stderr.flush()
+    if input().strip() != target:
+        raise E.UsageError("Confirmation did not match; nothing was done.")
+
+
+# --------------------------------------------------------------------------------------------- read-only
+async def cmd_envs(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    envs = list(ctx.config.environments.values())
+    if out.json_mode:
+        out.data([{"name": e.name, "url": e.url, "tier": e.tier, "protected": e.protected, "readOnly": e.read_only,
+                   "tokenSource": ctx.tokens.resolve(e.name)[1] if args.tokens else None} for e in envs])
+        return EXIT_OK
+    out.table([[e.name, e.badge, e.url, "yes" if e.protected else "", "yes" if e.read_only else ""] for e in envs],
+              ["name", "tier", "url", "protected", "read-only"])
+    return EXIT_OK
+
+
+async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    names = [args.env] if getattr(args, "env", None) else sorted(ctx.config.environments)
+    if not names:
+        raise E.UsageError("No environments configured. Add one with `prisme-deploy env add`.")
+
+    async def one(name: str) -> health.Health:
+        try:
+            client = ctx.client(name)
+        except E.AuthenticationFailed as exc:
+            return health.Health(name, True, None, None, message=exc.message)
+        async with client:
+            return await health.check(name, client)
+
+    results = await asyncio.gather(*(one(n) for n in names))
+    if out.json_mode:
+        out.data([h.to_json() for h in results])
+    else:
+        out.table([[h.env, h.label, ctx.env(h.env).url, h.user or "", h.message] for h in results],
+                  ["env", "state", "url", "user", "message"])
+    return EXIT_OK if all(h.state == "up" for h in results) else E.NetworkError.exit_code
+
+
+async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    if args.group and args.group not in ctx.config.groups:
+        raise E.UsageError(f"Unknown group {args.group!r}; configured: {', '.join(ctx.config.groups) or 'none'}.")
+    labels = list(ctx.config.groups[args.group].labels) if args.group else None
+    async with ctx.client(env) as client:
+        items = await client.list_workspaces(labels=labels, dirty=True if args.dirty else None)
+    if out.json_mode:
+        out.data([{"id": w.id, "slug": w.slug, "name": w.name, "labels": list(w.labels), "dirty": w.dirty,
+                   "writeLock": w.write_lock.reason if w.write_lock else None,
+                   "liveVersion": actions.live_version(w),
+                   "lastPush": w.raw.get("lastPush"), "lastPull": w.raw.get("lastPull")} for w in items])
+        return EXIT_OK
+    out.table([[w.slug, w.name, ",".join(w.labels), "dirty" if w.dirty else "",
+                w.write_lock.reason if w.write_lock else "", actions.live_version(w) or ""] for w in items],
+              ["slug", "name", "labels", "dirty", "lock", "live"])
+    return EXIT_OK
+
+
+async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    async with ctx.client(env) as client:
+        ws = await client.find_workspace(args.workspace)
+        versions = await client.list_versions(ws.id)
+    live = actions.live_version(ws)
+    if out.json_mode:
+        out.data([{"name": v.name, "createdAt": v.created_at, "description": v.description,
+                   "repository": v.source, "live": v.name == live} for v in versions])
+        return EXIT_OK
+    out.table([[("* " if v.name == live else "  ") + v.name, v.created_at or "", v.source, v.description]
+               for v in versions], ["version", "created", "repository", "description"])
+    return EXIT_OK
+
+
+async def cmd_events(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    types = [t for t in (args.types or "").split(",") if t]
+    async with ctx.client(env) as client:
+        workspace_id = "platform"
+        if args.workspace != "platform":
+            workspace_id = (await client.find_workspace(args.workspace)).id
+        events = await client.events(workspace_id, types=types or None, after_date=args.after, limit=args.limit)
+    if out.json_mode:
+        for event in events:
+            out.data({"id": event.id, "type": event.type, "createdAt": event.created_at, "payload": event.payload,
+                      "source": event.source})
+        return EXIT_OK
+    for event in events:
+        summary = event.payload.get("step") or event.payload.get("workspaceSlug") or (
+            event.payload.get("version") or {}).get("name") or ""
+        out.line(f"{event.created_at}  {event.type:36} {summary}")
+    return EXIT_OK
+
+
+async def cmd_audit(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    entries = ctx.audit.read(env=args.env, action=args.action, limit=args.limit)
+    if out.json_mode:
+        for entry in entries:
+            out.data(entry)
+        return EXIT_OK
+    out.table([[e.get("time", ""), e.get("env", ""), e.get("action", ""), ",".join(e.get("targets") or []),
+                e.get("version") or "", e.get("outcome", ""), e.get("user", "")] for e in entries],
+              ["time", "env", "action", "targets", "version", "outcome", "user"])
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------- mutating
+def _outcome(out: Printer, outcome: actions.Outcome) -> int:
+    if out.json_mode:
+        out.data(outcome.to_json())
+    else:
+        for step in outcome.steps:
+            out.line(f"  {step}")
+        out.line(outcome.message)
+        if outcome.next_step:
+            out.note(f"next: {outcome.next_step}")
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+async def cmd_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    confirm(args, ctx, env, args.workspace, f"Push {args.workspace}")
+    outcome = await actions.push(ctx, env, args.workspace, name=args.name, description=args.description,
+                                 repository=args.repository)
+    return _outcome(out, outcome)
+
+
+async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    confirm(args, ctx, env, args.workspace, f"Pull latest into {args.workspace} (its content is replaced)")
+    outcome = await actions.pull(ctx, env, args.workspace, version="latest", repository=args.repository,
+                                 discard_local_changes=args.discard_local_changes)
+    return _outcome(out, outcome)
+
+
+async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    ctx.require_writable(env)
+    confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
+    outcome = await actions.pull(ctx, env, args.workspace, version=args.version, repository=args.repository,
+                                 discard_local_changes=args.discard_local_changes, action="rollback")
+    return _outcome(out, outcome)
+
+
+async def cmd_unlock(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    confirm(args, ctx, env, args.workspace, f"Unlock {args.workspace}")
+    return _outcome(out, await actions.unlock(ctx, env, args.workspace))
+
+
+def _groups(text: str) -> list[str]:
+    groups = [g.strip() for g in text.split(",") if g.strip()]
+    if not groups:
+        raise E.UsageError("--groups needs at least one group name (comma separated).")
+    return groups
+
+
+async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    groups = _groups(args.groups)
+    if not args.dry_run:
+        confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {args.repository}")
+    run = bulk.BulkRun(env, "bulk-push")
+    tally = BulkTally()
+    async for event in bulk.bulk_push(ctx, env, repository=args.repository, groups=groups, name=args.name,
+                                      description=args.description, dry_run=args.dry_run, force=args.force, run=run):
+        tally.feed(event)
+        out.bulk_event(event, tally)
+    return EXIT_FAILED if run.failed else EXIT_OK
+
+
+async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    groups = _groups(args.groups)
+    confirm(args, ctx, env, env, f"Bulk import {', '.join(groups)} from {args.repository} (local edits are "
+            "overwritten)")
+    run = bulk.BulkRun(env, "bulk-import")
+    tally = BulkTally()
+    async for event in bulk.bulk_import(ctx, env, repository=args.repository, groups=groups,
+                                        force_reimport=args.force_reimport, run=run):
+        if event.kind == "started":
+            tally = BulkTally()
+        tally.feed(event)
+        out.bulk_event(event, tally)
+    return EXIT_FAILED if run.failed else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------- tokens, envs
+async def cmd_login(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    elif sys.stdin.isatty():
+        token = getpass.getpass(f"Token for {env} ({ctx.env(env).url}): ").strip()
+    else:
+        raise E.UsageError("No terminal to prompt on: pipe the token with --token-stdin.")
+    if not token:
+        raise E.UsageError("The token is empty; nothing was stored.")
+    environment = ctx.env(env)
+    async with PrismeClient(environment.url, token, env_name=env, timeout=environment.timeout,
+                            verify_tls=environment.verify_tls, ca_bundle=environment.ca_bundle,
+                            allow_insecure_http=environment.allow_insecure_http) as client:
+        me = await client.me()
+    saved = await asyncio.to_thread(ctx.tokens.save, env, token)
+    if out.json_mode:
+        out.data({"env": env, "user": me.email or me.id, "stored": saved.persisted, "message": saved.message})
+    else:
+        out.line(f"Token accepted for {me.email or me.id} on {env}.")
+        (out.line if saved.persisted else out.note)(saved.message)
+    return EXIT_OK
+
+
+async def cmd_logout(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    env = _env_name(args, ctx)
+    result = await asyncio.to_thread(ctx.tokens.delete, env)
+    if out.json_mode:
+        out.data({"env": env, "removed": result.persisted, "message": result.message})
+    else:
+        out.line(result.message)
+    return EXIT_OK if result.persisted else EXIT_FAILED
+
+
+async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    path = paths.config_path(args.config)
+    if args.env_command == "list":
+        return await cmd_envs(argparse.Namespace(tokens=False), ctx, out)
+    if args.env_command == "test":
+        return await cmd_status(args, ctx, out)
+    editor = cfg.ConfigEditor(path)
+    if args.env_command == "remove":
+        editor.remove_environment(args.name)
+    else:
+        if args.env_command == "add" and args.name in ctx.config.environments:
+            raise E.UsageError(f"Environment {args.name!r} already exists; use `env edit`.")
+        if args.env_command == "edit" and args.name not in ctx.config.environments:
+            ctx.env(args.name)
+        values: dict[str, Any] = {"url": args.url, "tier": args.tier}
+        for flag in ("protected", "read_only", "verify_tls"):
+            value = getattr(args, flag)
+            if value is not None:
+                values[flag] = value == "yes"
+        if args.ca_bundle:
+            values["ca_bundle"] = args.ca_bundle
+        if args.timeout:
+            values["timeout"] = args.timeout
+        if args.repositories:
+            values["repositories"] = [r for r in args.repositories.split(",") if r]
+        if args.env_command == "add" and not args.url:
+            raise E.UsageError("`env add` needs --url.")
+        editor.set_environment(args.name, {k: v for k, v in values.items() if v is not None})
+    new = editor.save()
+    with ctx.audit.record("config", args.name, details={"change": args.env_command, "file": str(path)}):
+        pass
+    if out.json_mode:
+        out.data({"file": str(path), "environments": sorted(new.environments)})
+    else:
+        out.line(f"{args.env_command}: {args.name} ({path})")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------- parsers
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    def add(name: str, handler: Handler, help_text: str, *, env: bool = True, mutating: bool = False,
+            workspace: bool = False) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        _common(parser, env=env, mutating=mutating)
+        if workspace:
+            parser.add_argument("workspace", help="workspace slug (or id)")
+        parser.set_defaults(func=run(handler))
+        return parser
+
+    p = add("envs", cmd_envs, "list configured environments", env=False)
+    p.add_argument("--tokens", action="store_true", help="also say where each token comes from")
+    add("status", cmd_status, "health and token of every environment (exit 4 if one is not up)")
+    p = add("workspaces", cmd_workspaces, "list workspaces (all pages)")
+    p.add_argument("--group", help="only a configured workspace group")
+    p.add_argument("--dirty", action="store_true", help="only workspaces with unpushed changes")
+    add("versions", cmd_versions, "version history of a workspace (* marks the live one)", workspace=True)
+    p = add("events", cmd_events, "activity of a workspace, or of the platform (bulk operations)")
+    p.add_argument("workspace", nargs="?", default="platform", help="workspace slug, or 'platform' (default)")
+    p.add_argument("--types", help="comma-separated event types")
+    p.add_argument("--after", help="only events after this ISO date")
+    p.add_argument("--limit", type=int, default=50)
+    p = add("audit", cmd_audit, "the local audit journal of mutating actions", env=False)
+    p.add_argument("--env", help="only this environment")
+    p.add_argument("--action", help="only this action (push, rollback, bulk-push...)")
+    p.add_argument("--limit", type=int, default=200)
+
+    p = add("push", cmd_push, "push a workspace version (git with --repository, else native)", mutating=True,
+            workspace=True)
+    p.add_argument("--name", help="version name: at most 15 of [A-Za-z0-9_.-]")
+    p.add_argument("--description", "-m", required=True, help="becomes the git commit message")
+    p.add_argument("--repository", help="platform repository id (omit for a native snapshot)")
+    p = add("pull", cmd_pull, "pull the latest version of a workspace", mutating=True, workspace=True)
+    p.add_argument("--repository", help="platform repository id")
+    p.add_argument("--discard-local-changes", action="store_true", help="do not merge unpushed edits (lost)")
+    p = add("rollback", cmd_rollback, "roll a workspace back to an earlier version", mutating=True, workspace=True)
+    p.add_argument("version", help="version name (a git tag for a repository, or a native version)")
+    p.add_argument("--repository", help="platform repository id (omit for a native version)")
+    p.add_argument("--discard-local-changes", action="store_true", help="unpushed edits are lost")
+    add("unlock", cmd_unlock, "clear a workspace's write lock", mutating=True, workspace=True)
+
+    p = add("bulk-push", cmd_bulk_push, "push workspace groups to a platform repository (SSE progress)",
+            mutating=True)
+    p.add_argument("--repository", required=True)
+    p.add_argument("--groups", required=True, help="comma-separated group names")
+    p.add_argument("--name", help="version name applied to every pushed workspace")
+    p.add_argument("--description", "-m")
+    p.add_argument("--dry-run", action="store_true", help="only categorise, push nothing")
+    p.add_argument("--force", action="store_true", help="also push workspaces that are not dirty")
+    p = add("bulk-import", cmd_bulk_import, "import groups one at a time, stopping at the first with errors",
+            mutating=True)
+    p.add_argument("--repository", required=True)
+    p.add_argument("--groups", required=True, help="comma-separated, in order (base1,base2,extended)")
+    p.add_argument("--force-reimport", action="store_true", help="re-import workspaces already at that version")
+
+    p = add("login", cmd_login, "check a token against /v2/me and store it in the OS keyring")
+    p.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    add("logout", cmd_logout, "remove an environment's token from the OS keyring")
+
+    env_parser = sub.add_parser("env", help="manage environments in the configuration file")
+    env_sub = env_parser.add_subparsers(dest="env_command", metavar="ACTION", required=True)
+    for action in ("add", "edit"):
+        p = env_sub.add_parser(action, help=f"{action} an environment")
+        _common(p, env=False)
+        p.add_argument("name")
+        p.add_argument("--url")
+        p.add_argument("--tier", choices=cfg.TIERS)
+        for flag in ("protected", "read-only", "verify-tls"):
+            p.add_argument(f"--{flag}", choices=("yes", "no"), dest=flag.replace("-", "_"))
+        p.add_argument("--ca-bundle")
+        p.add_argument("--timeout", type=float)
+        p.add_argument("--repositories", help="comma-separated platform repository ids")
+        p.set_defaults(func=run(cmd_env))
+    p = env_sub.add_parser("remove", help="remove an environment")
+    _common(p, env=False)
+    p.add_argument("name")
+    p.set_defaults(func=run(cmd_env))
+    p = env_sub.add_parser("list", help="list environments")
+    _common(p, env=False)
+    p.set_defaults(func=run(cmd_env))
+    p = env_sub.add_parser("test", help="test connection: /v2/me and readiness")
+    _common(p, env=False)
+    p.add_argument("env", nargs="?")
+    p.set_defaults(func=run(cmd_env))
+
+
+__all__ = ["EXIT_USAGE", "add_parsers"]

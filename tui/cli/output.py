@@ -1,0 +1,91 @@
+"""Human or JSON output. JSON shapes are stable and documented in the README; streams are JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from tui.core.api.bulk import BulkEvent, BulkTally
+
+
+class Printer:
+    def __init__(self, *, json_mode: bool, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.json_mode = json_mode
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.tty = self.out.isatty() and not json_mode
+        self._bar_shown = False
+
+    def data(self, payload: Any) -> None:
+        self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+
+    def line(self, text: str = "") -> None:
+        self._clear_bar()
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def note(self, text: str) -> None:
+        self._clear_bar()
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def table(self, rows: list[list[str]], headers: list[str]) -> None:
+        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)] if rows else [
+            len(h) for h in headers]
+        self.line("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+        for row in rows:
+            self.line("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+    # -- bulk progress -----------------------------------------------------------------------------
+    def bulk_event(self, event: BulkEvent, tally: BulkTally) -> None:
+        if self.json_mode:
+            self.data({"kind": event.kind, "operation": event.operation, "group": event.group,
+                       "message": event.message, "payload": event.payload})
+            return
+        if event.kind == "started":
+            count = len(event.payload.get("workspaces") or [])
+            self.line(f"started: {count} workspace(s) in {', '.join(event.payload.get('groups') or [])}")
+        elif event.kind == "progress":
+            errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
+            duration = event.payload.get("duration")
+            took = f" {duration / 1000:.1f}s" if isinstance(duration, (int, float)) else ""
+            self.line(f"[{event.current}/{event.total}] {event.status:9} {event.slug}{took}"
+                      + (f"  {errors}" if errors else ""))
+            self._bar(tally)
+        elif event.kind in ("notice", "processing"):
+            self.note(f"note: {event.message}")
+        elif event.kind == "completed":
+            self.summary(event)
+
+    def _bar(self, tally: BulkTally) -> None:
+        if not self.tty or not tally.total:
+            return
+        width = 30
+        filled = int(width * tally.fraction)
+        self.err.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {tally.current}/{tally.total}")
+        self.err.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self.err.write("\r" + " " * 50 + "\r")
+            self._bar_shown = False
+
+    def summary(self, event: BulkEvent) -> None:
+        p = event.payload
+        group = f" ({event.group})" if event.group else ""
+        if event.operation == "push":
+            self.line(f"summary{group}: pushed {len(event.ids('pushedWorkspaceIds'))}, already pushed "
+                      f"{len(event.ids('alreadyPushedWorkspaceIds'))}, merge conflicts "
+                      f"{len(event.ids('mergeConflictWorkspaceIds'))}, errors {len(p.get('errors') or [])}"
+                      + (" (dry run)" if p.get("dryRun") else ""))
+        else:
+            self.line(f"summary{group}: created {len(event.ids('createdWorkspaceIds'))}, updated "
+                      f"{len(event.ids('updatedWorkspaceIds'))}, skipped {len(event.ids('skippedWorkspaceIds'))}, "
+                      f"errors {len(p.get('errors') or [])}")
+        for err in p.get("errors") or []:
+            details = err.get("details") or {}
+            slug = details.get("workspaceSlug") if isinstance(details, dict) else None
+            self.line(f"  error{' in ' + slug if slug else ''}: {err.get('message') or err.get('error')}")

@@ -1,0 +1,108 @@
+"""The audit journal: one JSON line per mutating action, in the user data folder. Never a token."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+from tui.core.secrets import redact
+
+ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore",
+           "config")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return str(os.getuid())
+
+
+@dataclass
+class AuditEntry:
+    action: str
+    env: str
+    url: str = ""
+    targets: list[str] = field(default_factory=list)
+    version: str | None = None
+    outcome: str = "started"  # ok | failed | cancelled | started
+    correlation_ids: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    time: str = ""
+    user: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time, "user": self.user, "env": self.env, "url": self.url, "action": self.action,
+            "targets": self.targets, "version": self.version, "outcome": self.outcome,
+            "correlationIds": self.correlation_ids, "durationMs": self.duration_ms, "details": self.details,
+        }
+
+
+class AuditLog:
+    def __init__(self, path: Path, *, tokens: list[str] | None = None) -> None:
+        self.path = path
+        self._tokens = tokens if tokens is not None else []
+        self._lock = threading.Lock()
+
+    def write(self, entry: AuditEntry) -> None:
+        entry.time = entry.time or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        entry.user = entry.user or _os_user()
+        line = redact(json.dumps(entry.to_json(), ensure_ascii=False, default=str), self._tokens)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
+    @contextmanager
+    def record(self, action: str, env: str, url: str = "", **fields: Any) -> Iterator[AuditEntry]:
+        """Write the entry when the block ends: ok, failed (with the error) or cancelled."""
+        entry = AuditEntry(action=action, env=env, url=url, **fields)
+        start = monotonic()
+        try:
+            yield entry
+            if entry.outcome == "started":
+                entry.outcome = "ok"
+        except BaseException as exc:
+            entry.outcome = "cancelled" if isinstance(exc, (KeyboardInterrupt,)) or type(exc).__name__ in (
+                "CancelledError",) else "failed"
+            entry.details.setdefault("error", str(exc))
+            cid = getattr(exc, "correlation_id", None)
+            if cid:
+                entry.correlation_ids.append(cid)
+            raise
+        finally:
+            entry.duration_ms = int((monotonic() - start) * 1000)
+            self.write(entry)
+
+    def read(self, *, env: str | None = None, action: str | None = None, limit: int | None = None,
+             text: str | None = None) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        entries = []
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if env and item.get("env") != env:
+                    continue
+                if action and item.get("action") != action:
+                    continue
+                if text and text.lower() not in line.lower():
+                    continue
+                entries.append(item)
+        entries.reverse()  # newest first
+        return entries[:limit] if limit else entries

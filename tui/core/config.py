@@ -1,0 +1,370 @@
+"""The configuration file: environments, workspace groups, repositories, promotions, keymap, UI.
+
+Read with tomllib and validated strictly (file, line, key, what was expected, a "did you mean"),
+written with tomlkit so a person's comments and layout survive every change the app makes. Writes are
+atomic (temporary file, fsync, rename) and private (0600). Tokens never live here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from tui.core.api.errors import UsageError
+
+TIERS = ("development", "staging", "production")
+SECRET_KEY_RE = re.compile(r"(token|secret|password|passwd|api[_-]?key)", re.IGNORECASE)
+ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+ENV_KEYS: dict[str, type | tuple[type, ...]] = {
+    "url": str,
+    "tier": str,
+    "protected": bool,
+    "read_only": bool,
+    "verify_tls": bool,
+    "ca_bundle": str,
+    "timeout": (int, float),
+    "allow_insecure_http": bool,
+    "repositories": list,
+    "snapshots": bool,
+    "description": str,
+}
+TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots")
+GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
+REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
+UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
+SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int, float), "enabled": bool}
+
+
+class ConfigError(UsageError):
+    kind = "config"
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
+                 key: str | None = None, hint: str | None = None) -> None:
+        where = str(path) if path else "configuration"
+        if line:
+            where += f":{line}"
+        super().__init__(f"{where}: {message}" if path else message, hint=hint)
+        self.path, self.line, self.key = path, line, key
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    url: str
+    tier: str = "development"
+    protected: bool = False
+    read_only: bool = False
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    timeout: float = 30.0
+    allow_insecure_http: bool = False
+    repositories: tuple[str, ...] = ()
+    snapshots: bool = True
+    description: str = ""
+
+    @property
+    def badge(self) -> str:
+        return {"production": "PROD", "staging": "STAGING", "development": "DEV"}.get(self.tier, self.tier.upper())
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RepoSource:
+    """Where prisme-deploy can read a platform repository's git history for diffs (a URL or a path)."""
+
+    id: str
+    url: str | None = None
+    path: str | None = None
+    branch: str = "main"
+    dirpath: str | None = None
+
+    @property
+    def location(self) -> str:
+        return self.path or self.url or ""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    source: str  # "env:slug"
+    target: str
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    environments: dict[str, Environment] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    repositories: dict[str, RepoSource] = field(default_factory=dict)
+    promotions: list[Promotion] = field(default_factory=list)
+    keymap: dict[str, str] = field(default_factory=dict)
+    ui: dict[str, Any] = field(default_factory=dict)
+    secrets_store: str = "keyring"
+    snapshot_keep: int = 10
+    snapshot_max_mb: float = 200.0
+    snapshots_enabled: bool = True
+
+    def env(self, name: str) -> Environment:
+        if name in self.environments:
+            return self.environments[name]
+        known = sorted(self.environments)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else (
+            f"Known environments: {', '.join(known)}." if known else "Add one with `prisme-deploy env add`.")
+        raise ConfigError(f"unknown environment {name!r}.", hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _line_of(text: str, table: str, key: str | None) -> int | None:
+    """Best-effort line number of ``key`` in ``[table]`` (tomllib gives none)."""
+    lines = text.splitlines()
+    start = 0
+    if table:
+        header = re.compile(r"^\s*\[\[?\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]\]?\s*(#.*)?$")
+        for number, line in enumerate(lines):
+            if header.match(line):
+                start = number
+                if key is None:
+                    return number + 1
+                break
+        else:
+            return None
+    if key is None:
+        return None
+    pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+    for number in range(start, len(lines)):
+        if number > start and lines[number].lstrip().startswith("[") and table:
+            break
+        if pattern.match(lines[number]):
+            return number + 1
+    return None
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", bool: "true or false", int: "a whole number", float: "a number", list: "a list"}
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+class _Validator:
+    def __init__(self, path: Path | None, text: str) -> None:
+        self.path, self.text = path, text
+
+    def fail(self, message: str, table: str, key: str | None, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, path=self.path, line=_line_of(self.text, table, key), key=key, hint=hint)
+
+    def no_secrets(self, data: Any, table: str = "") -> None:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if SECRET_KEY_RE.search(str(key)):
+                    raise self.fail(
+                        f"key '{key}' looks like a secret; tokens never go in the configuration file.",
+                        table, str(key),
+                        hint="Store it in the OS keyring with `prisme-deploy login --env NAME`, or set "
+                             "PRISME_DEPLOY_TOKEN_<ENV> in CI.",
+                    )
+                self.no_secrets(value, f"{table}.{key}" if table else str(key))
+        elif isinstance(data, list):
+            for item in data:
+                self.no_secrets(item, table)
+
+    def keys(self, data: dict[str, Any], allowed: dict[str, type | tuple[type, ...]], table: str) -> None:
+        for key, value in data.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, list(allowed), n=1)
+                raise self.fail(f"unknown key '{key}' in [{table}].", table, key,
+                                hint=f"Did you mean '{close[0]}'?" if close else
+                                f"Allowed keys: {', '.join(sorted(allowed))}.")
+            kind = allowed[key]
+            if isinstance(value, bool) and kind in (int, float, (int, float)):
+                raise self.fail(f"'{key}' must be {_type_name(kind)}, not {value!r}.", table, key)
+            if not isinstance(value, kind):
+                raise self.fail(f"'{key}' must be {_type_name(kind)}, got {type(value).__name__} {value!r}.",
+                                table, key)
+
+
+def parse(text: str, path: Path | None = None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}.", path=path,
+                          hint="Fix the syntax; the file was not changed.") from exc
+    check = _Validator(path, text)
+    check.no_secrets(data)
+    for key in data:
+        if key not in TOP_KEYS:
+            close = difflib.get_close_matches(key, TOP_KEYS, n=1)
+            raise check.fail(f"unknown section '{key}'.", "", key,
+                             hint=f"Did you mean '{close[0]}'?" if close else f"Sections: {', '.join(TOP_KEYS)}.")
+    config = Config(path=path)
+    for name, env in (data.get("environments") or {}).items():
+        table = f"environments.{name}"
+        if not isinstance(env, dict):
+            raise check.fail(f"[{table}] must be a table.", "", None)
+        if not ENV_NAME_RE.match(name):
+            raise check.fail(f"environment name {name!r} must be letters, digits, '.', '_' or '-'.", table, None)
+        check.keys(env, ENV_KEYS, table)
+        if "url" not in env:
+            raise check.fail(f"[{table}] needs a url (https://api.example.com).", table, None)
+        if not str(env["url"]).startswith(("http://", "https://")):
+            raise check.fail(f"url {env['url']!r} must start with https:// (or http:// for loopback).", table, "url")
+        tier = env.get("tier", "development")
+        if tier not in TIERS:
+            close = difflib.get_close_matches(tier, TIERS, n=1)
+            raise check.fail(f"tier {tier!r} is not one of {', '.join(TIERS)}.", table, "tier",
+                             hint=f"Did you mean '{close[0]}'?" if close else None)
+        if not all(isinstance(r, str) for r in env.get("repositories", [])):
+            raise check.fail("'repositories' must be a list of repository ids.", table, "repositories")
+        config.environments[name] = Environment(
+            name=name, url=str(env["url"]).rstrip("/"), tier=tier,
+            protected=bool(env.get("protected", tier == "production")),
+            read_only=bool(env.get("read_only", False)), verify_tls=bool(env.get("verify_tls", True)),
+            ca_bundle=env.get("ca_bundle"), timeout=float(env.get("timeout", 30)),
+            allow_insecure_http=bool(env.get("allow_insecure_http", False)),
+            repositories=tuple(env.get("repositories", ())), snapshots=bool(env.get("snapshots", True)),
+            description=str(env.get("description", "")),
+        )
+    for name, group in (data.get("groups") or {}).items():
+        table = f"groups.{name}"
+        if not isinstance(group, dict):
+            raise check.fail(f"[{table}] must be a table with labels = [...].", "", None)
+        check.keys(group, GROUP_KEYS, table)
+        labels = group.get("labels", [])
+        if not labels or not all(isinstance(x, str) for x in labels):
+            raise check.fail("'labels' must be a non-empty list of labels (any of them matches).", table, "labels")
+        config.groups[name] = Group(name, tuple(labels))
+    for rid, repo in (data.get("repositories") or {}).items():
+        table = f"repositories.{rid}"
+        if not isinstance(repo, dict):
+            raise check.fail(f"[{table}] must be a table.", "", None)
+        check.keys(repo, REPO_KEYS, table)
+        if not repo.get("url") and not repo.get("path"):
+            raise check.fail(f"[{table}] needs a url or a path to a local clone.", table, None)
+        config.repositories[rid] = RepoSource(rid, repo.get("url"), repo.get("path"), repo.get("branch", "main"),
+                                              repo.get("dirpath"))
+    for number, promo in enumerate(data.get("promotions") or [], start=1):
+        if not isinstance(promo, dict) or set(promo) - {"from", "to"} or not {"from", "to"} <= set(promo):
+            raise check.fail(f"promotion #{number} needs exactly from = \"env:slug\" and to = \"env:slug\".",
+                             "promotions", None)
+        for side in ("from", "to"):
+            env_name, _, slug = str(promo[side]).partition(":")
+            if not slug:
+                raise check.fail(f"promotion #{number}: {side} = {promo[side]!r} must be \"env:slug\".",
+                                 "promotions", side)
+            if env_name not in config.environments:
+                raise check.fail(f"promotion #{number}: unknown environment {env_name!r}.", "promotions", side)
+        config.promotions.append(Promotion(str(promo["from"]), str(promo["to"])))
+    keymap = data.get("keymap") or {}
+    if not all(isinstance(v, str) for v in keymap.values()):
+        raise check.fail("[keymap] values must be key names such as \"r\" or \"ctrl+r\".", "keymap", None)
+    config.keymap = dict(keymap)
+    ui = data.get("ui") or {}
+    check.keys(ui, UI_KEYS, "ui")
+    config.ui = dict(ui)
+    secrets_section = data.get("secrets") or {}
+    store = secrets_section.get("store", "keyring")
+    if store not in ("keyring", "none") or set(secrets_section) - {"store"}:
+        raise check.fail("[secrets] takes only store = \"keyring\" or \"none\".", "secrets", "store")
+    config.secrets_store = store
+    snaps = data.get("snapshots") or {}
+    check.keys(snaps, SNAPSHOT_KEYS, "snapshots")
+    config.snapshot_keep = int(snaps.get("keep", 10))
+    config.snapshot_max_mb = float(snaps.get("max_mb", 200))
+    config.snapshots_enabled = bool(snaps.get("enabled", True))
+    if config.snapshot_keep < 1:
+        raise check.fail("snapshots.keep must be at least 1.", "snapshots", "keep")
+    return config
+
+
+def load(path: Path, *, missing_ok: bool = True) -> Config:
+    if not path.exists():
+        if missing_ok:
+            return Config(path=path)
+        raise ConfigError(f"no configuration file at {path}.", hint="Create one with `prisme-deploy env add`.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}.") from exc
+    return parse(text, path)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def atomic_write(path: Path, text: str) -> None:
+    """Temporary file in the same folder, fsync, rename: a crash leaves the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
+
+
+class ConfigEditor:
+    """Round-trip edits: comments, order and formatting of everything untouched are preserved."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.original = path.read_text(encoding="utf-8") if path.exists() else ""
+        parse(self.original, path)  # refuse to edit a file that is already invalid
+        self.doc = tomlkit.parse(self.original)
+
+    def _table(self, *keys: str) -> Any:
+        node: Any = self.doc
+        for key in keys:
+            if key not in node:
+                node[key] = tomlkit.table(is_super_table=(node is self.doc and key == "environments"))
+            node = node[key]
+        return node
+
+    def set_environment(self, name: str, values: dict[str, Any]) -> None:
+        if not ENV_NAME_RE.match(name):
+            raise ConfigError(f"environment name {name!r} must be letters, digits, '.', '_' or '-'.")
+        table = self._table("environments", name)
+        for key, value in values.items():
+            if value is None:
+                if key in table:
+                    del table[key]
+            else:
+                table[key] = value
+
+    def remove_environment(self, name: str) -> None:
+        envs = self.doc.get("environments")
+        if not envs or name not in envs:
+            raise ConfigError(f"unknown environment {name!r}.")
+        del envs[name]
+
+    def save(self) -> Config:
+        """Validate the result before anything touches the disk."""
+        text = tomlkit.dumps(self.doc)
+        config = parse(text, self.path)
+        atomic_write(self.path, text)
+        return config

@@ -1,0 +1,107 @@
+"""Bulk push and bulk import runs, as the Deployment guide's CI steps do them, with an audit entry.
+
+Bulk import goes one group at a time, in the order given, and stops at the first group with errors
+(unless told to continue), as the guide's update procedure asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.api import errors as E
+from tui.core.api.bulk import BulkEvent
+from tui.core.ops.context import Context
+
+
+@dataclass
+class BulkRun:
+    """What a run ended with: the summaries, and whether the guide's checks pass."""
+
+    env: str
+    operation: str
+    summaries: list[BulkEvent] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    stopped_at: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(s.failed for s in self.summaries) or self.stopped_at is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"env": self.env, "operation": self.operation, "failed": self.failed, "stoppedAt": self.stopped_at,
+                "notices": self.notices, "summaries": [s.payload for s in self.summaries]}
+
+
+async def validate_repository(ctx: Context, env: str, repository: str, *, write: bool) -> None:
+    async with ctx.client(env) as client:
+        repos = await client.platform_repositories()
+    if repository not in repos:
+        raise E.NotFound(f"{env}: unknown platform repository {repository!r}; available: "
+                         f"{', '.join(sorted(repos)) or 'none'}.",
+                         hint="Platform repositories are the WORKSPACES_STORAGE_GIT_PLATFORM_<id>_* variables.")
+    repo = repos[repository]
+    if write and not repo.writable:
+        raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk push needs read-write.")
+    if not write and not repo.readable:
+        raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk import needs to read it.")
+
+
+async def bulk_push(ctx: Context, env: str, *, repository: str, groups: list[str], name: str | None,
+                    description: str | None, dry_run: bool = False, force: bool = False,
+                    run: BulkRun | None = None) -> AsyncIterator[BulkEvent]:
+    run = run or BulkRun(env, "bulk-push")
+    with ctx.operation(env, "bulk push"):
+        await validate_repository(ctx, env, repository, write=True)
+        async with ctx.client(env) as client:
+            with ctx.audit.record("bulk-push", env, client.base_url, targets=groups, version=name,
+                                  details={"repository": repository, "dryRun": dry_run, "force": force}) as entry:
+                async for event in client.bulk_push(repository_id=repository, groups=groups, name=name,
+                                                    description=description, dry_run=dry_run, force=force):
+                    if event.kind == "notice" and event.message:
+                        run.notices.append(event.message)
+                    if event.kind == "completed":
+                        run.summaries.append(event)
+                        entry.details["pushed"] = len(event.ids("pushedWorkspaceIds"))
+                        entry.details["errors"] = len(event.payload.get("errors") or [])
+                        entry.details["mergeConflicts"] = len(event.ids("mergeConflictWorkspaceIds"))
+                        if event.failed:
+                            entry.outcome = "failed"
+                    if event.kind == "failure":
+                        entry.outcome = "failed"
+                        raise E.ServerError(f"{env}: the bulk push failed: {event.message}")
+                    yield event
+
+
+async def bulk_import(ctx: Context, env: str, *, repository: str, groups: list[str], force_reimport: bool = False,
+                      continue_on_error: bool = False, run: BulkRun | None = None) -> AsyncIterator[BulkEvent]:
+    run = run or BulkRun(env, "bulk-import")
+    if not groups:
+        raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
+    with ctx.operation(env, "bulk import"):
+        await validate_repository(ctx, env, repository, write=False)
+        async with ctx.client(env) as client:
+            with ctx.audit.record("bulk-import", env, client.base_url, targets=groups,
+                                  details={"repository": repository, "forceReimport": force_reimport}) as entry:
+                for group in groups:
+                    yield BulkEvent("notice", {}, "import", group, message=f"importing group {group}")
+                    summary: BulkEvent | None = None
+                    async for event in client.bulk_import(repository_id=repository, group=group,
+                                                          force_reimport=force_reimport):
+                        if event.kind == "completed":
+                            summary = event
+                            run.summaries.append(event)
+                        yield event
+                    if summary is None:
+                        raise E.BulkIncomplete(f"{env}: group {group} ended without a completed summary.")
+                    if summary.payload.get("errors") and not continue_on_error:
+                        run.stopped_at = group
+                        entry.outcome = "failed"
+                        entry.details["stoppedAt"] = group
+                        rest = groups[groups.index(group) + 1:]
+                        if rest:
+                            yield BulkEvent("notice", {}, "import", group,
+                                            message=f"stopped: group {group} has errors; not importing "
+                                                    f"{', '.join(rest)}")
+                        return

@@ -1,0 +1,81 @@
+"""What every operation needs: the configuration, tokens, the audit journal, and who is busy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from tui.core import paths
+from tui.core.api.client import PrismeClient
+from tui.core.api.errors import AuthenticationFailed, PrismeError, UsageError
+from tui.core.audit import AuditLog
+from tui.core.config import Config, Environment
+from tui.core.secrets import TokenStore, env_var_name
+
+
+class Busy(PrismeError):
+    kind = "busy"
+
+
+class ReadOnly(UsageError):
+    kind = "read_only"
+
+
+@dataclass
+class Context:
+    config: Config
+    tokens: TokenStore
+    audit: AuditLog
+    read_only: bool = False
+    running: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
+        store = TokenStore(use_keyring=config.secrets_store == "keyring" if use_keyring is None else use_keyring)
+        return cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
+
+    def env(self, name: str) -> Environment:
+        return self.config.env(name)
+
+    def add_adhoc(self, name: str, url: str) -> Environment:
+        """``--url`` with no configuration file: an environment that exists for this run only."""
+        host = urlsplit(url).hostname or ""
+        tier = "production" if "prod" in (name + host).lower() else "development"
+        env = Environment(name=name, url=url.rstrip("/"), tier=tier, protected=tier == "production")
+        self.config.environments[name] = env
+        return env
+
+    def client(self, env_name: str) -> PrismeClient:
+        env = self.env(env_name)
+        token, _source = self.tokens.resolve(env_name)
+        if not token:
+            raise AuthenticationFailed(
+                f"No token for environment {env_name!r}.",
+                hint=f"Run `prisme-deploy login --env {env_name}` or set {env_var_name(env_name)}.",
+            )
+        self.audit._tokens.append(token)
+        return PrismeClient(env.url, token, env_name=env_name, timeout=env.timeout, verify_tls=env.verify_tls,
+                            ca_bundle=env.ca_bundle, allow_insecure_http=env.allow_insecure_http)
+
+    def writable(self, env_name: str) -> bool:
+        return not (self.read_only or self.env(env_name).read_only)
+
+    def require_writable(self, env_name: str) -> None:
+        if self.read_only:
+            raise ReadOnly("prisme-deploy runs in --read-only mode: mutating actions are disabled.")
+        if self.env(env_name).read_only:
+            raise ReadOnly(f"Environment {env_name!r} is marked read_only in the configuration.")
+
+    @contextmanager
+    def operation(self, env_name: str, what: str) -> Iterator[None]:
+        """One mutating operation per environment at a time."""
+        self.require_writable(env_name)
+        if env_name in self.running:
+            raise Busy(f"{env_name} is already running {self.running[env_name]}; wait for it to finish.")
+        self.running[env_name] = what
+        try:
+            yield
+        finally:
+            self.running.pop(env_name, None)
