@@ -1,0 +1,774 @@
+"""The prisme-deploy app: panes for environments, groups, workspaces, versions and the operations log.
+
+State lives here, in message handlers. Workers call the core and post messages; they never touch a
+widget. Long-lived operations (bulk push and import streams) run on the App in named worker groups
+(``bulk:<env>``, ``op:<env>``), so leaving a view or closing a dialog never cancels them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui import __version__
+from tui.app import messages as M
+from tui.app.bindings import ACTIONS, MUTATING, bindings
+from tui.app.screens.activity import TableScreen, describe
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.modals import ActionModal, Field, LoginModal, YesNoModal
+from tui.app.widgets.log_pane import LogPane
+from tui.core.api import errors as E
+from tui.core.api.bulk import BulkTally
+from tui.core.api.models import Repository, Version, Workspace
+from tui.core.config import Environment
+from tui.core.ops import actions, bulk, health, history
+from tui.core.ops.context import Context
+from tui.core.secrets import redact
+
+ALL = "__all__"
+
+
+class ActionsProvider(Provider):
+    """Command palette: every action that is valid right now (hidden ones are not offered)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, PrismeDeployApp)
+        matcher = self.matcher(query)
+        for spec in ACTIONS:
+            name = spec.action.split("(")[0]
+            if app.check_action(name, ()) is False:
+                continue
+            text = f"{spec.description}: {spec.help}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), lambda a=spec.action: app.run_action(a), help=spec.id)
+
+
+class PrismeDeployApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "prisme-deploy"
+    BINDINGS = bindings()
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+
+    def __init__(self, ctx: Context, *, initial_env: str | None = None, mouse: bool = True,
+                 demo_note: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.mouse_enabled = mouse
+        self.demo_note = demo_note
+        names = list(ctx.config.environments)
+        self.env_name: str | None = initial_env if initial_env in names else (names[0] if names else None)
+        self.health: dict[str, health.Health] = {}
+        self.workspaces: list[Workspace] = []
+        self.repositories: dict[str, Repository] = {}
+        self.versions: list[Version] = []
+        self.group: str = ALL
+        self.filter_text = ""
+        self.selected_slug: str | None = None
+        self.selected_version: str | None = None
+        self.tallies: dict[str, BulkTally] = {}
+        self.last_undo: dict[str, Any] | None = None
+        if ctx.config.keymap:
+            self.set_keymap(ctx.config.keymap)
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Label("", id="banner")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield OptionList(id="environments")
+                yield OptionList(id="groups")
+            with Vertical(id="right"):
+                yield Input(placeholder="filter: slug, name or label (esc clears)", id="filter")
+                yield DataTable(id="workspaces", cursor_type="row", zebra_stripes=True)
+                yield DataTable(id="versions", cursor_type="row")
+        yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.ctx.config.ui.get("theme"):
+            self.theme = str(self.ctx.config.ui["theme"])
+        self.query_one("#environments").border_title = "1 Environments"
+        self.query_one("#groups").border_title = "2 Groups"
+        self.query_one("#workspaces").border_title = "3 Workspaces"
+        self.query_one("#versions").border_title = "4 Versions"
+        self.query_one("#log-pane").border_title = "5 Log"
+        self.query_one("#filter").display = False
+        table = self.query_one("#workspaces", DataTable)
+        table.add_column("slug", key="slug")
+        table.add_column("labels", key="labels")
+        table.add_column("state", key="state")
+        table.add_column("live", key="live")
+        table.add_column("last sync", key="sync")
+        versions = self.query_one("#versions", DataTable)
+        versions.add_column("", key="live", width=1)
+        versions.add_column("version", key="name")
+        versions.add_column("date", key="date")
+        versions.add_column("repository", key="repo")
+        versions.add_column("description", key="desc")
+        self._render_envs()
+        self.log_pane.add(f"prisme-deploy {__version__}: {len(self.ctx.config.environments)} environment(s)"
+                          + (" [READ-ONLY]" if self.ctx.read_only else ""))
+        if self.demo_note:
+            self.log_pane.add(self.demo_note)
+        if not self.env_name:
+            self.log_pane.add("No environment configured: add one with `prisme-deploy env add NAME --url URL`.")
+        self._apply_env()
+        self.refresh_health()
+        self.set_interval(30, self.refresh_health)
+        self.query_one("#workspaces").focus()
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    @property
+    def env(self) -> Environment | None:
+        return self.ctx.config.environments.get(self.env_name or "")
+
+    # ------------------------------------------------------------------ rendering
+    def _render_envs(self) -> None:
+        lst = self.query_one("#environments", OptionList)
+        highlighted = lst.highlighted
+        lst.clear_options()
+        for env in self.ctx.config.environments.values():
+            state = self.health.get(env.name)
+            status = state.label if state else "…"
+            marks = " RO" if env.read_only else ""
+            lst.add_option(Option(f"{env.name:10.10} {env.badge:7} {status}{marks}", id=env.name))
+        if self.env_name:
+            index = list(self.ctx.config.environments).index(self.env_name)
+            lst.highlighted = index
+        elif highlighted is not None:
+            lst.highlighted = highlighted
+
+    def _apply_env(self) -> None:
+        env = self.env
+        banner = self.query_one("#banner", Label)
+        for tier in ("development", "staging", "production"):
+            self.screen.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
+        if env is None:
+            banner.update(" prisme-deploy: no environment")
+            return
+        flags = []
+        if env.protected:
+            flags.append("PROTECTED")
+        if not self.ctx.writable(env.name):
+            flags.append("READ-ONLY")
+        state = self.health.get(env.name)
+        banner.update(f" {env.badge} · {env.name} · {env.url}" + (f" · {' '.join(flags)}" if flags else "")
+                      + (f" · {state.label}" if state else ""))
+        self.refresh_bindings()
+
+    def _render_groups(self) -> None:
+        lst = self.query_one("#groups", OptionList)
+        lst.clear_options()
+        lst.add_option(Option(f"All workspaces ({len(self.workspaces)})", id=ALL))
+        for name, group in self.ctx.config.groups.items():
+            count = sum(1 for w in self.workspaces if set(w.labels) & set(group.labels))
+            lst.add_option(Option(f"{name} ({count})", id=f"group:{name}"))
+        if self.repositories:
+            lst.add_option(None)
+            for repo in self.repositories.values():
+                lst.add_option(Option(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}", id=f"repo:{repo.id}",
+                                      disabled=True))
+        ids = [ALL] + [f"group:{n}" for n in self.ctx.config.groups]
+        lst.highlighted = ids.index(self.group if self.group == ALL else f"group:{self.group}") \
+            if (self.group == ALL or self.group in self.ctx.config.groups) else 0
+
+    def visible_workspaces(self) -> list[Workspace]:
+        items = self.workspaces
+        if self.group != ALL and self.group in self.ctx.config.groups:
+            labels = set(self.ctx.config.groups[self.group].labels)
+            items = [w for w in items if labels & set(w.labels)]
+        needle = self.filter_text.lower().strip()
+        if needle:
+            invert = needle.startswith("!")
+            needle = needle.lstrip("!")
+            items = [w for w in items if (needle in w.slug.lower() or needle in w.name.lower()
+                                          or any(needle in label.lower() for label in w.labels)) != invert]
+        return items
+
+    def _render_workspaces(self) -> None:
+        table = self.query_one("#workspaces", DataTable)
+        table.clear()
+        rows = []
+        for ws in self.visible_workspaces():
+            state = []
+            if ws.dirty:
+                state.append("dirty")
+            if ws.write_lock:
+                state.append(f"locked:{ws.write_lock.reason}")
+            rows.append((ws.slug, ",".join(ws.labels), " ".join(state) or "clean", actions.live_version(ws) or "-",
+                         history.last_sync(ws)))
+        for row in rows:
+            table.add_row(*row, key=row[0])
+        shown = f"{len(rows)}/{len(self.workspaces)}"
+        table.border_subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
+        if self.selected_slug and self.selected_slug in {r[0] for r in rows}:
+            table.move_cursor(row=table.get_row_index(self.selected_slug))
+
+    def _render_versions(self, ws: Workspace) -> None:
+        table = self.query_one("#versions", DataTable)
+        table.clear()
+        live = actions.live_version(ws)
+        for version in self.versions:
+            table.add_row("*" if version.name == live else "", version.name, (version.created_at or "")[:16],
+                          version.source, version.description, key=version.name)
+        table.border_title = f"4 Versions · {ws.slug}"
+        table.border_subtitle = "* live" + (" · DIRTY: unpushed edits" if ws.dirty else "")
+
+    # ------------------------------------------------------------------ workers (never touch widgets)
+    @work(group="health", exclusive=True, exit_on_error=False)
+    async def refresh_health(self) -> None:
+        for name in list(self.ctx.config.environments):
+            try:
+                client = self.ctx.client(name)
+            except E.AuthenticationFailed as exc:
+                self.post_message(M.HealthChecked(health.Health(name, True, None, None, message=exc.message)))
+                continue
+            except E.PrismeError as exc:
+                self.post_message(M.HealthChecked(health.Health(name, False, None, None, message=exc.message)))
+                continue
+            async with client:
+                self.post_message(M.HealthChecked(await health.check(name, client)))
+
+    @work(group="workspaces", exclusive=True, exit_on_error=False)
+    async def load_workspaces(self, env: str) -> None:
+        try:
+            async with self.ctx.client(env) as client:
+                items = await client.list_workspaces()
+                repos = await client.platform_repositories()
+        except E.AuthenticationFailed as exc:
+            self.post_message(M.NeedToken(env, exc.message))
+            return
+        except E.PrismeError as exc:
+            self.post_message(M.ApiFailed(env, "Loading workspaces", exc))
+            return
+        self.post_message(M.WorkspacesLoaded(env, items, repos))
+
+    @work(group="versions", exclusive=True, exit_on_error=False)
+    async def load_versions(self, env: str, slug: str) -> None:
+        import asyncio
+
+        try:
+            async with self.ctx.client(env) as client:
+                ws = await client.find_workspace(slug)
+                versions = await client.list_versions(ws.id)
+            git_versions = await asyncio.to_thread(history.git_versions, self.ctx.config, self.ctx.env(env), slug)
+        except E.PrismeError as exc:
+            self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
+            return
+        self.post_message(M.VersionsLoaded(env, ws, history.merge(versions, git_versions)))
+
+    # ------------------------------------------------------------------ message handlers (own the state)
+    def on_health_checked(self, message: M.HealthChecked) -> None:
+        previous = self.health.get(message.health.env)
+        self.health[message.health.env] = message.health
+        self._render_envs()
+        if message.health.env == self.env_name:
+            self._apply_env()
+            if message.health.state == "down" and (previous is None or previous.state != "down"):
+                self.log_pane.add(f"{message.health.env} is DOWN: {message.health.message}")
+            if message.health.state in ("no-token", "auth"):
+                self.post_message(M.NeedToken(message.health.env, message.health.message))
+            elif not self.workspaces and message.health.state in ("up", "degraded"):
+                self.load_workspaces(message.health.env)
+
+    def on_workspaces_loaded(self, message: M.WorkspacesLoaded) -> None:
+        if message.env != self.env_name:
+            return
+        self.workspaces = message.workspaces
+        self.repositories = message.repositories
+        self._render_groups()
+        self._render_workspaces()
+        visible = self.visible_workspaces()
+        if visible and not self.selected_slug:
+            self.selected_slug = visible[0].slug
+        if self.selected_slug:
+            self.load_versions(message.env, self.selected_slug)
+
+    def on_versions_loaded(self, message: M.VersionsLoaded) -> None:
+        if message.env != self.env_name or message.workspace.slug != self.selected_slug:
+            return
+        self.versions = message.versions
+        self.workspaces = [message.workspace if w.id == message.workspace.id else w for w in self.workspaces]
+        self._render_versions(message.workspace)
+
+    def on_api_failed(self, message: M.ApiFailed) -> None:
+        error = message.error
+        text = str(error) if isinstance(error, E.PrismeError) else f"{type(error).__name__}: {error}"
+        text = redact(text, self.ctx.tokens.known_tokens())
+        self.log_pane.add(f"FAIL {message.title}: {text}")
+        self.notify(text, title=message.title, severity="error", timeout=10)
+
+    def on_need_token(self, message: M.NeedToken) -> None:
+        env = self.ctx.config.environments.get(message.env)
+        if env is None or isinstance(self.screen, LoginModal) or message.env != self.env_name:
+            return
+
+        def done(token: str | None) -> None:
+            if token:
+                self.verify_token(message.env, token)
+
+        self.push_screen(LoginModal(env, message.reason or "No token is stored for this environment."), done)
+
+    @work(group="secrets", exit_on_error=False)
+    async def verify_token(self, env_name: str, token: str) -> None:
+        import asyncio
+
+        from tui.core.api.client import PrismeClient
+
+        env = self.ctx.env(env_name)
+        try:
+            async with PrismeClient(env.url, token, env_name=env_name, verify_tls=env.verify_tls,
+                                    ca_bundle=env.ca_bundle, allow_insecure_http=env.allow_insecure_http) as client:
+                me = await client.me()
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env_name, "Login", False, exc.message))
+            return
+        saved = await asyncio.to_thread(self.ctx.tokens.save, env_name, token)
+        self.post_message(M.OperationFinished(env_name, "Login", True,
+                                              f"Logged in as {me.email or me.id}. {saved.message}"))
+        self.refresh_health()
+
+    def on_operation_finished(self, message: M.OperationFinished) -> None:
+        text = redact(message.message, self.ctx.tokens.known_tokens())
+        self.log_pane.add(("OK   " if message.ok else "FAIL ") + f"{message.title}: {text}")
+        if message.next_step:
+            self.log_pane.add(f"     next: {message.next_step}")
+        self.log_pane.summary(f"{message.title}: {text}", ok=message.ok)
+        self.log_pane.progress("idle")
+        self.notify(text, title=message.title, severity="information" if message.ok else "error",
+                    timeout=8 if message.ok else 15)
+        if message.undo:
+            self.last_undo = message.undo
+        if message.env == self.env_name:
+            self.load_workspaces(message.env)
+
+    def on_log_lines(self, message: M.LogLines) -> None:
+        self.log_pane.add(*message.lines)
+
+    def on_bulk_update(self, message: M.BulkUpdate) -> None:
+        event = message.event
+        tally = self.tallies.setdefault(message.env, BulkTally())
+        if event.kind == "started":
+            tally = self.tallies[message.env] = BulkTally()
+        tally.feed(event)
+        title = f"{message.env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
+        if event.kind == "started":
+            self.log_pane.add(f"{title}: started, {len(event.payload.get('workspaces') or [])} workspace(s)")
+        elif event.kind == "progress":
+            errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
+            took = event.payload.get("duration")
+            self.log_pane.add(f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
+                              + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
+                              + (f"  {errors}" if errors else ""))
+        elif event.kind in ("notice", "processing"):
+            self.log_pane.add(f"note: {event.message}")
+        elif event.kind == "completed":
+            p = event.payload
+            if event.operation == "push":
+                text = (f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
+                        f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
+                        f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}")
+            else:
+                text = (f"created {len(event.ids('createdWorkspaceIds'))} · updated "
+                        f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
+                        f" · errors {len(p.get('errors') or [])}")
+            self.log_pane.add(f"{title}: {'FAILED' if event.failed else 'done'}: {text}")
+            self.log_pane.summary(f"{title}: {text}", ok=not event.failed)
+        self.log_pane.progress(title, tally.current, tally.total)
+
+    # ------------------------------------------------------------------ selection events
+    @on(OptionList.OptionHighlighted, "#environments")
+    def _env_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id
+        if name and name != self.env_name:
+            self.env_name = name
+            self.workspaces, self.versions, self.selected_slug = [], [], None
+            self.query_one("#workspaces", DataTable).clear()
+            self.query_one("#versions", DataTable).clear()
+            self._apply_env()
+            state = self.health.get(name)
+            if state and state.state in ("no-token", "auth"):
+                self.post_message(M.NeedToken(name, state.message))
+            else:
+                self.load_workspaces(name)
+
+    @on(OptionList.OptionHighlighted, "#groups")
+    def _group_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        option_id = event.option.id or ALL
+        if option_id.startswith("repo:"):
+            return
+        self.group = option_id.split(":", 1)[1] if option_id.startswith("group:") else ALL
+        self._render_workspaces()
+
+    @on(DataTable.RowHighlighted, "#workspaces")
+    def _workspace_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        slug = event.row_key.value if event.row_key else None
+        if slug and slug != self.selected_slug and self.env_name:
+            self.selected_slug = slug
+            self.versions = []
+            self.load_versions(self.env_name, slug)
+
+    @on(DataTable.RowHighlighted, "#versions")
+    def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.selected_version = event.row_key.value if event.row_key else None
+
+    @on(DataTable.HeaderSelected, "#workspaces")
+    def _sort(self, event: DataTable.HeaderSelected) -> None:
+        event.data_table.sort(event.column_key)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._render_workspaces()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#workspaces").focus()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING:
+            if isinstance(self.screen, (ActionModal, LoginModal)) or self.env_name is None:
+                return False
+            if not self.ctx.writable(self.env_name):
+                return False  # read-only: absent, not greyed
+            if action == "rollback" and not self.selected_version:
+                return None
+            if action in ("push", "pull", "unlock", "rollback") and not self.selected_slug:
+                return None
+        return True
+
+    def action_focus_pane(self, pane: str) -> None:
+        target = {"log": "#log"}.get(pane, f"#{pane}")
+        self.query_one(target).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self._render_workspaces()
+        self.query_one("#workspaces").focus()
+
+    def action_refresh(self) -> None:
+        self.refresh_health()
+        if self.env_name:
+            self.load_workspaces(self.env_name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.ctx.config.keymap))
+
+    def action_login(self) -> None:
+        if self.env_name:
+            self.post_message(M.NeedToken(self.env_name, "Enter a new token."))
+
+    def action_quit_app(self) -> None:
+        if self.ctx.running:
+            running = ", ".join(f"{k}: {v}" for k, v in self.ctx.running.items())
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.exit(0)
+
+            self.push_screen(YesNoModal("Quit while an operation runs?",
+                                        f"Running: {running}.\nThe server goes on without you; the log and the "
+                                        "summary will not be seen. Quit anyway?"), answer)
+            return
+        self.exit(0)
+
+    def _current_ws(self) -> Workspace | None:
+        return next((w for w in self.workspaces if w.slug == self.selected_slug), None)
+
+    def _writable_repos(self) -> list[Repository]:
+        names = set(self.env.repositories) if self.env and self.env.repositories else None
+        return [r for r in self.repositories.values() if r.writable and (names is None or r.id in names)]
+
+    def _confirm_text(self, target: str) -> str | None:
+        return target if self.env and self.env.protected else None
+
+    def action_push(self) -> None:
+        ws, env = self._current_ws(), self.env
+        if not ws or not env:
+            return
+        repos = self._writable_repos()
+        options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
+        fields = [Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
+                  Field("description", "Description (commit message):", "text", required=True),
+                  Field("repository", "Repository:", "select", options[0][1], options)]
+        summary = [f"Push {ws.slug} on {env.name}.", f"Labels: {', '.join(ws.labels) or '-'}",
+                   f"Live version: {actions.live_version(ws) or '-'}; dirty: {'yes' if ws.dirty else 'no'}"]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_push(env.name, ws.slug, values["name"], values["description"], values["repository"] or None)
+
+        self.push_screen(ActionModal(title="Push a version", env=env, summary=summary, fields=fields,
+                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Push",
+                                     danger=False), done)
+
+    def action_pull(self) -> None:
+        ws, env = self._current_ws(), self.env
+        if not ws or not env:
+            return
+        readable = [r for r in self.repositories.values() if r.readable]
+        options = [(f"{r.id} ({r.mode})", r.id) for r in readable]
+        if not options:
+            self.notify("No readable platform repository on this environment.", severity="warning")
+            return
+        fields = [Field("repository", "Repository:", "select", options[0][1], options),
+                  Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty)]
+        warnings = ["The workspace is DIRTY: unpushed edits are merged, or lost if you discard them."] if ws.dirty \
+            else []
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_pull(env.name, ws.slug, "latest", values["repository"], values["discard"], "pull")
+
+        self.push_screen(ActionModal(title=f"Pull latest into {ws.slug}", env=env, fields=fields,
+                                     summary=[f"Environment: {env.name} ({env.url})", f"Workspace: {ws.slug}",
+                                              f"Live version: {actions.live_version(ws) or '-'} -> latest"],
+                                     warnings=warnings, confirm_text=self._confirm_text(ws.slug),
+                                     confirm_label="Pull"), done)
+
+    def action_rollback(self) -> None:
+        ws, env = self._current_ws(), self.env
+        version = next((v for v in self.versions if v.name == self.selected_version), None)
+        if not ws or not env or not version:
+            self.notify("Select a version in the history (4) first.", severity="warning")
+            return
+        live = actions.live_version(ws)
+        summary = [
+            f"Environment:  {env.name} ({env.badge}) {env.url}",
+            f"Workspace:    {ws.slug}",
+            f"Live version: {live or 'unknown'}",
+            f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
+            f"Description:  {version.description}",
+            "Every automation, page and app import absent from that version is removed (pull prunes).",
+        ]
+        warnings = []
+        if ws.dirty:
+            warnings.append("DIRTY: this workspace has unpushed edits; they will be LOST.")
+        if ws.write_lock:
+            warnings.append(f"Locked ({ws.write_lock.reason}): the pull will be refused until it is unlocked.")
+        if version.name == live:
+            warnings.append("This is already the live version.")
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.run_pull(env.name, ws.slug, version.name, version.repository_id, True, "rollback")
+
+        self.push_screen(ActionModal(title=f"Roll back {ws.slug}", env=env, summary=summary, warnings=warnings,
+                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Roll back"), done)
+
+    def action_unlock(self) -> None:
+        ws, env = self._current_ws(), self.env
+        if not ws or not env:
+            return
+        if not ws.write_lock:
+            self.notify(f"{ws.slug} is not locked.")
+            return
+        warnings = [E.hint_for_lock(ws.write_lock.reason)] if ws.write_lock.reason == "merge_conflict" else []
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.run_unlock(env.name, ws.slug)
+
+        self.push_screen(ActionModal(title=f"Unlock {ws.slug}", env=env, warnings=warnings,
+                                     summary=[f"Lock: {ws.write_lock.reason} by {ws.write_lock.locked_by} since "
+                                              f"{ws.write_lock.locked_at}"],
+                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Unlock"), done)
+
+    def _group_options(self) -> list[tuple[str, str]]:
+        return [(f"{g.name} ({', '.join(g.labels)})", g.name) for g in self.ctx.config.groups.values()]
+
+    def action_bulk_push(self) -> None:
+        env = self.env
+        if not env:
+            return
+        repos = self._writable_repos()
+        if not repos:
+            self.notify(f"No writable platform repository on {env.name}.", severity="warning")
+            return
+        fields = [Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+                  Field("groups", "Groups (space to select):", "multi", [], self._group_options(), required=True),
+                  Field("name", "Version name (optional, ≤15 chars):", "version"),
+                  Field("description", "Description:", "text"),
+                  Field("dry_run", "Dry run (only categorise)", "check", False),
+                  Field("force", "Force (also push clean workspaces)", "check", False)]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_bulk_push(env.name, values)
+
+        self.push_screen(ActionModal(title="Bulk push", env=env, fields=fields,
+                                     summary=[f"Push every dirty workspace of the chosen groups on {env.name} to the "
+                                              "repository, one after another."],
+                                     confirm_text=self._confirm_text(env.name), confirm_label="Bulk push"), done)
+
+    def action_bulk_import(self) -> None:
+        env = self.env
+        if not env:
+            return
+        repos = [r for r in self.repositories.values() if r.readable]
+        if not repos:
+            self.notify(f"No readable platform repository on {env.name}.", severity="warning")
+            return
+        fields = [Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+                  Field("groups", "Groups, imported in this order:", "multi", [], self._group_options(),
+                        required=True),
+                  Field("force", "Force re-import (even when already at that version)", "check", False),
+                  Field("continue", "Continue after a group with errors", "check", False)]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_bulk_import(env.name, values)
+
+        self.push_screen(ActionModal(title="Bulk import", env=env, fields=fields,
+                                     summary=[f"Import into {env.name}, one group at a time; local edits of every "
+                                              "imported workspace are overwritten."],
+                                     confirm_text=self._confirm_text(env.name), confirm_label="Bulk import"), done)
+
+    def action_activity(self) -> None:
+        if self.env_name and self.selected_slug:
+            self.show_events(self.env_name, self.selected_slug)
+
+    def action_platform_activity(self) -> None:
+        if self.env_name:
+            self.show_events(self.env_name, "platform")
+
+    def action_audit(self) -> None:
+        entries = self.ctx.audit.read(limit=500)
+        rows = [[e.get("time", ""), e.get("env", ""), e.get("action", ""), ",".join(e.get("targets") or []),
+                 e.get("version") or "", e.get("outcome", ""), e.get("user", "")] for e in entries]
+        self.push_screen(TableScreen("Audit journal", ["time", "env", "action", "targets", "version", "outcome",
+                                                        "user"], rows, note=str(self.ctx.audit.path)))
+
+    @work(group="events", exclusive=True, exit_on_error=False)
+    async def show_events(self, env: str, slug: str) -> None:
+        try:
+            async with self.ctx.client(env) as client:
+                workspace_id = "platform" if slug == "platform" else (await client.find_workspace(slug)).id
+                events = await client.events(workspace_id, limit=200)
+        except E.PrismeError as exc:
+            self.post_message(M.ApiFailed(env, f"Activity of {slug}", exc))
+            return
+        rows = [[e.created_at[:19], e.type, str(e.source.get("userId") or ""), describe(e.type, e.payload)]
+                for e in events]
+        self.push_screen(TableScreen(f"Activity · {env} · {slug}", ["time", "type", "by", "details"], rows))
+
+    # ------------------------------------------------------------------ operation workers (on the App)
+    def _guard(self, env: str, what: str) -> bool:
+        if env in self.ctx.running:
+            self.notify(f"{env} is already running {self.ctx.running[env]}; wait for it to finish.",
+                        title="Busy", severity="warning")
+            return False
+        self.log_pane.progress(f"{env}: {what}…")
+        self.log_pane.add(f"{env}: {what}…")
+        return True
+
+    def run_push(self, env: str, slug: str, name: str, description: str, repository: str | None) -> None:
+        if self._guard(env, f"push {slug} as {name}"):
+            self._push_worker(env, slug, name, description, repository)
+
+    @work(group="op", exit_on_error=False)
+    async def _push_worker(self, env: str, slug: str, name: str, description: str, repository: str | None) -> None:
+        try:
+            outcome = await actions.push(self.ctx, env, slug, name=name, description=description,
+                                         repository=repository)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, f"Push {slug}", False, str(exc)))
+            return
+        self.post_message(M.LogLines([f"  {s}" for s in outcome.steps]))
+        self.post_message(M.OperationFinished(env, f"Push {slug}", outcome.ok, outcome.message, outcome.next_step))
+
+    def run_pull(self, env: str, slug: str, version: str, repository: str | None, discard: bool, action: str) -> None:
+        if self._guard(env, f"{action} {slug} to {version}"):
+            self._pull_worker(env, slug, version, repository, discard, action)
+
+    @work(group="op", exit_on_error=False)
+    async def _pull_worker(self, env: str, slug: str, version: str, repository: str | None, discard: bool,
+                           action: str) -> None:
+        title = f"{action.capitalize()} {slug}"
+        try:
+            outcome = await actions.pull(self.ctx, env, slug, version=version, repository=repository,
+                                         discard_local_changes=discard, action=action)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, title, False, str(exc), exc.hint))
+            return
+        self.post_message(M.LogLines([f"  {s}" for s in outcome.steps]))
+        self.post_message(M.OperationFinished(env, title, outcome.ok, outcome.message, outcome.next_step))
+
+    def run_unlock(self, env: str, slug: str) -> None:
+        if self._guard(env, f"unlock {slug}"):
+            self._unlock_worker(env, slug)
+
+    @work(group="op", exit_on_error=False)
+    async def _unlock_worker(self, env: str, slug: str) -> None:
+        try:
+            outcome = await actions.unlock(self.ctx, env, slug)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, f"Unlock {slug}", False, str(exc)))
+            return
+        self.post_message(M.OperationFinished(env, f"Unlock {slug}", outcome.ok, outcome.message))
+
+    def run_bulk_push(self, env: str, values: dict[str, Any]) -> None:
+        if self._guard(env, f"bulk push {', '.join(values['groups'])}"):
+            self.run_worker(self._bulk_push(env, values), group=f"bulk:{env}", exit_on_error=False)
+
+    async def _bulk_push(self, env: str, values: dict[str, Any]) -> None:
+        run = bulk.BulkRun(env, "bulk-push")
+        try:
+            async for event in bulk.bulk_push(self.ctx, env, repository=values["repository"], groups=values["groups"],
+                                              name=values.get("name") or None,
+                                              description=values.get("description") or None,
+                                              dry_run=values.get("dry_run", False), force=values.get("force", False),
+                                              run=run):
+                self.post_message(M.BulkUpdate(env, event))
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, "Bulk push", False, str(exc)))
+            return
+        self._bulk_done(env, "Bulk push", run)
+
+    def run_bulk_import(self, env: str, values: dict[str, Any]) -> None:
+        if self._guard(env, f"bulk import {', '.join(values['groups'])}"):
+            self.run_worker(self._bulk_import(env, values), group=f"bulk:{env}", exit_on_error=False)
+
+    async def _bulk_import(self, env: str, values: dict[str, Any]) -> None:
+        run = bulk.BulkRun(env, "bulk-import")
+        try:
+            async for event in bulk.bulk_import(self.ctx, env, repository=values["repository"],
+                                                groups=values["groups"], force_reimport=values.get("force", False),
+                                                continue_on_error=values.get("continue", False), run=run):
+                self.post_message(M.BulkUpdate(env, event))
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, "Bulk import", False, str(exc)))
+            return
+        self._bulk_done(env, "Bulk import", run)
+
+    def _bulk_done(self, env: str, title: str, run: bulk.BulkRun) -> None:
+        if run.stopped_at:
+            message = f"stopped at group {run.stopped_at}: it has errors (see the log)"
+        elif run.failed:
+            message = "finished with errors or merge conflicts (see the summary)"
+        else:
+            message = "finished: " + ", ".join(str(s.group or s.operation) for s in run.summaries)
+        for notice in run.notices:
+            self.post_message(M.LogLines([f"note: {notice}"]))
+        self.post_message(M.OperationFinished(env, title, not run.failed, message))
+

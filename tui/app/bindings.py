@@ -1,0 +1,55 @@
+"""One registry of actions: footer, F1 help, command palette and keymap all read it, so they cannot drift.
+
+Every binding has an id; users rebind with ``[keymap] <id> = "keys"`` in the configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    keys: str
+    action: str
+    description: str
+    help: str
+    mutating: bool = False
+    show: bool = True
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("focus.environments", "1", "focus_pane('environments')", "Envs", "Focus the environments pane", show=False),
+    Action("focus.groups", "2", "focus_pane('groups')", "Groups", "Focus the groups pane", show=False),
+    Action("focus.workspaces", "3", "focus_pane('workspaces')", "Workspaces", "Focus the workspaces table",
+           show=False),
+    Action("focus.versions", "4", "focus_pane('versions')", "Versions", "Focus the version history", show=False),
+    Action("focus.log", "5", "focus_pane('log')", "Log", "Focus the operations log", show=False),
+    Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
+    Action("clear", "escape", "clear_filter", "Clear", "Clear the filter", show=False),
+    Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),
+    Action("push", "p", "push", "Push", "Push the selected workspace as a new version", mutating=True),
+    Action("pull", "l", "pull", "Pull", "Pull the latest version into the selected workspace", mutating=True),
+    Action("rollback", "r", "rollback", "Rollback", "Roll back to the version selected in the history",
+           mutating=True),
+    Action("bulk_push", "P", "bulk_push", "Bulk push", "Push workspace groups to a platform repository",
+           mutating=True),
+    Action("bulk_import", "I", "bulk_import", "Bulk import", "Import groups one at a time", mutating=True),
+    Action("unlock", "u", "unlock", "Unlock", "Clear the selected workspace's write lock", mutating=True),
+    Action("activity", "a", "activity", "Activity", "Events of the selected workspace"),
+    Action("platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform",
+           show=False),
+    Action("audit", "ctrl+j", "audit", "Audit", "The local audit journal", show=False),
+    Action("login", "ctrl+l", "login", "Login", "Enter a token for the current environment", show=False),
+    Action("help", "question_mark,f1", "help", "Help", "Keys and what each pane shows"),
+    Action("quit", "q", "quit_app", "Quit", "Quit (asks first while an operation runs)"),
+)
+BY_ACTION = {a.action.split("(")[0]: a for a in ACTIONS}
+MUTATING = {a.action for a in ACTIONS if a.mutating}
+
+
+def bindings() -> list[Binding]:
+    return [Binding(a.keys, a.action, a.description, show=a.show, id=a.id) for a in ACTIONS]

@@ -1,0 +1,66 @@
+"""Messages workers post; handlers on the screen own all widget state (workers never touch widgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from tui.core.api.bulk import BulkEvent
+from tui.core.api.models import Version, Workspace
+from tui.core.ops.health import Health
+
+
+@dataclass
+class HealthChecked(Message):
+    health: Health
+
+
+@dataclass
+class WorkspacesLoaded(Message):
+    env: str
+    workspaces: list[Workspace]
+    repositories: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VersionsLoaded(Message):
+    env: str
+    workspace: Workspace
+    versions: list[Version]
+    changes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LogLines(Message):
+    lines: list[str]
+
+
+@dataclass
+class BulkUpdate(Message):
+    env: str
+    event: BulkEvent
+
+
+@dataclass
+class OperationFinished(Message):
+    env: str
+    title: str
+    ok: bool
+    message: str
+    next_step: str | None = None
+    undo: dict[str, Any] | None = None
+
+
+@dataclass
+class ApiFailed(Message):
+    env: str
+    title: str
+    error: Exception
+
+
+@dataclass
+class NeedToken(Message):
+    env: str
+    reason: str

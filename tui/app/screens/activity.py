@@ -1,0 +1,59 @@
+"""Activity (events) of a workspace or of the platform, and the local audit journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+
+
+def describe(event_type: str, payload: dict[str, Any]) -> str:
+    if event_type.endswith("bulkPush.completed") or event_type.endswith("bulkImport.completed"):
+        errors = payload.get("errors") or []
+        parts = [f"{k[:-len('WorkspaceIds')]}={len(v)}" for k, v in payload.items()
+                 if k.endswith("WorkspaceIds") and isinstance(v, list)]
+        text = " ".join(parts) + f" errors={len(errors)}"
+        for err in errors[:3]:
+            details = err.get("details") or {}
+            slug = details.get("workspaceSlug", "") if isinstance(details, dict) else ""
+            text += f" | {slug}: {err.get('message') or err.get('error')}"
+        return text
+    if "workspaceSlug" in payload:
+        errs = "; ".join(str(e.get("msg") or e.get("message") or e) for e in payload.get("errors") or [])
+        return f"{payload.get('workspaceSlug')} {payload.get('status', '')} {errs}".strip()
+    if "step" in payload:
+        return f"{payload.get('operation')} {payload.get('step')}: {payload.get('message')}"
+    version = payload.get("version")
+    if isinstance(version, dict):
+        return f"version {version.get('name')} ({(version.get('repository') or {}).get('id', 'native')})"
+    return ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])
+
+
+class TableScreen(ModalScreen[None]):
+    """A read-only table in a dialog (events, audit)."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, title: str, columns: list[str], rows: list[list[str]], note: str = "") -> None:
+        super().__init__()
+        self.title_text, self.columns, self.rows, self.note = title, columns, rows, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Label(self.title_text, id="dialog-title")
+            if self.note:
+                yield Static(self.note)
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*self.columns)
+        table.add_rows(self.rows or [["(nothing yet)"] + [""] * (len(self.columns) - 1)])
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,110 @@
+"""Read a platform repository's history with the git CLI: versions (tags) and files of a workspace.
+
+The API's version list only covers versions made *from that instance*; prod never pushes, so its
+history lives in git. ``[repositories.<id>]`` in the configuration points at a local clone (``path``)
+or a URL that we mirror into the user cache. Pushes tag ``<slug>/<version>``; plain ``<version>`` tags
+touching the workspace folder count too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from tui.core.api.errors import UsageError
+from tui.core.api.models import Version
+from tui.core.config import RepoSource
+
+Files = dict[str, bytes]
+
+
+class GitSourceError(UsageError):
+    kind = "git"
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    if check and proc.returncode != 0:
+        raise GitSourceError(f"git {args[0]} failed in {cwd}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+class GitHistory:
+    _locks: dict[str, threading.Lock] = {}
+
+    def __init__(self, source: RepoSource, cache_root: Path | None = None) -> None:
+        self.source = source
+        self.cache_root = cache_root or Path(user_cache_dir("prisme-deploy")) / "git"
+        self._fetched = False
+
+    @property
+    def repo(self) -> Path:
+        if self.source.path:
+            path = Path(self.source.path).expanduser()
+            if not path.exists():
+                raise GitSourceError(f"repository {self.source.id!r}: no git repository at {path}.")
+            return path
+        digest = hashlib.sha1((self.source.url or "").encode(), usedforsecurity=False).hexdigest()[:12]
+        return self.cache_root / f"{self.source.id}-{digest}.git"
+
+    def sync(self) -> None:
+        """Mirror a remote URL once per session (a local path is read in place)."""
+        if self.source.path or self._fetched:
+            return
+        lock = self._locks.setdefault(self.source.id, threading.Lock())
+        with lock:
+            if not self.repo.exists():
+                self.repo.parent.mkdir(parents=True, exist_ok=True)
+                _git(self.repo.parent, "clone", "--mirror", "-q", self.source.url or "", self.repo.name)
+            else:
+                _git(self.repo, "fetch", "-q", "--prune", "--tags", "origin")
+            self._fetched = True
+
+    def folder(self, slug: str) -> str:
+        return f"{self.source.dirpath.strip('/')}/{slug}" if self.source.dirpath else slug
+
+    def versions(self, slug: str) -> list[Version]:
+        self.sync()
+        out = _git(self.repo, "for-each-ref", "--sort=-creatordate",
+                   "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(contents:subject)",
+                   f"refs/tags/{slug}/")
+        versions = []
+        for line in out.splitlines():
+            ref, date, subject = (line.split("\t") + ["", ""])[:3]
+            name = ref.split("/", 1)[1] if "/" in ref else ref
+            versions.append(Version(name=name, created_at=date, description=subject.split(" | Author")[0],
+                                    repository_id=self.source.id))
+        return versions
+
+    def resolve(self, slug: str, ref: str) -> str:
+        self.sync()
+        branch = self.source.branch
+        candidates = [f"refs/heads/{branch}"] if ref == "latest" else [f"refs/tags/{slug}/{ref}", f"refs/tags/{ref}",
+                                                                      ref]
+        for candidate in candidates:
+            sha = _git(self.repo, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}", check=False).strip()
+            if sha:
+                return sha
+        raise GitSourceError(f"repository {self.source.id!r} has no version {ref!r} for {slug}.")
+
+    def files(self, slug: str, ref: str) -> Files:
+        sha = self.resolve(slug, ref)
+        folder = self.folder(slug)
+        proc = subprocess.run(["git", "archive", "--format=tar", sha, "--", folder + "/"], cwd=self.repo,
+                              capture_output=True)
+        if proc.returncode != 0:
+            raise GitSourceError(f"{slug} is not in repository {self.source.id!r} at {ref!r}.")
+        files: Files = {}
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            for member in tar.getmembers():
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    files[member.name[len(folder) + 1:]] = handle.read()
+        return files
