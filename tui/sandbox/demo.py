@@ -7,6 +7,7 @@ works as is). Tokens are random per run: nobody else on the machine can drive yo
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from tui import __version__
+from tui.sandbox import engine as engine_module
+from tui.sandbox import seed as seed_module
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
 
@@ -26,7 +29,9 @@ DEMO_ENVS = (("dev", "development"), ("staging", "staging"), ("prod", "productio
 def seeded_template() -> Path:
     """The seeded demo data, made once per version of prisme-deploy."""
     cache = Path(os.environ.get("PRISME_DEPLOY_CACHE") or user_cache_dir("prisme-deploy"))
-    template = cache / f"demo-{__version__}"
+    # Keyed by the code that produces the data, so a changed seed never serves stale demo content.
+    sources = b"".join(Path(mod.__file__ or "").read_bytes() for mod in (seed_module, engine_module))
+    template = cache / f"demo-{__version__}-{hashlib.sha1(sources, usedforsecurity=False).hexdigest()[:10]}"
     if (template / "prod" / "workspaces").is_dir():
         return template
     cache.mkdir(parents=True, exist_ok=True)

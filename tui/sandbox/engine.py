@@ -135,6 +135,9 @@ class Engine:
                 data[key] = meta[key]
         data["description"] = data.get("description") or ""
         if detailed:
+            # DSULReadOnly is closed (additionalProperties: false): dirty/lastPush/lastPull are list fields.
+            for key in ("dirty", "lastPush", "lastPull"):
+                data.pop(key, None)
             files = self.store.read_files(meta["id"])
             objects: dict[str, dict[str, Any]] = {"automations": {}, "pages": {}, "imports": {}}
             for rel, body in files.items():
@@ -414,6 +417,8 @@ class Engine:
         self.store.save_meta(meta)
         try:
             self._progress(meta, "push", "checkout", f"Fetching {repo.url}", started, repo_id, t0, user)
+            if self.faults.push_delay_ms:
+                time.sleep(self.faults.push_delay_ms / 1000)
             if meta["slug"] in self.faults.push_fail:
                 raise SandboxError(
                     500, "Internal", f"Failed to push '{meta['slug']}': remote hung up (injected)"

@@ -15,6 +15,8 @@ class Faults:
     error_5xx: dict[str, int] = field(default_factory=dict)  # path prefix -> status
     stuck_lock: list[str] = field(default_factory=list)  # slugs locked with a lock that never clears
     processing_after: float | None = None  # answer {processing: true} after N seconds on single ops
+    push_delay_ms: int = 0  # each git push takes this much longer (a slow remote)
+    html_200: list[str] = field(default_factory=list)  # path prefixes answered by an HTML page (a proxy login)
 
     def update(self, data: dict[str, Any]) -> None:
         for key, value in data.items():
@@ -32,11 +34,11 @@ def parse_fault(text: str) -> dict[str, Any]:
     if not sep:
         raise ValueError(f"--fault takes KEY=VALUE, got {text!r}")
     key = key.strip()
-    if key in ("latency_ms", "sse_drop_after"):
+    if key in ("latency_ms", "sse_drop_after", "push_delay_ms"):
         return {key: int(value)}
     if key == "processing_after":
         return {key: float(value)}
-    if key in ("push_fail", "stuck_lock"):
+    if key in ("push_fail", "stuck_lock", "html_200"):
         return {key: [v for v in value.split(",") if v]}
     if key in ("import_fail", "error_5xx"):
         pairs: dict[str, Any] = {}

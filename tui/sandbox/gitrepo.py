@@ -243,7 +243,8 @@ class GitRepository:
         with self._lock:
             inter = f"prismeai/{slug}/{self.branch}"
             git(self.clone, "checkout", "-q", "-B", inter, base)
-            self._write_workspace(slug, local)
+            meta = self.read(base, slug).get(dsul.IMPORT_META)  # metadata is not content: keep the base's
+            self._write_workspace(slug, {**local, dsul.IMPORT_META: meta} if meta else local)
             git(self.clone, "commit", "-q", "--allow-empty", "-m", f"Platform state of {slug} before pull")
             merged = git(
                 self.clone,

@@ -107,7 +107,7 @@ CATALOGUE = (
     Spec("faq-widget", "FAQ Widget", ("production:app",), ("answer",), ("widget",)),
     Spec(
         "support-bot-dev",
-        "Support Bot (dev)",
+        "Support Bot dev",
         ("team:support",),
         ("answer", "escalate", "feedback"),
         ("widget",),

@@ -117,6 +117,9 @@ class Sandbox:
                 for prefix, status in self.faults.error_5xx.items():
                     if request.url.path.startswith(prefix):
                         raise SandboxError(int(status), "Internal", "Internal error")
+                if any(request.url.path.startswith(prefix) for prefix in self.faults.html_200):
+                    return Response("<html><body>Sign in to continue</body></html>", media_type="text/html",
+                                    headers={"x-correlation-id": correlation})
                 if auth and not self._authorised(request):
                     raise SandboxError(401, "AuthenticationError", "Unauthenticated")
                 response = await handler(request)

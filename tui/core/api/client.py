@@ -197,8 +197,8 @@ class PrismeClient:
                 hint="Split the workspace or ask the platform team to raise UPLOADS_MAX_SIZE.",
                 **kw,
             )
-        if status in (409, 423) or "lock" in lowered:
-            return E.WorkspaceLocked(f"{where}: {server_msg}.", **kw)
+        if status in (409, 423):
+            return E.WorkspaceLocked(f"{where}: {server_msg}.", hint=E.hint_for_lock(None), **kw)
         if status == 400:
             if "up-to-date" in lowered or "up to date" in lowered or "pull first" in lowered:
                 return E.PushRejected(
@@ -210,6 +210,8 @@ class PrismeClient:
                 return E.MergeConflict(
                     f"{where}: {server_msg}.", hint=E.hint_for_lock("merge_conflict"), **kw
                 )
+            if "lock" in lowered:
+                return E.WorkspaceLocked(f"{where}: {server_msg}.", hint=E.hint_for_lock(None), **kw)
             if "already" in lowered and ("used" in lowered or "exist" in lowered):
                 return E.VersionNameTaken(f"{where}: {server_msg}.", hint="Choose a new version name.", **kw)
             return E.BadRequest(f"{where}: {server_msg}.", **kw)
@@ -285,7 +287,13 @@ class PrismeClient:
             page += 1
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
+        """The workspace document, plus the list fields (dirty, lastPush, lastPull) the spec puts there."""
         data = self._expect(await self._json("GET", self._ws(workspace_id)), dict, "a workspace")
+        if "dirty" not in data and workspace_id != PLATFORM_WORKSPACE_ID:
+            listed = await self._json("GET", "/v2/workspaces", params={"ids": workspace_id, "limit": 1})
+            for item in listed if isinstance(listed, list) else []:
+                if isinstance(item, dict) and item.get("id") == workspace_id:
+                    data = {**data, **{k: item[k] for k in ("dirty", "lastPush", "lastPull") if k in item}}
         return Workspace.from_json(data)
 
     async def find_workspace(self, slug_or_id: str) -> Workspace:
@@ -342,12 +350,15 @@ class PrismeClient:
             body["name"] = name
         if repository_id:
             body["repository"] = {"id": repository_id}
-        started = now_iso(-2)
+        started = now_iso(-1)
         data = await self._json(
             "POST", f"{self._ws(workspace_id)}/versions", json=body, params=self._timeout_param(timeout)
         )
         if isinstance(data, dict) and data.get("processing"):
-            event = await self._wait_event(workspace_id, "workspaces.versions.published", started)
+            event = await self._wait_event(
+                workspace_id, "workspaces.versions.published", started,
+                lambda e: not name or (e.payload.get("version") or {}).get("name") == name,
+            )
             return Version.from_json(event.payload.get("version") or {})
         return Version.from_json(self._expect(data, dict, "a version"))
 
@@ -376,7 +387,10 @@ class PrismeClient:
             params=self._timeout_param(timeout),
         )
         if isinstance(data, dict) and data.get("processing"):
-            event = await self._wait_event(workspace_id, "workspaces.imported", started)
+            event = await self._wait_event(
+                workspace_id, "workspaces.imported", started,
+                lambda e: (e.payload.get("version") or {}).get("name") == version,
+            )
             return PullResult.from_json(event.payload, recovered=True)
         return PullResult.from_json(self._expect(data, dict, "a pull result"))
 
@@ -433,13 +447,17 @@ class PrismeClient:
         items = (data.get("result") or {}).get("events") or []
         return [Event.from_json(e) for e in items if isinstance(e, dict)]
 
-    async def _wait_event(self, workspace_id: str, event_type: str, after: str) -> Event:
+    async def _wait_event(
+        self, workspace_id: str, event_type: str, after: str, match: Callable[[Event], bool] | None = None
+    ) -> Event:
+        """The late result of a ``{processing: true}`` answer: the first matching event after ``after``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.processing_wait
         while loop.time() < deadline:
-            found = await self.events(workspace_id, types=[event_type], after_date=after, limit=1)
-            if found:
-                return found[0]
+            found = await self.events(workspace_id, types=[event_type], after_date=after, limit=20)
+            for event in found:
+                if match is None or match(event):
+                    return event
             await asyncio.sleep(self.poll_interval)
         raise E.StillProcessing(
             f"{self.env_name}: the server is still processing {workspace_id} after {self.processing_wait:g}s "
