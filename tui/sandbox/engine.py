@@ -143,9 +143,7 @@ class Engine:
             for rel, body in files.items():
                 key = dsul.object_key(rel)
                 if key:
-                    doc = dsul.load_yaml(body)
-                    info = {"name": doc.get("name", key[1]) if isinstance(doc, dict) else key[1]}
-                    objects[key[0]][key[1]] = info
+                    objects[key[0]][key[1]] = _object_meta(key[0], key[1], dsul.load_yaml(body), dsul.checksum(body))
             data.update(objects)
             data["platformRepositories"] = self.repositories_json(with_groups=meta["id"] == PLATFORM_ID)
             data["repositories"] = {}
@@ -1005,6 +1003,19 @@ class Engine:
                 self.end_bulk()
             if summary["errors"]:
                 return
+
+
+def _object_meta(kind: str, slug: str, doc: Any, checksum: str) -> dict[str, Any]:
+    """AutomationMeta / PageMeta / DetailedAppInstance, as the spec shapes them in a workspace document."""
+    doc = doc if isinstance(doc, dict) else {}
+    name = doc.get("name") or slug
+    if kind == "imports":
+        return {"appSlug": str(doc.get("appSlug") or slug), "slug": slug, "checksum": checksum,
+                "automations": [], "blocks": [], "events": {"emit": [], "listen": []}}
+    meta: dict[str, Any] = {"name": name, "slug": slug, "checksum": checksum}
+    if doc.get("description"):
+        meta["description"] = doc["description"]
+    return meta
 
 
 def _topological(entries: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
