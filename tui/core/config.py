@@ -145,6 +145,8 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
     if key is None:
         return None
     pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+    if not table:  # a top-level name is a key or a section header
+        pattern = re.compile(r"^\s*(\[+\s*)?[\"']?" + re.escape(key) + r"[\"']?\s*[=.\]]")
     for number in range(start, len(lines)):
         if number > start and lines[number].lstrip().startswith("[") and table:
             break
