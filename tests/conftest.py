@@ -95,8 +95,9 @@ def platform(demo_template: Path, tmp_path: Path) -> Iterator[dict[str, Running]
     instances: dict[str, Running] = {}
     try:
         for name in ("dev", "staging", "prod"):
-            instances[name] = start_in_thread(root / name, f"at:test-{name}-token-0123456789", name=name,
-                                              faults=Faults(), environ={})
+            instances[name] = start_in_thread(
+                root / name, f"at:test-{name}-token-0123456789", name=name, faults=Faults(), environ={}
+            )
         yield instances
     finally:
         for running in instances.values():
@@ -104,8 +105,9 @@ def platform(demo_template: Path, tmp_path: Path) -> Iterator[dict[str, Running]
 
 
 def set_faults(running: Running, **faults: Any) -> None:
-    response = httpx.post(f"{running.url}/sandbox/faults", json=faults,
-                          headers={"Authorization": f"Bearer {running.token}"})
+    response = httpx.post(
+        f"{running.url}/sandbox/faults", json=faults, headers={"Authorization": f"Bearer {running.token}"}
+    )
     response.raise_for_status()
 
 
@@ -114,11 +116,22 @@ def platform_config(instances: dict[str, Running], root: Path | None = None, **e
     lines = []
     for name, tier in (("dev", "development"), ("staging", "staging"), ("prod", "production")):
         if name in instances:
-            lines += [f"[environments.{name}]", f'url = "{instances[name].url}"', f'tier = "{tier}"',
-                      'repositories = ["release"]', ""]
-    lines += ["[groups.base1]", 'labels = ["production:app:base1"]', "[groups.base2]",
-              'labels = ["production:app:base2"]', "[groups.extended]",
-              'labels = ["production:app", "production:product"]', ""]
+            lines += [
+                f"[environments.{name}]",
+                f'url = "{instances[name].url}"',
+                f'tier = "{tier}"',
+                'repositories = ["release"]',
+                "",
+            ]
+    lines += [
+        "[groups.base1]",
+        'labels = ["production:app:base1"]',
+        "[groups.base2]",
+        'labels = ["production:app:base2"]',
+        "[groups.extended]",
+        'labels = ["production:app", "production:product"]',
+        "",
+    ]
     if root is not None:
         lines += ["[repositories.release]", f'path = "{root / "release.git"}"', 'dirpath = "workspaces"', ""]
     lines += [f"{k} = {v}" for k, v in extra.items()]
@@ -157,8 +170,10 @@ class SecretService:
 
     def start(self) -> SecretService:
         for tool in ("dbus-daemon", "gnome-keyring-daemon", "secret-tool"):
-            need(shutil.which(tool) is not None, f"{tool} is not installed (apt-get install gnome-keyring dbus "
-                 "libsecret-tools)")
+            need(
+                shutil.which(tool) is not None,
+                f"{tool} is not installed (apt-get install gnome-keyring dbus libsecret-tools)",
+            )
         home, run = self.root / "home", self.root / "run"
         home.mkdir(parents=True, exist_ok=True)
         run.mkdir(parents=True, exist_ok=True)
@@ -166,19 +181,33 @@ class SecretService:
         sock = run / "bus"
         (self.root / "bus.conf").write_text(BUS_CONF.format(sock=sock))
         self.address = f"unix:path={sock}"
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                    "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_RUNTIME_DIR": str(run), "DBUS_SESSION_BUS_ADDRESS": self.address}
-        self.procs.append(subprocess.Popen(["dbus-daemon", f"--config-file={self.root / 'bus.conf'}", "--nofork",
-                                            "--nopidfile"], env=self.env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.DEVNULL))
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home / ".local/share"),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_RUNTIME_DIR": str(run),
+            "DBUS_SESSION_BUS_ADDRESS": self.address,
+        }
+        self.procs.append(
+            subprocess.Popen(
+                ["dbus-daemon", f"--config-file={self.root / 'bus.conf'}", "--nofork", "--nopidfile"],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         deadline = time.monotonic() + 15
         while not sock.exists():
             assert time.monotonic() < deadline, "dbus-daemon did not start"
             time.sleep(0.02)
-        daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-                                  env=self.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         assert daemon.stdin is not None
         daemon.stdin.write(b"test-keyring-password")
         daemon.stdin.close()

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import set_faults
+
 from tui.cli.main import main
 from tui.sandbox.runner import Running
 
@@ -29,9 +29,28 @@ def json_lines(text: str) -> list[dict]:
 
 def test_help_lists_every_subcommand() -> None:
     result = subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, check=True)
-    for command in ("envs", "status", "workspaces", "versions", "push", "pull", "rollback", "bulk-push",
-                    "bulk-import", "promote", "unlock", "events", "diff", "audit", "login", "logout", "env",
-                    "sandbox", "demo", "snapshots"):
+    for command in (
+        "envs",
+        "status",
+        "workspaces",
+        "versions",
+        "push",
+        "pull",
+        "rollback",
+        "bulk-push",
+        "bulk-import",
+        "promote",
+        "unlock",
+        "events",
+        "diff",
+        "audit",
+        "login",
+        "logout",
+        "env",
+        "sandbox",
+        "demo",
+        "snapshots",
+    ):
         assert command in result.stdout, command
     version = subprocess.run([sys.executable, "-m", "tui", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("prisme-deploy ")
@@ -39,27 +58,49 @@ def test_help_lists_every_subcommand() -> None:
 
 def test_status_and_workspaces_json(configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "status", "--json")
-    assert code == 0 and {h["env"]: h["state"] for h in json.loads(out)} == {"dev": "up", "staging": "up",
-                                                                            "prod": "up"}
+    assert code == 0 and {h["env"]: h["state"] for h in json.loads(out)} == {"dev": "up", "staging": "up", "prod": "up"}
     code, out, _ = cli(capsys, "workspaces", "--env", "dev", "--group", "base1", "--json")
     rows = json.loads(out)
     assert code == 0 and {r["slug"] for r in rows} == {"securechat", "knowledge-base", "ai-store"}
     assert set(rows[0]) >= {"id", "slug", "labels", "dirty", "writeLock", "liveVersion"}
 
 
-def test_url_and_token_without_config(sandbox: Running, capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_and_token_without_config(
+    sandbox: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN", sandbox.token)
     code, out, _ = cli(capsys, "versions", "support-bot", "--url", sandbox.url, "--json")
     assert code == 0 and [v["name"] for v in json.loads(out)][:2] == ["pre-demo", "v1.2.0"]
 
 
 def test_push_and_rollback_with_audit(configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "push", "support-bot", "--env", "dev", "--name", "v1.9.0", "-m", "ship it",
-                       "--repository", "release", "--json")
+    code, out, _ = cli(
+        capsys,
+        "push",
+        "support-bot",
+        "--env",
+        "dev",
+        "--name",
+        "v1.9.0",
+        "-m",
+        "ship it",
+        "--repository",
+        "release",
+        "--json",
+    )
     assert code == 0 and json.loads(out)["version"] == {"name": "v1.9.0", "repository": "release"}
-    code, out, _ = cli(capsys, "rollback", "support-bot", "v1.1.0", "--repository", "release", "--env", "dev",
-                       "--discard-local-changes", "--json")
+    code, out, _ = cli(
+        capsys,
+        "rollback",
+        "support-bot",
+        "v1.1.0",
+        "--repository",
+        "release",
+        "--env",
+        "dev",
+        "--discard-local-changes",
+        "--json",
+    )
     result = json.loads(out)
     assert code == 0 and result["ok"] and result["workspace"]["liveVersion"] == "v1.1.0"
     code, out, _ = cli(capsys, "audit", "--json")
@@ -67,42 +108,62 @@ def test_push_and_rollback_with_audit(configured: Path, capsys: pytest.CaptureFi
     assert actions[:2] == ["rollback", "push"]
 
 
-def test_protected_environment_needs_yes_without_tty(configured: Path, capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_protected_environment_needs_yes_without_tty(
+    configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("sys.stdin", open(os.devnull))  # noqa: SIM115
     code, _, err = cli(capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod")
     assert code == 2 and "needs --yes" in err
-    code, out, _ = cli(capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod",
-                       "--yes", "--json")
+    code, out, _ = cli(
+        capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod", "--yes", "--json"
+    )
     assert code == 0 and json.loads(out)["workspace"]["liveVersion"] == "v1.0.0"
 
 
 def test_bulk_push_streams_json_lines_and_succeeds(configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(capsys, "bulk-push", "--env", "dev", "--repository", "release", "--groups", "extended",
-                       "--name", "v2.5.0", "--description", "release", "--json")
+    code, out, _ = cli(
+        capsys,
+        "bulk-push",
+        "--env",
+        "dev",
+        "--repository",
+        "release",
+        "--groups",
+        "extended",
+        "--name",
+        "v2.5.0",
+        "--description",
+        "release",
+        "--json",
+    )
     lines = json_lines(out)
     assert code == 0
     assert lines[0]["kind"] == "started" and lines[-1]["kind"] == "completed"
     assert {line["payload"]["workspaceSlug"] for line in lines if line["kind"] == "progress"} == {
-        "support-bot", "sales-copilot"}
+        "support-bot",
+        "sales-copilot",
+    }
 
 
-def test_bulk_push_failure_exit_1(configured: Path, platform: dict[str, Running],
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bulk_push_failure_exit_1(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
     set_faults(platform["dev"], push_fail=["sales-copilot"])
     code, out, _ = cli(capsys, "bulk-push", "--env", "dev", "--repository", "release", "--groups", "extended")
     assert code == 1 and "error in sales-copilot" in out
 
 
-def test_bulk_push_dropped_stream_recovers(configured: Path, platform: dict[str, Running],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bulk_push_dropped_stream_recovers(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
     set_faults(platform["dev"], sse_drop_after=1)
     code, out, err = cli(capsys, "bulk-push", "--env", "dev", "--repository", "release", "--groups", "extended")
     assert code == 0 and "recovering" in err and "summary: pushed 2" in out
 
 
-def test_bulk_push_unknown_repository_and_bad_token(configured: Path, capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bulk_push_unknown_repository_and_bad_token(
+    configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = cli(capsys, "bulk-push", "--env", "dev", "--repository", "nope", "--groups", "base1")
     assert code == 1 and "unknown platform repository 'nope'" in err
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN_DEV", "at:wrong-wrong-wrong")
@@ -111,11 +172,21 @@ def test_bulk_push_unknown_repository_and_bad_token(configured: Path, capsys: py
     assert "wrong-wrong" not in out
 
 
-def test_bulk_import_stops_at_first_group_with_errors(configured: Path, platform: dict[str, Running],
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_bulk_import_stops_at_first_group_with_errors(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
     set_faults(platform["staging"], import_fail={"doc-search": "SlugAlreadyInUse"})
-    code, out, err = cli(capsys, "bulk-import", "--env", "staging", "--repository", "release", "--groups",
-                         "base2,extended", "--force-reimport")
+    code, out, err = cli(
+        capsys,
+        "bulk-import",
+        "--env",
+        "staging",
+        "--repository",
+        "release",
+        "--groups",
+        "base2,extended",
+        "--force-reimport",
+    )
     assert code == 1
     assert "summary (base2)" in out and "summary (extended)" not in out
     assert "not importing extended" in err
@@ -137,14 +208,23 @@ def test_env_management_round_trip(capsys: pytest.CaptureFixture[str], isolated_
     assert cli(capsys, "env", "add", "qa", "--url", "https://api.qa.example.com", "--tier", "staging")[0] == 0
     assert cli(capsys, "env", "edit", "qa", "--read-only", "yes")[0] == 0
     code, out, _ = cli(capsys, "envs", "--json")
-    assert json.loads(out) == [{"name": "qa", "url": "https://api.qa.example.com", "tier": "staging",
-                                "protected": False, "readOnly": True, "tokenSource": None}]
+    assert json.loads(out) == [
+        {
+            "name": "qa",
+            "url": "https://api.qa.example.com",
+            "tier": "staging",
+            "protected": False,
+            "readOnly": True,
+            "tokenSource": None,
+        }
+    ]
     assert cli(capsys, "env", "add", "qa", "--url", "https://x")[0] == 2
     assert cli(capsys, "env", "remove", "qa")[0] == 0
 
 
 def test_login_with_token_stdin_session_only_when_keyring_disabled(
-        sandbox: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert cli(capsys, "env", "add", "sb", "--url", sandbox.url)[0] == 0
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO(sandbox.token + "\n"))
     code, out, err = cli(capsys, "login", "--env", "sb", "--token-stdin")
@@ -154,8 +234,9 @@ def test_login_with_token_stdin_session_only_when_keyring_disabled(
     assert code == 3 and "rejected" in err
 
 
-def test_login_stores_in_real_keyring(sandbox: Running, real_keyring: object, capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_stores_in_real_keyring(
+    sandbox: Running, real_keyring: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert cli(capsys, "env", "add", "sb", "--url", sandbox.url)[0] == 0
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO(sandbox.token + "\n"))
     code, out, _ = cli(capsys, "login", "--env", "sb", "--token-stdin")
@@ -166,8 +247,9 @@ def test_login_stores_in_real_keyring(sandbox: Running, real_keyring: object, ca
     assert cli(capsys, "versions", "securechat", "--env", "sb")[0] == 3
 
 
-def test_distinctive_token_is_in_no_file_the_app_writes(sandbox: Running, capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> None:
+def test_distinctive_token_is_in_no_file_the_app_writes(
+    sandbox: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated_home: Path
+) -> None:
     token = sandbox.token
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN_SB", token)
     assert cli(capsys, "env", "add", "sb", "--url", sandbox.url)[0] == 0

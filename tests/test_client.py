@@ -7,8 +7,8 @@ import socket
 import zipfile
 
 import pytest
-
 from conftest import set_faults
+
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.sandbox.runner import Running
@@ -99,8 +99,11 @@ async def test_drift_shows_in_status(sandbox: Running) -> None:
     async with client(sandbox) as api:
         ws = await api.find_workspace("securechat")
         await api.pull(ws.id, "latest", repository_id="release", discard_local_changes=True)
-        httpx.put(f"{sandbox.url}/sandbox/workspaces/{ws.id}/files/automations/chat.yml", content="slug: chat\n",
-                  headers={"Authorization": f"Bearer {sandbox.token}"}).raise_for_status()
+        httpx.put(
+            f"{sandbox.url}/sandbox/workspaces/{ws.id}/files/automations/chat.yml",
+            content="slug: chat\n",
+            headers={"Authorization": f"Bearer {sandbox.token}"},
+        ).raise_for_status()
         status = await api.status(ws.id)
         assert [c["slug"] for c in status["changes"]] == ["chat"]
 
@@ -143,8 +146,12 @@ async def test_events_filters(sandbox: Running) -> None:
 # ------------------------------------------------------------------------------------------------ bulk
 async def test_bulk_push_streams_typed_events(sandbox: Running) -> None:
     async with client(sandbox) as api:
-        events = [e async for e in api.bulk_push(repository_id="release", groups=["base1", "extended"],
-                                                name="v1.4.0", description="release")]
+        events = [
+            e
+            async for e in api.bulk_push(
+                repository_id="release", groups=["base1", "extended"], name="v1.4.0", description="release"
+            )
+        ]
     kinds = [e.kind for e in events]
     assert kinds[0] == "started" and kinds[-1] == "completed" and "progress" in kinds
     progress = [e for e in events if e.kind == "progress"]
@@ -254,9 +261,11 @@ async def test_merge_conflict_locks_workspace(platform: dict[str, Running]) -> N
         ws_dev = await d.find_workspace("hr-assistant")
         ws_stg = await s.find_workspace("hr-assistant")
         for running, ws, text in ((dev, ws_dev, "maxTokens: 1"), (staging, ws_stg, "maxTokens: 2")):
-            httpx.put(f"{running.url}/sandbox/workspaces/{ws.id}/files/automations/policies.yml",
-                      content=f"slug: policies\n{text}\n",
-                      headers={"Authorization": f"Bearer {running.token}"}).raise_for_status()
+            httpx.put(
+                f"{running.url}/sandbox/workspaces/{ws.id}/files/automations/policies.yml",
+                content=f"slug: policies\n{text}\n",
+                headers={"Authorization": f"Bearer {running.token}"},
+            ).raise_for_status()
         await d.publish(ws_dev.id, name="v3.0.0", description="dev change", repository_id="release")
         with pytest.raises(E.MergeConflict):
             await s.pull(ws_stg.id, "latest", repository_id="release")

@@ -30,9 +30,11 @@ labels = ["production:app:base1"]
 
 
 def test_core_imports_without_textual() -> None:
-    code = ("import sys; import tui.core.api, tui.core.config, tui.core.secrets, tui.core.audit, tui.core.ops.actions, "
-            "tui.core.ops.bulk, tui.core.ops.health, tui.core.diff, tui.cli.commands; "
-            "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'")
+    code = (
+        "import sys; import tui.core.api, tui.core.config, tui.core.secrets, tui.core.audit, tui.core.ops.actions, "
+        "tui.core.ops.bulk, tui.core.ops.health, tui.core.diff, tui.cli.commands; "
+        "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -47,7 +49,7 @@ def test_parse_defaults_and_protection() -> None:
     ("text", "expected", "line"),
     [
         ("[environments.dev\nurl = 1", "not valid TOML", None),
-        (GOOD + "\n[environments.qa]\nurl = \"https://qa\"\ntier = \"stagin\"\n", "Did you mean 'staging'", 16),
+        (GOOD + '\n[environments.qa]\nurl = "https://qa"\ntier = "stagin"\n', "Did you mean 'staging'", 16),
         (GOOD.replace('tier = "development"', 'tier = "development"\ntimout = 30'), "Did you mean 'timeout'", 5),
         (GOOD.replace('tier = "production"', 'tier = "production"\nprotected = "yes"'), "must be true or false", 9),
         (GOOD + '\n[environments.x]\nurl = "https://x"\napi_token = "at:abc"\n', "looks like a secret", 16),
@@ -159,8 +161,13 @@ def test_real_keyring_round_trip(real_keyring: object) -> None:
     assert store.save("staging", "at:staging-secret-555").persisted
     fresh = TokenStore(timeout=10)  # as after a restart
     assert fresh.resolve("prod") == ("at:prod-secret-987654", "keyring")
-    looked_up = subprocess.run(["secret-tool", "lookup", "service", "prisme-deploy", "username", "staging"],
-                               capture_output=True, text=True, env={**os.environ}, check=True)
+    looked_up = subprocess.run(
+        ["secret-tool", "lookup", "service", "prisme-deploy", "username", "staging"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=True,
+    )
     assert looked_up.stdout.strip() == "at:staging-secret-555"
     assert fresh.delete("prod").persisted
     assert fresh.delete("prod").persisted  # idempotent
@@ -169,9 +176,8 @@ def test_real_keyring_round_trip(real_keyring: object) -> None:
 
 def test_locked_keyring_is_reported_fast(real_keyring: object) -> None:
     import secretstorage
-    from jeepney.io.blocking import open_dbus_connection
-
     from conftest import reset_keyring
+    from jeepney.io.blocking import open_dbus_connection
 
     with open_dbus_connection(real_keyring.address) as conn:  # type: ignore[attr-defined]
         secretstorage.get_default_collection(conn).lock()

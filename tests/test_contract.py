@@ -58,7 +58,9 @@ def test_identity_and_listing_match_the_spec(sandbox: Running, contract: Contrac
     listing = call(sandbox, "GET", "/v2/workspaces", params={"limit": 50}).json()
     assert listing
     contract.validate(contract.schema("/v2/workspaces", "get"), listing)
-    contract.validate(contract.schema("/v2/workspaces/labels", "get"), call(sandbox, "GET", "/v2/workspaces/labels").json())
+    contract.validate(
+        contract.schema("/v2/workspaces/labels", "get"), call(sandbox, "GET", "/v2/workspaces/labels").json()
+    )
     for slug in ("support-bot", "ticket-triage"):
         detail = call(sandbox, "GET", f"/v2/workspaces/{ws_id(sandbox, slug)}").json()
         contract.validate(contract.schema("/v2/workspaces/{workspaceId}", "get"), detail)
@@ -69,12 +71,22 @@ def test_identity_and_listing_match_the_spec(sandbox: Running, contract: Contrac
 def test_versioning_answers_match_the_spec(sandbox: Running, contract: Contract) -> None:
     wid = ws_id(sandbox, "support-bot")
     base = "/v2/workspaces/{workspaceId}"
-    contract.validate(contract.schema(f"{base}/versions", "get"), call(sandbox, "GET", f"/v2/workspaces/{wid}/versions").json())
-    published = call(sandbox, "POST", f"/v2/workspaces/{wid}/versions",
-                     json={"name": "c1", "description": "contract", "repository": {"id": "release"}}).json()
+    contract.validate(
+        contract.schema(f"{base}/versions", "get"), call(sandbox, "GET", f"/v2/workspaces/{wid}/versions").json()
+    )
+    published = call(
+        sandbox,
+        "POST",
+        f"/v2/workspaces/{wid}/versions",
+        json={"name": "c1", "description": "contract", "repository": {"id": "release"}},
+    ).json()
     contract.validate(contract.schema(f"{base}/versions", "post"), published)
-    pulled = call(sandbox, "POST", f"/v2/workspaces/{wid}/versions/v1.1.0/pull",
-                  json={"repository": {"id": "release"}, "discardLocalChanges": True}).json()
+    pulled = call(
+        sandbox,
+        "POST",
+        f"/v2/workspaces/{wid}/versions/v1.1.0/pull",
+        json={"repository": {"id": "release"}, "discardLocalChanges": True},
+    ).json()
     contract.validate(contract.schema(f"{base}/versions/{{versionId}}/pull", "post"), pulled)
     status = call(sandbox, "GET", f"/v2/workspaces/{wid}/status").json()
     contract.validate(contract.schema(f"{base}/status", "get"), status)
@@ -84,25 +96,37 @@ def test_versioning_answers_match_the_spec(sandbox: Running, contract: Contract)
     contract.validate(contract.schema(f"{base}/writeLock", "delete"), unlocked)
     archive = call(sandbox, "POST", f"/v2/workspaces/{wid}/versions/current/export", json={})
     assert archive.headers["content-type"] == "application/octet-stream" and archive.content[:2] == b"PK"
-    imported = call(sandbox, "POST", f"/v2/workspaces/{wid}/import", params={"prune": "true"},
-                    files={"archive": ("w.zip", archive.content, "application/zip")}).json()
+    imported = call(
+        sandbox,
+        "POST",
+        f"/v2/workspaces/{wid}/import",
+        params={"prune": "true"},
+        files={"archive": ("w.zip", archive.content, "application/zip")},
+    ).json()
     contract.validate(contract.schema(f"{base}/import", "post"), imported)
     events = call(sandbox, "GET", f"/v2/workspaces/{wid}/events", params={"limit": 100}).json()
     assert events["result"]["events"]
     contract.validate(contract.schema(f"{base}/events", "get"), events)
     for event in events["result"]["events"]:
-        schema = {"workspaces.versions.published": "PublishedWorkspaceVersion",
-                  "workspaces.imported": "ImportedWorkspace",
-                  "workspaces.versions.progress": "WorkspaceVersionProgress"}.get(event["type"])
+        schema = {
+            "workspaces.versions.published": "PublishedWorkspaceVersion",
+            "workspaces.imported": "ImportedWorkspace",
+            "workspaces.versions.progress": "WorkspaceVersionProgress",
+        }.get(event["type"])
         if schema:
             contract.validate({"$ref": f"#/components/schemas/{schema}/properties/payload"}, event["payload"])
 
 
 def test_bulk_push_stream_payloads_match_the_spec(sandbox: Running, contract: Contract) -> None:
     payloads = []
-    with httpx.stream("POST", f"{sandbox.url}/v2/workspaces/platform/versions", params={"sse": "true"},
-                      json={"repository": {"id": "release"}, "groups": ["extended", "base1"], "name": "c2"},
-                      headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=60) as response:
+    with httpx.stream(
+        "POST",
+        f"{sandbox.url}/v2/workspaces/platform/versions",
+        params={"sse": "true"},
+        json={"repository": {"id": "release"}, "groups": ["extended", "base1"], "name": "c2"},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=60,
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line.startswith("data: "):
@@ -110,25 +134,38 @@ def test_bulk_push_stream_payloads_match_the_spec(sandbox: Running, contract: Co
     names = ["BulkPushStarted"] + ["BulkPushProgress"] * (len(payloads) - 2) + ["BulkPushCompleted"]
     for name, payload in zip(names, payloads, strict=True):
         contract.validate({"$ref": f"#/components/schemas/{name}/properties/payload"}, payload)
-    summary = call(sandbox, "POST", "/v2/workspaces/platform/versions",
-                   json={"repository": {"id": "release"}, "groups": ["base2"], "force": True}).json()
+    summary = call(
+        sandbox,
+        "POST",
+        "/v2/workspaces/platform/versions",
+        json={"repository": {"id": "release"}, "groups": ["base2"], "force": True},
+    ).json()
     contract.validate(contract.schema("/v2/workspaces/platform/versions", "post"), summary)
 
 
 def test_bulk_import_and_platform_events_match_the_spec(platform: dict[str, Running], contract: Contract) -> None:
     prod = platform["prod"]
-    summary = call(prod, "POST", "/v2/workspaces/platform/versions/latest/pull",
-                   json={"repository": {"id": "release"}, "groups": ["base2"]}).json()
+    summary = call(
+        prod,
+        "POST",
+        "/v2/workspaces/platform/versions/latest/pull",
+        json={"repository": {"id": "release"}, "groups": ["base2"]},
+    ).json()
     assert "processing" not in summary
     contract.validate(contract.schema("/v2/workspaces/platform/versions/latest/pull", "post"), summary)
     events = call(prod, "GET", "/v2/workspaces/platform/events", params={"limit": 50}).json()["result"]["events"]
     kinds = {e["type"] for e in events}
-    assert {"workspaces.bulkImport.started", "workspaces.bulkImport.progress",
-            "workspaces.bulkImport.completed"} <= kinds
+    assert {
+        "workspaces.bulkImport.started",
+        "workspaces.bulkImport.progress",
+        "workspaces.bulkImport.completed",
+    } <= kinds
     for event in events:
-        name = {"workspaces.bulkImport.started": "BulkImportStarted",
-                "workspaces.bulkImport.progress": "BulkImportProgress",
-                "workspaces.bulkImport.completed": "BulkImportCompleted"}[event["type"]]
+        name = {
+            "workspaces.bulkImport.started": "BulkImportStarted",
+            "workspaces.bulkImport.progress": "BulkImportProgress",
+            "workspaces.bulkImport.completed": "BulkImportCompleted",
+        }[event["type"]]
         contract.validate({"$ref": f"#/components/schemas/{name}/properties/payload"}, event["payload"])
 
 
@@ -139,7 +176,11 @@ def test_error_bodies_match_the_spec(sandbox: Running, contract: Contract) -> No
     missing = call(sandbox, "GET", "/v2/workspaces/nope")
     assert missing.status_code == 404
     contract.validate(contract.schema("/v2/workspaces/{workspaceId}", "get", "404"), missing.json())
-    bad = call(sandbox, "POST", f"/v2/workspaces/{ws_id(sandbox, 'securechat')}/versions",
-               json={"name": "current", "description": "x"})
+    bad = call(
+        sandbox,
+        "POST",
+        f"/v2/workspaces/{ws_id(sandbox, 'securechat')}/versions",
+        json={"name": "current", "description": "x"},
+    )
     assert bad.status_code == 400
     contract.validate(contract.schema("/v2/workspaces/{workspaceId}/versions", "post", "400"), bad.json())

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import need, set_faults
+
 from tui.sandbox.runner import Running
 
 pytestmark = pytest.mark.e2e
@@ -44,10 +44,16 @@ def run_guide(running: Running) -> subprocess.CompletedProcess[str]:
 def test_guide_ci_step_passes(sandbox: Running) -> None:
     import httpx
 
-    wid = httpx.get(f"{sandbox.url}/v2/workspaces", params={"slug": "securechat"},
-                    headers={"Authorization": f"Bearer {sandbox.token}"}).json()[0]["id"]
-    httpx.put(f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml", content="slug: new\n",
-              headers={"Authorization": f"Bearer {sandbox.token}"}).raise_for_status()
+    wid = httpx.get(
+        f"{sandbox.url}/v2/workspaces",
+        params={"slug": "securechat"},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    ).json()[0]["id"]
+    httpx.put(
+        f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml",
+        content="slug: new\n",
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    ).raise_for_status()
     result = run_guide(sandbox)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All workspaces successfully versioned." in result.stdout
@@ -56,10 +62,16 @@ def test_guide_ci_step_passes(sandbox: Running) -> None:
 def test_guide_ci_step_fails_on_injected_push_failure(sandbox: Running) -> None:
     import httpx
 
-    wid = httpx.get(f"{sandbox.url}/v2/workspaces", params={"slug": "securechat"},
-                    headers={"Authorization": f"Bearer {sandbox.token}"}).json()[0]["id"]
-    httpx.put(f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml", content="slug: new\n",
-              headers={"Authorization": f"Bearer {sandbox.token}"}).raise_for_status()
+    wid = httpx.get(
+        f"{sandbox.url}/v2/workspaces",
+        params={"slug": "securechat"},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    ).json()[0]["id"]
+    httpx.put(
+        f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml",
+        content="slug: new\n",
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    ).raise_for_status()
     set_faults(sandbox, push_fail=["securechat"])
     result = run_guide(sandbox)
     assert result.returncode == 1

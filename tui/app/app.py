@@ -20,14 +20,16 @@ from tui import __version__
 from tui.app import messages as M
 from tui.app.bindings import ACTIONS, MUTATING, bindings
 from tui.app.screens.activity import TableScreen, describe
+from tui.app.screens.diff import DiffScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal, Field, LoginModal, YesNoModal
 from tui.app.widgets.log_pane import LogPane
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkTally
 from tui.core.api.models import Repository, Version, Workspace
 from tui.core.config import Environment
-from tui.core.ops import actions, bulk, health, history
+from tui.core.ops import actions, bulk, compare, health, history, matrix, promote, snapshots
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
 
@@ -57,8 +59,9 @@ class PrismeDeployApp(App[int]):
     BINDINGS = bindings()
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
-    def __init__(self, ctx: Context, *, initial_env: str | None = None, mouse: bool = True,
-                 demo_note: str | None = None) -> None:
+    def __init__(
+        self, ctx: Context, *, initial_env: str | None = None, mouse: bool = True, demo_note: str | None = None
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.mouse_enabled = mouse
@@ -114,8 +117,10 @@ class PrismeDeployApp(App[int]):
         versions.add_column("repository", key="repo")
         versions.add_column("description", key="desc")
         self._render_envs()
-        self.log_pane.add(f"prisme-deploy {__version__}: {len(self.ctx.config.environments)} environment(s)"
-                          + (" [READ-ONLY]" if self.ctx.read_only else ""))
+        self.log_pane.add(
+            f"prisme-deploy {__version__}: {len(self.ctx.config.environments)} environment(s)"
+            + (" [READ-ONLY]" if self.ctx.read_only else "")
+        )
         if self.demo_note:
             self.log_pane.add(self.demo_note)
         if not self.env_name:
@@ -163,8 +168,11 @@ class PrismeDeployApp(App[int]):
         if not self.ctx.writable(env.name):
             flags.append("READ-ONLY")
         state = self.health.get(env.name)
-        banner.update(f" {env.badge} · {env.name} · {env.url}" + (f" · {' '.join(flags)}" if flags else "")
-                      + (f" · {state.label}" if state else ""))
+        banner.update(
+            f" {env.badge} · {env.name} · {env.url}"
+            + (f" · {' '.join(flags)}" if flags else "")
+            + (f" · {state.label}" if state else "")
+        )
         self.refresh_bindings()
 
     def _render_groups(self) -> None:
@@ -177,11 +185,15 @@ class PrismeDeployApp(App[int]):
         if self.repositories:
             lst.add_option(None)
             for repo in self.repositories.values():
-                lst.add_option(Option(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}", id=f"repo:{repo.id}",
-                                      disabled=True))
+                lst.add_option(
+                    Option(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}", id=f"repo:{repo.id}", disabled=True)
+                )
         ids = [ALL] + [f"group:{n}" for n in self.ctx.config.groups]
-        lst.highlighted = ids.index(self.group if self.group == ALL else f"group:{self.group}") \
-            if (self.group == ALL or self.group in self.ctx.config.groups) else 0
+        lst.highlighted = (
+            ids.index(self.group if self.group == ALL else f"group:{self.group}")
+            if (self.group == ALL or self.group in self.ctx.config.groups)
+            else 0
+        )
 
     def visible_workspaces(self) -> list[Workspace]:
         items = self.workspaces
@@ -192,8 +204,16 @@ class PrismeDeployApp(App[int]):
         if needle:
             invert = needle.startswith("!")
             needle = needle.lstrip("!")
-            items = [w for w in items if (needle in w.slug.lower() or needle in w.name.lower()
-                                          or any(needle in label.lower() for label in w.labels)) != invert]
+            items = [
+                w
+                for w in items
+                if (
+                    needle in w.slug.lower()
+                    or needle in w.name.lower()
+                    or any(needle in label.lower() for label in w.labels)
+                )
+                != invert
+            ]
         return items
 
     def _render_workspaces(self) -> None:
@@ -206,8 +226,15 @@ class PrismeDeployApp(App[int]):
                 state.append("dirty")
             if ws.write_lock:
                 state.append(f"locked:{ws.write_lock.reason}")
-            rows.append((ws.slug, ",".join(ws.labels), " ".join(state) or "clean", actions.live_version(ws) or "-",
-                         history.last_sync(ws)))
+            rows.append(
+                (
+                    ws.slug,
+                    ",".join(ws.labels),
+                    " ".join(state) or "clean",
+                    ws.live_version or "-",
+                    history.last_sync(ws),
+                )
+            )
         for row in rows:
             table.add_row(*row, key=row[0])
         shown = f"{len(rows)}/{len(self.workspaces)}"
@@ -218,10 +245,16 @@ class PrismeDeployApp(App[int]):
     def _render_versions(self, ws: Workspace) -> None:
         table = self.query_one("#versions", DataTable)
         table.clear()
-        live = actions.live_version(ws)
+        live = ws.live_version
         for version in self.versions:
-            table.add_row("*" if version.name == live else "", version.name, (version.created_at or "")[:16],
-                          version.source, version.description, key=version.name)
+            table.add_row(
+                "*" if version.name == live else "",
+                version.name,
+                (version.created_at or "")[:16],
+                version.source,
+                version.description,
+                key=version.name,
+            )
         table.border_title = f"4 Versions · {ws.slug}"
         table.border_subtitle = "* live" + (" · DIRTY: unpushed edits" if ws.dirty else "")
 
@@ -328,15 +361,22 @@ class PrismeDeployApp(App[int]):
 
         env = self.ctx.env(env_name)
         try:
-            async with PrismeClient(env.url, token, env_name=env_name, verify_tls=env.verify_tls,
-                                    ca_bundle=env.ca_bundle, allow_insecure_http=env.allow_insecure_http) as client:
+            async with PrismeClient(
+                env.url,
+                token,
+                env_name=env_name,
+                verify_tls=env.verify_tls,
+                ca_bundle=env.ca_bundle,
+                allow_insecure_http=env.allow_insecure_http,
+            ) as client:
                 me = await client.me()
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env_name, "Login", False, exc.message))
             return
         saved = await asyncio.to_thread(self.ctx.tokens.save, env_name, token)
-        self.post_message(M.OperationFinished(env_name, "Login", True,
-                                              f"Logged in as {me.email or me.id}. {saved.message}"))
+        self.post_message(
+            M.OperationFinished(env_name, "Login", True, f"Logged in as {me.email or me.id}. {saved.message}")
+        )
         self.refresh_health()
 
     def on_operation_finished(self, message: M.OperationFinished) -> None:
@@ -346,8 +386,12 @@ class PrismeDeployApp(App[int]):
             self.log_pane.add(f"     next: {message.next_step}")
         self.log_pane.summary(f"{message.title}: {text}", ok=message.ok)
         self.log_pane.progress("idle")
-        self.notify(text, title=message.title, severity="information" if message.ok else "error",
-                    timeout=8 if message.ok else 15)
+        self.notify(
+            text,
+            title=message.title,
+            severity="information" if message.ok else "error",
+            timeout=8 if message.ok else 15,
+        )
         if message.undo:
             self.last_undo = message.undo
         if message.env == self.env_name:
@@ -368,21 +412,27 @@ class PrismeDeployApp(App[int]):
         elif event.kind == "progress":
             errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
             took = event.payload.get("duration")
-            self.log_pane.add(f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
-                              + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
-                              + (f"  {errors}" if errors else ""))
+            self.log_pane.add(
+                f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
+                + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
+                + (f"  {errors}" if errors else "")
+            )
         elif event.kind in ("notice", "processing"):
             self.log_pane.add(f"note: {event.message}")
         elif event.kind == "completed":
             p = event.payload
             if event.operation == "push":
-                text = (f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
-                        f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
-                        f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}")
+                text = (
+                    f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
+                    f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
+                    f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
+                )
             else:
-                text = (f"created {len(event.ids('createdWorkspaceIds'))} · updated "
-                        f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
-                        f" · errors {len(p.get('errors') or [])}")
+                text = (
+                    f"created {len(event.ids('createdWorkspaceIds'))} · updated "
+                    f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
+                    f" · errors {len(p.get('errors') or [])}"
+                )
             self.log_pane.add(f"{title}: {'FAILED' if event.failed else 'done'}: {text}")
             self.log_pane.summary(f"{title}: {text}", ok=not event.failed)
         self.log_pane.progress(title, tally.current, tally.total)
@@ -445,6 +495,8 @@ class PrismeDeployApp(App[int]):
                 return False  # read-only: absent, not greyed
             if action == "rollback" and not self.selected_version:
                 return None
+            if action == "undo" and not self.last_undo:
+                return None
             if action in ("push", "pull", "unlock", "rollback") and not self.selected_slug:
                 return None
         return True
@@ -486,9 +538,14 @@ class PrismeDeployApp(App[int]):
                 if yes:
                     self.exit(0)
 
-            self.push_screen(YesNoModal("Quit while an operation runs?",
-                                        f"Running: {running}.\nThe server goes on without you; the log and the "
-                                        "summary will not be seen. Quit anyway?"), answer)
+            self.push_screen(
+                YesNoModal(
+                    "Quit while an operation runs?",
+                    f"Running: {running}.\nThe server goes on without you; the log and the "
+                    "summary will not be seen. Quit anyway?",
+                ),
+                answer,
+            )
             return
         self.exit(0)
 
@@ -508,19 +565,33 @@ class PrismeDeployApp(App[int]):
             return
         repos = self._writable_repos()
         options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
-        fields = [Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
-                  Field("description", "Description (commit message):", "text", required=True),
-                  Field("repository", "Repository:", "select", options[0][1], options)]
-        summary = [f"Push {ws.slug} on {env.name}.", f"Labels: {', '.join(ws.labels) or '-'}",
-                   f"Live version: {actions.live_version(ws) or '-'}; dirty: {'yes' if ws.dirty else 'no'}"]
+        fields = [
+            Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
+            Field("description", "Description (commit message):", "text", required=True),
+            Field("repository", "Repository:", "select", options[0][1], options),
+        ]
+        summary = [
+            f"Push {ws.slug} on {env.name}.",
+            f"Labels: {', '.join(ws.labels) or '-'}",
+            f"Live version: {ws.live_version or '-'}; dirty: {'yes' if ws.dirty else 'no'}",
+        ]
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
                 self.run_push(env.name, ws.slug, values["name"], values["description"], values["repository"] or None)
 
-        self.push_screen(ActionModal(title="Push a version", env=env, summary=summary, fields=fields,
-                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Push",
-                                     danger=False), done)
+        self.push_screen(
+            ActionModal(
+                title="Push a version",
+                env=env,
+                summary=summary,
+                fields=fields,
+                confirm_text=self._confirm_text(ws.slug),
+                confirm_label="Push",
+                danger=False,
+            ),
+            done,
+        )
 
     def action_pull(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -531,20 +602,34 @@ class PrismeDeployApp(App[int]):
         if not options:
             self.notify("No readable platform repository on this environment.", severity="warning")
             return
-        fields = [Field("repository", "Repository:", "select", options[0][1], options),
-                  Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty)]
-        warnings = ["The workspace is DIRTY: unpushed edits are merged, or lost if you discard them."] if ws.dirty \
-            else []
+        fields = [
+            Field("repository", "Repository:", "select", options[0][1], options),
+            Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty),
+        ]
+        warnings = (
+            ["The workspace is DIRTY: unpushed edits are merged, or lost if you discard them."] if ws.dirty else []
+        )
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
                 self.run_pull(env.name, ws.slug, "latest", values["repository"], values["discard"], "pull")
 
-        self.push_screen(ActionModal(title=f"Pull latest into {ws.slug}", env=env, fields=fields,
-                                     summary=[f"Environment: {env.name} ({env.url})", f"Workspace: {ws.slug}",
-                                              f"Live version: {actions.live_version(ws) or '-'} -> latest"],
-                                     warnings=warnings, confirm_text=self._confirm_text(ws.slug),
-                                     confirm_label="Pull"), done)
+        self.push_screen(
+            ActionModal(
+                title=f"Pull latest into {ws.slug}",
+                env=env,
+                fields=fields,
+                summary=[
+                    f"Environment: {env.name} ({env.url})",
+                    f"Workspace: {ws.slug}",
+                    f"Live version: {ws.live_version or '-'} -> latest",
+                ],
+                warnings=warnings,
+                confirm_text=self._confirm_text(ws.slug),
+                confirm_label="Pull",
+            ),
+            done,
+        )
 
     def action_rollback(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -552,7 +637,7 @@ class PrismeDeployApp(App[int]):
         if not ws or not env or not version:
             self.notify("Select a version in the history (4) first.", severity="warning")
             return
-        live = actions.live_version(ws)
+        live = ws.live_version
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
             f"Workspace:    {ws.slug}",
@@ -573,8 +658,17 @@ class PrismeDeployApp(App[int]):
             if values is not None:
                 self.run_pull(env.name, ws.slug, version.name, version.repository_id, True, "rollback")
 
-        self.push_screen(ActionModal(title=f"Roll back {ws.slug}", env=env, summary=summary, warnings=warnings,
-                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Roll back"), done)
+        self.push_screen(
+            ActionModal(
+                title=f"Roll back {ws.slug}",
+                env=env,
+                summary=summary,
+                warnings=warnings,
+                confirm_text=self._confirm_text(ws.slug),
+                confirm_label="Roll back",
+            ),
+            done,
+        )
 
     def action_unlock(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -589,10 +683,17 @@ class PrismeDeployApp(App[int]):
             if values is not None:
                 self.run_unlock(env.name, ws.slug)
 
-        self.push_screen(ActionModal(title=f"Unlock {ws.slug}", env=env, warnings=warnings,
-                                     summary=[f"Lock: {ws.write_lock.reason} by {ws.write_lock.locked_by} since "
-                                              f"{ws.write_lock.locked_at}"],
-                                     confirm_text=self._confirm_text(ws.slug), confirm_label="Unlock"), done)
+        self.push_screen(
+            ActionModal(
+                title=f"Unlock {ws.slug}",
+                env=env,
+                warnings=warnings,
+                summary=[f"Lock: {ws.write_lock.reason} by {ws.write_lock.locked_by} since {ws.write_lock.locked_at}"],
+                confirm_text=self._confirm_text(ws.slug),
+                confirm_label="Unlock",
+            ),
+            done,
+        )
 
     def _group_options(self) -> list[tuple[str, str]]:
         return [(f"{g.name} ({', '.join(g.labels)})", g.name) for g in self.ctx.config.groups.values()]
@@ -605,21 +706,33 @@ class PrismeDeployApp(App[int]):
         if not repos:
             self.notify(f"No writable platform repository on {env.name}.", severity="warning")
             return
-        fields = [Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
-                  Field("groups", "Groups (space to select):", "multi", [], self._group_options(), required=True),
-                  Field("name", "Version name (optional, ≤15 chars):", "version"),
-                  Field("description", "Description:", "text"),
-                  Field("dry_run", "Dry run (only categorise)", "check", False),
-                  Field("force", "Force (also push clean workspaces)", "check", False)]
+        fields = [
+            Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+            Field("groups", "Groups (space to select):", "multi", [], self._group_options(), required=True),
+            Field("name", "Version name (optional, ≤15 chars):", "version"),
+            Field("description", "Description:", "text"),
+            Field("dry_run", "Dry run (only categorise)", "check", False),
+            Field("force", "Force (also push clean workspaces)", "check", False),
+        ]
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
                 self.run_bulk_push(env.name, values)
 
-        self.push_screen(ActionModal(title="Bulk push", env=env, fields=fields,
-                                     summary=[f"Push every dirty workspace of the chosen groups on {env.name} to the "
-                                              "repository, one after another."],
-                                     confirm_text=self._confirm_text(env.name), confirm_label="Bulk push"), done)
+        self.push_screen(
+            ActionModal(
+                title="Bulk push",
+                env=env,
+                fields=fields,
+                summary=[
+                    f"Push every dirty workspace of the chosen groups on {env.name} to the "
+                    "repository, one after another."
+                ],
+                confirm_text=self._confirm_text(env.name),
+                confirm_label="Bulk push",
+            ),
+            done,
+        )
 
     def action_bulk_import(self) -> None:
         env = self.env
@@ -629,20 +742,264 @@ class PrismeDeployApp(App[int]):
         if not repos:
             self.notify(f"No readable platform repository on {env.name}.", severity="warning")
             return
-        fields = [Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
-                  Field("groups", "Groups, imported in this order:", "multi", [], self._group_options(),
-                        required=True),
-                  Field("force", "Force re-import (even when already at that version)", "check", False),
-                  Field("continue", "Continue after a group with errors", "check", False)]
+        fields = [
+            Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+            Field("groups", "Groups, imported in this order:", "multi", [], self._group_options(), required=True),
+            Field("force", "Force re-import (even when already at that version)", "check", False),
+            Field("continue", "Continue after a group with errors", "check", False),
+        ]
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
                 self.run_bulk_import(env.name, values)
 
-        self.push_screen(ActionModal(title="Bulk import", env=env, fields=fields,
-                                     summary=[f"Import into {env.name}, one group at a time; local edits of every "
-                                              "imported workspace are overwritten."],
-                                     confirm_text=self._confirm_text(env.name), confirm_label="Bulk import"), done)
+        self.push_screen(
+            ActionModal(
+                title="Bulk import",
+                env=env,
+                fields=fields,
+                summary=[
+                    f"Import into {env.name}, one group at a time; local edits of every "
+                    "imported workspace are overwritten."
+                ],
+                confirm_text=self._confirm_text(env.name),
+                confirm_label="Bulk import",
+            ),
+            done,
+        )
+
+    # -- diff, drift, promotion, undo --------------------------------------------------------------
+    def _pair_for(self, env: str, slug: str) -> tuple[str, str] | None:
+        for pair in self.ctx.config.promotions:
+            if pair.target == f"{env}:{slug}" or pair.source == f"{env}:{slug}":
+                return pair.source, pair.target
+        return None
+
+    def _neighbours(self, slug: str) -> tuple[str, str] | None:
+        """(source, target) refs around the current env: its promotion pair, else previous -> current
+        (or current -> next on the first environment)."""
+        if not self.env_name:
+            return None
+        pair = self._pair_for(self.env_name, slug)
+        if pair:
+            return pair
+        names = list(self.ctx.config.environments)
+        index = names.index(self.env_name)
+        if len(names) < 2:
+            return None
+        if index == 0:
+            return f"{names[0]}:{slug}", f"{names[1]}:{slug}"
+        return f"{names[index - 1]}:{slug}", f"{self.env_name}:{slug}"
+
+    def action_diff(self) -> None:
+        if not self.env_name or not self.selected_slug:
+            return
+        focused = self.focused
+        if focused is not None and focused.id == "versions" and self.selected_version:
+            self.open_diff(
+                f"{self.env_name}:{self.selected_slug}@{self.selected_version}", f"{self.env_name}:{self.selected_slug}"
+            )
+            return
+        refs = self._neighbours(self.selected_slug)
+        if refs is None:
+            self.notify("Configure a second environment (or a [[promotions]] pair) to compare with.")
+            return
+        self.open_diff(*refs)
+
+    @work(group="diff", exclusive=True, exit_on_error=False)
+    async def open_diff(self, old: str, new: str) -> None:
+        self.post_message(M.LogLines([f"diff {old} → {new}…"]))
+        try:
+            result = await compare.compare(self.ctx, compare.Ref.parse(old), compare.Ref.parse(new))
+        except E.PrismeError as exc:
+            self.post_message(M.ApiFailed(self.env_name or "", f"Diff {old} → {new}", exc))
+            return
+        self.post_message(M.DiffReady(f"Diff  {old}  →  {new}", result))
+
+    def on_diff_ready(self, message: M.DiffReady) -> None:
+        stat = message.diff.stat()
+        self.log_pane.add(f"{message.title}: {stat['files']} file(s), +{stat['insertions']} -{stat['deletions']}")
+        self.push_screen(DiffScreen(message.title, message.diff))
+
+    def action_matrix(self) -> None:
+        labels = self.ctx.config.groups[self.group].labels if self.group in self.ctx.config.groups else None
+        self.build_matrix(self.group if labels else "all workspaces", labels)
+
+    @work(group="matrix", exclusive=True, exit_on_error=False)
+    async def build_matrix(self, title: str, labels: tuple[str, ...] | None) -> None:
+        self.post_message(M.LogLines([f"drift matrix of {title}: exporting every workspace of every environment…"]))
+        result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels)
+        self.post_message(M.MatrixReady(f"Drift matrix · {title}", result))
+
+    def on_matrix_ready(self, message: M.MatrixReady) -> None:
+        self.push_screen(MatrixScreen(message.title, message.matrix))
+
+    def on_matrix_screen_diff_requested(self, message: MatrixScreen.DiffRequested) -> None:
+        self.open_diff(message.source, message.target)
+
+    def on_matrix_screen_promote_requested(self, message: MatrixScreen.PromoteRequested) -> None:
+        target_env = message.target.split(":", 1)[0]
+        if not self.ctx.writable(target_env):
+            self.notify(f"{target_env} is read-only.", severity="warning")
+            return
+        self.plan_promotion(message.source, message.target)
+
+    def action_promote(self) -> None:
+        if not self.selected_slug:
+            return
+        refs = self._neighbours(self.selected_slug)
+        if refs is None:
+            self.notify("Nothing to promote from: configure another environment or a [[promotions]] pair.")
+            return
+        self.plan_promotion(*refs)
+
+    @work(group="plan", exclusive=True, exit_on_error=False)
+    async def plan_promotion(self, source: str, target: str) -> None:
+        try:
+            the_plan = await promote.plan(self.ctx, compare.Ref.parse(source), compare.Ref.parse(target))
+        except E.PrismeError as exc:
+            self.post_message(M.ApiFailed(self.env_name or "", f"Promotion preview {source} → {target}", exc))
+            return
+        self.post_message(M.PromotionPlanned(the_plan))
+
+    def on_promotion_planned(self, message: M.PromotionPlanned) -> None:
+        the_plan = message.plan
+        target_env = self.ctx.env(the_plan.target.env)
+        if the_plan.diff.identical:
+            self.notify(f"{the_plan.target} already matches {the_plan.source}.", title="Nothing to promote")
+            return
+        fields = [
+            Field("via", "Promote through:", "select", "archive", [("archive (export, import with prune)", "archive")])
+        ]
+        warnings = []
+        if the_plan.drift:
+            names = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
+            warnings.append(
+                f"DRIFT: {names} edited on {the_plan.target.env} since the last import; the promotion overwrites it."
+            )
+            fields.append(
+                Field(
+                    "accept_drift",
+                    "I have reviewed the drift and accept to overwrite it",
+                    "check",
+                    False,
+                    required=True,
+                )
+            )
+        summary = [
+            f"From: {the_plan.source}",
+            f"To:   {the_plan.target}  ({target_env.badge})",
+            "",
+            *the_plan.diff.stat_lines()[:12],
+            "",
+            "A safety snapshot of the target is taken first (U undoes).",
+        ]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_promote(the_plan, bool(values.get("accept_drift")))
+
+        self.push_screen(
+            ActionModal(
+                title=f"Promote {the_plan.source} → {the_plan.target}",
+                env=target_env,
+                summary=summary,
+                fields=fields,
+                warnings=warnings,
+                confirm_text=the_plan.target.slug if target_env.protected else None,
+                confirm_label="Promote",
+            ),
+            done,
+        )
+
+    def run_promote(self, the_plan: promote.Plan, accept_drift: bool) -> None:
+        if self._guard(the_plan.target.env, f"promote {the_plan.source} → {the_plan.target}"):
+            self._promote_worker(the_plan, accept_drift)
+
+    @work(group="op", exit_on_error=False)
+    async def _promote_worker(self, the_plan: promote.Plan, accept_drift: bool) -> None:
+        title = f"Promote {the_plan.target.slug}"
+        try:
+            outcome = await promote.promote(self.ctx, the_plan, accept_drift=accept_drift)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(the_plan.target.env, title, False, str(exc), exc.hint))
+            return
+        self.post_message(
+            M.OperationFinished(
+                the_plan.target.env, title, outcome.ok, outcome.message, outcome.next_step, undo=self._undo_of(outcome)
+            )
+        )
+
+    @staticmethod
+    def _undo_of(outcome: actions.Outcome) -> dict[str, Any] | None:
+        return {"snapshot": outcome.snapshot_id} if outcome.snapshot_id else None
+
+    def action_undo(self) -> None:
+        if not self.last_undo:
+            return
+        self._confirm_restore(self.last_undo["snapshot"])
+
+    def _confirm_restore(self, snapshot_id: str) -> None:
+        store = snapshots.SnapshotStore.for_context(self.ctx)
+        try:
+            snap = store.get(snapshot_id)
+        except E.PrismeError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        env = self.ctx.env(snap.env)
+        if not self.ctx.writable(env.name):
+            self.notify(f"{env.name} is read-only.", severity="warning")
+            return
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None and self._guard(env.name, f"restore {snap.slug}"):
+                self._restore_worker(snap.env, snap.id, snap.slug)
+
+        self.push_screen(
+            ActionModal(
+                title=f"Undo: restore {snap.slug}",
+                env=env,
+                summary=[
+                    f"Restore {snap.slug} on {env.name} to its state of {snap.time[:19]}",
+                    f"(taken before {snap.action}; it then ran {snap.live_version or 'an unknown version'}).",
+                    "The restore imports the snapshot with prune; a new snapshot is taken first.",
+                ],
+                confirm_text=snap.slug if env.protected else None,
+                confirm_label="Restore",
+            ),
+            done,
+        )
+
+    @work(group="op", exit_on_error=False)
+    async def _restore_worker(self, env: str, snapshot_id: str, slug: str) -> None:
+        try:
+            outcome = await actions.restore(self.ctx, snapshot_id)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, f"Restore {slug}", False, str(exc)))
+            return
+        self.post_message(
+            M.OperationFinished(env, f"Restore {slug}", outcome.ok, outcome.message, undo=self._undo_of(outcome))
+        )
+
+    def action_snapshots(self) -> None:
+        store = snapshots.SnapshotStore.for_context(self.ctx)
+        snaps = store.list(self.env_name)
+        rows = [[s.id, s.slug, s.time[:19], s.live_version or "", s.action, f"{s.size // 1024} KiB"] for s in snaps]
+
+        def chosen(snapshot_id: str | None) -> None:
+            if snapshot_id:
+                self._confirm_restore(snapshot_id)
+
+        self.push_screen(
+            TableScreen(
+                f"Snapshots · {self.env_name}  (enter restores)",
+                ["id", "workspace", "time", "live", "before", "size"],
+                rows,
+                note=str(store.root),
+                selectable=True,
+            ),
+            chosen,
+        )
 
     def action_activity(self) -> None:
         if self.env_name and self.selected_slug:
@@ -654,10 +1011,26 @@ class PrismeDeployApp(App[int]):
 
     def action_audit(self) -> None:
         entries = self.ctx.audit.read(limit=500)
-        rows = [[e.get("time", ""), e.get("env", ""), e.get("action", ""), ",".join(e.get("targets") or []),
-                 e.get("version") or "", e.get("outcome", ""), e.get("user", "")] for e in entries]
-        self.push_screen(TableScreen("Audit journal", ["time", "env", "action", "targets", "version", "outcome",
-                                                        "user"], rows, note=str(self.ctx.audit.path)))
+        rows = [
+            [
+                e.get("time", ""),
+                e.get("env", ""),
+                e.get("action", ""),
+                ",".join(e.get("targets") or []),
+                e.get("version") or "",
+                e.get("outcome", ""),
+                e.get("user", ""),
+            ]
+            for e in entries
+        ]
+        self.push_screen(
+            TableScreen(
+                "Audit journal",
+                ["time", "env", "action", "targets", "version", "outcome", "user"],
+                rows,
+                note=str(self.ctx.audit.path),
+            )
+        )
 
     @work(group="events", exclusive=True, exit_on_error=False)
     async def show_events(self, env: str, slug: str) -> None:
@@ -668,15 +1041,19 @@ class PrismeDeployApp(App[int]):
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Activity of {slug}", exc))
             return
-        rows = [[e.created_at[:19], e.type, str(e.source.get("userId") or ""), describe(e.type, e.payload)]
-                for e in events]
+        rows = [
+            [e.created_at[:19], e.type, str(e.source.get("userId") or ""), describe(e.type, e.payload)] for e in events
+        ]
         self.push_screen(TableScreen(f"Activity · {env} · {slug}", ["time", "type", "by", "details"], rows))
 
     # ------------------------------------------------------------------ operation workers (on the App)
     def _guard(self, env: str, what: str) -> bool:
         if env in self.ctx.running:
-            self.notify(f"{env} is already running {self.ctx.running[env]}; wait for it to finish.",
-                        title="Busy", severity="warning")
+            self.notify(
+                f"{env} is already running {self.ctx.running[env]}; wait for it to finish.",
+                title="Busy",
+                severity="warning",
+            )
             return False
         self.log_pane.progress(f"{env}: {what}…")
         self.log_pane.add(f"{env}: {what}…")
@@ -689,8 +1066,7 @@ class PrismeDeployApp(App[int]):
     @work(group="op", exit_on_error=False)
     async def _push_worker(self, env: str, slug: str, name: str, description: str, repository: str | None) -> None:
         try:
-            outcome = await actions.push(self.ctx, env, slug, name=name, description=description,
-                                         repository=repository)
+            outcome = await actions.push(self.ctx, env, slug, name=name, description=description, repository=repository)
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env, f"Push {slug}", False, str(exc)))
             return
@@ -702,17 +1078,29 @@ class PrismeDeployApp(App[int]):
             self._pull_worker(env, slug, version, repository, discard, action)
 
     @work(group="op", exit_on_error=False)
-    async def _pull_worker(self, env: str, slug: str, version: str, repository: str | None, discard: bool,
-                           action: str) -> None:
+    async def _pull_worker(
+        self, env: str, slug: str, version: str, repository: str | None, discard: bool, action: str
+    ) -> None:
         title = f"{action.capitalize()} {slug}"
         try:
-            outcome = await actions.pull(self.ctx, env, slug, version=version, repository=repository,
-                                         discard_local_changes=discard, action=action)
+            outcome = await actions.pull(
+                self.ctx,
+                env,
+                slug,
+                version=version,
+                repository=repository,
+                discard_local_changes=discard,
+                action=action,
+            )
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env, title, False, str(exc), exc.hint))
             return
         self.post_message(M.LogLines([f"  {s}" for s in outcome.steps]))
-        self.post_message(M.OperationFinished(env, title, outcome.ok, outcome.message, outcome.next_step))
+        if outcome.snapshot_id:
+            self.post_message(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
+        self.post_message(
+            M.OperationFinished(env, title, outcome.ok, outcome.message, outcome.next_step, undo=self._undo_of(outcome))
+        )
 
     def run_unlock(self, env: str, slug: str) -> None:
         if self._guard(env, f"unlock {slug}"):
@@ -734,11 +1122,17 @@ class PrismeDeployApp(App[int]):
     async def _bulk_push(self, env: str, values: dict[str, Any]) -> None:
         run = bulk.BulkRun(env, "bulk-push")
         try:
-            async for event in bulk.bulk_push(self.ctx, env, repository=values["repository"], groups=values["groups"],
-                                              name=values.get("name") or None,
-                                              description=values.get("description") or None,
-                                              dry_run=values.get("dry_run", False), force=values.get("force", False),
-                                              run=run):
+            async for event in bulk.bulk_push(
+                self.ctx,
+                env,
+                repository=values["repository"],
+                groups=values["groups"],
+                name=values.get("name") or None,
+                description=values.get("description") or None,
+                dry_run=values.get("dry_run", False),
+                force=values.get("force", False),
+                run=run,
+            ):
                 self.post_message(M.BulkUpdate(env, event))
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env, "Bulk push", False, str(exc)))
@@ -752,9 +1146,15 @@ class PrismeDeployApp(App[int]):
     async def _bulk_import(self, env: str, values: dict[str, Any]) -> None:
         run = bulk.BulkRun(env, "bulk-import")
         try:
-            async for event in bulk.bulk_import(self.ctx, env, repository=values["repository"],
-                                                groups=values["groups"], force_reimport=values.get("force", False),
-                                                continue_on_error=values.get("continue", False), run=run):
+            async for event in bulk.bulk_import(
+                self.ctx,
+                env,
+                repository=values["repository"],
+                groups=values["groups"],
+                force_reimport=values.get("force", False),
+                continue_on_error=values.get("continue", False),
+                run=run,
+            ):
                 self.post_message(M.BulkUpdate(env, event))
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env, "Bulk import", False, str(exc)))
@@ -771,4 +1171,3 @@ class PrismeDeployApp(App[int]):
         for notice in run.notices:
             self.post_message(M.LogLines([f"note: {notice}"]))
         self.post_message(M.OperationFinished(env, title, not run.failed, message))
-

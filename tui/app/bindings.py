@@ -24,8 +24,7 @@ class Action:
 ACTIONS: tuple[Action, ...] = (
     Action("focus.environments", "1", "focus_pane('environments')", "Envs", "Focus the environments pane", show=False),
     Action("focus.groups", "2", "focus_pane('groups')", "Groups", "Focus the groups pane", show=False),
-    Action("focus.workspaces", "3", "focus_pane('workspaces')", "Workspaces", "Focus the workspaces table",
-           show=False),
+    Action("focus.workspaces", "3", "focus_pane('workspaces')", "Workspaces", "Focus the workspaces table", show=False),
     Action("focus.versions", "4", "focus_pane('versions')", "Versions", "Focus the version history", show=False),
     Action("focus.log", "5", "focus_pane('log')", "Log", "Focus the operations log", show=False),
     Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
@@ -33,15 +32,35 @@ ACTIONS: tuple[Action, ...] = (
     Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),
     Action("push", "p", "push", "Push", "Push the selected workspace as a new version", mutating=True),
     Action("pull", "l", "pull", "Pull", "Pull the latest version into the selected workspace", mutating=True),
-    Action("rollback", "r", "rollback", "Rollback", "Roll back to the version selected in the history",
-           mutating=True),
-    Action("bulk_push", "P", "bulk_push", "Bulk push", "Push workspace groups to a platform repository",
-           mutating=True),
+    Action("rollback", "r", "rollback", "Rollback", "Roll back to the version selected in the history", mutating=True),
+    Action("bulk_push", "P", "bulk_push", "Bulk push", "Push workspace groups to a platform repository", mutating=True),
     Action("bulk_import", "I", "bulk_import", "Bulk import", "Import groups one at a time", mutating=True),
     Action("unlock", "u", "unlock", "Unlock", "Clear the selected workspace's write lock", mutating=True),
+    Action(
+        "diff",
+        "d",
+        "diff",
+        "Diff",
+        "Diff: the selected version against current, or this workspace against "
+        "the next environment (or its promotion pair)",
+    ),
+    Action(
+        "promote",
+        "o",
+        "promote",
+        "Promote",
+        "Promote the selected workspace from the previous environment (or its pair) into this one",
+        mutating=True,
+    ),
+    Action("matrix", "m", "matrix", "Drift", "Drift matrix of the selected group across environments"),
+    Action(
+        "undo", "U", "undo", "Undo", "Undo the last rollback, pull or promotion (restore its snapshot)", mutating=True
+    ),
+    Action("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment", show=False),
     Action("activity", "a", "activity", "Activity", "Events of the selected workspace"),
-    Action("platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform",
-           show=False),
+    Action(
+        "platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform", show=False
+    ),
     Action("audit", "ctrl+j", "audit", "Audit", "The local audit journal", show=False),
     Action("login", "ctrl+l", "login", "Login", "Enter a token for the current environment", show=False),
     Action("help", "question_mark,f1", "help", "Help", "Keys and what each pane shows"),

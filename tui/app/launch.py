@@ -44,8 +44,12 @@ def run_demo(args: argparse.Namespace) -> int:
         ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)), use_keyring=False)
         from tui.app.app import PrismeDeployApp
 
-        app = PrismeDeployApp(ctx, initial_env="prod", demo_note="Demo: dev, staging and prod run on loopback; "
-                              "prod is protected (type the slug to confirm). Press ? for keys.")
+        app = PrismeDeployApp(
+            ctx,
+            initial_env="prod",
+            demo_note="Demo: dev, staging and prod run on loopback; "
+            "prod is protected (type the slug to confirm). Press ? for keys.",
+        )
         return app.run(mouse=not getattr(args, "no_mouse", False)) or 0
     finally:
         demo.stop()

@@ -64,3 +64,20 @@ class ApiFailed(Message):
 class NeedToken(Message):
     env: str
     reason: str
+
+
+@dataclass
+class DiffReady(Message):
+    title: str
+    diff: Any
+
+
+@dataclass
+class MatrixReady(Message):
+    title: str
+    matrix: Any
+
+
+@dataclass
+class PromotionPlanned(Message):
+    plan: Any

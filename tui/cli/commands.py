@@ -17,7 +17,7 @@ from tui.core import paths
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkTally
 from tui.core.api.client import PrismeClient
-from tui.core.ops import actions, bulk, health
+from tui.core.ops import actions, bulk, compare, health, promote, snapshots
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
 
@@ -32,8 +32,12 @@ def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool
         parser.add_argument("--env", help="a configured environment (or a name for --url)")
         parser.add_argument("--url", help="API URL without configuration; token from PRISME_DEPLOY_TOKEN[_<ENV>]")
     if mutating:
-        parser.add_argument("--yes", "-y", action="store_true", help="confirm without asking (needed with no tty "
-                            "on protected environments)")
+        parser.add_argument(
+            "--yes",
+            "-y",
+            action="store_true",
+            help="confirm without asking (needed with no tty on protected environments)",
+        )
         parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -79,8 +83,10 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     printer.note(f"correlation id: {exc.correlation_id}")
             return exc.exit_code
         except KeyboardInterrupt:
-            printer.note("Interrupted. The server may still be running the operation: check `prisme-deploy events` "
-                         "before retrying.")
+            printer.note(
+                "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
+                "before retrying."
+            )
             return EXIT_INTERRUPTED
 
     return main
@@ -102,11 +108,24 @@ def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what:
 async def cmd_envs(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     envs = list(ctx.config.environments.values())
     if out.json_mode:
-        out.data([{"name": e.name, "url": e.url, "tier": e.tier, "protected": e.protected, "readOnly": e.read_only,
-                   "tokenSource": ctx.tokens.resolve(e.name)[1] if args.tokens else None} for e in envs])
+        out.data(
+            [
+                {
+                    "name": e.name,
+                    "url": e.url,
+                    "tier": e.tier,
+                    "protected": e.protected,
+                    "readOnly": e.read_only,
+                    "tokenSource": ctx.tokens.resolve(e.name)[1] if args.tokens else None,
+                }
+                for e in envs
+            ]
+        )
         return EXIT_OK
-    out.table([[e.name, e.badge, e.url, "yes" if e.protected else "", "yes" if e.read_only else ""] for e in envs],
-              ["name", "tier", "url", "protected", "read-only"])
+    out.table(
+        [[e.name, e.badge, e.url, "yes" if e.protected else "", "yes" if e.read_only else ""] for e in envs],
+        ["name", "tier", "url", "protected", "read-only"],
+    )
     return EXIT_OK
 
 
@@ -127,8 +146,10 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     if out.json_mode:
         out.data([h.to_json() for h in results])
     else:
-        out.table([[h.env, h.label, ctx.env(h.env).url, h.user or "", h.message] for h in results],
-                  ["env", "state", "url", "user", "message"])
+        out.table(
+            [[h.env, h.label, ctx.env(h.env).url, h.user or "", h.message] for h in results],
+            ["env", "state", "url", "user", "message"],
+        )
     return EXIT_OK if all(h.state == "up" for h in results) else E.NetworkError.exit_code
 
 
@@ -140,14 +161,37 @@ async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -
     async with ctx.client(env) as client:
         items = await client.list_workspaces(labels=labels, dirty=True if args.dirty else None)
     if out.json_mode:
-        out.data([{"id": w.id, "slug": w.slug, "name": w.name, "labels": list(w.labels), "dirty": w.dirty,
-                   "writeLock": w.write_lock.reason if w.write_lock else None,
-                   "liveVersion": actions.live_version(w),
-                   "lastPush": w.raw.get("lastPush"), "lastPull": w.raw.get("lastPull")} for w in items])
+        out.data(
+            [
+                {
+                    "id": w.id,
+                    "slug": w.slug,
+                    "name": w.name,
+                    "labels": list(w.labels),
+                    "dirty": w.dirty,
+                    "writeLock": w.write_lock.reason if w.write_lock else None,
+                    "liveVersion": w.live_version,
+                    "lastPush": w.raw.get("lastPush"),
+                    "lastPull": w.raw.get("lastPull"),
+                }
+                for w in items
+            ]
+        )
         return EXIT_OK
-    out.table([[w.slug, w.name, ",".join(w.labels), "dirty" if w.dirty else "",
-                w.write_lock.reason if w.write_lock else "", actions.live_version(w) or ""] for w in items],
-              ["slug", "name", "labels", "dirty", "lock", "live"])
+    out.table(
+        [
+            [
+                w.slug,
+                w.name,
+                ",".join(w.labels),
+                "dirty" if w.dirty else "",
+                w.write_lock.reason if w.write_lock else "",
+                w.live_version or "",
+            ]
+            for w in items
+        ],
+        ["slug", "name", "labels", "dirty", "lock", "live"],
+    )
     return EXIT_OK
 
 
@@ -156,13 +200,25 @@ async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     async with ctx.client(env) as client:
         ws = await client.find_workspace(args.workspace)
         versions = await client.list_versions(ws.id)
-    live = actions.live_version(ws)
+    live = ws.live_version
     if out.json_mode:
-        out.data([{"name": v.name, "createdAt": v.created_at, "description": v.description,
-                   "repository": v.source, "live": v.name == live} for v in versions])
+        out.data(
+            [
+                {
+                    "name": v.name,
+                    "createdAt": v.created_at,
+                    "description": v.description,
+                    "repository": v.source,
+                    "live": v.name == live,
+                }
+                for v in versions
+            ]
+        )
         return EXIT_OK
-    out.table([[("* " if v.name == live else "  ") + v.name, v.created_at or "", v.source, v.description]
-               for v in versions], ["version", "created", "repository", "description"])
+    out.table(
+        [[("* " if v.name == live else "  ") + v.name, v.created_at or "", v.source, v.description] for v in versions],
+        ["version", "created", "repository", "description"],
+    )
     return EXIT_OK
 
 
@@ -176,12 +232,23 @@ async def cmd_events(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         events = await client.events(workspace_id, types=types or None, after_date=args.after, limit=args.limit)
     if out.json_mode:
         for event in events:
-            out.data({"id": event.id, "type": event.type, "createdAt": event.created_at, "payload": event.payload,
-                      "source": event.source})
+            out.data(
+                {
+                    "id": event.id,
+                    "type": event.type,
+                    "createdAt": event.created_at,
+                    "payload": event.payload,
+                    "source": event.source,
+                }
+            )
         return EXIT_OK
     for event in events:
-        summary = event.payload.get("step") or event.payload.get("workspaceSlug") or (
-            event.payload.get("version") or {}).get("name") or ""
+        summary = (
+            event.payload.get("step")
+            or event.payload.get("workspaceSlug")
+            or (event.payload.get("version") or {}).get("name")
+            or ""
+        )
         out.line(f"{event.created_at}  {event.type:36} {summary}")
     return EXIT_OK
 
@@ -192,9 +259,21 @@ async def cmd_audit(args: argparse.Namespace, ctx: Context, out: Printer) -> int
         for entry in entries:
             out.data(entry)
         return EXIT_OK
-    out.table([[e.get("time", ""), e.get("env", ""), e.get("action", ""), ",".join(e.get("targets") or []),
-                e.get("version") or "", e.get("outcome", ""), e.get("user", "")] for e in entries],
-              ["time", "env", "action", "targets", "version", "outcome", "user"])
+    out.table(
+        [
+            [
+                e.get("time", ""),
+                e.get("env", ""),
+                e.get("action", ""),
+                ",".join(e.get("targets") or []),
+                e.get("version") or "",
+                e.get("outcome", ""),
+                e.get("user", ""),
+            ]
+            for e in entries
+        ],
+        ["time", "env", "action", "targets", "version", "outcome", "user"],
+    )
     return EXIT_OK
 
 
@@ -214,16 +293,23 @@ def _outcome(out: Printer, outcome: actions.Outcome) -> int:
 async def cmd_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
     confirm(args, ctx, env, args.workspace, f"Push {args.workspace}")
-    outcome = await actions.push(ctx, env, args.workspace, name=args.name, description=args.description,
-                                 repository=args.repository)
+    outcome = await actions.push(
+        ctx, env, args.workspace, name=args.name, description=args.description, repository=args.repository
+    )
     return _outcome(out, outcome)
 
 
 async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
     confirm(args, ctx, env, args.workspace, f"Pull latest into {args.workspace} (its content is replaced)")
-    outcome = await actions.pull(ctx, env, args.workspace, version="latest", repository=args.repository,
-                                 discard_local_changes=args.discard_local_changes)
+    outcome = await actions.pull(
+        ctx,
+        env,
+        args.workspace,
+        version="latest",
+        repository=args.repository,
+        discard_local_changes=args.discard_local_changes,
+    )
     return _outcome(out, outcome)
 
 
@@ -231,8 +317,15 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     env = _env_name(args, ctx)
     ctx.require_writable(env)
     confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
-    outcome = await actions.pull(ctx, env, args.workspace, version=args.version, repository=args.repository,
-                                 discard_local_changes=args.discard_local_changes, action="rollback")
+    outcome = await actions.pull(
+        ctx,
+        env,
+        args.workspace,
+        version=args.version,
+        repository=args.repository,
+        discard_local_changes=args.discard_local_changes,
+        action="rollback",
+    )
     return _outcome(out, outcome)
 
 
@@ -256,8 +349,17 @@ async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) ->
         confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {args.repository}")
     run = bulk.BulkRun(env, "bulk-push")
     tally = BulkTally()
-    async for event in bulk.bulk_push(ctx, env, repository=args.repository, groups=groups, name=args.name,
-                                      description=args.description, dry_run=args.dry_run, force=args.force, run=run):
+    async for event in bulk.bulk_push(
+        ctx,
+        env,
+        repository=args.repository,
+        groups=groups,
+        name=args.name,
+        description=args.description,
+        dry_run=args.dry_run,
+        force=args.force,
+        run=run,
+    ):
         tally.feed(event)
         out.bulk_event(event, tally)
     return EXIT_FAILED if run.failed else EXIT_OK
@@ -266,17 +368,92 @@ async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) ->
 async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
     groups = _groups(args.groups)
-    confirm(args, ctx, env, env, f"Bulk import {', '.join(groups)} from {args.repository} (local edits are "
-            "overwritten)")
+    confirm(
+        args, ctx, env, env, f"Bulk import {', '.join(groups)} from {args.repository} (local edits are overwritten)"
+    )
     run = bulk.BulkRun(env, "bulk-import")
     tally = BulkTally()
-    async for event in bulk.bulk_import(ctx, env, repository=args.repository, groups=groups,
-                                        force_reimport=args.force_reimport, run=run):
+    async for event in bulk.bulk_import(
+        ctx, env, repository=args.repository, groups=groups, force_reimport=args.force_reimport, run=run
+    ):
         if event.kind == "started":
             tally = BulkTally()
         tally.feed(event)
         out.bulk_event(event, tally)
     return EXIT_FAILED if run.failed else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------- diff, promote
+async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    result = await compare.compare(
+        ctx, compare.Ref.parse(args.source), compare.Ref.parse(args.target), raw=args.raw, context=args.context
+    )
+    if out.json_mode:
+        out.data(result.to_json(hunks=not args.stat))
+    elif args.stat:
+        for line in result.stat_lines():
+            out.line(line)
+    else:
+        out.out.write(result.patch())
+        if result.identical:
+            out.note(f"{result.old_label} and {result.new_label} are identical.")
+    return EXIT_FAILED if not result.identical else EXIT_OK
+
+
+async def cmd_promote(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    source, target = compare.Ref.parse(args.source), compare.Ref.parse(args.target)
+    ctx.require_writable(target.env)
+    the_plan = await promote.plan(ctx, source, target)
+    if not out.json_mode:
+        out.line(f"Promote {source} -> {target} via {args.via}:")
+        for line in the_plan.diff.stat_lines():
+            out.line(line)
+        for change in the_plan.drift:
+            out.note(
+                f"drift: {change.get('type')}/{change.get('slug')} was edited on {target.env} "
+                f"by {change.get('updatedBy') or 'someone'} since its last import"
+            )
+    if args.dry_run:
+        if out.json_mode:
+            out.data(the_plan.to_json())
+        return EXIT_OK
+    confirm(args, ctx, target.env, target.slug, f"Promote {source} over {target}")
+    outcome = await promote.promote(
+        ctx, the_plan, via=args.via, accept_drift=args.accept_drift, name=args.name, repository=args.repository
+    )
+    return _outcome(out, outcome)
+
+
+async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    store = snapshots.SnapshotStore.for_context(ctx)
+    if args.snap_command == "list":
+        snaps = store.list(args.env, args.workspace)
+        if out.json_mode:
+            out.data([s.to_json() for s in snaps])
+        else:
+            out.table(
+                [
+                    [s.id, s.env, s.slug, s.time[:19], s.live_version or "", s.action, f"{s.size // 1024} KiB"]
+                    for s in snaps
+                ],
+                ["id", "env", "workspace", "time", "live", "before", "size"],
+            )
+        return EXIT_OK
+    snap = store.get(args.id)
+    if args.snap_command == "show":
+        from tui.core.diff import files_from_zip
+
+        files = files_from_zip(snap.archive.read_bytes())
+        if out.json_mode:
+            out.data({**snap.to_json(), "files": sorted(files)})
+        else:
+            for key, value in snap.to_json().items():
+                out.line(f"{key:12} {value}")
+            out.line("files        " + ", ".join(sorted(files)))
+        return EXIT_OK
+    ctx.require_writable(snap.env)
+    confirm(args, ctx, snap.env, snap.slug, f"Restore {snap.slug} from the snapshot of {snap.time[:19]}")
+    return _outcome(out, await actions.restore(ctx, snap.id))
 
 
 # --------------------------------------------------------------------------------------------- tokens, envs
@@ -291,9 +468,15 @@ async def cmd_login(args: argparse.Namespace, ctx: Context, out: Printer) -> int
     if not token:
         raise E.UsageError("The token is empty; nothing was stored.")
     environment = ctx.env(env)
-    async with PrismeClient(environment.url, token, env_name=env, timeout=environment.timeout,
-                            verify_tls=environment.verify_tls, ca_bundle=environment.ca_bundle,
-                            allow_insecure_http=environment.allow_insecure_http) as client:
+    async with PrismeClient(
+        environment.url,
+        token,
+        env_name=env,
+        timeout=environment.timeout,
+        verify_tls=environment.verify_tls,
+        ca_bundle=environment.ca_bundle,
+        allow_insecure_http=environment.allow_insecure_http,
+    ) as client:
         me = await client.me()
     saved = await asyncio.to_thread(ctx.tokens.save, env, token)
     if out.json_mode:
@@ -354,8 +537,15 @@ async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 
 # --------------------------------------------------------------------------------------------- parsers
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    def add(name: str, handler: Handler, help_text: str, *, env: bool = True, mutating: bool = False,
-            workspace: bool = False) -> argparse.ArgumentParser:
+    def add(
+        name: str,
+        handler: Handler,
+        help_text: str,
+        *,
+        env: bool = True,
+        mutating: bool = False,
+        workspace: bool = False,
+    ) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text, description=help_text)
         _common(parser, env=env, mutating=mutating)
         if workspace:
@@ -380,8 +570,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--action", help="only this action (push, rollback, bulk-push...)")
     p.add_argument("--limit", type=int, default=200)
 
-    p = add("push", cmd_push, "push a workspace version (git with --repository, else native)", mutating=True,
-            workspace=True)
+    p = add(
+        "push", cmd_push, "push a workspace version (git with --repository, else native)", mutating=True, workspace=True
+    )
     p.add_argument("--name", help="version name: at most 15 of [A-Za-z0-9_.-]")
     p.add_argument("--description", "-m", required=True, help="becomes the git commit message")
     p.add_argument("--repository", help="platform repository id (omit for a native snapshot)")
@@ -394,19 +585,60 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--discard-local-changes", action="store_true", help="unpushed edits are lost")
     add("unlock", cmd_unlock, "clear a workspace's write lock", mutating=True, workspace=True)
 
-    p = add("bulk-push", cmd_bulk_push, "push workspace groups to a platform repository (SSE progress)",
-            mutating=True)
+    p = add("bulk-push", cmd_bulk_push, "push workspace groups to a platform repository (SSE progress)", mutating=True)
     p.add_argument("--repository", required=True)
     p.add_argument("--groups", required=True, help="comma-separated group names")
     p.add_argument("--name", help="version name applied to every pushed workspace")
     p.add_argument("--description", "-m")
     p.add_argument("--dry-run", action="store_true", help="only categorise, push nothing")
     p.add_argument("--force", action="store_true", help="also push workspaces that are not dirty")
-    p = add("bulk-import", cmd_bulk_import, "import groups one at a time, stopping at the first with errors",
-            mutating=True)
+    p = add(
+        "bulk-import", cmd_bulk_import, "import groups one at a time, stopping at the first with errors", mutating=True
+    )
     p.add_argument("--repository", required=True)
     p.add_argument("--groups", required=True, help="comma-separated, in order (base1,base2,extended)")
     p.add_argument("--force-reimport", action="store_true", help="re-import workspaces already at that version")
+
+    p = add(
+        "diff",
+        cmd_diff,
+        "diff two workspaces or versions (exit 1 when they differ, like git diff --exit-code)",
+        env=False,
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="ENV:SLUG[@VERSION]")
+    p.add_argument("--to", dest="target", required=True, metavar="ENV:SLUG[@VERSION]")
+    p.add_argument("--stat", action="store_true", help="only the diffstat")
+    p.add_argument("--raw", action="store_true", help="diff the stored text (no YAML normalisation)")
+    p.add_argument("--context", type=int, default=3, help="lines of context (default 3)")
+    p = add(
+        "promote",
+        cmd_promote,
+        "promote a workspace from one environment (or workspace) to another",
+        env=False,
+        mutating=True,
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="ENV:SLUG")
+    p.add_argument("--to", dest="target", required=True, metavar="ENV:SLUG")
+    p.add_argument("--via", choices=("archive", "git"), default="archive")
+    p.add_argument("--name", help="version name (with --via git)")
+    p.add_argument("--repository", help="platform repository (with --via git)")
+    p.add_argument(
+        "--accept-drift", action="store_true", help="overwrite edits made on the target since its last import"
+    )
+    p.add_argument("--dry-run", action="store_true", help="only show the diff and the drift")
+
+    snaps = sub.add_parser("snapshots", help="safety snapshots taken before every overwrite: list, show, restore")
+    snap_sub = snaps.add_subparsers(dest="snap_command", metavar="ACTION", required=True)
+    p = snap_sub.add_parser("list", help="list snapshots, newest first")
+    _common(p, env=False)
+    p.add_argument("--env")
+    p.add_argument("--workspace")
+    p.set_defaults(func=run(cmd_snapshots))
+    for action in ("show", "restore"):
+        p = snap_sub.add_parser(action, help=f"{action} a snapshot")
+        _common(p, env=False, mutating=action == "restore")
+        p.add_argument("id")
+        p.set_defaults(func=run(cmd_snapshots))
 
     p = add("login", cmd_login, "check a token against /v2/me and store it in the OS keyring")
     p.add_argument("--token-stdin", action="store_true", help="read the token from standard input")

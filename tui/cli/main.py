@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"prisme-deploy {__version__}")
-    parser.add_argument("--config", help="configuration file for the app (default: PRISME_DEPLOY_CONFIG or the "
-                        "user config folder)")
+    parser.add_argument(
+        "--config", help="configuration file for the app (default: PRISME_DEPLOY_CONFIG or the user config folder)"
+    )
     parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

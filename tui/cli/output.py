@@ -32,8 +32,11 @@ class Printer:
         self.err.flush()
 
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
-        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)] if rows else [
-            len(h) for h in headers]
+        widths = (
+            [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+            if rows
+            else [len(h) for h in headers]
+        )
         self.line("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
         for row in rows:
             self.line("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -41,8 +44,15 @@ class Printer:
     # -- bulk progress -----------------------------------------------------------------------------
     def bulk_event(self, event: BulkEvent, tally: BulkTally) -> None:
         if self.json_mode:
-            self.data({"kind": event.kind, "operation": event.operation, "group": event.group,
-                       "message": event.message, "payload": event.payload})
+            self.data(
+                {
+                    "kind": event.kind,
+                    "operation": event.operation,
+                    "group": event.group,
+                    "message": event.message,
+                    "payload": event.payload,
+                }
+            )
             return
         if event.kind == "started":
             count = len(event.payload.get("workspaces") or [])
@@ -51,8 +61,10 @@ class Printer:
             errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
             duration = event.payload.get("duration")
             took = f" {duration / 1000:.1f}s" if isinstance(duration, (int, float)) else ""
-            self.line(f"[{event.current}/{event.total}] {event.status:9} {event.slug}{took}"
-                      + (f"  {errors}" if errors else ""))
+            self.line(
+                f"[{event.current}/{event.total}] {event.status:9} {event.slug}{took}"
+                + (f"  {errors}" if errors else "")
+            )
             self._bar(tally)
         elif event.kind in ("notice", "processing"):
             self.note(f"note: {event.message}")
@@ -77,14 +89,18 @@ class Printer:
         p = event.payload
         group = f" ({event.group})" if event.group else ""
         if event.operation == "push":
-            self.line(f"summary{group}: pushed {len(event.ids('pushedWorkspaceIds'))}, already pushed "
-                      f"{len(event.ids('alreadyPushedWorkspaceIds'))}, merge conflicts "
-                      f"{len(event.ids('mergeConflictWorkspaceIds'))}, errors {len(p.get('errors') or [])}"
-                      + (" (dry run)" if p.get("dryRun") else ""))
+            self.line(
+                f"summary{group}: pushed {len(event.ids('pushedWorkspaceIds'))}, already pushed "
+                f"{len(event.ids('alreadyPushedWorkspaceIds'))}, merge conflicts "
+                f"{len(event.ids('mergeConflictWorkspaceIds'))}, errors {len(p.get('errors') or [])}"
+                + (" (dry run)" if p.get("dryRun") else "")
+            )
         else:
-            self.line(f"summary{group}: created {len(event.ids('createdWorkspaceIds'))}, updated "
-                      f"{len(event.ids('updatedWorkspaceIds'))}, skipped {len(event.ids('skippedWorkspaceIds'))}, "
-                      f"errors {len(p.get('errors') or [])}")
+            self.line(
+                f"summary{group}: created {len(event.ids('createdWorkspaceIds'))}, updated "
+                f"{len(event.ids('updatedWorkspaceIds'))}, skipped {len(event.ids('skippedWorkspaceIds'))}, "
+                f"errors {len(p.get('errors') or [])}"
+            )
         for err in p.get("errors") or []:
             details = err.get("details") or {}
             slug = details.get("workspaceSlug") if isinstance(details, dict) else None

@@ -31,9 +31,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the three-instance demo (dev, staging, prod) with the TUI on top")
-    demo.add_argument(
-        "--no-ui", action="store_true", help="only serve the instances and print URLs and tokens"
-    )
+    demo.add_argument("--no-ui", action="store_true", help="only serve the instances and print URLs and tokens")
     demo.add_argument("--data", type=Path, help="keep the demo data in this folder (default: temporary)")
     demo.set_defaults(func=cmd_demo)
 
@@ -60,9 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         sock = bind_loopback(args.port)
     except OSError as exc:
-        print(
-            f"prisme-deploy sandbox: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr
-        )
+        print(f"prisme-deploy sandbox: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     sandbox = Sandbox(data, token, name=args.name, faults=faults)
     port = sock.getsockname()[1]

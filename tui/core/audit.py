@@ -16,14 +16,13 @@ from typing import Any
 
 from tui.core.secrets import redact
 
-ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore",
-           "config")
+ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore", "config")
 
 
 def _os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+    except Exception:
         return str(os.getuid())
 
 
@@ -43,9 +42,17 @@ class AuditEntry:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "time": self.time, "user": self.user, "env": self.env, "url": self.url, "action": self.action,
-            "targets": self.targets, "version": self.version, "outcome": self.outcome,
-            "correlationIds": self.correlation_ids, "durationMs": self.duration_ms, "details": self.details,
+            "time": self.time,
+            "user": self.user,
+            "env": self.env,
+            "url": self.url,
+            "action": self.action,
+            "targets": self.targets,
+            "version": self.version,
+            "outcome": self.outcome,
+            "correlationIds": self.correlation_ids,
+            "durationMs": self.duration_ms,
+            "details": self.details,
         }
 
 
@@ -75,8 +82,11 @@ class AuditLog:
             if entry.outcome == "started":
                 entry.outcome = "ok"
         except BaseException as exc:
-            entry.outcome = "cancelled" if isinstance(exc, (KeyboardInterrupt,)) or type(exc).__name__ in (
-                "CancelledError",) else "failed"
+            entry.outcome = (
+                "cancelled"
+                if isinstance(exc, (KeyboardInterrupt,)) or type(exc).__name__ in ("CancelledError",)
+                else "failed"
+            )
             entry.details.setdefault("error", str(exc))
             cid = getattr(exc, "correlation_id", None)
             if cid:
@@ -86,8 +96,9 @@ class AuditLog:
             entry.duration_ms = int((monotonic() - start) * 1000)
             self.write(entry)
 
-    def read(self, *, env: str | None = None, action: str | None = None, limit: int | None = None,
-             text: str | None = None) -> list[dict[str, Any]]:
+    def read(
+        self, *, env: str | None = None, action: str | None = None, limit: int | None = None, text: str | None = None
+    ) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         entries = []

@@ -47,8 +47,15 @@ SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int
 class ConfigError(UsageError):
     kind = "config"
 
-    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
-                 key: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         where = str(path) if path else "configuration"
         if line:
             where += f":{line}"
@@ -122,8 +129,11 @@ class Config:
             return self.environments[name]
         known = sorted(self.environments)
         close = difflib.get_close_matches(name, known, n=1)
-        hint = f"Did you mean {close[0]!r}?" if close else (
-            f"Known environments: {', '.join(known)}." if known else "Add one with `prisme-deploy env add`.")
+        hint = (
+            f"Did you mean {close[0]!r}?"
+            if close
+            else (f"Known environments: {', '.join(known)}." if known else "Add one with `prisme-deploy env add`.")
+        )
         raise ConfigError(f"unknown environment {name!r}.", hint=hint)
 
 
@@ -175,9 +185,10 @@ class _Validator:
                 if SECRET_KEY_RE.search(str(key)):
                     raise self.fail(
                         f"key '{key}' looks like a secret; tokens never go in the configuration file.",
-                        table, str(key),
+                        table,
+                        str(key),
                         hint="Store it in the OS keyring with `prisme-deploy login --env NAME`, or set "
-                             "PRISME_DEPLOY_TOKEN_<ENV> in CI.",
+                        "PRISME_DEPLOY_TOKEN_<ENV> in CI.",
                     )
                 self.no_secrets(value, f"{table}.{key}" if table else str(key))
         elif isinstance(data, list):
@@ -188,30 +199,39 @@ class _Validator:
         for key, value in data.items():
             if key not in allowed:
                 close = difflib.get_close_matches(key, list(allowed), n=1)
-                raise self.fail(f"unknown key '{key}' in [{table}].", table, key,
-                                hint=f"Did you mean '{close[0]}'?" if close else
-                                f"Allowed keys: {', '.join(sorted(allowed))}.")
+                raise self.fail(
+                    f"unknown key '{key}' in [{table}].",
+                    table,
+                    key,
+                    hint=f"Did you mean '{close[0]}'?" if close else f"Allowed keys: {', '.join(sorted(allowed))}.",
+                )
             kind = allowed[key]
             if isinstance(value, bool) and kind in (int, float, (int, float)):
                 raise self.fail(f"'{key}' must be {_type_name(kind)}, not {value!r}.", table, key)
             if not isinstance(value, kind):
-                raise self.fail(f"'{key}' must be {_type_name(kind)}, got {type(value).__name__} {value!r}.",
-                                table, key)
+                raise self.fail(
+                    f"'{key}' must be {_type_name(kind)}, got {type(value).__name__} {value!r}.", table, key
+                )
 
 
 def parse(text: str, path: Path | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}.", path=path,
-                          hint="Fix the syntax; the file was not changed.") from exc
+        raise ConfigError(
+            f"not valid TOML: {exc}.", path=path, hint="Fix the syntax; the file was not changed."
+        ) from exc
     check = _Validator(path, text)
     check.no_secrets(data)
     for key in data:
         if key not in TOP_KEYS:
             close = difflib.get_close_matches(key, TOP_KEYS, n=1)
-            raise check.fail(f"unknown section '{key}'.", "", key,
-                             hint=f"Did you mean '{close[0]}'?" if close else f"Sections: {', '.join(TOP_KEYS)}.")
+            raise check.fail(
+                f"unknown section '{key}'.",
+                "",
+                key,
+                hint=f"Did you mean '{close[0]}'?" if close else f"Sections: {', '.join(TOP_KEYS)}.",
+            )
     config = Config(path=path)
     for name, env in (data.get("environments") or {}).items():
         table = f"environments.{name}"
@@ -227,17 +247,26 @@ def parse(text: str, path: Path | None = None) -> Config:
         tier = env.get("tier", "development")
         if tier not in TIERS:
             close = difflib.get_close_matches(tier, TIERS, n=1)
-            raise check.fail(f"tier {tier!r} is not one of {', '.join(TIERS)}.", table, "tier",
-                             hint=f"Did you mean '{close[0]}'?" if close else None)
+            raise check.fail(
+                f"tier {tier!r} is not one of {', '.join(TIERS)}.",
+                table,
+                "tier",
+                hint=f"Did you mean '{close[0]}'?" if close else None,
+            )
         if not all(isinstance(r, str) for r in env.get("repositories", [])):
             raise check.fail("'repositories' must be a list of repository ids.", table, "repositories")
         config.environments[name] = Environment(
-            name=name, url=str(env["url"]).rstrip("/"), tier=tier,
+            name=name,
+            url=str(env["url"]).rstrip("/"),
+            tier=tier,
             protected=bool(env.get("protected", tier == "production")),
-            read_only=bool(env.get("read_only", False)), verify_tls=bool(env.get("verify_tls", True)),
-            ca_bundle=env.get("ca_bundle"), timeout=float(env.get("timeout", 30)),
+            read_only=bool(env.get("read_only", False)),
+            verify_tls=bool(env.get("verify_tls", True)),
+            ca_bundle=env.get("ca_bundle"),
+            timeout=float(env.get("timeout", 30)),
             allow_insecure_http=bool(env.get("allow_insecure_http", False)),
-            repositories=tuple(env.get("repositories", ())), snapshots=bool(env.get("snapshots", True)),
+            repositories=tuple(env.get("repositories", ())),
+            snapshots=bool(env.get("snapshots", True)),
             description=str(env.get("description", "")),
         )
     for name, group in (data.get("groups") or {}).items():
@@ -256,23 +285,26 @@ def parse(text: str, path: Path | None = None) -> Config:
         check.keys(repo, REPO_KEYS, table)
         if not repo.get("url") and not repo.get("path"):
             raise check.fail(f"[{table}] needs a url or a path to a local clone.", table, None)
-        config.repositories[rid] = RepoSource(rid, repo.get("url"), repo.get("path"), repo.get("branch", "main"),
-                                              repo.get("dirpath"))
+        config.repositories[rid] = RepoSource(
+            rid, repo.get("url"), repo.get("path"), repo.get("branch", "main"), repo.get("dirpath")
+        )
     for number, promo in enumerate(data.get("promotions") or [], start=1):
         if not isinstance(promo, dict) or set(promo) - {"from", "to"} or not {"from", "to"} <= set(promo):
-            raise check.fail(f"promotion #{number} needs exactly from = \"env:slug\" and to = \"env:slug\".",
-                             "promotions", None)
+            raise check.fail(
+                f'promotion #{number} needs exactly from = "env:slug" and to = "env:slug".', "promotions", None
+            )
         for side in ("from", "to"):
             env_name, _, slug = str(promo[side]).partition(":")
             if not slug:
-                raise check.fail(f"promotion #{number}: {side} = {promo[side]!r} must be \"env:slug\".",
-                                 "promotions", side)
+                raise check.fail(
+                    f'promotion #{number}: {side} = {promo[side]!r} must be "env:slug".', "promotions", side
+                )
             if env_name not in config.environments:
                 raise check.fail(f"promotion #{number}: unknown environment {env_name!r}.", "promotions", side)
         config.promotions.append(Promotion(str(promo["from"]), str(promo["to"])))
     keymap = data.get("keymap") or {}
     if not all(isinstance(v, str) for v in keymap.values()):
-        raise check.fail("[keymap] values must be key names such as \"r\" or \"ctrl+r\".", "keymap", None)
+        raise check.fail('[keymap] values must be key names such as "r" or "ctrl+r".', "keymap", None)
     config.keymap = dict(keymap)
     ui = data.get("ui") or {}
     check.keys(ui, UI_KEYS, "ui")
@@ -280,7 +312,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     secrets_section = data.get("secrets") or {}
     store = secrets_section.get("store", "keyring")
     if store not in ("keyring", "none") or set(secrets_section) - {"store"}:
-        raise check.fail("[secrets] takes only store = \"keyring\" or \"none\".", "secrets", "store")
+        raise check.fail('[secrets] takes only store = "keyring" or "none".', "secrets", "store")
     config.secrets_store = store
     snaps = data.get("snapshots") or {}
     check.keys(snaps, SNAPSHOT_KEYS, "snapshots")

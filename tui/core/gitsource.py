@@ -29,8 +29,13 @@ class GitSourceError(UsageError):
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
     if check and proc.returncode != 0:
         raise GitSourceError(f"git {args[0]} failed in {cwd}: {proc.stderr.strip()}")
     return proc.stdout
@@ -72,22 +77,30 @@ class GitHistory:
 
     def versions(self, slug: str) -> list[Version]:
         self.sync()
-        out = _git(self.repo, "for-each-ref", "--sort=-creatordate",
-                   "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(contents:subject)",
-                   f"refs/tags/{slug}/")
+        out = _git(
+            self.repo,
+            "for-each-ref",
+            "--sort=-creatordate",
+            "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(contents:subject)",
+            f"refs/tags/{slug}/",
+        )
         versions = []
         for line in out.splitlines():
             ref, date, subject = (line.split("\t") + ["", ""])[:3]
             name = ref.split("/", 1)[1] if "/" in ref else ref
-            versions.append(Version(name=name, created_at=date, description=subject.split(" | Author")[0],
-                                    repository_id=self.source.id))
+            versions.append(
+                Version(
+                    name=name, created_at=date, description=subject.split(" | Author")[0], repository_id=self.source.id
+                )
+            )
         return versions
 
     def resolve(self, slug: str, ref: str) -> str:
         self.sync()
         branch = self.source.branch
-        candidates = [f"refs/heads/{branch}"] if ref == "latest" else [f"refs/tags/{slug}/{ref}", f"refs/tags/{ref}",
-                                                                      ref]
+        candidates = (
+            [f"refs/heads/{branch}"] if ref == "latest" else [f"refs/tags/{slug}/{ref}", f"refs/tags/{ref}", ref]
+        )
         for candidate in candidates:
             sha = _git(self.repo, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}", check=False).strip()
             if sha:
@@ -97,8 +110,9 @@ class GitHistory:
     def files(self, slug: str, ref: str) -> Files:
         sha = self.resolve(slug, ref)
         folder = self.folder(slug)
-        proc = subprocess.run(["git", "archive", "--format=tar", sha, "--", folder + "/"], cwd=self.repo,
-                              capture_output=True)
+        proc = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "--", folder + "/"], cwd=self.repo, capture_output=True
+        )
         if proc.returncode != 0:
             raise GitSourceError(f"{slug} is not in repository {self.source.id!r} at {ref!r}.")
         files: Files = {}
@@ -106,5 +120,5 @@ class GitHistory:
             for member in tar.getmembers():
                 handle = tar.extractfile(member) if member.isfile() else None
                 if handle is not None:
-                    files[member.name[len(folder) + 1:]] = handle.read()
+                    files[member.name[len(folder) + 1 :]] = handle.read()
         return files

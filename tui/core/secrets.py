@@ -40,7 +40,7 @@ MESSAGES = {
     KeyringStatus.NO_BACKEND: (
         "No system keyring is reachable (no D-Bus Secret Service, which is normal over SSH). The token is kept in "
         "memory until you quit. To keep it between runs, set {var}, or run inside an unlocked keyring session: "
-        "`dbus-run-session -- bash`, then `printf %s \"$PW\" | gnome-keyring-daemon --unlock --components=secrets`."
+        '`dbus-run-session -- bash`, then `printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets`.'
     ),
     KeyringStatus.DISABLED: (
         "Keyring use is disabled (PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring or `keyring --disable`). "
@@ -52,7 +52,7 @@ MESSAGES = {
     ),
     KeyringStatus.LOCKED: (
         "The system keyring is locked and no unlock prompt can be shown from this terminal. Unlock it with "
-        "`printf %s \"$PW\" | gnome-keyring-daemon --replace --unlock --components=secrets`, then retry. The token "
+        '`printf %s "$PW" | gnome-keyring-daemon --replace --unlock --components=secrets`, then retry. The token '
         "is kept for this session only."
     ),
     KeyringStatus.TIMEOUT: (
@@ -87,7 +87,7 @@ def call_with_timeout(func: Callable[[], T], timeout: float) -> T:
     def target() -> None:
         try:
             box["value"] = func()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="keyring-call", daemon=True)
@@ -106,7 +106,7 @@ def _classify_backend() -> tuple[KeyringStatus | None, Any, str]:
         from keyring.backends import chainer, fail
 
         backend = keyring.get_keyring()
-    except Exception as exc:  # noqa: BLE001 - a bad PYTHON_KEYRING_BACKEND raises anything
+    except Exception as exc:
         return KeyringStatus.NO_BACKEND, None, f"{type(exc).__name__}: {exc}"
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if isinstance(backend, fail.Keyring):
@@ -137,7 +137,7 @@ def probe(timeout: float = 10.0) -> KeyringProbe:
         finally:
             try:
                 backend.delete_password(SERVICE, PROBE_USER)
-            except Exception:  # noqa: BLE001 - the probe entry may already be gone
+            except Exception:
                 pass
 
     return _run_probe(roundtrip, name, timeout)
@@ -154,7 +154,7 @@ def _run_probe(roundtrip: Callable[[], bool], name: str, timeout: float) -> Keyr
         return KeyringProbe(KeyringStatus.NO_BACKEND, name, str(exc))
     except TimeoutError as exc:
         return KeyringProbe(KeyringStatus.TIMEOUT, name, str(exc))
-    except Exception as exc:  # noqa: BLE001 - SecretStorage and jeepney raise many kinds
+    except Exception as exc:
         return KeyringProbe(KeyringStatus.ERROR, name, f"{type(exc).__name__}: {exc}")
     if not ok:
         return KeyringProbe(KeyringStatus.ERROR, name, "the value read back differs from the value written")
@@ -170,8 +170,9 @@ class SaveResult:
 class TokenStore:
     """Resolves and stores tokens. The probe runs lazily, once, off the UI thread when called from a worker."""
 
-    def __init__(self, *, use_keyring: bool = True, timeout: float = 10.0,
-                 environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, use_keyring: bool = True, timeout: float = 10.0, environ: dict[str, str] | None = None
+    ) -> None:
         self.use_keyring = use_keyring
         self.timeout = timeout
         self._environ = environ
@@ -207,7 +208,7 @@ class TokenStore:
 
             try:
                 stored = call_with_timeout(lambda: keyring.get_password(SERVICE, env), self.timeout)
-            except Exception:  # noqa: BLE001 - a keyring that broke after the probe: ask again
+            except Exception:
                 stored = None
             if stored:
                 return stored, "keyring"
@@ -226,9 +227,10 @@ class TokenStore:
 
         try:
             call_with_timeout(lambda: keyring.set_password(SERVICE, env, token), self.timeout)
-        except Exception as exc:  # noqa: BLE001
-            return SaveResult(False, f"The keyring refused the token ({type(exc).__name__}); kept for this session "
-                                     "only.")
+        except Exception as exc:
+            return SaveResult(
+                False, f"The keyring refused the token ({type(exc).__name__}); kept for this session only."
+            )
         return SaveResult(True, f"Token for {env} stored in the OS keyring ({probe_result.backend}).")
 
     def delete(self, env: str) -> SaveResult:
@@ -243,7 +245,7 @@ class TokenStore:
             call_with_timeout(lambda: keyring.delete_password(SERVICE, env), self.timeout)
         except PasswordDeleteError:
             return SaveResult(True, f"No token was stored for {env}.")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return SaveResult(False, f"The keyring refused to delete the token ({type(exc).__name__}).")
         return SaveResult(True, f"Token for {env} removed from the OS keyring.")
 

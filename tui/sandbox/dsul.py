@@ -152,11 +152,7 @@ def from_zip(data: bytes) -> Files:
         if len(parts) < 2 or not parts[1]:
             continue  # files at the archive root are ignored, as on a real instance
         rel = parts[1]
-        if (
-            not rel.endswith((".yml", ".yaml", ".json"))
-            or rel.endswith("__index__.yml")
-            or rel == "runtime.yml"
-        ):
+        if not rel.endswith((".yml", ".yaml", ".json")) or rel.endswith("__index__.yml") or rel == "runtime.yml":
             continue
         files[rel] = archive.read(name)
     return files

@@ -111,8 +111,7 @@ class Engine:
     def repositories_json(self, *, with_groups: bool) -> dict[str, Any]:
         groups = sorted(self.platform.groups)
         return {
-            rid: r.to_json(with_groups=groups if with_groups else None)
-            for rid, r in self.platform.repositories.items()
+            rid: r.to_json(with_groups=groups if with_groups else None) for rid, r in self.platform.repositories.items()
         }
 
     def workspace_json(self, meta: dict[str, Any], *, detailed: bool = False) -> dict[str, Any]:
@@ -360,9 +359,7 @@ class Engine:
         version = {"name": name, "createdAt": now_iso(), "description": description or ""}
         previous = self._previous_native(meta)
         if repo_id:
-            previous = self._push_git(
-                meta, repo_id, files, name, str(description or ""), user, started, t0, groups
-            )
+            previous = self._push_git(meta, repo_id, files, name, str(description or ""), user, started, t0, groups)
             version["repository"] = {"id": repo_id}
             meta["lastPush"] = {
                 "createdAt": version["createdAt"],
@@ -418,9 +415,7 @@ class Engine:
             if self.faults.push_delay_ms:
                 time.sleep(self.faults.push_delay_ms / 1000)
             if meta["slug"] in self.faults.push_fail:
-                raise SandboxError(
-                    500, "Internal", f"Failed to push '{meta['slug']}': remote hung up (injected)"
-                )
+                raise SandboxError(500, "Internal", f"Failed to push '{meta['slug']}': remote hung up (injected)")
             sync = (meta.get("git") or {}).get(repo_id)
             try:
                 head = driver.fetch()
@@ -454,9 +449,7 @@ class Engine:
                 )
             except GitError as exc:
                 raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
-            self._progress(
-                meta, "push", "push:merge", f"Merged into {repo.branch}", started, repo_id, t0, user
-            )
+            self._progress(meta, "push", "push:merge", f"Merged into {repo.branch}", started, repo_id, t0, user)
             self._progress(meta, "push", "push:tag", f"Tagged {tag}", started, repo_id, t0, user)
             meta.setdefault("git", {})[repo_id] = new_head
             self._progress(meta, "push", "push:done", "Push done", started, repo_id, t0, user)
@@ -489,9 +482,7 @@ class Engine:
             raise SandboxError(400, "InvalidVersionError", "Cannot rollback to current version")
         extra = set(body) - {"repository", "discardLocalChanges"}
         if extra:
-            raise SandboxError(
-                400, "BadParametersError", f"Unexpected properties: {', '.join(sorted(extra))}"
-            )
+            raise SandboxError(400, "BadParametersError", f"Unexpected properties: {', '.join(sorted(extra))}")
         with self._ws_lock(workspace_id):
             meta = self.store.get(workspace_id)
             repo_id = (body.get("repository") or {}).get("id")
@@ -512,18 +503,14 @@ class Engine:
         if not files:
             raise SandboxError(400, "InvalidVersionError", f"Version '{version}' not available anymore")
         started, t0 = now_iso(), time.monotonic()
-        self._progress(
-            meta, "pull", "pull:import", f"Importing native version {version}", started, None, t0, user
-        )
+        self._progress(meta, "pull", "pull:import", f"Importing native version {version}", started, None, t0, user)
         result = self._apply(meta, files, prune=True, user=user, version={"name": version})
         meta["dirty"] = True
         self.store.save_meta(meta)
         self._progress(meta, "pull", "pull:done", "Pull done", started, None, t0, user)
         return result
 
-    def _pull_git(
-        self, meta: dict[str, Any], repo_id: str, version: str, discard: bool, user: str
-    ) -> dict[str, Any]:
+    def _pull_git(self, meta: dict[str, Any], repo_id: str, version: str, discard: bool, user: str) -> dict[str, Any]:
         driver = self.driver(repo_id)
         lock = meta.get("writeLock")
         conflict_locked = bool(lock and lock.get("reason") == "merge_conflict")
@@ -533,8 +520,7 @@ class Engine:
             raise SandboxError(
                 400,
                 "WorkspaceLockedError",
-                f"Workspace '{meta['slug']}' is locked (merge_conflict): unlock it first to discard "
-                "local changes",
+                f"Workspace '{meta['slug']}' is locked (merge_conflict): unlock it first to discard local changes",
                 {"writeLock": lock},
             )
         started, t0 = now_iso(), time.monotonic()
@@ -571,9 +557,7 @@ class Engine:
                     and version == "latest"
                     and sync != target
                 ):
-                    self._progress(
-                        meta, "pull", "pull:merge", f"Merging {driver.branch}", started, repo_id, t0, user
-                    )
+                    self._progress(meta, "pull", "pull:merge", f"Merging {driver.branch}", started, repo_id, t0, user)
                     local = self.store.read_files(meta["id"])
                     _, files = driver.merge_local(meta["slug"], sync, local, target)
                     merged_dirty = True
@@ -687,14 +671,10 @@ class Engine:
         ):
             raise SandboxError(404, "ObjectNotFoundError", f"Unknown native version '{version}'")
         files = self.store.read_files(workspace_id, version)
-        files[dsul.IMPORT_META] = dsul.import_meta(
-            workspace_id=workspace_id, exported_at=now_iso(), files=files
-        )
+        files[dsul.IMPORT_META] = dsul.import_meta(workspace_id=workspace_id, exported_at=now_iso(), files=files)
         return dsul.to_zip(files, version)
 
-    def import_archive(
-        self, workspace_id: str, filename: str, data: bytes, prune: bool, user: str
-    ) -> dict[str, Any]:
+    def import_archive(self, workspace_id: str, filename: str, data: bytes, prune: bool, user: str) -> dict[str, Any]:
         if not filename.lower().endswith(".zip"):
             raise SandboxError(400, "InvalidUploadError", f"Invalid file '{filename}': only .zip archives")
         if len(data) > self.platform.uploads_max_size:
@@ -730,9 +710,7 @@ class Engine:
             )
         labels = {label for g in groups for label in self.platform.groups[g]}
         metas = [
-            m
-            for m in self.store.meta.values()
-            if m["id"] != PLATFORM_ID and labels.intersection(m.get("labels") or [])
+            m for m in self.store.meta.values() if m["id"] != PLATFORM_ID and labels.intersection(m.get("labels") or [])
         ]
         return sorted(metas, key=lambda m: m["slug"])
 
@@ -785,8 +763,7 @@ class Engine:
             "repositoryId": repo_id,
             "groups": groups,
             "workspaces": [
-                {"slug": m["slug"], "workspaceId": m["id"], "name": m["name"], "status": s}
-                for m, s in categorised
+                {"slug": m["slug"], "workspaceId": m["id"], "name": m["name"], "status": s} for m, s in categorised
             ],
         }
         emit("started", started)
@@ -1010,8 +987,14 @@ def _object_meta(kind: str, slug: str, doc: Any, checksum: str) -> dict[str, Any
     doc = doc if isinstance(doc, dict) else {}
     name = doc.get("name") or slug
     if kind == "imports":
-        return {"appSlug": str(doc.get("appSlug") or slug), "slug": slug, "checksum": checksum,
-                "automations": [], "blocks": [], "events": {"emit": [], "listen": []}}
+        return {
+            "appSlug": str(doc.get("appSlug") or slug),
+            "slug": slug,
+            "checksum": checksum,
+            "automations": [],
+            "blocks": [],
+            "events": {"emit": [], "listen": []},
+        }
     meta: dict[str, Any] = {"name": name, "slug": slug, "checksum": checksum}
     if doc.get("description"):
         meta["description"] = doc["description"]
@@ -1027,9 +1010,7 @@ def _topological(entries: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, d
         if isinstance(app, dict) and app.get("slug"):
             by_key[str(app["slug"])] = slug
     deps = {
-        slug: [
-            by_key[d.split("/", 1)[-1]] for d in doc.get("dependsOn") or [] if d.split("/", 1)[-1] in by_key
-        ]
+        slug: [by_key[d.split("/", 1)[-1]] for d in doc.get("dependsOn") or [] if d.split("/", 1)[-1] in by_key]
         for slug, doc in entries
     }
     done: list[str] = []

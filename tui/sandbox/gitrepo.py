@@ -108,9 +108,7 @@ class GitRepository:
                 return self._batch_head
             self._ensure_clone()
             git(self.clone, "fetch", "-q", "--prune", "--tags", "--force", "origin")
-            head = git(
-                self.clone, "rev-parse", "--verify", "-q", f"refs/remotes/origin/{self.branch}", check=False
-            )
+            head = git(self.clone, "rev-parse", "--verify", "-q", f"refs/remotes/origin/{self.branch}", check=False)
             if self._batch_refs is not None:
                 self._batch_head = head or ""
             return head or None
@@ -275,9 +273,7 @@ class GitRepository:
         sha = git(self.clone, "rev-parse", "--verify", "-q", inter, check=False)
         if not sha:
             return None
-        ancestor = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", target, sha], cwd=self.clone
-        ).returncode
+        ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", target, sha], cwd=self.clone).returncode
         return sha if ancestor == 0 else None
 
 

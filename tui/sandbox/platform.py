@@ -78,9 +78,7 @@ def load_platform(data_dir: Path, environ: dict[str, str] | None = None) -> Plat
         {
             k: v
             for k, v in (environ if environ is not None else os.environ).items()
-            if k.startswith(
-                ("WORKSPACES_", "STARTUP_IMPORT_", "MAXIMUM_WORKSPACE_VERSION", "UPLOADS_MAX_SIZE")
-            )
+            if k.startswith(("WORKSPACES_", "STARTUP_IMPORT_", "MAXIMUM_WORKSPACE_VERSION", "UPLOADS_MAX_SIZE"))
         }
     )
     config = PlatformConfig()
@@ -104,9 +102,7 @@ def load_platform(data_dir: Path, environ: dict[str, str] | None = None) -> Plat
             dirpath=fields.get("DIRPATH"),
         )
     config.startup_repository = values.get("STARTUP_IMPORT_REPOSITORY") or None
-    config.startup_groups = [
-        g.strip() for g in values.get("STARTUP_IMPORT_GROUPS", "").split(",") if g.strip()
-    ]
+    config.startup_groups = [g.strip() for g in values.get("STARTUP_IMPORT_GROUPS", "").split(",") if g.strip()]
     config.startup_pause = float(values.get("STARTUP_IMPORT_PAUSE_SECONDS", "1"))
     config.max_versions = int(values.get("MAXIMUM_WORKSPACE_VERSION", "20"))
     config.uploads_max_size = int(values.get("UPLOADS_MAX_SIZE", str(10 * 1024 * 1024)))

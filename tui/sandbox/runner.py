@@ -82,6 +82,4 @@ def start_in_thread(
 async def serve_many(instances: list[tuple[Sandbox, socket.socket]]) -> None:
     """Serve several instances in this event loop until Ctrl-C."""
     servers = [make_server(sb, sock) for sb, sock in instances]
-    await asyncio.gather(
-        *(srv.serve(sockets=[sock]) for srv, (_, sock) in zip(servers, instances, strict=True))
-    )
+    await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, (_, sock) in zip(servers, instances, strict=True)))

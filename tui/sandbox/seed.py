@@ -101,9 +101,7 @@ CATALOGUE = (
     ),
     Spec("ticket-triage", "Ticket Triage", ("production:app",), ("classify", "route")),
     Spec("it-helpdesk", "IT Helpdesk", ("production:product",), ("reset-password", "diagnose"), ("portal",)),
-    Spec(
-        "onboarding-guide", "Onboarding Guide", ("production:product",), ("welcome", "checklist"), ("guide",)
-    ),
+    Spec("onboarding-guide", "Onboarding Guide", ("production:product",), ("welcome", "checklist"), ("guide",)),
     Spec("faq-widget", "FAQ Widget", ("production:app",), ("answer",), ("widget",)),
     Spec(
         "support-bot-dev",
@@ -278,9 +276,7 @@ def seed_dev(engine: Engine) -> None:
             if not groups and spec.slug != PAIR[0]:
                 continue
             if spec.slug == PAIR[0]:
-                engine._publish(
-                    meta, {"name": f"dev-{number}", "description": f"Dev snapshot {number}"}, user
-                )
+                engine._publish(meta, {"name": f"dev-{number}", "description": f"Dev snapshot {number}"}, user)
                 continue
             engine._publish(
                 meta,

@@ -101,9 +101,7 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/writeLock", r(self.write_lock), methods=["POST", "DELETE"]),
             Route("/v2/workspaces/{wid}/events", r(self.events)),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
-            Route(
-                "/sandbox/workspaces/{wid}/files/{path:path}", r(self.edit_file), methods=["PUT", "DELETE"]
-            ),
+            Route("/sandbox/workspaces/{wid}/files/{path:path}", r(self.edit_file), methods=["PUT", "DELETE"]),
             Route("/sandbox/startup-import", r(self.rerun_startup_import), methods=["POST"]),
         ]
 
@@ -118,8 +116,11 @@ class Sandbox:
                     if request.url.path.startswith(prefix):
                         raise SandboxError(int(status), "Internal", "Internal error")
                 if any(request.url.path.startswith(prefix) for prefix in self.faults.html_200):
-                    return Response("<html><body>Sign in to continue</body></html>", media_type="text/html",
-                                    headers={"x-correlation-id": correlation})
+                    return Response(
+                        "<html><body>Sign in to continue</body></html>",
+                        media_type="text/html",
+                        headers={"x-correlation-id": correlation},
+                    )
                 if auth and not self._authorised(request):
                     raise SandboxError(401, "AuthenticationError", "Unauthenticated")
                 response = await handler(request)
@@ -132,11 +133,7 @@ class Sandbox:
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
-        supplied = (
-            header[7:]
-            if header.lower().startswith("bearer ")
-            else request.headers.get("x-prismeai-api-key", "")
-        )
+        supplied = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-prismeai-api-key", "")
         return bool(supplied) and secrets.compare_digest(supplied.encode(), self.token.encode())
 
     @staticmethod
@@ -218,9 +215,7 @@ class Sandbox:
             return JSONResponse(await self._run(self.engine.clear_lock, wid))
         body = await self._body(request)
         return JSONResponse(
-            await self._run(
-                self.engine.set_lock, wid, str(body.get("reason") or "manual"), SANDBOX_USER["id"]
-            )
+            await self._run(self.engine.set_lock, wid, str(body.get("reason") or "manual"), SANDBOX_USER["id"])
         )
 
     # ------------------------------------------------------------------ versions

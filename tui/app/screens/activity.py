@@ -14,8 +14,11 @@ from textual.widgets import DataTable, Label, Static
 def describe(event_type: str, payload: dict[str, Any]) -> str:
     if event_type.endswith("bulkPush.completed") or event_type.endswith("bulkImport.completed"):
         errors = payload.get("errors") or []
-        parts = [f"{k[:-len('WorkspaceIds')]}={len(v)}" for k, v in payload.items()
-                 if k.endswith("WorkspaceIds") and isinstance(v, list)]
+        parts = [
+            f"{k[: -len('WorkspaceIds')]}={len(v)}"
+            for k, v in payload.items()
+            if k.endswith("WorkspaceIds") and isinstance(v, list)
+        ]
         text = " ".join(parts) + f" errors={len(errors)}"
         for err in errors[:3]:
             details = err.get("details") or {}
@@ -33,14 +36,17 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])
 
 
-class TableScreen(ModalScreen[None]):
-    """A read-only table in a dialog (events, audit)."""
+class TableScreen(ModalScreen[str | None]):
+    """A table in a dialog (events, audit, snapshots). With ``selectable``, enter returns the row's first cell."""
 
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, title: str, columns: list[str], rows: list[list[str]], note: str = "") -> None:
+    def __init__(
+        self, title: str, columns: list[str], rows: list[list[str]], note: str = "", selectable: bool = False
+    ) -> None:
         super().__init__()
         self.title_text, self.columns, self.rows, self.note = title, columns, rows, note
+        self.selectable = selectable
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
@@ -54,6 +60,10 @@ class TableScreen(ModalScreen[None]):
         table.add_columns(*self.columns)
         table.add_rows(self.rows or [["(nothing yet)"] + [""] * (len(self.columns) - 1)])
         table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.selectable and self.rows:
+            self.dismiss(str(self.rows[event.cursor_row][0]))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -30,8 +30,10 @@ def help_markdown(keymap: dict[str, str]) -> str:
     for action in ACTIONS:
         keys = keymap.get(action.id, action.keys).replace("question_mark", "?").replace("slash", "/")
         rows.append(f"| `{keys}` | {action.help}{' (mutating)' if action.mutating else ''} | `{action.id}` |")
-    return "# prisme-deploy keys\n\n" + "\n".join(rows) + "\n\nRebind any key in the configuration: " \
-        "`[keymap]` then `rollback = \"R\"`.\n" + PANES
+    return (
+        "# prisme-deploy keys\n\n" + "\n".join(rows) + "\n\nRebind any key in the configuration: "
+        '`[keymap]` then `rollback = "R"`.\n' + PANES
+    )
 
 
 class HelpScreen(ModalScreen[None]):

@@ -40,9 +40,18 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, *, title: str, env: Environment, summary: list[str], fields: list[Field] | None = None,
-                 confirm_text: str | None = None, confirm_label: str = "Confirm", danger: bool = True,
-                 warnings: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        title: str,
+        env: Environment,
+        summary: list[str],
+        fields: list[Field] | None = None,
+        confirm_text: str | None = None,
+        confirm_label: str = "Confirm",
+        danger: bool = True,
+        warnings: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.env = env
@@ -67,24 +76,33 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
                 for warning in self.warnings:
                     yield Label(f"! {warning}", classes="warning")
                 if self.confirm_text:
-                    yield Label(f"Protected environment: type [b]{self.confirm_text}[/b] to enable {self.confirm_label}.",
-                                id="confirm-hint")
+                    yield Label(
+                        f"Protected environment: type [b]{self.confirm_text}[/b] to enable {self.confirm_label}.",
+                        id="confirm-hint",
+                    )
                     yield Input(placeholder="type the name here", id="confirm-input")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button(self.confirm_label, id="confirm", variant="error" if self.danger else "primary",
-                             disabled=bool(self.confirm_text) or self._invalid())
+                yield Button(
+                    self.confirm_label,
+                    id="confirm",
+                    variant="error" if self.danger else "primary",
+                    disabled=bool(self.confirm_text) or self._invalid(),
+                )
 
     def _field(self, spec: Field) -> ComposeResult:
         if spec.kind in ("text", "version", "password"):
-            yield Input(value=str(spec.value or ""), placeholder=spec.placeholder, id=spec.id,
-                        password=spec.kind == "password")
+            yield Input(
+                value=str(spec.value or ""), placeholder=spec.placeholder, id=spec.id, password=spec.kind == "password"
+            )
         elif spec.kind == "select":
-            yield Select(spec.options, value=spec.value if spec.value is not None else Select.NULL, id=spec.id,
-                         allow_blank=False)
+            yield Select(
+                spec.options, value=spec.value if spec.value is not None else Select.NULL, id=spec.id, allow_blank=False
+            )
         elif spec.kind == "multi":
-            yield SelectionList[Any](*[(label, value, value in (spec.value or [])) for label, value in spec.options],
-                                     id=spec.id)
+            yield SelectionList[Any](
+                *[(label, value, value in (spec.value or [])) for label, value in spec.options], id=spec.id
+            )
         elif spec.kind == "check":
             yield Checkbox(spec.label, value=bool(spec.value), id=spec.id)
 
@@ -165,8 +183,11 @@ class LoginModal(ModalScreen[str | None]):
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
             yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge")
             yield Label(f"Token for {self.env.name}", id="dialog-title")
-            yield Static(f"{self.reason}\n{self.env.url}\nThe token is checked against /v2/me, then kept in the OS "
-                         "keyring (or for this session only if the keyring is unusable).", id="dialog-summary")
+            yield Static(
+                f"{self.reason}\n{self.env.url}\nThe token is checked against /v2/me, then kept in the OS "
+                "keyring (or for this session only if the keyring is unusable).",
+                id="dialog-summary",
+            )
             yield Input(password=True, placeholder="at:...", id="token")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Cancel", id="cancel")

@@ -207,9 +207,7 @@ class PrismeClient:
                     **kw,
                 )
             if "conflict" in lowered:
-                return E.MergeConflict(
-                    f"{where}: {server_msg}.", hint=E.hint_for_lock("merge_conflict"), **kw
-                )
+                return E.MergeConflict(f"{where}: {server_msg}.", hint=E.hint_for_lock("merge_conflict"), **kw)
             if "lock" in lowered:
                 return E.WorkspaceLocked(f"{where}: {server_msg}.", hint=E.hint_for_lock(None), **kw)
             if "already" in lowered and ("used" in lowered or "exist" in lowered):
@@ -318,9 +316,7 @@ class PrismeClient:
         return (await self.get_workspace(PLATFORM_WORKSPACE_ID)).platform_repositories
 
     async def status(self, workspace_id: str) -> dict[str, Any]:
-        return dict(
-            self._expect(await self._json("GET", f"{self._ws(workspace_id)}/status"), dict, "a status")
-        )
+        return dict(self._expect(await self._json("GET", f"{self._ws(workspace_id)}/status"), dict, "a status"))
 
     async def lock(self, workspace_id: str, reason: str = "manual") -> dict[str, Any]:
         return dict(await self._json("POST", f"{self._ws(workspace_id)}/writeLock", json={"reason": reason}))
@@ -356,7 +352,9 @@ class PrismeClient:
         )
         if isinstance(data, dict) and data.get("processing"):
             event = await self._wait_event(
-                workspace_id, "workspaces.versions.published", started,
+                workspace_id,
+                "workspaces.versions.published",
+                started,
                 lambda e: not name or (e.payload.get("version") or {}).get("name") == name,
             )
             return Version.from_json(event.payload.get("version") or {})
@@ -388,7 +386,9 @@ class PrismeClient:
         )
         if isinstance(data, dict) and data.get("processing"):
             event = await self._wait_event(
-                workspace_id, "workspaces.imported", started,
+                workspace_id,
+                "workspaces.imported",
+                started,
                 lambda e: (e.payload.get("version") or {}).get("name") == version,
             )
             return PullResult.from_json(event.payload, recovered=True)
@@ -441,9 +441,7 @@ class PrismeClient:
             params["limit"] = limit
         if sort:
             params["sort"] = sort
-        data = self._expect(
-            await self._json("GET", f"{self._ws(workspace_id)}/events", params=params), dict, "events"
-        )
+        data = self._expect(await self._json("GET", f"{self._ws(workspace_id)}/events", params=params), dict, "events")
         items = (data.get("result") or {}).get("events") or []
         return [Event.from_json(e) for e in items if isinstance(e, dict)]
 
@@ -562,9 +560,7 @@ class PrismeClient:
         if prefix == "workspaces.bulkPush":
             types.append("workspaces.bulkExport.completed")
         while loop.time() < deadline:
-            found = await self.events(
-                PLATFORM_WORKSPACE_ID, types=types, after_date=after, limit=500, sort="asc"
-            )
+            found = await self.events(PLATFORM_WORKSPACE_ID, types=types, after_date=after, limit=500, sort="asc")
             for event in sorted(found, key=lambda e: e.created_at):
                 if event.id in seen or event.payload.get("repositoryId") not in (None, repository_id):
                     continue

@@ -19,9 +19,7 @@ def validate_version_name(name: str) -> str:
     if not name:
         raise InvalidVersionName("A version name cannot be empty.")
     if len(name) > 15:
-        raise InvalidVersionName(
-            f"Version name {name!r} is {len(name)} characters long; at most 15 are allowed."
-        )
+        raise InvalidVersionName(f"Version name {name!r} is {len(name)} characters long; at most 15 are allowed.")
     if not VERSION_NAME_RE.match(name):
         bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9_.-]", c)})
         raise InvalidVersionName(
@@ -120,6 +118,15 @@ class Workspace:
     platform_repositories: dict[str, Repository] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def live_version(self) -> str | None:
+        """What the workspace runs: the newer of its last pull and last push."""
+        pull, push = self.last_pull, self.last_push
+        if pull and push:
+            return pull.version if (pull.created_at or "") >= (push.created_at or "") else push.version
+        latest = pull or push
+        return latest.version if latest else None
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Workspace:
         repos = data.get("platformRepositories") or {}
@@ -133,9 +140,7 @@ class Workspace:
             last_pull=PushInfo.from_json(data.get("lastPull")),
             write_lock=WriteLock.from_json(data.get("writeLock")),
             updated_at=data.get("updatedAt"),
-            platform_repositories={
-                k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)
-            },
+            platform_repositories={k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)},
             raw=data,
         )
 
@@ -232,7 +237,6 @@ class Readiness:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Readiness:
         services = {
-            name: str((svc or {}).get("status", "unknown"))
-            for name, svc in (data.get("services") or {}).items()
+            name: str((svc or {}).get("status", "unknown")) for name, svc in (data.get("services") or {}).items()
         }
         return cls(ready=data.get("status") == "ready", services=services)

@@ -14,17 +14,10 @@ from typing import Any
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient, now_iso
 from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
+from tui.core.ops import snapshots
 from tui.core.ops.context import Context
 
 Progress = Callable[[str], None]
-
-
-def live_version(ws: Workspace) -> str | None:
-    """What the workspace runs: the newer of its last pull and last push."""
-    pull, push = ws.last_pull, ws.last_push
-    if pull and push:
-        return pull.version if (pull.created_at or "") >= (push.created_at or "") else push.version
-    return (pull or push).version if (pull or push) else None  # type: ignore[union-attr]
 
 
 @dataclass
@@ -36,33 +29,50 @@ class Outcome:
     version: Version | None = None
     steps: list[str] = field(default_factory=list)
     next_step: str | None = None
+    snapshot_id: str | None = None  # the safety snapshot taken before (undo restores it)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok, "message": self.message, "steps": self.steps}
         if self.next_step:
             data["nextStep"] = self.next_step
         if self.workspace:
-            data["workspace"] = {"id": self.workspace.id, "slug": self.workspace.slug,
-                                 "liveVersion": live_version(self.workspace), "dirty": self.workspace.dirty,
-                                 "writeLock": self.workspace.write_lock.reason if self.workspace.write_lock else None}
+            data["workspace"] = {
+                "id": self.workspace.id,
+                "slug": self.workspace.slug,
+                "liveVersion": self.workspace.live_version,
+                "dirty": self.workspace.dirty,
+                "writeLock": self.workspace.write_lock.reason if self.workspace.write_lock else None,
+            }
         if self.result:
             data["imported"] = list(self.result.imported)
             data["deleted"] = list(self.result.deleted)
             data["errors"] = list(self.result.errors)
         if self.version:
             data["version"] = {"name": self.version.name, "repository": self.version.source}
+        if self.snapshot_id:
+            data["snapshot"] = self.snapshot_id
         return data
 
 
 async def progress_steps(client: PrismeClient, ws: Workspace, since: str, operation: str) -> list[str]:
-    events = await client.events(ws.id, types=["workspaces.versions.progress"], after_date=since, limit=100,
-                                 sort="asc")
-    return [f"{e.payload.get('step')}: {e.payload.get('message')}" for e in events
-            if e.payload.get("operation") == operation]
+    events = await client.events(ws.id, types=["workspaces.versions.progress"], after_date=since, limit=100, sort="asc")
+    return [
+        f"{e.payload.get('step')}: {e.payload.get('message')}"
+        for e in events
+        if e.payload.get("operation") == operation
+    ]
 
 
-async def push(ctx: Context, env: str, slug: str, *, name: str | None, description: str,
-               repository: str | None, on_step: Progress | None = None) -> Outcome:
+async def push(
+    ctx: Context,
+    env: str,
+    slug: str,
+    *,
+    name: str | None,
+    description: str,
+    repository: str | None,
+    on_step: Progress | None = None,
+) -> Outcome:
     if name:
         validate_version_name(name)
     with ctx.operation(env, f"push {slug}"):
@@ -71,13 +81,21 @@ async def push(ctx: Context, env: str, slug: str, *, name: str | None, descripti
             if repository:
                 repos = ws.platform_repositories
                 if repository not in repos:
-                    raise E.NotFound(f"{env}: no platform repository {repository!r}; available: "
-                                     f"{', '.join(sorted(repos)) or 'none'}.")
+                    raise E.NotFound(
+                        f"{env}: no platform repository {repository!r}; available: "
+                        f"{', '.join(sorted(repos)) or 'none'}."
+                    )
                 if not repos[repository].writable:
                     raise E.PermissionDenied(f"{env}: repository {repository!r} is {repos[repository].mode}.")
             since = now_iso(-2)
-            with ctx.audit.record("push", env, client.base_url, targets=[slug], version=name,
-                                  details={"repository": repository or "native"}) as entry:
+            with ctx.audit.record(
+                "push",
+                env,
+                client.base_url,
+                targets=[slug],
+                version=name,
+                details={"repository": repository or "native"},
+            ) as entry:
                 version = await client.publish(ws.id, description=description, name=name, repository_id=repository)
                 entry.version = version.name
                 after = await client.get_workspace(ws.id)
@@ -86,28 +104,53 @@ async def push(ctx: Context, env: str, slug: str, *, name: str | None, descripti
             lock_note = ""
             if after.write_lock:
                 lock_note = f" The workspace is still locked ({after.write_lock.reason}): unlock it if this is stale."
-            return Outcome(True, f"Pushed {slug} as {version.name} to {where}.{lock_note}", after, version=version,
-                           steps=steps)
+            return Outcome(
+                True, f"Pushed {slug} as {version.name} to {where}.{lock_note}", after, version=version, steps=steps
+            )
 
 
-async def pull(ctx: Context, env: str, slug: str, *, version: str = "latest", repository: str | None,
-               discard_local_changes: bool = False, action: str = "pull") -> Outcome:
+async def pull(
+    ctx: Context,
+    env: str,
+    slug: str,
+    *,
+    version: str = "latest",
+    repository: str | None,
+    discard_local_changes: bool = False,
+    action: str = "pull",
+) -> Outcome:
     """Pull latest, or roll back to ``version``; then verify what the server says happened."""
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
-            before = live_version(ws)
+            before = ws.live_version
+            snap = await snapshots.take(ctx, client, env, ws, action)
             since = now_iso(-2)
-            with ctx.audit.record(action, env, client.base_url, targets=[slug], version=version,
-                                  details={"repository": repository or "native", "from": before,
-                                           "discardLocalChanges": discard_local_changes}) as entry:
+            with ctx.audit.record(
+                action,
+                env,
+                client.base_url,
+                targets=[slug],
+                version=version,
+                details={
+                    "repository": repository or "native",
+                    "from": before,
+                    "discardLocalChanges": discard_local_changes,
+                    "snapshot": snap.id if snap else None,
+                },
+            ) as entry:
                 try:
-                    result = await client.pull(ws.id, version, repository_id=repository,
-                                               discard_local_changes=discard_local_changes)
+                    result = await client.pull(
+                        ws.id, version, repository_id=repository, discard_local_changes=discard_local_changes
+                    )
                 except E.MergeConflict as exc:
                     entry.outcome = "failed"
-                    return Outcome(False, f"{slug}: merge conflict, the workspace is locked until it is resolved.",
-                                   await client.get_workspace(ws.id), next_step=exc.hint)
+                    return Outcome(
+                        False,
+                        f"{slug}: merge conflict, the workspace is locked until it is resolved.",
+                        await client.get_workspace(ws.id),
+                        next_step=exc.hint,
+                    )
                 after = await client.get_workspace(ws.id)
                 steps = await progress_steps(client, ws, since, "pull")
                 imported = await client.events(ws.id, types=["workspaces.imported"], after_date=since, limit=1)
@@ -115,21 +158,78 @@ async def pull(ctx: Context, env: str, slug: str, *, version: str = "latest", re
                     entry.outcome = "failed"
                     entry.details["errors"] = list(result.errors)
                     first = result.errors[0]
-                    return Outcome(False, f"{slug}: the pull reported errors: "
-                                   f"{first.get('msg') or first.get('message') or first}", after, result, steps=steps,
-                                   next_step="Fix the cause (for a slug conflict, rename or exclude index), then retry.")
+                    return Outcome(
+                        False,
+                        f"{slug}: the pull reported errors: {first.get('msg') or first.get('message') or first}",
+                        after,
+                        result,
+                        steps=steps,
+                        next_step="Fix the cause (for a slug conflict, rename or exclude index), then retry.",
+                    )
                 if not imported:
                     entry.outcome = "failed"
-                    return Outcome(False, f"{slug}: the server answered but no workspaces.imported event confirms it.",
-                                   after, result, steps=steps, next_step="Check the workspace's activity (a).")
+                    return Outcome(
+                        False,
+                        f"{slug}: the server answered but no workspaces.imported event confirms it.",
+                        after,
+                        result,
+                        steps=steps,
+                        next_step="Check the workspace's activity (a).",
+                    )
                 if after.write_lock and after.write_lock.reason == "merge_conflict":
                     entry.outcome = "failed"
-                    return Outcome(False, f"{slug}: merge conflict, the workspace is locked.", after, result,
-                                   steps=steps, next_step=E.hint_for_lock("merge_conflict"))
-            now = live_version(after)
+                    return Outcome(
+                        False,
+                        f"{slug}: merge conflict, the workspace is locked.",
+                        after,
+                        result,
+                        steps=steps,
+                        next_step=E.hint_for_lock("merge_conflict"),
+                    )
+            now = after.live_version
             verb = "Rolled back" if action == "rollback" else "Pulled"
-            return Outcome(True, f"{verb} {slug} to {now or version} ({len(result.imported)} files imported, "
-                           f"{len(result.deleted)} removed; was {before or 'unknown'}).", after, result, steps=steps)
+            return Outcome(
+                True,
+                f"{verb} {slug} to {now or version} ({len(result.imported)} files imported, "
+                f"{len(result.deleted)} removed; was {before or 'unknown'}).",
+                after,
+                result,
+                steps=steps,
+                snapshot_id=snap.id if snap else None,
+            )
+
+
+async def restore(ctx: Context, snapshot_id: str) -> Outcome:
+    """Import a safety snapshot back (with prune): the undo of a rollback, pull, import or promotion."""
+    store = snapshots.SnapshotStore.for_context(ctx)
+    snap = store.get(snapshot_id)
+    with ctx.operation(snap.env, f"restore {snap.slug}"):
+        async with ctx.client(snap.env) as client:
+            ws = await client.find_workspace(snap.slug)
+            before = await snapshots.take(ctx, client, snap.env, ws, "restore")
+            with ctx.audit.record(
+                "restore",
+                snap.env,
+                client.base_url,
+                targets=[snap.slug],
+                version=snap.live_version,
+                details={"snapshot": snap.id},
+            ) as entry:
+                result = await client.import_archive(ws.id, snap.archive.read_bytes(), prune=True)
+                if result.errors:
+                    entry.outcome = "failed"
+            after = await client.get_workspace(ws.id)
+            ok = not result.errors
+            return Outcome(
+                ok,
+                f"Restored {snap.slug} on {snap.env} from the snapshot of {snap.time[:19]} "
+                f"(taken before {snap.action}; it ran {snap.live_version or 'an unknown version'})."
+                if ok
+                else f"Restore of {snap.slug} reported errors: {result.errors[0]}",
+                after,
+                result,
+                snapshot_id=before.id if before else None,
+            )
 
 
 async def unlock(ctx: Context, env: str, slug: str) -> Outcome:
@@ -142,8 +242,11 @@ async def unlock(ctx: Context, env: str, slug: str) -> Outcome:
             with ctx.audit.record("unlock", env, client.base_url, targets=[slug], details={"reason": reason}):
                 await client.unlock(ws.id)
             after = await client.get_workspace(ws.id)
-            note = (" It was a merge conflict: pull with discard local changes now, or the conflict comes back."
-                    if reason == "merge_conflict" else "")
+            note = (
+                " It was a merge conflict: pull with discard local changes now, or the conflict comes back."
+                if reason == "merge_conflict"
+                else ""
+            )
             return Outcome(True, f"Unlocked {slug} (was {reason}).{note}", after)
 
 
@@ -153,6 +256,9 @@ async def rollback_preview(client: PrismeClient, slug: str, version: str) -> dic
     versions = await client.list_versions(ws.id)
     target = next((v for v in versions if v.name == version), None)
     return {
-        "workspace": ws, "live": live_version(ws), "target": target, "dirty": ws.dirty,
+        "workspace": ws,
+        "live": ws.live_version,
+        "target": target,
+        "dirty": ws.dirty,
         "lock": ws.write_lock.reason if ws.write_lock else None,
     }

@@ -30,17 +30,24 @@ class BulkRun:
         return any(s.failed for s in self.summaries) or self.stopped_at is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"env": self.env, "operation": self.operation, "failed": self.failed, "stoppedAt": self.stopped_at,
-                "notices": self.notices, "summaries": [s.payload for s in self.summaries]}
+        return {
+            "env": self.env,
+            "operation": self.operation,
+            "failed": self.failed,
+            "stoppedAt": self.stopped_at,
+            "notices": self.notices,
+            "summaries": [s.payload for s in self.summaries],
+        }
 
 
 async def validate_repository(ctx: Context, env: str, repository: str, *, write: bool) -> None:
     async with ctx.client(env) as client:
         repos = await client.platform_repositories()
     if repository not in repos:
-        raise E.NotFound(f"{env}: unknown platform repository {repository!r}; available: "
-                         f"{', '.join(sorted(repos)) or 'none'}.",
-                         hint="Platform repositories are the WORKSPACES_STORAGE_GIT_PLATFORM_<id>_* variables.")
+        raise E.NotFound(
+            f"{env}: unknown platform repository {repository!r}; available: {', '.join(sorted(repos)) or 'none'}.",
+            hint="Platform repositories are the WORKSPACES_STORAGE_GIT_PLATFORM_<id>_* variables.",
+        )
     repo = repos[repository]
     if write and not repo.writable:
         raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk push needs read-write.")
@@ -48,17 +55,38 @@ async def validate_repository(ctx: Context, env: str, repository: str, *, write:
         raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk import needs to read it.")
 
 
-async def bulk_push(ctx: Context, env: str, *, repository: str, groups: list[str], name: str | None,
-                    description: str | None, dry_run: bool = False, force: bool = False,
-                    run: BulkRun | None = None) -> AsyncIterator[BulkEvent]:
+async def bulk_push(
+    ctx: Context,
+    env: str,
+    *,
+    repository: str,
+    groups: list[str],
+    name: str | None,
+    description: str | None,
+    dry_run: bool = False,
+    force: bool = False,
+    run: BulkRun | None = None,
+) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-push")
     with ctx.operation(env, "bulk push"):
         await validate_repository(ctx, env, repository, write=True)
         async with ctx.client(env) as client:
-            with ctx.audit.record("bulk-push", env, client.base_url, targets=groups, version=name,
-                                  details={"repository": repository, "dryRun": dry_run, "force": force}) as entry:
-                async for event in client.bulk_push(repository_id=repository, groups=groups, name=name,
-                                                    description=description, dry_run=dry_run, force=force):
+            with ctx.audit.record(
+                "bulk-push",
+                env,
+                client.base_url,
+                targets=groups,
+                version=name,
+                details={"repository": repository, "dryRun": dry_run, "force": force},
+            ) as entry:
+                async for event in client.bulk_push(
+                    repository_id=repository,
+                    groups=groups,
+                    name=name,
+                    description=description,
+                    dry_run=dry_run,
+                    force=force,
+                ):
                     if event.kind == "notice" and event.message:
                         run.notices.append(event.message)
                     if event.kind == "completed":
@@ -74,21 +102,35 @@ async def bulk_push(ctx: Context, env: str, *, repository: str, groups: list[str
                     yield event
 
 
-async def bulk_import(ctx: Context, env: str, *, repository: str, groups: list[str], force_reimport: bool = False,
-                      continue_on_error: bool = False, run: BulkRun | None = None) -> AsyncIterator[BulkEvent]:
+async def bulk_import(
+    ctx: Context,
+    env: str,
+    *,
+    repository: str,
+    groups: list[str],
+    force_reimport: bool = False,
+    continue_on_error: bool = False,
+    run: BulkRun | None = None,
+) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-import")
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
     with ctx.operation(env, "bulk import"):
         await validate_repository(ctx, env, repository, write=False)
         async with ctx.client(env) as client:
-            with ctx.audit.record("bulk-import", env, client.base_url, targets=groups,
-                                  details={"repository": repository, "forceReimport": force_reimport}) as entry:
+            with ctx.audit.record(
+                "bulk-import",
+                env,
+                client.base_url,
+                targets=groups,
+                details={"repository": repository, "forceReimport": force_reimport},
+            ) as entry:
                 for group in groups:
                     yield BulkEvent("notice", {}, "import", group, message=f"importing group {group}")
                     summary: BulkEvent | None = None
-                    async for event in client.bulk_import(repository_id=repository, group=group,
-                                                          force_reimport=force_reimport):
+                    async for event in client.bulk_import(
+                        repository_id=repository, group=group, force_reimport=force_reimport
+                    ):
                         if event.kind == "completed":
                             summary = event
                             run.summaries.append(event)
@@ -99,9 +141,13 @@ async def bulk_import(ctx: Context, env: str, *, repository: str, groups: list[s
                         run.stopped_at = group
                         entry.outcome = "failed"
                         entry.details["stoppedAt"] = group
-                        rest = groups[groups.index(group) + 1:]
+                        rest = groups[groups.index(group) + 1 :]
                         if rest:
-                            yield BulkEvent("notice", {}, "import", group,
-                                            message=f"stopped: group {group} has errors; not importing "
-                                                    f"{', '.join(rest)}")
+                            yield BulkEvent(
+                                "notice",
+                                {},
+                                "import",
+                                group,
+                                message=f"stopped: group {group} has errors; not importing {', '.join(rest)}",
+                            )
                         return

@@ -56,8 +56,15 @@ class Context:
                 hint=f"Run `prisme-deploy login --env {env_name}` or set {env_var_name(env_name)}.",
             )
         self.audit._tokens.append(token)
-        return PrismeClient(env.url, token, env_name=env_name, timeout=env.timeout, verify_tls=env.verify_tls,
-                            ca_bundle=env.ca_bundle, allow_insecure_http=env.allow_insecure_http)
+        return PrismeClient(
+            env.url,
+            token,
+            env_name=env_name,
+            timeout=env.timeout,
+            verify_tls=env.verify_tls,
+            ca_bundle=env.ca_bundle,
+            allow_insecure_http=env.allow_insecure_http,
+        )
 
     def writable(self, env_name: str) -> bool:
         return not (self.read_only or self.env(env_name).read_only)

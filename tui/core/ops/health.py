@@ -34,8 +34,15 @@ class Health:
         return {"down": "DOWN", "auth": "TOKEN?", "no-token": "LOGIN", "degraded": "NOT READY", "up": "UP"}[self.state]
 
     def to_json(self) -> dict[str, object]:
-        return {"env": self.env, "state": self.state, "reachable": self.reachable, "tokenValid": self.token_valid,
-                "ready": self.ready, "user": self.user, "message": self.message}
+        return {
+            "env": self.env,
+            "state": self.state,
+            "reachable": self.reachable,
+            "tokenValid": self.token_valid,
+            "ready": self.ready,
+            "user": self.user,
+            "message": self.message,
+        }
 
 
 async def check(env: str, client: PrismeClient) -> Health:
@@ -49,6 +56,9 @@ async def check(env: str, client: PrismeClient) -> Health:
         return Health(env, True, None, None, message=exc.message)
     readiness = await client.readiness()
     ready = readiness.ready if readiness.allowed else None
-    message = "" if ready or ready is None else "not ready: " + ", ".join(
-        f"{k}={v}" for k, v in readiness.services.items() if v != "ready")
+    message = (
+        ""
+        if ready or ready is None
+        else "not ready: " + ", ".join(f"{k}={v}" for k, v in readiness.services.items() if v != "ready")
+    )
     return Health(env, True, True, ready, user=me.email or me.id, message=message)

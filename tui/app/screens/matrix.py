@@ -1,0 +1,90 @@
+"""The drift matrix screen: select two cells (enter, enter) to diff them; ``p`` promotes the marked cell
+into the cell under the cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label
+
+from tui.core.ops.matrix import Matrix
+
+
+class MatrixScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="matrix.close"),
+        Binding("enter", "mark", "Mark / diff", id="matrix.mark"),
+        Binding("p", "promote", "Promote marked → here", id="matrix.promote"),
+    ]
+
+    @dataclass
+    class DiffRequested(Message):
+        source: str
+        target: str
+
+    @dataclass
+    class PromoteRequested(Message):
+        source: str
+        target: str
+
+    def __init__(self, title: str, matrix: Matrix) -> None:
+        super().__init__()
+        self.title_text = title
+        self.matrix = matrix
+        self.marked: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.title_text, id="diff-title")
+        yield Label(
+            "= same content as the environment to the left   ≠ differs   ✎ edited since its last import   — absent",
+            id="matrix-legend",
+        )
+        yield DataTable(id="matrix", cursor_type="cell", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("workspace", key="slug")
+        for env in self.matrix.envs:
+            table.add_column(env, key=env)
+        for slug in self.matrix.slugs:
+            cells = []
+            for env in self.matrix.envs:
+                cell = self.matrix.cells[(slug, env)]
+                style = "yellow" if cell.differs_from_left else ("red" if cell.drift or cell.error else "")
+                cells.append(Text(cell.text, style=style))
+            table.add_row(slug, *cells, key=slug)
+        table.focus()
+
+    def _cursor(self) -> tuple[str, str] | None:
+        table = self.query_one(DataTable)
+        row, column = table.cursor_coordinate
+        if column == 0 or row >= len(self.matrix.slugs):
+            return None
+        return self.matrix.slugs[row], self.matrix.envs[column - 1]
+
+    def action_mark(self) -> None:
+        here = self._cursor()
+        if here is None:
+            return
+        if self.marked is None or self.marked == here:
+            self.marked = here
+            self.notify(f"Marked {here[1]}:{here[0]}; select another cell and press enter to diff.")
+            return
+        source, self.marked = self.marked, None
+        self.post_message(self.DiffRequested(f"{source[1]}:{source[0]}", f"{here[1]}:{here[0]}"))
+
+    def action_promote(self) -> None:
+        here = self._cursor()
+        if here is None or self.marked is None:
+            self.notify("Mark the source cell (enter), move to the target cell, then press p.", severity="warning")
+            return
+        self.post_message(self.PromoteRequested(f"{self.marked[1]}:{self.marked[0]}", f"{here[1]}:{here[0]}"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,84 @@
+"""Where the two sides of a diff come from: ``env:slug[@version]``.
+
+- no version, or ``current``: the workspace's working state (an export of ``current``);
+- a native version of that instance: its export;
+- anything else: a git version (tag, ``latest`` or a commit) read from the configured local clone
+  of the platform repository (``[repositories.<id>]``).
+Drift: ``GET .../status`` compares the target with the ``.import.yml`` checksums of its last import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from tui.core.api import errors as E
+from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
+from tui.core.gitsource import GitHistory
+from tui.core.ops.context import Context
+
+
+@dataclass(frozen=True)
+class Ref:
+    env: str
+    slug: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Ref:
+        env, sep, rest = text.partition(":")
+        if not sep or not env or not rest:
+            raise E.UsageError(f"{text!r} is not ENV:SLUG[@VERSION] (for example prod:support-bot@v1.2.0).")
+        slug, _, version = rest.partition("@")
+        return cls(env, slug, version or None)
+
+    def __str__(self) -> str:
+        return f"{self.env}:{self.slug}" + (f"@{self.version}" if self.version else "")
+
+
+async def snapshot(ctx: Context, ref: Ref) -> Files:
+    version = ref.version or "current"
+    async with ctx.client(ref.env) as client:
+        ws = await client.find_workspace(ref.slug)
+        if version != "current":
+            native = {v.name for v in await client.list_versions(ws.id) if v.repository_id is None}
+            if version not in native:
+                return await asyncio.to_thread(git_snapshot, ctx, ref)
+        return files_from_zip(await client.export(ws.id, version))
+
+
+def git_snapshot(ctx: Context, ref: Ref) -> Files:
+    env = ctx.env(ref.env)
+    ids = env.repositories or tuple(ctx.config.repositories)
+    sources = [ctx.config.repositories[i] for i in ids if i in ctx.config.repositories]
+    if not sources:
+        raise E.UsageError(
+            f"{ref.version!r} is not a native version of {ref.slug} on {ref.env}, and no git "
+            "repository is configured to read it from.",
+            hint='Add [repositories.<id>] with path = "/path/to/clone" (or url) to the config.',
+        )
+    errors = []
+    for source in sources:
+        try:
+            return GitHistory(source).files(ref.slug, ref.version or "latest")
+        except E.PrismeError as exc:
+            errors.append(exc.message)
+    raise E.NotFound(f"{ref}: not found: {'; '.join(errors)}")
+
+
+async def compare(ctx: Context, old: Ref, new: Ref, *, raw: bool = False, context: int = 3) -> WorkspaceDiff:
+    left, right = await asyncio.gather(snapshot(ctx, old), snapshot(ctx, new))
+    # A pair (two slugs) is a dev/prod couple on purpose: its name and labels differ by design.
+    ignore = ("name", "labels") if old.slug != new.slug else ()
+    return await asyncio.to_thread(
+        diff_files, left, right, old_label=str(old), new_label=str(new), raw=raw, context=context, ignore_keys=ignore
+    )
+
+
+async def drift(ctx: Context, env: str, slug: str) -> list[dict[str, Any]]:
+    """Objects edited on that instance since their last import (someone's fix a promotion would erase)."""
+    async with ctx.client(env) as client:
+        ws = await client.find_workspace(slug)
+        status = await client.status(ws.id)
+    return list(status.get("changes") or [])

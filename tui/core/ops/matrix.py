@@ -1,0 +1,88 @@
+"""The drift matrix: workspaces down, environments across; each cell the version that environment
+runs, whether its content differs from the environment to its left, and whether it was edited since
+its last import. The cross-instance view Argo CD gives for clusters."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+
+from tui.core.api import errors as E
+from tui.core.api.models import Workspace
+from tui.core.diff import files_from_zip, normalise
+from tui.core.ops.context import Context
+
+
+@dataclass
+class Cell:
+    present: bool
+    version: str | None = None
+    digest: str = ""
+    drift: int = 0
+    differs_from_left: bool = False
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.error:
+            return "error"
+        if not self.present:
+            return "—"
+        marks = (" ≠" if self.differs_from_left else " =") + (" ✎" if self.drift else "")
+        return f"{self.version or '?'}{marks}"
+
+
+@dataclass
+class Matrix:
+    envs: list[str]
+    slugs: list[str]
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+
+
+def content_digest(archive: bytes) -> str:
+    files = files_from_zip(archive)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in files if p != ".import.yml"):
+        digest.update(path.encode() + b"\0" + normalise(path, files[path]).encode() + b"\0")
+    return digest.hexdigest()
+
+
+async def build(ctx: Context, envs: list[str], labels: tuple[str, ...] | None, concurrency: int = 6) -> Matrix:
+    gate = asyncio.Semaphore(concurrency)
+    per_env: dict[str, dict[str, Workspace]] = {}
+
+    async def list_env(env: str) -> None:
+        try:
+            async with ctx.client(env) as client:
+                items = await client.list_workspaces(labels=list(labels) if labels else None)
+        except E.PrismeError:
+            items = []
+        per_env[env] = {w.slug: w for w in items}
+
+    await asyncio.gather(*(list_env(e) for e in envs))
+    slugs = sorted({slug for found in per_env.values() for slug in found})
+    matrix = Matrix(envs, slugs)
+
+    async def cell(env: str, ws: Workspace) -> None:
+        async with gate:
+            try:
+                async with ctx.client(env) as client:
+                    archive = await client.export(ws.id)
+                    status = await client.status(ws.id)
+            except E.PrismeError as exc:
+                matrix.cells[(ws.slug, env)] = Cell(True, ws.live_version, error=exc.message)
+                return
+        matrix.cells[(ws.slug, env)] = Cell(
+            True, ws.live_version, content_digest(archive), len(status.get("changes") or [])
+        )
+
+    await asyncio.gather(*(cell(env, ws) for env, found in per_env.items() for ws in found.values()))
+    for slug in slugs:
+        left: Cell | None = None
+        for env in envs:
+            current = matrix.cells.setdefault((slug, env), Cell(False))
+            if left is not None and current.present and left.present:
+                current.differs_from_left = current.digest != left.digest
+            left = current
+    return matrix

@@ -1,0 +1,124 @@
+"""Promotion of a workspace from A to B (two instances, or a dev/prod pair on one instance).
+
+The diff is the preview; drift on B (edits since its last import) must be acknowledged; a safety
+snapshot of B is taken; afterwards the diff is computed again and must be empty.
+- ``archive``: export A, import into B with prune (the Deployment guide's API script);
+- ``git``: push A to a platform repository, then pull that version on B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.api import errors as E
+from tui.core.diff import WorkspaceDiff
+from tui.core.ops import snapshots
+from tui.core.ops.actions import Outcome
+from tui.core.ops.compare import Ref, compare, drift
+from tui.core.ops.context import Context
+
+
+class DriftNotAcknowledged(E.UsageError):
+    kind = "drift"
+
+
+@dataclass
+class Plan:
+    source: Ref
+    target: Ref
+    diff: WorkspaceDiff
+    drift: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": str(self.source),
+            "to": str(self.target),
+            "diff": self.diff.to_json(hunks=False),
+            "drift": self.drift,
+        }
+
+
+async def plan(ctx: Context, source: Ref, target: Ref) -> Plan:
+    if source.version or target.version:
+        raise E.UsageError("Promotion copies the current state: give ENV:SLUG without @VERSION.")
+    return Plan(source, target, await compare(ctx, source, target), await drift(ctx, target.env, target.slug))
+
+
+async def promote(
+    ctx: Context,
+    the_plan: Plan,
+    *,
+    via: str = "archive",
+    accept_drift: bool = False,
+    name: str | None = None,
+    repository: str | None = None,
+) -> Outcome:
+    source, target = the_plan.source, the_plan.target
+    if the_plan.drift and not accept_drift:
+        slugs = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
+        raise DriftNotAcknowledged(
+            f"{target} was edited since its last import ({slugs}); promoting overwrites it.",
+            hint="Review the diff, then acknowledge the drift (--accept-drift).",
+        )
+    if the_plan.diff.identical:
+        return Outcome(True, f"{target} already matches {source}: nothing to promote.")
+    if via == "git" and not (name and repository):
+        raise E.UsageError("Promotion through git needs a version name and a repository.")
+    ctx.require_writable(target.env)
+    with ctx.operation(target.env, f"promote {target.slug}"):
+        async with ctx.client(source.env) as src, ctx.client(target.env) as dst:
+            src_ws = await src.find_workspace(source.slug)
+            dst_ws = await dst.find_workspace(target.slug)
+            snap = await snapshots.take(ctx, dst, target.env, dst_ws, "promote")
+            with ctx.audit.record(
+                "promote",
+                target.env,
+                dst.base_url,
+                targets=[target.slug],
+                version=name,
+                details={
+                    "from": str(source),
+                    "via": via,
+                    "snapshot": snap.id if snap else None,
+                    "stat": the_plan.diff.stat(),
+                    "drift": len(the_plan.drift),
+                },
+            ) as entry:
+                if via == "git":
+                    await src.publish(
+                        src_ws.id, name=name, description=f"Promote {source} to {target}", repository_id=repository
+                    )
+                    result = await dst.pull(
+                        dst_ws.id, name or "latest", repository_id=repository, discard_local_changes=True
+                    )
+                else:
+                    result = await dst.import_archive(dst_ws.id, await src.export(src_ws.id), prune=True)
+                if result.errors:
+                    entry.outcome = "failed"
+                    return Outcome(
+                        False,
+                        f"Promotion of {source} to {target} reported errors: {result.errors[0]}",
+                        result=result,
+                        snapshot_id=snap.id if snap else None,
+                    )
+                after = await compare(ctx, source, target)
+                entry.details["verified"] = after.identical
+                if not after.identical:
+                    entry.outcome = "failed"
+                    return Outcome(
+                        False,
+                        f"Promoted, but {target} still differs from {source} in "
+                        f"{len(after.files)} file(s): {', '.join(f.path for f in after.files[:5])}.",
+                        result=result,
+                        snapshot_id=snap.id if snap else None,
+                        next_step="Check pull.exclude rules and the workspace's activity.",
+                    )
+            return Outcome(
+                True,
+                f"Promoted {source} to {target} via {via}: {the_plan.diff.stat()['files']} file(s) "
+                "changed; verified, no difference remains.",
+                await dst.get_workspace(dst_ws.id),
+                result,
+                snapshot_id=snap.id if snap else None,
+            )

@@ -1,0 +1,148 @@
+"""Safety snapshots: before anything overwrites a workspace, its current state is exported to a local
+archive (environment, slug, time, live version, the action that followed), so every destructive action
+can be undone. Bounded per workspace (count and size, oldest removed first); off per environment with
+``snapshots = false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.core import paths
+from tui.core.api import errors as E
+from tui.core.api.client import PrismeClient
+from tui.core.api.models import Workspace
+from tui.core.ops.context import Context
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    env: str
+    slug: str
+    time: str
+    live_version: str | None
+    action: str
+    size: int
+    archive: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "env": self.env,
+            "slug": self.slug,
+            "time": self.time,
+            "liveVersion": self.live_version,
+            "action": self.action,
+            "size": self.size,
+            "archive": str(self.archive),
+        }
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+class SnapshotStore:
+    def __init__(self, root: Path | None = None, *, keep: int = 10, max_mb: float = 200.0) -> None:
+        self.root = root or paths.snapshots_dir()
+        self.keep = keep
+        self.max_bytes = int(max_mb * 1024 * 1024)
+
+    @classmethod
+    def for_context(cls, ctx: Context) -> SnapshotStore:
+        return cls(keep=ctx.config.snapshot_keep, max_mb=ctx.config.snapshot_max_mb)
+
+    def save(self, env: str, ws: Workspace, archive: bytes, action: str) -> Snapshot:
+        now = datetime.now(UTC)
+        folder = self.root / _safe(env) / _safe(ws.slug)
+        folder.mkdir(parents=True, exist_ok=True)
+        sid = f"{_safe(env)}.{_safe(ws.slug)}.{now.strftime('%Y%m%dT%H%M%S%f')}"
+        path = folder / f"{sid}.zip"
+        path.write_bytes(archive)
+        path.chmod(0o600)
+        meta = {
+            "id": sid,
+            "env": env,
+            "slug": ws.slug,
+            "workspaceId": ws.id,
+            "time": now.isoformat(),
+            "liveVersion": ws.live_version,
+            "action": action,
+            "size": len(archive),
+        }
+        (folder / f"{sid}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        self.prune(env, ws.slug)
+        return self._load(folder / f"{sid}.json")
+
+    def _load(self, meta_path: Path) -> Snapshot:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return Snapshot(
+            meta["id"],
+            meta["env"],
+            meta["slug"],
+            meta["time"],
+            meta.get("liveVersion"),
+            meta["action"],
+            int(meta.get("size", 0)),
+            meta_path.with_suffix(".zip"),
+        )
+
+    def list(self, env: str | None = None, slug: str | None = None) -> list[Snapshot]:
+        if not self.root.exists():
+            return []
+        pattern = f"{_safe(env) if env else '*'}/{_safe(slug) if slug else '*'}/*.json"
+        found = [self._load(p) for p in self.root.glob(pattern)]
+        return sorted(found, key=lambda s: s.time, reverse=True)
+
+    def get(self, snapshot_id: str) -> Snapshot:
+        for snap in self.list():
+            if snap.id == snapshot_id:
+                return snap
+        raise E.NotFound(f"No snapshot {snapshot_id!r}.", hint="`prisme-deploy snapshots list` shows them.")
+
+    def prune(self, env: str, slug: str) -> None:
+        """Keep at most ``keep`` snapshots and ``max_mb`` per workspace, oldest removed first."""
+        snaps = self.list(env, slug)
+        total = 0
+        for index, snap in enumerate(snaps):
+            total += snap.size
+            if index >= self.keep or (index > 0 and total > self.max_bytes):
+                snap.archive.unlink(missing_ok=True)
+                snap.archive.with_suffix(".json").unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def enabled(ctx: Context, env: str) -> bool:
+    return ctx.config.snapshots_enabled and ctx.env(env).snapshots
+
+
+async def take(ctx: Context, client: PrismeClient, env: str, ws: Workspace, action: str) -> Snapshot | None:
+    """Export the target's current state before ``action`` overwrites it."""
+    if not enabled(ctx, env):
+        return None
+    archive = await client.export(ws.id)
+    store = SnapshotStore.for_context(ctx)
+    return await asyncio.to_thread(store.save, env, ws, archive, action)
+
+
+async def take_many(
+    ctx: Context, client: PrismeClient, env: str, workspaces: list[Workspace], action: str, concurrency: int = 8
+) -> list[Snapshot]:
+    """Concurrently, for a bulk import of many workspaces."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(ws: Workspace) -> Snapshot | None:
+        async with gate:
+            return await take(ctx, client, env, ws, action)
+
+    return [s for s in await asyncio.gather(*(one(w) for w in workspaces)) if s is not None]
