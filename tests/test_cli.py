@@ -207,7 +207,7 @@ def test_network_error_exit_4(capsys: pytest.CaptureFixture[str], monkeypatch: p
 def test_env_management_round_trip(capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
     assert cli(capsys, "env", "add", "qa", "--url", "https://api.qa.example.com", "--tier", "staging")[0] == 0
     assert cli(capsys, "env", "edit", "qa", "--read-only", "yes")[0] == 0
-    code, out, _ = cli(capsys, "envs", "--json")
+    _code, out, _ = cli(capsys, "envs", "--json")
     assert json.loads(out) == [
         {
             "name": "qa",

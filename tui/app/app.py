@@ -7,9 +7,11 @@ widget. Long-lived operations (bulk push and import streams) run on the App in n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
@@ -56,15 +58,20 @@ class ActionsProvider(Provider):
 class PrismeDeployApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "prisme-deploy"
-    BINDINGS = bindings()
+    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
     COMMANDS = App.COMMANDS | {ActionsProvider}
 
     def __init__(
-        self, ctx: Context, *, initial_env: str | None = None, mouse: bool = True, demo_note: str | None = None
+        self,
+        ctx: Context,
+        *,
+        initial_env: str | None = None,
+        demo_note: str | None = None,
+        clock: Callable[[], datetime] = datetime.now,
     ) -> None:
         super().__init__()
+        self.clock = clock
         self.ctx = ctx
-        self.mouse_enabled = mouse
         self.demo_note = demo_note
         names = list(ctx.config.environments)
         self.env_name: str | None = initial_env if initial_env in names else (names[0] if names else None)
@@ -92,7 +99,7 @@ class PrismeDeployApp(App[int]):
                 yield Input(placeholder="filter: slug, name or label (esc clears)", id="filter")
                 yield DataTable(id="workspaces", cursor_type="row", zebra_stripes=True)
                 yield DataTable(id="versions", cursor_type="row")
-        yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)))
+        yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)), clock=self.clock)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -130,6 +137,13 @@ class PrismeDeployApp(App[int]):
         self.set_interval(30, self.refresh_health)
         self.query_one("#workspaces").focus()
 
+    def on_resize(self, event: events.Resize) -> None:
+        # 80x24 over SSH: give the tables the room, shrink the side column and the log.
+        compact = event.size.height < 32 or event.size.width < 100
+        if compact != self.screen.has_class("-compact"):
+            self.screen.set_class(compact, "-compact")
+            self._render_envs()
+
     @property
     def log_pane(self) -> LogPane:
         return self.query_one(LogPane)
@@ -147,7 +161,10 @@ class PrismeDeployApp(App[int]):
             state = self.health.get(env.name)
             status = state.label if state else "…"
             marks = " RO" if env.read_only else ""
-            lst.add_option(Option(f"{env.name:10.10} {env.badge:7} {status}{marks}", id=env.name))
+            if self.screen.has_class("-compact"):  # the tier is in the banner; keep one line per environment
+                lst.add_option(Option(f"{env.name:9.9} {status}{marks}", id=env.name))
+            else:
+                lst.add_option(Option(f"{env.name:10.10} {env.badge:7} {status}{marks}", id=env.name))
         if self.env_name:
             index = list(self.ctx.config.environments).index(self.env_name)
             lst.highlighted = index
@@ -427,6 +444,8 @@ class PrismeDeployApp(App[int]):
                     f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
                     f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
                 )
+                if tally.categories.get("inProgress"):
+                    text += f" · skipped while locked {tally.categories['inProgress']}"
             else:
                 text = (
                     f"created {len(event.ids('createdWorkspaceIds'))} · updated "

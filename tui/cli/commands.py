@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -21,7 +21,7 @@ from tui.core.ops import actions, bulk, compare, health, promote, snapshots
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
 
-Handler = Callable[[argparse.Namespace, Context, Printer], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Context, Printer], Coroutine[Any, Any, int]]
 
 
 # --------------------------------------------------------------------------------------------- plumbing

@@ -97,7 +97,7 @@ def call_with_timeout(func: Callable[[], T], timeout: float) -> T:
         raise TimeoutError(f"keyring call did not finish within {timeout:g}s")
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return box["value"]
 
 
 def _classify_backend() -> tuple[KeyringStatus | None, Any, str]:

@@ -10,11 +10,10 @@ import difflib
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tui.sandbox import dsul
+from tui.sandbox import clock, dsul
 from tui.sandbox.faults import Faults
 from tui.sandbox.gitrepo import FolderRepository, GitError, GitRepository, MergeConflictError, UnknownRevision
 from tui.sandbox.platform import PlatformConfig
@@ -25,6 +24,8 @@ Emit = Callable[[str, dict[str, Any]], None]
 
 
 def _ms(start: float) -> int:
+    if clock.frozen():
+        return 0  # reproducible screenshots: no wall-clock durations
     return int((time.monotonic() - start) * 1000)
 
 
@@ -139,10 +140,10 @@ class Engine:
                 data.pop(key, None)
             files = self.store.read_files(meta["id"])
             objects: dict[str, dict[str, Any]] = {"automations": {}, "pages": {}, "imports": {}}
-            for rel, body in files.items():
-                key = dsul.object_key(rel)
-                if key:
-                    objects[key[0]][key[1]] = _object_meta(key[0], key[1], dsul.load_yaml(body), dsul.checksum(body))
+            for path, body in files.items():
+                obj = dsul.object_key(path)
+                if obj:
+                    objects[obj[0]][obj[1]] = _object_meta(obj[0], obj[1], dsul.load_yaml(body), dsul.checksum(body))
             data.update(objects)
             data["platformRepositories"] = self.repositories_json(with_groups=meta["id"] == PLATFORM_ID)
             data["repositories"] = {}
@@ -348,7 +349,7 @@ class Engine:
         description = body.get("description")
         if isinstance(description, dict):  # the real server stringifies it into the commit message
             description = "[object Object]"
-        name = body.get("name") or datetime.now(UTC).strftime("v%y%m%d-%H%M%S")
+        name = body.get("name") or clock.now().strftime("v%y%m%d-%H%M%S")
         self.check_version_name(name)
         if any(v["name"] == name for v in meta.get("versions") or []):
             raise SandboxError(400, "InvalidVersionError", f"Version name '{name}' is already used")

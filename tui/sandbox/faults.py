@@ -29,7 +29,8 @@ class Faults:
 
 
 def parse_fault(text: str) -> dict[str, Any]:
-    """``push_fail=a,b`` / ``latency_ms=200`` / ``error_5xx=/v2/workspaces:503`` / ``import_fail=a:SlugAlreadyInUse``."""
+    """Parse ``--fault``: ``push_fail=a,b``, ``latency_ms=200``, ``error_5xx=/v2/workspaces:503``,
+    ``import_fail=a:SlugAlreadyInUse``."""
     key, sep, value = text.partition("=")
     if not sep:
         raise ValueError(f"--fault takes KEY=VALUE, got {text!r}")

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.sandbox import dsul
+from tui.sandbox import clock, dsul
 from tui.sandbox.platform import PlatformRepo
 
 
@@ -43,6 +43,8 @@ GIT_ENV = {
 
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    if os.environ.get("PRISME_SANDBOX_CLOCK"):  # reproducible commit and tag dates
+        full_env["GIT_AUTHOR_DATE"] = full_env["GIT_COMMITTER_DATE"] = clock.now_iso()
     full_env.pop("GIT_DIR", None)
     proc = subprocess.run(
         ["git", "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false", *args],
@@ -173,28 +175,6 @@ class GitRepository:
     def tag_exists(self, tag: str) -> bool:
         return bool(git(self.clone, "rev-parse", "--verify", "-q", f"refs/tags/{tag}", check=False))
 
-    def history(self, slug: str, limit: int = 50) -> list[dict[str, str]]:
-        """Commits of the branch that touch this workspace, newest first, with their tags."""
-        head = self.fetch()
-        if not head:
-            return []
-        out = git(
-            self.clone,
-            "log",
-            f"-{limit}",
-            "--format=%H%x1f%cI%x1f%s%x1f%D",
-            head,
-            "--",
-            self.path_of(slug),
-            check=False,
-        )
-        commits = []
-        for line in out.splitlines():
-            sha, date, subject, refs = (line.split("\x1f") + ["", "", "", ""])[:4]
-            tags = [r.strip()[len("tag: ") :] for r in refs.split(",") if r.strip().startswith("tag: ")]
-            commits.append({"sha": sha, "date": date, "subject": subject, "tags": ",".join(tags)})
-        return commits
-
     # -- porcelain --------------------------------------------------------------------------------
     def _write_workspace(self, slug: str, files: dsul.Files) -> None:
         folder = self.clone / self.path_of(slug)
@@ -299,6 +279,3 @@ class FolderRepository:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-    def history(self, slug: str, limit: int = 50) -> list[dict[str, str]]:
-        return []

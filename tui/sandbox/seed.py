@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.sandbox import dsul
+from tui.sandbox import clock, dsul
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
 from tui.sandbox.gitrepo import init_bare
@@ -335,12 +335,14 @@ def _batched(engine: Engine, seed: Any, **kwargs: Any) -> None:
 
 def seed_single(data_dir: Path) -> None:
     """``sandbox serve --seed demo`` on its own: a private bare repository inside the data folder."""
+    clock.reset()
     init_bare(data_dir / "release.git")
     _batched(_engine(data_dir, platform_env("release.git", mode="read-write")), seed_dev)
 
 
 def seed_demo_platform(root: Path) -> dict[str, Path]:
     """The three demo instances sharing one ``release`` repository. Returns name -> data folder."""
+    clock.reset()  # with PRISME_SANDBOX_CLOCK set, the same seed gives the same dates
     release = root / "release.git"
     init_bare(release)
     dirs = {name: root / name for name in ("dev", "staging", "prod")}

@@ -18,17 +18,16 @@ import shutil
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tui.sandbox import dsul
+from tui.sandbox import clock, dsul
 
 PLATFORM_ID = "platform"
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return clock.now_iso()
 
 
 def new_id() -> str:

@@ -77,7 +77,7 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
                     yield Label(f"! {warning}", classes="warning")
                 if self.confirm_text:
                     yield Label(
-                        f"Protected environment: type [b]{self.confirm_text}[/b] to enable {self.confirm_label}.",
+                        f"Protected environment: type [b]{self.confirm_text}[/b] to enable [b]{self.confirm_label}[/b]:",
                         id="confirm-hint",
                     )
                     yield Input(placeholder="type the name here", id="confirm-input")
@@ -87,7 +87,7 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
                     self.confirm_label,
                     id="confirm",
                     variant="error" if self.danger else "primary",
-                    disabled=bool(self.confirm_text) or self._invalid(),
+                    disabled=bool(self.confirm_text) or bool(self._invalid()),
                 )
 
     def _field(self, spec: Field) -> ComposeResult:

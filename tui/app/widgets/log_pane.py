@@ -7,6 +7,7 @@ history is never yanked back. The log is bounded (``max_lines``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -24,9 +25,12 @@ class LogPane(Vertical):
     LogPane #op-summary { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, *, max_lines: int = 20_000, id: str | None = None) -> None:
+    def __init__(
+        self, *, max_lines: int = 20_000, id: str | None = None, clock: Callable[[], datetime] = datetime.now
+    ) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
+        self.clock = clock
         self._pending: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -42,7 +46,7 @@ class LogPane(Vertical):
         self.set_interval(0.1, self.flush)
 
     def add(self, *lines: str) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
+        stamp = self.clock().strftime("%H:%M:%S")
         self._pending.extend(f"{stamp} {line}" for line in lines)
 
     def flush(self) -> None:

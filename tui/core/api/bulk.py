@@ -111,11 +111,15 @@ class BulkTally:
     total: int = 0
     current: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)  # candidate / alreadyPushed / inProgress...
     summary: BulkEvent | None = None
 
     def feed(self, event: BulkEvent) -> None:
         if event.kind == "started":
             workspaces = event.payload.get("workspaces") or []
+            for item in workspaces:
+                status = str(item.get("status") or "candidate")
+                self.categories[status] = self.categories.get(status, 0) + 1
             candidates = [w for w in workspaces if w.get("status") in ("candidate", None)]
             self.total = max(self.total, len(candidates) if event.operation == "push" else len(workspaces))
         elif event.kind == "progress":

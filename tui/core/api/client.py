@@ -14,7 +14,7 @@ import asyncio
 import ipaddress
 import json
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -46,7 +46,7 @@ class _BearerAuth(httpx.Auth):
     def __init__(self, token: str) -> None:
         self.__token = token
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.__token:
             request.headers["Authorization"] = f"Bearer {self.__token}"
         yield request
@@ -566,7 +566,7 @@ class PrismeClient:
                     continue
                 seen.add(event.id)
                 kind = event_type_kind(event.type)
-                yield BulkEvent(kind, event.payload, operation, group=(groups or [None])[0])
+                yield BulkEvent(kind, event.payload, operation, group=groups[0] if groups else None)
                 if kind == "completed":
                     return
             await asyncio.sleep(self.poll_interval)

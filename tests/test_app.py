@@ -1,0 +1,327 @@
+"""The TUI driven with Pilot against real sandboxes, plus SVG snapshots of the screens that matter.
+
+Snapshot runs freeze the sandbox clock (PRISME_SANDBOX_CLOCK) and the log clock, and serve on fixed
+ports, so the same seed draws the same screen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Input, Log, SelectionList
+
+from conftest import platform_config, set_faults
+from tui.app.app import PrismeDeployApp
+from tui.app.messages import BulkUpdate
+from tui.app.screens.diff import DiffScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.modals import ActionModal
+from tui.core import config as cfg
+from tui.core.api.client import PrismeClient
+from tui.core.ops.context import Context
+from tui.sandbox.runner import Running, start_in_thread
+from tui.sandbox.seed import seed_demo_platform
+
+pytestmark = pytest.mark.e2e
+FROZEN = "2026-03-02T09:00:00Z"
+SNAPSHOT_PORTS = {"dev": 39411, "staging": 39412, "prod": 39413}
+
+
+def make_app(instances: dict[str, Running], root: Path | None, *, read_only: bool = False,
+             extra: str = "", env: str = "prod") -> PrismeDeployApp:
+    text = platform_config(instances, root) + "\n" + extra
+    text = text.replace('tier = "production"', 'tier = "production"\nprotected = true')
+    config = cfg.parse(text)
+    for name, running in instances.items():
+        os.environ[f"PRISME_DEPLOY_TOKEN_{name.upper()}"] = running.token
+    ctx = Context.create(config, read_only=read_only, use_keyring=False)
+    return PrismeDeployApp(ctx, initial_env=env, clock=lambda: datetime(2026, 3, 2, 9, 30, 0))
+
+
+async def settle(pilot: object) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)  # type: ignore[attr-defined]
+
+
+def log_text(app: PrismeDeployApp) -> str:
+    app.log_pane.flush()
+    return "\n".join(app.query_one(Log).lines)
+
+
+async def select_workspace(pilot: object, app: PrismeDeployApp, slug: str) -> None:
+    table = app.query_one("#workspaces")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(slug))  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+@pytest.fixture
+def root_of(platform: dict[str, Running]) -> Path:
+    return Path(platform["dev"].sandbox.data_dir).parent
+
+
+async def test_main_screen_lists_environments_groups_workspaces(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.env_name == "prod"
+        assert {h.state for h in app.health.values()} == {"up"}
+        assert len(app.workspaces) == 14
+        assert "PROD" in str(app.query_one("#banner").render())
+        await select_workspace(pilot, app, "securechat")
+        assert [v.name for v in app.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]  # from git: prod never pushes
+        await pilot.press("slash", *"base2")
+        await pilot.pause()
+        assert {w.slug for w in app.visible_workspaces()} == {"doc-search", "translation-hub", "meeting-notes",
+                                                              "contract-review"}
+        await pilot.press("escape")
+        assert len(app.visible_workspaces()) == 14
+
+
+async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select_workspace(pilot, app, "securechat")
+        versions = app.query_one("#versions")
+        versions.focus()
+        versions.move_cursor(row=versions.get_row_index("v1.0.0"))  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        confirm = modal.query_one("#confirm", Button)
+        assert confirm.disabled
+        await pilot.press(*"securechap")
+        assert confirm.disabled
+        await pilot.press("backspace", "t")
+        await pilot.pause()
+        assert not confirm.disabled
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "Rolled back securechat to v1.0.0" in log_text(app)
+        assert app.last_undo and app.last_undo["snapshot"]
+    async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+        assert (await api.find_workspace("securechat")).live_version == "v1.0.0"
+    assert app.ctx.audit.read(action="rollback")[0]["outcome"] == "ok"
+
+
+async def test_undo_restores_the_previous_content(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of)
+    async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+        ws = await api.find_workspace("doc-search")
+        before = await api.export(ws.id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.run_pull("prod", "doc-search", "v1.0.0", "release", True, "rollback")
+        await settle(pilot)
+        await pilot.press("U")
+        await pilot.pause()
+        await pilot.press(*"doc-search")
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "Restored doc-search" in log_text(app)
+    from tui.core.diff import diff_files, files_from_zip
+
+    async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+        after = await api.export(ws.id)
+    assert diff_files(files_from_zip(before), files_from_zip(after)).identical
+
+
+async def test_bulk_push_shows_progress_and_summary(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of, env="dev")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("P")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        modal.query_one(SelectionList).select("extended")
+        modal.query_one("#name", Input).value = "v3.0.0"
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        text = log_text(app)
+        assert "[1/2] PUSHED" in text and "[2/2] PUSHED" in text
+        assert "pushed 2 · already pushed 4 · merge conflicts 0 · errors 0 · skipped while locked 1" in text
+
+
+async def test_bulk_push_failure_and_dropped_stream_are_shown(platform: dict[str, Running], root_of: Path) -> None:
+    set_faults(platform["dev"], push_fail=["sales-copilot"], sse_drop_after=2)
+    app = make_app(platform, root_of, env="dev")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.run_bulk_push("dev", {"repository": "release", "groups": ["extended"], "name": "v3.1.0"})
+        await settle(pilot)
+        text = log_text(app)
+        assert "recovering it from the platform" in text
+        assert "FAILED" in text and "sales-copilot" in text
+        assert "OK   Bulk push" not in text
+
+
+async def test_read_only_hides_mutating_actions(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select_workspace(pilot, app, "securechat")
+        for action in ("push", "pull", "rollback", "bulk_push", "bulk_import", "unlock", "promote"):
+            assert app.check_action(action, ()) is False
+        await pilot.press("r", "P", "p")
+        assert not isinstance(app.screen, ActionModal)
+        assert "READ-ONLY" in str(app.query_one("#banner").render())
+
+
+async def test_environment_down_keeps_the_rest_working(platform: dict[str, Running], root_of: Path) -> None:
+    extra = '[environments.gone]\nurl = "http://127.0.0.1:9"\ntier = "staging"\n'
+    os.environ["PRISME_DEPLOY_TOKEN_GONE"] = "at:whatever-123456"
+    app = make_app(platform, root_of, extra=extra)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.health["gone"].state == "down"
+        assert len(app.workspaces) == 14
+    del os.environ["PRISME_DEPLOY_TOKEN_GONE"]
+
+
+async def test_a_second_operation_on_the_same_environment_is_refused(platform: dict[str, Running],
+                                                                     root_of: Path) -> None:
+    set_faults(platform["dev"], push_delay_ms=600)
+    app = make_app(platform, root_of, env="dev")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.run_bulk_push("dev", {"repository": "release", "groups": ["extended"], "force": True})
+        await pilot.pause(0.3)
+        app.run_pull("dev", "securechat", "latest", "release", True, "pull")
+        await pilot.pause(0.1)
+        assert "bulk push" in app.ctx.running.get("dev", "")
+        await settle(pilot)
+    assert not app.ctx.audit.read(action="pull")
+
+
+async def test_diff_screen_and_promotion_leave_no_difference(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of, env="prod")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select_workspace(pilot, app, "hr-assistant")
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen)
+        assert app.screen.diff is not None and not app.screen.diff.identical
+        await pilot.press("escape")
+        app.plan_promotion("dev:support-bot-dev", "dev:support-bot")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "verified, no difference remains" in log_text(app)
+
+
+# ------------------------------------------------------------------------------------------------ snapshots
+@pytest.fixture(scope="module")
+def frozen_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    os.environ["PRISME_SANDBOX_CLOCK"] = FROZEN
+    root = tmp_path_factory.mktemp("frozen")
+    seed_demo_platform(root)
+    del os.environ["PRISME_SANDBOX_CLOCK"]
+    yield root
+
+
+@pytest.fixture
+def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict, Path]]:
+    monkeypatch.setenv("PRISME_SANDBOX_CLOCK", FROZEN)
+    root = tmp_path / "frozen"
+    shutil.copytree(frozen_template, root, symlinks=True)
+    instances = {}
+    try:
+        for name, port in SNAPSHOT_PORTS.items():
+            instances[name] = start_in_thread(root / name, f"at:snap-{name}-0123456789", name=name, port=port,
+                                              environ={})
+        yield instances, root
+    finally:
+        for running in instances.values():
+            running.stop()
+
+
+SNAP = pytest.mark.xdist_group("snapshots")
+
+
+@SNAP
+def test_snapshot_main_screen(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    app = make_app(*frozen)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_main_screen_80x24(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    app = make_app(*frozen)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_rollback_confirmation_on_prod(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        app = pilot.app  # type: ignore[attr-defined]
+        await select_workspace(pilot, app, "support-bot")
+        versions = app.query_one("#versions")
+        versions.focus()
+        versions.move_cursor(row=versions.get_row_index("v1.2.0"))
+        await pilot.press("r")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+
+    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    instances, _root = frozen
+    dev = instances["dev"]
+
+    async def recorded() -> list:
+        async with PrismeClient(dev.url, dev.token) as api:
+            return [e async for e in api.bulk_push(repository_id="release", groups=["base2", "extended"],
+                                                   name="v2.0.0", force=True)]
+
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        app = pilot.app  # type: ignore[attr-defined]
+        events = await recorded()
+        for event in events[:4]:  # started and the first three workspaces: mid-flight
+            app.post_message(BulkUpdate("dev", event))
+        await pilot.pause(0.3)  # type: ignore[attr-defined]
+
+    assert snap_compare(make_app(*frozen, env="dev"), terminal_size=(120, 40),  # type: ignore[operator]
+                        run_before=before)
+
+
+@SNAP
+def test_snapshot_help(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert isinstance(pilot.app.screen, HelpScreen)  # type: ignore[attr-defined]
+
+    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_diff_view(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        app = pilot.app  # type: ignore[attr-defined]
+        await select_workspace(pilot, app, "hr-assistant")
+        await pilot.press("d")  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.press("down")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+
+    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
