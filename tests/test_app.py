@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import platform_config, set_faults
 from textual.widgets import Button, Input, Log, SelectionList
 
-from conftest import platform_config, set_faults
 from tui.app.app import PrismeDeployApp
 from tui.app.messages import BulkUpdate
 from tui.app.screens.diff import DiffScreen
@@ -32,8 +32,9 @@ FROZEN = "2026-03-02T09:00:00Z"
 SNAPSHOT_PORTS = {"dev": 39411, "staging": 39412, "prod": 39413}
 
 
-def make_app(instances: dict[str, Running], root: Path | None, *, read_only: bool = False,
-             extra: str = "", env: str = "prod") -> PrismeDeployApp:
+def make_app(
+    instances: dict[str, Running], root: Path | None, *, read_only: bool = False, extra: str = "", env: str = "prod"
+) -> PrismeDeployApp:
     text = platform_config(instances, root) + "\n" + extra
     text = text.replace('tier = "production"', 'tier = "production"\nprotected = true')
     config = cfg.parse(text)
@@ -79,8 +80,12 @@ async def test_main_screen_lists_environments_groups_workspaces(platform: dict[s
         assert [v.name for v in app.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]  # from git: prod never pushes
         await pilot.press("slash", *"base2")
         await pilot.pause()
-        assert {w.slug for w in app.visible_workspaces()} == {"doc-search", "translation-hub", "meeting-notes",
-                                                              "contract-review"}
+        assert {w.slug for w in app.visible_workspaces()} == {
+            "doc-search",
+            "translation-hub",
+            "meeting-notes",
+            "contract-review",
+        }
         await pilot.press("escape")
         assert len(app.visible_workspaces()) == 14
 
@@ -190,8 +195,9 @@ async def test_environment_down_keeps_the_rest_working(platform: dict[str, Runni
     del os.environ["PRISME_DEPLOY_TOKEN_GONE"]
 
 
-async def test_a_second_operation_on_the_same_environment_is_refused(platform: dict[str, Running],
-                                                                     root_of: Path) -> None:
+async def test_a_second_operation_on_the_same_environment_is_refused(
+    platform: dict[str, Running], root_of: Path
+) -> None:
     set_faults(platform["dev"], push_delay_ms=600)
     app = make_app(platform, root_of, env="dev")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -242,8 +248,9 @@ def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     instances = {}
     try:
         for name, port in SNAPSHOT_PORTS.items():
-            instances[name] = start_in_thread(root / name, f"at:snap-{name}-0123456789", name=name, port=port,
-                                              environ={})
+            instances[name] = start_in_thread(
+                root / name, f"at:snap-{name}-0123456789", name=name, port=port, environ={}
+            )
         yield instances, root
     finally:
         for running in instances.values():
@@ -287,8 +294,12 @@ def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare:
 
     async def recorded() -> list:
         async with PrismeClient(dev.url, dev.token) as api:
-            return [e async for e in api.bulk_push(repository_id="release", groups=["base2", "extended"],
-                                                   name="v2.0.0", force=True)]
+            return [
+                e
+                async for e in api.bulk_push(
+                    repository_id="release", groups=["base2", "extended"], name="v2.0.0", force=True
+                )
+            ]
 
     async def before(pilot: object) -> None:
         await settle(pilot)
@@ -298,8 +309,11 @@ def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare:
             app.post_message(BulkUpdate("dev", event))
         await pilot.pause(0.3)  # type: ignore[attr-defined]
 
-    assert snap_compare(make_app(*frozen, env="dev"), terminal_size=(120, 40),  # type: ignore[operator]
-                        run_before=before)
+    assert snap_compare(
+        make_app(*frozen, env="dev"),
+        terminal_size=(120, 40),  # type: ignore[operator]
+        run_before=before,
+    )
 
 
 @SNAP

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual import events, on, work
@@ -56,7 +57,7 @@ class ActionsProvider(Provider):
 
 
 class PrismeDeployApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (benchmarks) live elsewhere
     TITLE = "prisme-deploy"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
     COMMANDS = App.COMMANDS | {ActionsProvider}

@@ -78,17 +78,22 @@ class GitHistory:
     def versions(self, slug: str) -> list[Version]:
         """Tags of the workspace, newest first by history (dates tie when pushes share a second)."""
         self.sync()
-        out = _git(self.repo, "for-each-ref", "--sort=-creatordate",
-                   "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(*objectname)%(objectname)%09"
-                   "%(contents:subject)", f"refs/tags/{slug}/")
+        out = _git(
+            self.repo,
+            "for-each-ref",
+            "--sort=-creatordate",
+            "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(*objectname)%(objectname)%09%(contents:subject)",
+            f"refs/tags/{slug}/",
+        )
         order = _git(self.repo, "rev-list", "--topo-order", "--all", "--", self.folder(slug), check=False).split()
         rank = {sha: index for index, sha in enumerate(order)}
         found = []
         for line in out.splitlines():
             ref, date, sha, subject = [*line.split("\t"), "", "", ""][:4]
             name = ref.split("/", 1)[1] if "/" in ref else ref
-            version = Version(name=name, created_at=date, description=subject.split(" | Author")[0],
-                              repository_id=self.source.id)
+            version = Version(
+                name=name, created_at=date, description=subject.split(" | Author")[0], repository_id=self.source.id
+            )
             found.append((rank.get(sha[:40], len(rank)), version))
         return [version for _, version in sorted(found, key=lambda item: item[0])]
 

@@ -155,7 +155,7 @@ class DiffScreen(Screen[None]):
                     Text.assemble(
                         (STATUS_MARK[file.status] + " ", "bold"),
                         file.path,
-                        (f" +{added}", "green"),
+                        (f"  +{added}", "green"),
                         (f" -{removed}", "red"),
                     ),
                     id=file.path,

@@ -1,0 +1,377 @@
+"""The scenarios. Each yields (key, value, detail) and measures against its natural baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.sandbox import dsul
+from tui.sandbox.runner import Running, start_in_thread
+from tui.sandbox.seed import platform_env
+from tui.sandbox.store import Store
+
+Yield = Iterator[tuple[str, float, dict[str, Any]]]
+TOKEN = "at:bench-token-0123456789"
+PY = sys.executable
+
+
+@dataclass
+class Scale:
+    startup_workspaces: int
+    table_workspaces: int
+    events: int
+    push_workspaces: int
+    diff_files: int
+    log_lines: int
+
+    @classmethod
+    def full(cls) -> Scale:
+        return cls(5_000, 10_000, 50_000, 30, 2_000, 100_000)
+
+    @classmethod
+    def quick(cls) -> Scale:
+        return cls(200, 500, 2_000, 3, 100, 2_000)
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def seed_many(data: Path, count: int, *, label: str = "production:app:base1", release: Path | None = None) -> None:
+    """Many small workspaces written straight into a sandbox data folder (the HTTP path is what we measure)."""
+    data.mkdir(parents=True, exist_ok=True)
+    if release is not None:
+        from tui.sandbox.gitrepo import init_bare
+
+        init_bare(release)
+        dsul_env = platform_env(str(release), mode="read-write")
+        (data / "platform.env").write_text("\n".join(f"{k}={v}" for k, v in dsul_env.items()) + "\n")
+    store = Store(data)
+    for number in range(count):
+        slug = f"ws-{number:05d}"
+        files = {
+            "index.yml": dsul.dump_yaml({"name": f"Workspace {number}", "slug": slug, "labels": [label]}),
+            "automations/main.yml": dsul.dump_yaml({"slug": "main", "do": [{"set": {"n": number}}]}),
+        }
+        store.create_workspace(name=f"Workspace {number}", slug=slug, labels=[label], files=files)
+    store.close()
+
+
+def config_for(running: Running, path: Path) -> Path:
+    path.write_text(f'[environments.bench]\nurl = "{running.url}"\ntier = "development"\n', encoding="utf-8")
+    return path
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, check=True, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------------------------------------ 1 startup
+APP_CHILD = """
+import sys
+from tui.app.app import PrismeDeployApp
+from tui.core import config as cfg
+from tui.core.ops.context import Context
+
+class FirstFrame(PrismeDeployApp):
+    def on_workspaces_loaded(self, message):
+        super().on_workspaces_loaded(message)
+        self.call_after_refresh(self.exit)
+
+FirstFrame(Context.create(cfg.load(cfg.Path(sys.argv[1])), use_keyring=False)).run(headless=True)
+"""
+BARE_CHILD = """
+from textual.app import App
+from textual.widgets import Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+    def on_ready(self):
+        self.call_after_refresh(self.exit)
+
+Bare().run(headless=True)
+"""
+
+
+def startup(work: Path, scale: Scale, runs: int) -> Yield:
+    data = work / "startup"
+    seed_many(data, scale.startup_workspaces)
+    running = start_in_thread(data, TOKEN, name="bench", environ={})
+    try:
+        config = config_for(running, work / "startup.toml")
+        env = {"PRISME_DEPLOY_TOKEN_BENCH": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")}
+        app_times, bare_times = [], []
+        for _ in range(runs):
+            bare_times.append(timed([PY, "-c", BARE_CHILD]))
+            app_times.append(timed([PY, "-c", APP_CHILD, str(config)], env))
+    finally:
+        running.stop()
+    app_s, bare_s = median(app_times), median(bare_times)
+    yield (
+        "startup",
+        app_s / bare_s,
+        {"app_s": round(app_s, 3), "bare_textual_s": round(bare_s, 3), "workspaces": scale.startup_workspaces},
+    )
+
+
+# ------------------------------------------------------------------------------------------------ 2 table
+def table(work: Path, scale: Scale, runs: int) -> Yield:
+    from tui.core.api.client import PrismeClient
+
+    data = work / "table"
+    seed_many(data, scale.table_workspaces)
+    running = start_in_thread(data, TOKEN, name="bench", environ={})
+
+    async def load() -> tuple[float, list[Any]]:
+        async with PrismeClient(running.url, TOKEN) as api:
+            start = time.perf_counter()
+            items = await api.list_workspaces()
+            return time.perf_counter() - start, items
+
+    try:
+        loads = [asyncio.run(load()) for _ in range(runs)]
+    finally:
+        running.stop()
+    items = loads[0][1]
+    per_key = asyncio.run(_filter_keystrokes(items, runs))
+    yield "filter", per_key, {"load_all_pages_s": round(median([t for t, _ in loads]), 3), "rows": len(items)}
+
+
+async def _filter_keystrokes(items: list[Any], runs: int) -> float:
+    from tui.app.app import PrismeDeployApp
+    from tui.core.config import Config
+    from tui.core.ops.context import Context
+
+    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
+    timings: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.workspaces = items
+        app._render_workspaces()
+        await pilot.pause()
+        for _ in range(runs):
+            for text in ("w", "ws", "ws-", "ws-0", "ws-00", "ws-001", "ws-00", "ws-0", "ws-", ""):
+                start = time.perf_counter()
+                app.filter_text = text
+                app._render_workspaces()
+                timings.append((time.perf_counter() - start) * 1000)
+    return median(timings)
+
+
+# ------------------------------------------------------------------------------------------------ 3 log ingest
+def ingest(work: Path, scale: Scale, runs: int) -> Yield:
+    rates, stalls = [], []
+    for _ in range(runs):
+        rate, stall = asyncio.run(_ingest_once(scale.events))
+        rates.append(rate)
+        stalls.append(stall)
+    yield "ingest_rate", median(rates), {"events": scale.events}
+    yield "ingest_stall", median(stalls), {"events": scale.events}
+
+
+async def _ingest_once(count: int) -> tuple[float, float]:
+    from tui.app.app import PrismeDeployApp
+    from tui.app.messages import BulkUpdate
+    from tui.core.api.bulk import BulkEvent
+    from tui.core.config import Config
+    from tui.core.ops.context import Context
+
+    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        worst = 0.0
+        done = asyncio.Event()
+
+        async def watch() -> None:
+            nonlocal worst
+            while not done.is_set():
+                before = time.perf_counter()
+                await asyncio.sleep(0.005)
+                worst = max(worst, (time.perf_counter() - before - 0.005) * 1000)
+
+        watcher = asyncio.create_task(watch())
+        start = time.perf_counter()
+        app.post_message(
+            BulkUpdate("bench", BulkEvent("started", {"repositoryId": "r", "groups": ["g"], "workspaces": []}))
+        )
+        for number in range(1, count + 1):
+            payload = {
+                "repositoryId": "r",
+                "workspaceSlug": f"ws-{number}",
+                "status": "pushed",
+                "current": number,
+                "total": count,
+                "percentage": 100 * number / count,
+                "duration": 12,
+            }
+            app.post_message(BulkUpdate("bench", BulkEvent("progress", payload)))
+            if number % 500 == 0:
+                await asyncio.sleep(0)  # a stream arrives in chunks, not all at once
+        while app.tallies.get("bench") is None or app.tallies["bench"].current < count:
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        done.set()
+        await watcher
+    return count / elapsed, worst
+
+
+# ------------------------------------------------------------------------------------------------ 4 bulk push
+def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
+    if shutil.which("curl") is None:
+        return
+    data = work / "push"
+    seed_many(data, scale.push_workspaces, release=work / "push-release.git")
+    running = start_in_thread(data, TOKEN, name="bench", environ={})
+    body = '{"repository": {"id": "release"}, "groups": ["base1"], "force": true}'
+    curl = [
+        "curl",
+        "-N",
+        "-s",
+        f"{running.url}/v2/workspaces/platform/versions?sse=true",
+        "-H",
+        f"Authorization: Bearer {TOKEN}",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        body,
+    ]
+    ours = [
+        PY,
+        "-m",
+        "tui",
+        "bulk-push",
+        "--url",
+        running.url,
+        "--env",
+        "bench",
+        "--repository",
+        "release",
+        "--groups",
+        "base1",
+        "--force",
+    ]
+    try:
+        timed(curl)  # warm the git clone
+        curl_times, our_times = [], []
+        for _ in range(runs):
+            curl_times.append(timed(curl))
+            our_times.append(timed(ours, {"PRISME_DEPLOY_TOKEN": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")}))
+    finally:
+        running.stop()
+    yield (
+        "bulk_push",
+        median(our_times) / median(curl_times),
+        {
+            "prisme_deploy_s": round(median(our_times), 3),
+            "curl_s": round(median(curl_times), 3),
+            "workspaces": scale.push_workspaces,
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------------------ 5 diff
+def diff(work: Path, scale: Scale, runs: int) -> Yield:
+    from tui.core.diff import diff_files
+
+    rng = random.Random(7)
+    old: dict[str, bytes] = {}
+    new: dict[str, bytes] = {}
+    for number in range(scale.diff_files):
+        doc = {
+            "slug": f"a{number}",
+            "name": f"Automation {number}",
+            "do": [{"set": {"name": f"v{k}", "value": rng.randint(0, 9)}} for k in range(20)],
+        }
+        old[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
+        if number % 10 == 0:
+            doc["do"][3]["set"]["value"] = 42
+        new[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
+    for side, files in (("old", old), ("new", new)):
+        for path, body in files.items():
+            target = work / "diff" / side / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+
+    def ours() -> float:
+        start = time.perf_counter()
+        diff_files(old, new).patch()
+        return time.perf_counter() - start
+
+    def git() -> float:
+        start = time.perf_counter()
+        subprocess.run(
+            ["git", "diff", "--no-index", "--no-color", "old", "new"], cwd=work / "diff", stdout=subprocess.DEVNULL
+        )
+        return time.perf_counter() - start
+
+    our_times = [ours() for _ in range(runs)]
+    git_times = [git() for _ in range(runs)]
+    yield (
+        "diff",
+        median(our_times) / median(git_times),
+        {"ours_s": round(median(our_times), 3), "git_s": round(median(git_times), 3), "files": scale.diff_files},
+    )
+
+
+# ------------------------------------------------------------------------------------------------ 6 memory
+MEMORY_CHILD = """
+import asyncio, resource, sys
+from tui.app.app import PrismeDeployApp
+from tui.core.api.models import Workspace
+from tui.core.config import Config
+from tui.core.ops.context import Context
+
+async def main(count, lines):
+    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.workspaces = [Workspace.from_json({"id": f"id{n}", "slug": f"ws-{n:05d}", "name": f"Workspace {n}",
+                                               "labels": ["production:app:base1"], "dirty": n % 3 == 0,
+                                               "lastPush": {"version": "v1.2.0", "createdAt": "2026-03-02"}})
+                          for n in range(count)]
+        app._render_workspaces()
+        for start in range(0, lines, 1000):
+            app.log_pane.add(*(f"[{n}/{lines}] PUSHED ws-{n:05d} 0.1s" for n in range(start, start + 1000)))
+            app.log_pane.flush()
+            await pilot.pause(0)
+        await pilot.pause(0.2)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+def memory(work: Path, scale: Scale, runs: int) -> Yield:
+    values = []
+    for _ in range(max(1, min(runs, 3))):
+        out = subprocess.run(
+            [PY, "-c", MEMORY_CHILD, str(scale.table_workspaces), str(scale.log_lines)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        values.append(float(out.stdout.strip().splitlines()[-1]))
+    yield "memory", median(values), {"workspaces": scale.table_workspaces, "log_lines": scale.log_lines}
+
+
+ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
+    "startup": startup,
+    "table": table,
+    "ingest": ingest,
+    "bulk_push": bulk_push,
+    "diff": diff,
+    "memory": memory,
+}
