@@ -77,7 +77,8 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
                     yield Label(f"! {warning}", classes="warning")
                 if self.confirm_text:
                     yield Label(
-                        f"Protected environment: type [b]{self.confirm_text}[/b] to enable [b]{self.confirm_label}[/b]:",
+                        f"Protected environment: type [b]{self.confirm_text}[/b] "
+                        f"to enable [b]{self.confirm_label}[/b]:",
                         id="confirm-hint",
                     )
                     yield Input(placeholder="type the name here", id="confirm-input")
