@@ -339,3 +339,39 @@ def test_snapshot_diff_view(frozen: tuple[dict, Path], snap_compare: object) -> 
         await pilot.pause()  # type: ignore[attr-defined]
 
     assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+
+
+async def test_platform_activity_shows_a_failed_startup_import(demo_template: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    from tui.app.screens.activity import TableScreen
+    from tui.sandbox.demo import STARTUP_ROLLOUT
+
+    root = tmp_path / "rollout"
+    shutil.copytree(demo_template, root, symlinks=True)
+    prod = start_in_thread(
+        root / "prod",
+        "at:rollout-token-0123456789",
+        name="prod",
+        environ={**STARTUP_ROLLOUT, "STARTUP_IMPORT_PAUSE_SECONDS": "0.1"},
+    )
+    try:
+        async with PrismeClient(prod.url, prod.token) as api:
+            for _ in range(200):
+                done = await api.events("platform", types=["workspaces.bulkImport.completed"])
+                if len(done) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+        assert [e.payload["groups"] for e in reversed(done)] == [["base1"], ["base2"]]  # extended never ran
+        app = make_app({"prod": prod}, root)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("A")
+            await settle(pilot)
+            assert isinstance(app.screen, TableScreen)
+            rows = [" ".join(row) for row in app.screen.rows]
+            failed = [r for r in rows if "bulkImport.completed" in r and "errors=1" in r]
+            assert failed and "doc-search" in failed[0] and "SlugAlreadyInUse" in failed[0]
+            assert any("system:startup-import" in r for r in rows)
+    finally:
+        prod.stop()

@@ -16,6 +16,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -85,6 +86,7 @@ class PrismeDeployApp(App[int]):
         self.selected_slug: str | None = None
         self.selected_version: str | None = None
         self.tallies: dict[str, BulkTally] = {}
+        self._bulk_pending: list[M.BulkUpdate] = []
         self.last_undo: dict[str, Any] | None = None
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
@@ -106,19 +108,19 @@ class PrismeDeployApp(App[int]):
     def on_mount(self) -> None:
         if self.ctx.config.ui.get("theme"):
             self.theme = str(self.ctx.config.ui["theme"])
-        self.query_one("#environments").border_title = "1 Environments"
-        self.query_one("#groups").border_title = "2 Groups"
-        self.query_one("#workspaces").border_title = "3 Workspaces"
-        self.query_one("#versions").border_title = "4 Versions"
-        self.query_one("#log-pane").border_title = "5 Log"
-        self.query_one("#filter").display = False
-        table = self.query_one("#workspaces", DataTable)
+        self.main.query_one("#environments").border_title = "1 Environments"
+        self.main.query_one("#groups").border_title = "2 Groups"
+        self.main.query_one("#workspaces").border_title = "3 Workspaces"
+        self.main.query_one("#versions").border_title = "4 Versions"
+        self.main.query_one("#log-pane").border_title = "5 Log"
+        self.main.query_one("#filter").display = False
+        table = self.main.query_one("#workspaces", DataTable)
         table.add_column("slug", key="slug")
         table.add_column("labels", key="labels")
         table.add_column("state", key="state")
         table.add_column("live", key="live")
         table.add_column("last sync", key="sync")
-        versions = self.query_one("#versions", DataTable)
+        versions = self.main.query_one("#versions", DataTable)
         versions.add_column("", key="live", width=1)
         versions.add_column("version", key="name")
         versions.add_column("date", key="date")
@@ -135,19 +137,27 @@ class PrismeDeployApp(App[int]):
             self.log_pane.add("No environment configured: add one with `prisme-deploy env add NAME --url URL`.")
         self._apply_env()
         self.refresh_health()
+        if self.env_name:  # in parallel with the health check: first paint never waits on the network twice
+            self.load_workspaces(self.env_name)
         self.set_interval(30, self.refresh_health)
-        self.query_one("#workspaces").focus()
+        self.set_interval(0.1, self._drain_bulk)
+        self.main.query_one("#workspaces").focus()
 
     def on_resize(self, event: events.Resize) -> None:
         # 80x24 over SSH: give the tables the room, shrink the side column and the log.
         compact = event.size.height < 32 or event.size.width < 100
-        if compact != self.screen.has_class("-compact"):
-            self.screen.set_class(compact, "-compact")
+        if compact != self.main.has_class("-compact"):
+            self.main.set_class(compact, "-compact")
             self._render_envs()
 
     @property
+    def main(self) -> Screen[Any]:
+        """The main screen: handlers update it even while a dialog or the diff is on top."""
+        return self.screen_stack[0]
+
+    @property
     def log_pane(self) -> LogPane:
-        return self.query_one(LogPane)
+        return self.main.query_one(LogPane)
 
     @property
     def env(self) -> Environment | None:
@@ -155,14 +165,14 @@ class PrismeDeployApp(App[int]):
 
     # ------------------------------------------------------------------ rendering
     def _render_envs(self) -> None:
-        lst = self.query_one("#environments", OptionList)
+        lst = self.main.query_one("#environments", OptionList)
         highlighted = lst.highlighted
         lst.clear_options()
         for env in self.ctx.config.environments.values():
             state = self.health.get(env.name)
             status = state.label if state else "…"
             marks = " RO" if env.read_only else ""
-            if self.screen.has_class("-compact"):  # the tier is in the banner; keep one line per environment
+            if self.main.has_class("-compact"):  # the tier is in the banner; keep one line per environment
                 lst.add_option(Option(f"{env.name:9.9} {status}{marks}", id=env.name))
             else:
                 lst.add_option(Option(f"{env.name:10.10} {env.badge:7} {status}{marks}", id=env.name))
@@ -174,9 +184,9 @@ class PrismeDeployApp(App[int]):
 
     def _apply_env(self) -> None:
         env = self.env
-        banner = self.query_one("#banner", Label)
+        banner = self.main.query_one("#banner", Label)
         for tier in ("development", "staging", "production"):
-            self.screen.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
+            self.main.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
         if env is None:
             banner.update(" prisme-deploy: no environment")
             return
@@ -194,7 +204,7 @@ class PrismeDeployApp(App[int]):
         self.refresh_bindings()
 
     def _render_groups(self) -> None:
-        lst = self.query_one("#groups", OptionList)
+        lst = self.main.query_one("#groups", OptionList)
         lst.clear_options()
         lst.add_option(Option(f"All workspaces ({len(self.workspaces)})", id=ALL))
         for name, group in self.ctx.config.groups.items():
@@ -235,7 +245,7 @@ class PrismeDeployApp(App[int]):
         return items
 
     def _render_workspaces(self) -> None:
-        table = self.query_one("#workspaces", DataTable)
+        table = self.main.query_one("#workspaces", DataTable)
         table.clear()
         rows = []
         for ws in self.visible_workspaces():
@@ -261,7 +271,7 @@ class PrismeDeployApp(App[int]):
             table.move_cursor(row=table.get_row_index(self.selected_slug))
 
     def _render_versions(self, ws: Workspace) -> None:
-        table = self.query_one("#versions", DataTable)
+        table = self.main.query_one("#versions", DataTable)
         table.clear()
         live = ws.live_version
         for version in self.versions:
@@ -330,7 +340,11 @@ class PrismeDeployApp(App[int]):
                 self.log_pane.add(f"{message.health.env} is DOWN: {message.health.message}")
             if message.health.state in ("no-token", "auth"):
                 self.post_message(M.NeedToken(message.health.env, message.health.message))
-            elif not self.workspaces and message.health.state in ("up", "degraded"):
+            elif (
+                not self.workspaces
+                and message.health.state in ("up", "degraded")
+                and not any(w.group == "workspaces" for w in self.workers)
+            ):
                 self.load_workspaces(message.health.env)
 
     def on_workspaces_loaded(self, message: M.WorkspacesLoaded) -> None:
@@ -398,6 +412,7 @@ class PrismeDeployApp(App[int]):
         self.refresh_health()
 
     def on_operation_finished(self, message: M.OperationFinished) -> None:
+        self._drain_bulk()  # the stream's last lines first, then the outcome
         text = redact(message.message, self.ctx.tokens.known_tokens())
         self.log_pane.add(("OK   " if message.ok else "FAIL ") + f"{message.title}: {text}")
         if message.next_step:
@@ -419,43 +434,65 @@ class PrismeDeployApp(App[int]):
         self.log_pane.add(*message.lines)
 
     def on_bulk_update(self, message: M.BulkUpdate) -> None:
-        event = message.event
-        tally = self.tallies.setdefault(message.env, BulkTally())
+        # A stream can bring thousands of events a second: queue them, draw them in batches (_drain_bulk).
+        self._bulk_pending.append(message)
+
+    def _drain_bulk(self) -> None:
+        if not self._bulk_pending:
+            return
+        batch, self._bulk_pending = self._bulk_pending, []
+        lines: list[str] = []
+        title = ""
+        for message in batch:
+            event = message.event
+            if event.kind == "started":
+                self.tallies[message.env] = BulkTally()
+            tally = self.tallies.setdefault(message.env, BulkTally())
+            tally.feed(event)
+            title = f"{message.env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
+            line = self._bulk_line(title, event, tally)
+            if line:
+                lines.append(line)
+            if event.kind == "completed":
+                self.log_pane.summary(line, ok=not event.failed)
+        self.log_pane.add(*lines)
+        tally = self.tallies[batch[-1].env]
+        self.log_pane.progress(
+            f"{title} {tally.current}/{tally.total}" if tally.total else title, tally.current, tally.total
+        )
+
+    @staticmethod
+    def _bulk_line(title: str, event: Any, tally: BulkTally) -> str:
         if event.kind == "started":
-            tally = self.tallies[message.env] = BulkTally()
-        tally.feed(event)
-        title = f"{message.env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
-        if event.kind == "started":
-            self.log_pane.add(f"{title}: started, {len(event.payload.get('workspaces') or [])} workspace(s)")
-        elif event.kind == "progress":
+            return f"{title}: started, {len(event.payload.get('workspaces') or [])} workspace(s)"
+        if event.kind == "progress":
             errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
             took = event.payload.get("duration")
-            self.log_pane.add(
+            return (
                 f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
                 + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
                 + (f"  {errors}" if errors else "")
             )
-        elif event.kind in ("notice", "processing"):
-            self.log_pane.add(f"note: {event.message}")
-        elif event.kind == "completed":
-            p = event.payload
-            if event.operation == "push":
-                text = (
-                    f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
-                    f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
-                    f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
-                )
-                if tally.categories.get("inProgress"):
-                    text += f" · skipped while locked {tally.categories['inProgress']}"
-            else:
-                text = (
-                    f"created {len(event.ids('createdWorkspaceIds'))} · updated "
-                    f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
-                    f" · errors {len(p.get('errors') or [])}"
-                )
-            self.log_pane.add(f"{title}: {'FAILED' if event.failed else 'done'}: {text}")
-            self.log_pane.summary(f"{title}: {text}", ok=not event.failed)
-        self.log_pane.progress(title, tally.current, tally.total)
+        if event.kind in ("notice", "processing"):
+            return f"note: {event.message}"
+        if event.kind != "completed":
+            return ""
+        p = event.payload
+        if event.operation == "push":
+            text = (
+                f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
+                f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
+                f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
+            )
+            if tally.categories.get("inProgress"):
+                text += f" · skipped while locked {tally.categories['inProgress']}"
+        else:
+            text = (
+                f"created {len(event.ids('createdWorkspaceIds'))} · updated "
+                f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
+                f" · errors {len(p.get('errors') or [])}"
+            )
+        return f"{title}: {'FAILED' if event.failed else 'done'}: {text}"
 
     # ------------------------------------------------------------------ selection events
     @on(OptionList.OptionHighlighted, "#environments")
@@ -464,8 +501,8 @@ class PrismeDeployApp(App[int]):
         if name and name != self.env_name:
             self.env_name = name
             self.workspaces, self.versions, self.selected_slug = [], [], None
-            self.query_one("#workspaces", DataTable).clear()
-            self.query_one("#versions", DataTable).clear()
+            self.main.query_one("#workspaces", DataTable).clear()
+            self.main.query_one("#versions", DataTable).clear()
             self._apply_env()
             state = self.health.get(name)
             if state and state.state in ("no-token", "auth"):
@@ -504,7 +541,7 @@ class PrismeDeployApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one("#workspaces").focus()
+        self.main.query_one("#workspaces").focus()
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -523,20 +560,20 @@ class PrismeDeployApp(App[int]):
 
     def action_focus_pane(self, pane: str) -> None:
         target = {"log": "#log"}.get(pane, f"#{pane}")
-        self.query_one(target).focus()
+        self.main.query_one(target).focus()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.display = True
         box.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.value = ""
         box.display = False
         self.filter_text = ""
         self._render_workspaces()
-        self.query_one("#workspaces").focus()
+        self.main.query_one("#workspaces").focus()
 
     def action_refresh(self) -> None:
         self.refresh_health()

@@ -24,6 +24,14 @@ from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
 
 DEMO_ENVS = (("dev", "development"), ("staging", "staging"), ("prod", "production"))
+# prod boots as after an image rollout: it imports base1, base2 and extended from the release repository
+# at startup, and one workspace fails with a slug conflict, so the platform activity (A) has a story.
+STARTUP_ROLLOUT = {
+    "STARTUP_IMPORT_REPOSITORY": "release",
+    "STARTUP_IMPORT_GROUPS": "base1,base2,extended",
+    "STARTUP_IMPORT_PAUSE_SECONDS": "1",
+    "STARTUP_IMPORT_SIMULATE_FAILURE": "doc-search:SlugAlreadyInUse",
+}
 
 
 def seeded_template() -> Path:
@@ -57,7 +65,8 @@ class DemoPlatform:
     owns_root: bool = False
 
     @classmethod
-    def start(cls, root: Path | None = None) -> DemoPlatform:
+    def start(cls, root: Path | None = None, *, rollout: bool = True) -> DemoPlatform:
+        """``rollout``: prod boots like a freshly deployed image, running its startup import (see A)."""
         owns = root is None
         root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
         dirs = prepare(root)
@@ -65,7 +74,8 @@ class DemoPlatform:
         try:
             for name, _tier in DEMO_ENVS:
                 token = f"at:demo-{name}-{secrets.token_urlsafe(12)}"
-                demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ={})
+                environ = STARTUP_ROLLOUT if (name == "prod" and rollout) else {}
+                demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ)
         except BaseException:
             demo.stop()
             raise

@@ -954,6 +954,15 @@ class Engine:
         repo_id, groups = self.platform.startup_repository, self.platform.startup_groups
         if not repo_id or not groups:
             return
+        injected = {k: v for k, v in self.platform.startup_failure.items() if k not in self.faults.import_fail}
+        self.faults.import_fail.update(injected)  # only for this run: a rehearsal of a failed rollout
+        try:
+            self._startup_groups(repo_id, groups, stop)
+        finally:
+            for slug in injected:
+                self.faults.import_fail.pop(slug, None)
+
+    def _startup_groups(self, repo_id: str, groups: list[str], stop: threading.Event) -> None:
         for number, group in enumerate(groups):
             if stop.is_set():
                 return

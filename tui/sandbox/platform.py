@@ -50,6 +50,7 @@ class PlatformConfig:
     startup_repository: str | None = None
     startup_groups: list[str] = field(default_factory=list)
     startup_pause: float = 1.0
+    startup_failure: dict[str, str] = field(default_factory=dict)  # slug -> error, for rehearsals
     max_versions: int = 20
     uploads_max_size: int = 10 * 1024 * 1024
 
@@ -104,6 +105,10 @@ def load_platform(data_dir: Path, environ: dict[str, str] | None = None) -> Plat
     config.startup_repository = values.get("STARTUP_IMPORT_REPOSITORY") or None
     config.startup_groups = [g.strip() for g in values.get("STARTUP_IMPORT_GROUPS", "").split(",") if g.strip()]
     config.startup_pause = float(values.get("STARTUP_IMPORT_PAUSE_SECONDS", "1"))
+    for item in values.get("STARTUP_IMPORT_SIMULATE_FAILURE", "").split(","):
+        slug, _, error = item.partition(":")
+        if slug:
+            config.startup_failure[slug] = error or "SlugAlreadyInUse"
     config.max_versions = int(values.get("MAXIMUM_WORKSPACE_VERSION", "20"))
     config.uploads_max_size = int(values.get("UPLOADS_MAX_SIZE", str(10 * 1024 * 1024)))
     return config
