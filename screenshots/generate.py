@@ -68,6 +68,7 @@ async def main() -> None:
             versions.focus()
             versions.move_cursor(row=versions.get_row_index("v1.2.0"))
             await pilot.press("r")
+            await settle(pilot)
             await pilot.press(*"support-bo")
             await pilot.pause()
 

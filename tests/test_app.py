@@ -49,6 +49,7 @@ async def settle(pilot: object) -> None:
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)  # type: ignore[attr-defined]
+    await pilot.wait_for_scheduled_animations()  # type: ignore[attr-defined]
 
 
 def log_text(app: PrismeDeployApp) -> str:
@@ -100,9 +101,11 @@ async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running
         versions.move_cursor(row=versions.get_row_index("v1.0.0"))  # type: ignore[attr-defined]
         await pilot.pause()
         await pilot.press("r")
-        await pilot.pause()
+        await settle(pilot)
         modal = app.screen
         assert isinstance(modal, ActionModal)
+        preview = "\n".join(modal.details)
+        assert "What changes" in preview and "automations/chat.yml" in preview
         confirm = modal.query_one("#confirm", Button)
         assert confirm.disabled
         await pilot.press(*"securechap")
@@ -242,7 +245,10 @@ def frozen_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict, Path]]:
+    from textual.widgets import Input as TextInput
+
     monkeypatch.setenv("PRISME_SANDBOX_CLOCK", FROZEN)
+    monkeypatch.setattr(TextInput, "_toggle_cursor", lambda self: None)  # no blinking cursor in snapshots
     root = tmp_path / "frozen"
     shutil.copytree(frozen_template, root, symlinks=True)
     instances = {}
@@ -282,31 +288,49 @@ def test_snapshot_rollback_confirmation_on_prod(frozen: tuple[dict, Path], snap_
         versions.focus()
         versions.move_cursor(row=versions.get_row_index("v1.2.0"))
         await pilot.press("r")  # type: ignore[attr-defined]
-        await pilot.pause()  # type: ignore[attr-defined]
+        await settle(pilot)
 
     assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
 
 
 @SNAP
 def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare: object) -> None:
-    instances, _root = frozen
-    dev = instances["dev"]
+    """Mid-flight: the started event and three progress events, shaped as the sandbox streams them."""
+    from tui.core.api.bulk import BulkEvent
 
-    async def recorded() -> list:
-        async with PrismeClient(dev.url, dev.token) as api:
-            return [
-                e
-                async for e in api.bulk_push(
-                    repository_id="release", groups=["base2", "extended"], name="v2.0.0", force=True
-                )
-            ]
+    slugs = ["contract-review", "doc-search", "faq-widget"]
+    events = [
+        BulkEvent(
+            "started",
+            {
+                "repositoryId": "release",
+                "groups": ["base2", "extended"],
+                "workspaces": [{"slug": s, "status": "candidate"} for s in slugs * 3],
+            },
+        )
+    ]
+    for number, slug in enumerate(slugs, start=1):
+        errors = [{"error": "Internal", "message": "remote hung up"}] if slug == "doc-search" else []
+        events.append(
+            BulkEvent(
+                "progress",
+                {
+                    "repositoryId": "release",
+                    "workspaceSlug": slug,
+                    "current": number,
+                    "total": 9,
+                    "percentage": round(100 * number / 9, 1),
+                    "duration": 850,
+                    "status": "error" if errors else "pushed",
+                    "errors": errors,
+                },
+            )
+        )
 
     async def before(pilot: object) -> None:
         await settle(pilot)
-        app = pilot.app  # type: ignore[attr-defined]
-        events = await recorded()
-        for event in events[:4]:  # started and the first three workspaces: mid-flight
-            app.post_message(BulkUpdate("dev", event))
+        for event in events:
+            pilot.app.post_message(BulkUpdate("dev", event))  # type: ignore[attr-defined]
         await pilot.pause(0.3)  # type: ignore[attr-defined]
 
     assert snap_compare(

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
@@ -62,6 +62,9 @@ class PrismeDeployApp(App[int]):
     TITLE = "prisme-deploy"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
     COMMANDS = App.COMMANDS | {ActionsProvider}
+    # Textual sets these classes on the screen as the terminal resizes (80x24 gets the compact layout).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     def __init__(
         self,
@@ -115,17 +118,18 @@ class PrismeDeployApp(App[int]):
         self.main.query_one("#log-pane").border_title = "5 Log"
         self.main.query_one("#filter").display = False
         table = self.main.query_one("#workspaces", DataTable)
-        table.add_column("slug", key="slug")
-        table.add_column("labels", key="labels")
-        table.add_column("state", key="state")
-        table.add_column("live", key="live")
-        table.add_column("last sync", key="sync")
+        # Fixed widths: no column jitter while rows stream in, and stable screenshots.
+        table.add_column("slug", key="slug", width=20)
+        table.add_column("labels", key="labels", width=22)
+        table.add_column("state", key="state", width=14)
+        table.add_column("live", key="live", width=9)
+        table.add_column("last sync", key="sync", width=18)
         versions = self.main.query_one("#versions", DataTable)
         versions.add_column("", key="live", width=1)
-        versions.add_column("version", key="name")
-        versions.add_column("date", key="date")
-        versions.add_column("repository", key="repo")
-        versions.add_column("description", key="desc")
+        versions.add_column("version", key="name", width=15)
+        versions.add_column("date", key="date", width=16)
+        versions.add_column("repository", key="repo", width=10)
+        versions.add_column("description", key="desc", width=40)
         self._render_envs()
         self.log_pane.add(
             f"prisme-deploy {__version__}: {len(self.ctx.config.environments)} environment(s)"
@@ -142,13 +146,6 @@ class PrismeDeployApp(App[int]):
         self.set_interval(30, self.refresh_health)
         self.set_interval(0.1, self._drain_bulk)
         self.main.query_one("#workspaces").focus()
-
-    def on_resize(self, event: events.Resize) -> None:
-        # 80x24 over SSH: give the tables the room, shrink the side column and the log.
-        compact = event.size.height < 32 or event.size.width < 100
-        if compact != self.main.has_class("-compact"):
-            self.main.set_class(compact, "-compact")
-            self._render_envs()
 
     @property
     def main(self) -> Screen[Any]:
@@ -172,10 +169,8 @@ class PrismeDeployApp(App[int]):
             state = self.health.get(env.name)
             status = state.label if state else "…"
             marks = " RO" if env.read_only else ""
-            if self.main.has_class("-compact"):  # the tier is in the banner; keep one line per environment
-                lst.add_option(Option(f"{env.name:9.9} {status}{marks}", id=env.name))
-            else:
-                lst.add_option(Option(f"{env.name:10.10} {env.badge:7} {status}{marks}", id=env.name))
+            # One line per environment even in the 24-column side pane at 80x24.
+            lst.add_option(Option(f"{env.name:9.9} {env.badge:4.4} {status}{marks}", id=env.name))
         if self.env_name:
             index = list(self.ctx.config.environments).index(self.env_name)
             lst.highlighted = index
@@ -694,6 +689,25 @@ class PrismeDeployApp(App[int]):
         if not ws or not env or not version:
             self.notify("Select a version in the history (4) first.", severity="warning")
             return
+        self.preview_rollback(env.name, ws.slug, version.name)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def preview_rollback(self, env: str, slug: str, version: str) -> None:
+        """The rollback's diff (current -> target) for the confirmation, when the target can be read."""
+        try:
+            result = await compare.compare(
+                self.ctx, compare.Ref.parse(f"{env}:{slug}"), compare.Ref.parse(f"{env}:{slug}@{version}")
+            )
+            lines = result.stat_lines() if not result.identical else ["No content change: same as current."]
+        except E.PrismeError as exc:
+            lines = [f"What changes is unknown: {exc.message}"]
+        self.post_message(M.RollbackPreviewed(env, slug, version, lines))
+
+    def on_rollback_previewed(self, message: M.RollbackPreviewed) -> None:
+        ws, env = self._current_ws(), self.env
+        version = next((v for v in self.versions if v.name == message.version), None)
+        if not ws or not env or not version or (env.name, ws.slug) != (message.env, message.slug):
+            return  # the selection moved on meanwhile
         live = ws.live_version
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
@@ -701,8 +715,8 @@ class PrismeDeployApp(App[int]):
             f"Live version: {live or 'unknown'}",
             f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
             f"Description:  {version.description}",
-            "Every automation, page and app import absent from that version is removed (pull prunes).",
         ]
+        details = ["What changes (pull prunes what the version lacks):", *message.stat_lines]
         warnings = []
         if ws.dirty:
             warnings.append("DIRTY: this workspace has unpushed edits; they will be LOST.")
@@ -721,6 +735,7 @@ class PrismeDeployApp(App[int]):
                 env=env,
                 summary=summary,
                 warnings=warnings,
+                details=details,
                 confirm_text=self._confirm_text(ws.slug),
                 confirm_label="Roll back",
             ),
@@ -946,9 +961,6 @@ class PrismeDeployApp(App[int]):
         summary = [
             f"From: {the_plan.source}",
             f"To:   {the_plan.target}  ({target_env.badge})",
-            "",
-            *the_plan.diff.stat_lines()[:12],
-            "",
             "A safety snapshot of the target is taken first (U undoes).",
         ]
 
@@ -963,6 +975,7 @@ class PrismeDeployApp(App[int]):
                 summary=summary,
                 fields=fields,
                 warnings=warnings,
+                details=the_plan.diff.stat_lines(),
                 confirm_text=the_plan.target.slug if target_env.protected else None,
                 confirm_label="Promote",
             ),

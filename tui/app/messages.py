@@ -81,3 +81,11 @@ class MatrixReady(Message):
 @dataclass
 class PromotionPlanned(Message):
     plan: Any
+
+
+@dataclass
+class RollbackPreviewed(Message):
+    env: str
+    slug: str
+    version: str
+    stat_lines: list[str]

@@ -51,6 +51,7 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
         confirm_label: str = "Confirm",
         danger: bool = True,
         warnings: list[str] | None = None,
+        details: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -61,20 +62,24 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
         self.confirm_label = confirm_label
         self.danger = danger
         self.warnings = warnings or []
+        self.details = details or []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
             yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge")
             yield Label(self.title_text, id="dialog-title")
+            # What will happen never scrolls away: environment, target, versions stay in view.
+            yield Static("\n".join(self.summary_lines), id="dialog-summary")
+            for warning in self.warnings:
+                yield Label(f"! {warning}", classes="warning")
             with VerticalScroll(id="dialog-body"):
+                if self.details:
+                    yield Static("\n".join(self.details), id="dialog-details")
                 for spec in self.fields:
                     yield Label(spec.label, classes="field-label")
                     yield from self._field(spec)
                     if spec.kind == "version":
                         yield Label("", id=f"{spec.id}-error", classes="field-error")
-                yield Static("\n".join(self.summary_lines), id="dialog-summary")
-                for warning in self.warnings:
-                    yield Label(f"! {warning}", classes="warning")
                 if self.confirm_text:
                     yield Label(
                         f"Protected environment: type [b]{self.confirm_text}[/b] "
