@@ -233,6 +233,51 @@ async def test_diff_screen_and_promotion_leave_no_difference(platform: dict[str,
         assert "verified, no difference remains" in log_text(app)
 
 
+async def test_keymap_rebinds_an_action(platform: dict[str, Running], root_of: Path) -> None:
+    app = make_app(platform, root_of, extra='[keymap]\nrollback = "R"\n')
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select_workspace(pilot, app, "securechat")
+        app.query_one("#versions").focus()
+        await pilot.press("r")
+        await settle(pilot)
+        assert not isinstance(app.screen, ActionModal)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionModal) and app.screen.title_text == "Roll back securechat"
+
+
+async def test_edit_environment_from_the_app_keeps_comments(
+    platform: dict[str, Running], root_of: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "cfg" / "config.toml"
+    path.parent.mkdir()
+    path.write_text("# my platforms\n" + platform_config(platform, root_of), encoding="utf-8")
+    for name, running in platform.items():
+        os.environ[f"PRISME_DEPLOY_TOKEN_{name.upper()}"] = running.token
+    app = PrismeDeployApp(Context.create(cfg.load(path), use_keyring=False), initial_env="staging")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        modal.query_one("#url", Input).value = "ftp://wrong"
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "ftp://wrong" not in path.read_text()  # refused, file untouched
+        await pilot.press("E")
+        await pilot.pause()
+        app.screen.query_one("#read_only").value = True
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert app.ctx.config.environments["staging"].read_only
+        assert app.check_action("push", ()) is False
+    text = path.read_text()
+    assert text.startswith("# my platforms") and "read_only = true" in text
+    assert app.ctx.audit.read(action="config")
+
+
 # ------------------------------------------------------------------------------------------------ snapshots
 @pytest.fixture(scope="module")
 def frozen_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

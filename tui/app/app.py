@@ -119,16 +119,19 @@ class PrismeDeployApp(App[int]):
         self.main.query_one("#filter").display = False
         table = self.main.query_one("#workspaces", DataTable)
         # Fixed widths: no column jitter while rows stream in, and stable screenshots.
-        table.add_column("slug", key="slug", width=20)
-        table.add_column("labels", key="labels", width=22)
-        table.add_column("state", key="state", width=14)
-        table.add_column("live", key="live", width=9)
-        table.add_column("last sync", key="sync", width=18)
+        table.add_column("slug", key="slug", width=18)
+        table.add_column("state", key="state", width=12)
+        table.add_column("live", key="live", width=8)
+        table.add_column("name", key="name", width=18)
+        table.add_column("labels", key="labels", width=20)
+        table.add_column("last push", key="push", width=15)
+        table.add_column("last pull", key="pull", width=15)
         versions = self.main.query_one("#versions", DataTable)
         versions.add_column("", key="live", width=1)
         versions.add_column("version", key="name", width=15)
         versions.add_column("date", key="date", width=16)
         versions.add_column("repository", key="repo", width=10)
+        versions.add_column("changes", key="changes", width=18)
         versions.add_column("description", key="desc", width=40)
         self._render_envs()
         self.log_pane.add(
@@ -252,10 +255,12 @@ class PrismeDeployApp(App[int]):
             rows.append(
                 (
                     ws.slug,
-                    ",".join(ws.labels),
                     " ".join(state) or "clean",
                     ws.live_version or "-",
-                    history.last_sync(ws),
+                    ws.name,
+                    ",".join(ws.labels),
+                    history.stamp(ws.last_push),
+                    history.stamp(ws.last_pull),
                 )
             )
         for row in rows:
@@ -265,7 +270,7 @@ class PrismeDeployApp(App[int]):
         if self.selected_slug and self.selected_slug in {r[0] for r in rows}:
             table.move_cursor(row=table.get_row_index(self.selected_slug))
 
-    def _render_versions(self, ws: Workspace) -> None:
+    def _render_versions(self, ws: Workspace, changes: dict[str, str]) -> None:
         table = self.main.query_one("#versions", DataTable)
         table.clear()
         live = ws.live_version
@@ -275,6 +280,7 @@ class PrismeDeployApp(App[int]):
                 version.name,
                 (version.created_at or "")[:16],
                 version.source,
+                changes.get(version.name, ""),
                 version.description,
                 key=version.name,
             )
@@ -318,11 +324,13 @@ class PrismeDeployApp(App[int]):
             async with self.ctx.client(env) as client:
                 ws = await client.find_workspace(slug)
                 versions = await client.list_versions(ws.id)
+                published = await client.events(ws.id, types=["workspaces.versions.published"], limit=100)
             git_versions = await asyncio.to_thread(history.git_versions, self.ctx.config, self.ctx.env(env), slug)
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
             return
-        self.post_message(M.VersionsLoaded(env, ws, history.merge(versions, git_versions)))
+        changes = history.changes_by_version(published)
+        self.post_message(M.VersionsLoaded(env, ws, history.merge(versions, git_versions), changes))
 
     # ------------------------------------------------------------------ message handlers (own the state)
     def on_health_checked(self, message: M.HealthChecked) -> None:
@@ -360,7 +368,7 @@ class PrismeDeployApp(App[int]):
             return
         self.versions = message.versions
         self.workspaces = [message.workspace if w.id == message.workspace.id else w for w in self.workspaces]
-        self._render_versions(message.workspace)
+        self._render_versions(message.workspace, message.changes)
 
     def on_api_failed(self, message: M.ApiFailed) -> None:
         error = message.error
@@ -1070,6 +1078,120 @@ class PrismeDeployApp(App[int]):
             ),
             chosen,
         )
+
+    # -- environments in the configuration ------------------------------------------------------
+    def _env_fields(self, env: Environment | None) -> list[Field]:
+        tiers = [(t, t) for t in ("development", "staging", "production")]
+        fields = [] if env else [Field("name", "Name (letters, digits, . _ -):", "text", required=True)]
+        return [
+            *fields,
+            Field("url", "API URL (https://api.example.com):", "text", env.url if env else "", required=True),
+            Field("tier", "Tier:", "select", env.tier if env else "development", tiers),
+            Field(
+                "protected",
+                "Protected: type the name to confirm destructive actions",
+                "check",
+                env.protected if env else False,
+            ),
+            Field("read_only", "Read-only: hide every mutating action", "check", env.read_only if env else False),
+            Field("verify_tls", "Verify TLS certificates", "check", env.verify_tls if env else True),
+        ]
+
+    def action_edit_env(self) -> None:
+        env = self.env
+        if env is None:
+            return
+        self.push_screen(
+            ActionModal(
+                title=f"Edit environment {env.name}",
+                env=env,
+                fields=self._env_fields(env),
+                summary=[f"Saved to {self._config_path()} (comments are kept)."],
+                confirm_label="Save",
+                danger=False,
+            ),
+            lambda values: self._save_env(env.name, values) if values else None,
+        )
+
+    def action_add_env(self) -> None:
+        placeholder = Environment(name="new", url="https://")
+        self.push_screen(
+            ActionModal(
+                title="Add an environment",
+                env=placeholder,
+                fields=self._env_fields(None),
+                summary=[f"Saved to {self._config_path()}; then `L`ogin with ctrl+l."],
+                confirm_label="Add",
+                danger=False,
+            ),
+            lambda values: self._save_env(str(values.pop("name")), values) if values else None,
+        )
+
+    def action_remove_env(self) -> None:
+        env = self.env
+        if env is None:
+            return
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self._change_config(lambda editor: editor.remove_environment(env.name), env.name, "remove")
+
+        self.push_screen(
+            ActionModal(
+                title=f"Remove environment {env.name}",
+                env=env,
+                summary=[
+                    f"Removes [environments.{env.name}] from {self._config_path()}.",
+                    "Its token stays in the keyring (prisme-deploy logout removes it).",
+                ],
+                confirm_text=env.name,
+                confirm_label="Remove",
+            ),
+            done,
+        )
+
+    def _config_path(self) -> Path:
+        from tui.core import paths
+
+        return self.ctx.config.path or paths.config_path()
+
+    def _save_env(self, name: str, values: dict[str, Any]) -> None:
+        self._change_config(lambda editor: editor.set_environment(name, values), name, "save")
+
+    def _change_config(self, change: Callable[[Any], None], name: str, what: str) -> None:
+        from tui.core import config as cfg
+
+        try:
+            editor = cfg.ConfigEditor(self._config_path())
+            change(editor)
+            new = editor.save()  # validated before anything touches the disk
+        except E.PrismeError as exc:
+            self.notify(str(exc), title="Configuration not changed", severity="error", timeout=15)
+            return
+        with self.ctx.audit.record("config", name, details={"change": what, "file": str(self._config_path())}):
+            pass
+        new.path = self._config_path()
+        self.ctx.config = new
+        if self.env_name not in new.environments:
+            self.env_name = next(iter(new.environments), None)
+            self.workspaces = []
+        self.log_pane.add(f"configuration: {what} {name} ({self._config_path()})")
+        self._render_envs()
+        self._apply_env()
+        self.refresh_health()  # "test connection": /v2/me and readiness, shown in the environments pane
+
+    def action_stop_watching(self) -> None:
+        if not self.env_name:
+            return
+        stopped = [w for w in self.workers if w.group == f"bulk:{self.env_name}" and w.is_running]
+        for worker in stopped:
+            worker.cancel()
+        if stopped:
+            self.ctx.running.pop(self.env_name, None)
+            self.log_pane.add(
+                f"{self.env_name}: stopped watching the bulk operation; the server goes on. "
+                "Its result will be in the platform activity (A)."
+            )
 
     def action_activity(self) -> None:
         if self.env_name and self.selected_slug:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 
 def describe(event_type: str, payload: dict[str, Any]) -> str:
@@ -47,23 +47,34 @@ class TableScreen(ModalScreen[str | None]):
         super().__init__()
         self.title_text, self.columns, self.rows, self.note = title, columns, rows, note
         self.selectable = selectable
+        self.shown = rows
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
             yield Label(self.title_text, id="dialog-title")
             if self.note:
                 yield Static(self.note)
+            yield Input(placeholder="filter: any text (environment, action, workspace, outcome…)", id="table-filter")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(*self.columns)
-        table.add_rows(self.rows or [["(nothing yet)"] + [""] * (len(self.columns) - 1)])
+        self._fill("")
         table.focus()
 
+    def _fill(self, needle: str) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.shown = [row for row in self.rows if not needle or needle.lower() in " ".join(row).lower()]
+        table.add_rows(self.shown or [["(nothing)"] + [""] * (len(self.columns) - 1)])
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.selectable and self.rows:
-            self.dismiss(str(self.rows[event.cursor_row][0]))
+        if self.selectable and self.shown:
+            self.dismiss(str(self.shown[event.cursor_row][0]))
 
     def action_close(self) -> None:
         self.dismiss(None)

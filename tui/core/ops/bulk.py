@@ -12,6 +12,8 @@ from typing import Any
 
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkEvent
+from tui.core.api.client import PrismeClient
+from tui.core.ops import snapshots
 from tui.core.ops.context import Context
 
 
@@ -53,6 +55,16 @@ async def validate_repository(ctx: Context, env: str, repository: str, *, write:
         raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk push needs read-write.")
     if not write and not repo.readable:
         raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk import needs to read it.")
+
+
+async def _snapshot_group(ctx: Context, client: PrismeClient, env: str, group: str) -> list[str] | None:
+    """Every workspace a group import may overwrite, exported concurrently first (None: snapshots off)."""
+    if not snapshots.enabled(ctx, env):
+        return None
+    known = ctx.config.groups.get(group)
+    workspaces = await client.list_workspaces(labels=list(known.labels) if known else None)
+    taken = await snapshots.take_many(ctx, client, env, workspaces, f"bulk-import {group}")
+    return [s.id for s in taken]
 
 
 async def bulk_push(
@@ -127,6 +139,16 @@ async def bulk_import(
             ) as entry:
                 for group in groups:
                     yield BulkEvent("notice", {}, "import", group, message=f"importing group {group}")
+                    saved = await _snapshot_group(ctx, client, env, group)
+                    if saved is not None:
+                        entry.details.setdefault("snapshots", []).extend(saved)
+                        yield BulkEvent(
+                            "notice",
+                            {},
+                            "import",
+                            group,
+                            message=f"safety snapshots: {len(saved)} workspace(s) of {group} saved before the import",
+                        )
                     summary: BulkEvent | None = None
                     async for event in client.bulk_import(
                         repository_id=repository, group=group, force_reimport=force_reimport

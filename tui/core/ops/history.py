@@ -3,7 +3,7 @@ platform repository's tags (versions pushed from other instances, which the API 
 
 from __future__ import annotations
 
-from tui.core.api.models import Version, Workspace
+from tui.core.api.models import Event, PushInfo, Version
 from tui.core.config import Config, Environment
 from tui.core.gitsource import GitHistory, GitSourceError
 
@@ -29,11 +29,22 @@ def merge(api_versions: list[Version], git: list[Version]) -> list[Version]:
     return sorted(merged, key=lambda v: v.created_at or "", reverse=True)
 
 
-def last_sync(ws: Workspace) -> str:
-    """The most recent of last push and last pull, as "push v1.2 11-28" for the table."""
-    events = [("push", ws.last_push), ("pull", ws.last_pull)]
-    present = [(kind, info) for kind, info in events if info is not None]
-    if not present:
+def stamp(info: PushInfo | None) -> str:
+    """A last push or pull for the table: "v1.2.0 03-02 09:10"."""
+    if info is None:
         return ""
-    kind, info = max(present, key=lambda item: item[1].created_at or "")
-    return f"{kind} {info.version} {(info.created_at or '')[5:10]}"
+    when = info.created_at or ""
+    return f"{info.version} {when[5:10]} {when[11:16]}".strip()
+
+
+def changes_by_version(published: list[Event]) -> dict[str, str]:
+    """+/- per version from workspaces.versions.published (where the instance recorded them)."""
+    found: dict[str, str] = {}
+    for event in published:
+        name = (event.payload.get("version") or {}).get("name")
+        summary = (event.payload.get("changes") or {}).get("summary")
+        if name and summary and name not in found:
+            found[name] = (
+                f"{summary.get('changes', 0)} files +{summary.get('insertions', 0)} -{summary.get('deletions', 0)}"
+            )
+    return found
