@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -23,10 +23,6 @@ from textual.widgets.option_list import Option
 from tui import __version__
 from tui.app import messages as M
 from tui.app.bindings import ACTIONS, MUTATING, bindings
-from tui.app.screens.activity import TableScreen, describe
-from tui.app.screens.diff import DiffScreen
-from tui.app.screens.help import HelpScreen
-from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal, Field, LoginModal, YesNoModal
 from tui.app.widgets.log_pane import LogPane
 from tui.core.api import errors as E
@@ -37,6 +33,10 @@ from tui.core.ops import actions, bulk, compare, health, history, matrix, promot
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
 
+if TYPE_CHECKING:
+    from tui.app.screens.matrix import MatrixScreen
+
+# Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
 
 
@@ -584,6 +584,8 @@ class PrismeDeployApp(App[int]):
             self.load_workspaces(self.env_name)
 
     def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.ctx.config.keymap))
 
     def action_login(self) -> None:
@@ -899,6 +901,8 @@ class PrismeDeployApp(App[int]):
     def on_diff_ready(self, message: M.DiffReady) -> None:
         stat = message.diff.stat()
         self.log_pane.add(f"{message.title}: {stat['files']} file(s), +{stat['insertions']} -{stat['deletions']}")
+        from tui.app.screens.diff import DiffScreen
+
         self.push_screen(DiffScreen(message.title, message.diff))
 
     def action_matrix(self) -> None:
@@ -912,6 +916,8 @@ class PrismeDeployApp(App[int]):
         self.post_message(M.MatrixReady(f"Drift matrix · {title}", result))
 
     def on_matrix_ready(self, message: M.MatrixReady) -> None:
+        from tui.app.screens.matrix import MatrixScreen
+
         self.push_screen(MatrixScreen(message.title, message.matrix))
 
     def on_matrix_screen_diff_requested(self, message: MatrixScreen.DiffRequested) -> None:
@@ -1060,6 +1066,8 @@ class PrismeDeployApp(App[int]):
         )
 
     def action_snapshots(self) -> None:
+        from tui.app.screens.activity import TableScreen
+
         store = snapshots.SnapshotStore.for_context(self.ctx)
         snaps = store.list(self.env_name)
         rows = [[s.id, s.slug, s.time[:19], s.live_version or "", s.action, f"{s.size // 1024} KiB"] for s in snaps]
@@ -1202,6 +1210,8 @@ class PrismeDeployApp(App[int]):
             self.show_events(self.env_name, "platform")
 
     def action_audit(self) -> None:
+        from tui.app.screens.activity import TableScreen
+
         entries = self.ctx.audit.read(limit=500)
         rows = [
             [
@@ -1226,6 +1236,8 @@ class PrismeDeployApp(App[int]):
 
     @work(group="events", exclusive=True, exit_on_error=False)
     async def show_events(self, env: str, slug: str) -> None:
+        from tui.app.screens.activity import TableScreen, describe
+
         try:
             async with self.ctx.client(env) as client:
                 workspace_id = "platform" if slug == "platform" else (await client.find_workspace(slug)).id

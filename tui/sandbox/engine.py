@@ -349,7 +349,8 @@ class Engine:
         description = body.get("description")
         if isinstance(description, dict):  # the real server stringifies it into the commit message
             description = "[object Object]"
-        name = body.get("name") or clock.now().strftime("v%y%m%d-%H%M%S")
+        # A generated name fits the 15-character rule and differs between two pushes in one second.
+        name = body.get("name") or clock.now().strftime("v%y%m%d%H%M%S%f")[:15]
         self.check_version_name(name)
         if any(v["name"] == name for v in meta.get("versions") or []):
             raise SandboxError(400, "InvalidVersionError", f"Version name '{name}' is already used")

@@ -11,6 +11,7 @@ Rules it keeps (api-contract.md):
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import ssl
@@ -65,6 +66,17 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One verifying TLS context per CA bundle for the process: building one costs tens of milliseconds,
+    and the app opens a client per operation."""
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def now_iso(delta_seconds: float = 0.0) -> str:
     moment = datetime.now(UTC) + timedelta(seconds=delta_seconds)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -102,9 +114,7 @@ class PrismeClient:
         self.env_name = env_name or urlsplit(base_url).hostname or base_url
         self.poll_interval = poll_interval
         self.processing_wait = processing_wait
-        verify: bool | ssl.SSLContext = verify_tls
-        if verify_tls and ca_bundle:
-            verify = ssl.create_default_context(cafile=ca_bundle)
+        verify: bool | ssl.SSLContext = _tls_context(ca_bundle) if verify_tls else False
         self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=base_url,
