@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 # Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
+MAX_ROWS = 400
+DRAIN_MAX = 1500
 
 
 class ActionsProvider(Provider):
@@ -147,7 +149,7 @@ class PrismeDeployApp(App[int]):
         if self.env_name:  # in parallel with the health check: first paint never waits on the network twice
             self.load_workspaces(self.env_name)
         self.set_interval(30, self.refresh_health)
-        self.set_interval(0.1, self._drain_bulk)
+        self.set_interval(0.05, self._drain_bulk)
         self.main.query_one("#workspaces").focus()
 
     @property
@@ -246,7 +248,10 @@ class PrismeDeployApp(App[int]):
         table = self.main.query_one("#workspaces", DataTable)
         table.clear()
         rows = []
-        for ws in self.visible_workspaces():
+        matching = self.visible_workspaces()
+        # DataTable cost grows with rows added: on a platform of thousands, show the first MAX_ROWS
+        # matches and say so; the filter narrows instantly (measured in bench/: keystroke <= 50 ms).
+        for ws in matching[:MAX_ROWS]:
             state = []
             if ws.dirty:
                 state.append("dirty")
@@ -266,6 +271,8 @@ class PrismeDeployApp(App[int]):
         for row in rows:
             table.add_row(*row, key=row[0])
         shown = f"{len(rows)}/{len(self.workspaces)}"
+        if len(matching) > len(rows):
+            shown = f"first {len(rows)} of {len(matching)} matching · / to narrow"
         table.border_subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
         if self.selected_slug and self.selected_slug in {r[0] for r in rows}:
             table.move_cursor(row=table.get_row_index(self.selected_slug))
@@ -415,7 +422,8 @@ class PrismeDeployApp(App[int]):
         self.refresh_health()
 
     def on_operation_finished(self, message: M.OperationFinished) -> None:
-        self._drain_bulk()  # the stream's last lines first, then the outcome
+        while self._bulk_pending:  # the stream's last lines first, then the outcome
+            self._drain_bulk()
         text = redact(message.message, self.ctx.tokens.known_tokens())
         self.log_pane.add(("OK   " if message.ok else "FAIL ") + f"{message.title}: {text}")
         if message.next_step:
@@ -443,7 +451,8 @@ class PrismeDeployApp(App[int]):
     def _drain_bulk(self) -> None:
         if not self._bulk_pending:
             return
-        batch, self._bulk_pending = self._bulk_pending, []
+        # A bounded slice per tick keeps the UI responsive however fast the stream arrives.
+        batch, self._bulk_pending = self._bulk_pending[:DRAIN_MAX], self._bulk_pending[DRAIN_MAX:]
         lines: list[str] = []
         title = ""
         for message in batch:
@@ -1295,11 +1304,11 @@ class PrismeDeployApp(App[int]):
                 repository=repository,
                 discard_local_changes=discard,
                 action=action,
+                on_step=lambda step: self.post_message(M.LogLines([f"  {step}"])),  # live, as they happen
             )
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env, title, False, str(exc), exc.hint))
             return
-        self.post_message(M.LogLines([f"  {s}" for s in outcome.steps]))
         if outcome.snapshot_id:
             self.post_message(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
         self.post_message(

@@ -7,9 +7,10 @@ write lock (a merge conflict leaves ``writeLock.reason = merge_conflict``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient, now_iso
@@ -17,7 +18,8 @@ from tui.core.api.models import PullResult, Version, Workspace, validate_version
 from tui.core.ops import snapshots
 from tui.core.ops.context import Context
 
-Progress = Callable[[str], None]
+Progress = Callable[[str], object]
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +63,28 @@ async def progress_steps(client: PrismeClient, ws: Workspace, since: str, operat
         for e in events
         if e.payload.get("operation") == operation
     ]
+
+
+async def _with_steps(
+    client: PrismeClient, ws: Workspace, since: str, operation: str, call: Awaitable[T], on_step: Progress | None
+) -> T:
+    """Await ``call``, following its progress events meanwhile (a pull can take minutes on a big repo)."""
+    if on_step is None:
+        return await call
+    task = asyncio.ensure_future(call)
+    seen = 0
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.3)
+            steps = await progress_steps(client, ws, since, operation)
+            for step in steps[seen:]:
+                on_step(step)
+            seen = len(steps)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
 
 
 async def push(
@@ -118,8 +142,11 @@ async def pull(
     repository: str | None,
     discard_local_changes: bool = False,
     action: str = "pull",
+    on_step: Progress | None = None,
 ) -> Outcome:
-    """Pull latest, or roll back to ``version``; then verify what the server says happened."""
+    """Pull latest, or roll back to ``version``; then verify what the server says happened.
+
+    ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs."""
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
@@ -140,8 +167,15 @@ async def pull(
                 },
             ) as entry:
                 try:
-                    result = await client.pull(
-                        ws.id, version, repository_id=repository, discard_local_changes=discard_local_changes
+                    result = await _with_steps(
+                        client,
+                        ws,
+                        since,
+                        "pull",
+                        client.pull(
+                            ws.id, version, repository_id=repository, discard_local_changes=discard_local_changes
+                        ),
+                        on_step,
                     )
                 except E.MergeConflict as exc:
                     entry.outcome = "failed"
