@@ -311,10 +311,17 @@ class PrismeDeployApp(App[int]):
 
     @work(group="workspaces", exclusive=True, exit_on_error=False)
     async def load_workspaces(self, env: str) -> None:
+        """Pages as they arrive: the first one is on screen while the rest of a big platform loads."""
+        items: list[Workspace] = []
         try:
             async with self.ctx.client(env) as client:
-                items = await client.list_workspaces()
                 repos = await client.platform_repositories()
+                pages = 0
+                async for page in client.iter_workspace_pages():
+                    items.extend(page)
+                    pages += 1
+                    if pages == 1 or pages % 10 == 0:
+                        self.post_message(M.WorkspacesLoaded(env, list(items), repos, partial=True))
         except E.AuthenticationFailed as exc:
             self.post_message(M.NeedToken(env, exc.message))
             return
@@ -360,14 +367,19 @@ class PrismeDeployApp(App[int]):
     def on_workspaces_loaded(self, message: M.WorkspacesLoaded) -> None:
         if message.env != self.env_name:
             return
+        first = not self.workspaces
         self.workspaces = message.workspaces
         self.repositories = message.repositories
         self._render_groups()
         self._render_workspaces()
+        if message.partial:
+            self.main.query_one("#workspaces").border_subtitle = f"loading… {len(self.workspaces)} so far"
+            if not first:
+                return
         visible = self.visible_workspaces()
         if visible and not self.selected_slug:
             self.selected_slug = visible[0].slug
-        if self.selected_slug:
+        if self.selected_slug and (first or not message.partial):
             self.load_versions(message.env, self.selected_slug)
 
     def on_versions_loaded(self, message: M.VersionsLoaded) -> None:
@@ -1254,10 +1266,17 @@ class PrismeDeployApp(App[int]):
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Activity of {slug}", exc))
             return
+        # What matters first (80 columns): when, what, the details (errors, failing workspace), then who.
         rows = [
-            [e.created_at[:19], e.type, str(e.source.get("userId") or ""), describe(e.type, e.payload)] for e in events
+            [
+                e.created_at[5:19].replace("T", " "),
+                e.type.removeprefix("workspaces."),
+                describe(e.type, e.payload),
+                str(e.source.get("userId") or ""),
+            ]
+            for e in events
         ]
-        self.push_screen(TableScreen(f"Activity · {env} · {slug}", ["time", "type", "by", "details"], rows))
+        self.push_screen(TableScreen(f"Activity · {env} · {slug}", ["time", "event", "details", "by"], rows))
 
     # ------------------------------------------------------------------ operation workers (on the App)
     def _guard(self, env: str, what: str) -> bool:

@@ -22,6 +22,7 @@ class WorkspacesLoaded(Message):
     env: str
     workspaces: list[Workspace]
     repositories: dict[str, Any] = field(default_factory=dict)
+    partial: bool = False  # more pages are coming
 
 
 @dataclass

@@ -277,6 +277,14 @@ class PrismeClient:
     ) -> list[Workspace]:
         """Every page: the end is a page shorter than ``limit`` (page base is unconfirmed)."""
         result: list[Workspace] = []
+        async for page in self.iter_workspace_pages(labels=labels, dirty=dirty, page_size=page_size):
+            result.extend(page)
+        return result
+
+    async def iter_workspace_pages(
+        self, *, labels: list[str] | None = None, dirty: bool | None = None, page_size: int = PAGE_SIZE
+    ) -> AsyncIterator[list[Workspace]]:
+        """Page by page, so a screen can show the first page while the rest arrives."""
         seen: set[str] = set()
         page = 0
         while True:
@@ -287,11 +295,11 @@ class PrismeClient:
                 params["dirty"] = str(dirty).lower()
             items = self._expect(await self._json("GET", "/v2/workspaces", params=params), list, "a list")
             fresh = [w for w in items if isinstance(w, dict) and str(w.get("id")) not in seen]
-            for item in fresh:
-                seen.add(str(item.get("id")))
-                result.append(Workspace.from_json(item))
+            seen.update(str(item.get("id")) for item in fresh)
+            if fresh:
+                yield [Workspace.from_json(item) for item in fresh]
             if len(items) < page_size or not fresh:
-                return result
+                return
             page += 1
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
