@@ -411,18 +411,8 @@ class PrismeDeployApp(App[int]):
     async def verify_token(self, env_name: str, token: str) -> None:
         import asyncio
 
-        from tui.core.api.client import PrismeClient
-
-        env = self.ctx.env(env_name)
         try:
-            async with PrismeClient(
-                env.url,
-                token,
-                env_name=env_name,
-                verify_tls=env.verify_tls,
-                ca_bundle=env.ca_bundle,
-                allow_insecure_http=env.allow_insecure_http,
-            ) as client:
+            async with self.ctx.client_with(env_name, token) as client:
                 me = await client.me()
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(env_name, "Login", False, exc.message))
@@ -1232,24 +1222,13 @@ class PrismeDeployApp(App[int]):
 
     def action_audit(self) -> None:
         from tui.app.screens.activity import TableScreen
+        from tui.core.audit import AUDIT_COLUMNS, audit_row
 
-        entries = self.ctx.audit.read(limit=500)
-        rows = [
-            [
-                e.get("time", ""),
-                e.get("env", ""),
-                e.get("action", ""),
-                ",".join(e.get("targets") or []),
-                e.get("version") or "",
-                e.get("outcome", ""),
-                e.get("user", ""),
-            ]
-            for e in entries
-        ]
+        rows = [audit_row(e) for e in self.ctx.audit.read(limit=500)]
         self.push_screen(
             TableScreen(
                 "Audit journal",
-                ["time", "env", "action", "targets", "version", "outcome", "user"],
+                AUDIT_COLUMNS,
                 rows,
                 note=str(self.ctx.audit.path),
             )

@@ -16,7 +16,7 @@ from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkTally
-from tui.core.api.client import PrismeClient
+from tui.core.audit import AUDIT_COLUMNS, audit_row
 from tui.core.ops import actions, bulk, compare, health, promote, snapshots
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
@@ -259,21 +259,7 @@ async def cmd_audit(args: argparse.Namespace, ctx: Context, out: Printer) -> int
         for entry in entries:
             out.data(entry)
         return EXIT_OK
-    out.table(
-        [
-            [
-                e.get("time", ""),
-                e.get("env", ""),
-                e.get("action", ""),
-                ",".join(e.get("targets") or []),
-                e.get("version") or "",
-                e.get("outcome", ""),
-                e.get("user", ""),
-            ]
-            for e in entries
-        ],
-        ["time", "env", "action", "targets", "version", "outcome", "user"],
-    )
+    out.table([audit_row(e) for e in entries], AUDIT_COLUMNS)
     return EXIT_OK
 
 
@@ -467,16 +453,7 @@ async def cmd_login(args: argparse.Namespace, ctx: Context, out: Printer) -> int
         raise E.UsageError("No terminal to prompt on: pipe the token with --token-stdin.")
     if not token:
         raise E.UsageError("The token is empty; nothing was stored.")
-    environment = ctx.env(env)
-    async with PrismeClient(
-        environment.url,
-        token,
-        env_name=env,
-        timeout=environment.timeout,
-        verify_tls=environment.verify_tls,
-        ca_bundle=environment.ca_bundle,
-        allow_insecure_http=environment.allow_insecure_http,
-    ) as client:
+    async with ctx.client_with(env, token) as client:
         me = await client.me()
     saved = await asyncio.to_thread(ctx.tokens.save, env, token)
     if out.json_mode:

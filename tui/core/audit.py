@@ -56,6 +56,22 @@ class AuditEntry:
         }
 
 
+AUDIT_COLUMNS = ["time", "env", "action", "targets", "version", "outcome", "user"]
+
+
+def audit_row(entry: dict[str, Any]) -> list[str]:
+    """One journal entry as a table row (CLI and TUI show the same columns)."""
+    return [
+        str(entry.get("time", "")),
+        str(entry.get("env", "")),
+        str(entry.get("action", "")),
+        ",".join(entry.get("targets") or []),
+        str(entry.get("version") or ""),
+        str(entry.get("outcome", "")),
+        str(entry.get("user", "")),
+    ]
+
+
 class AuditLog:
     def __init__(self, path: Path, *, tokens: list[str] | None = None) -> None:
         self.path = path

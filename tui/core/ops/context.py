@@ -48,14 +48,19 @@ class Context:
         return env
 
     def client(self, env_name: str) -> PrismeClient:
-        env = self.env(env_name)
+        self.env(env_name)  # an unknown name fails here, with a "did you mean"
         token, _source = self.tokens.resolve(env_name)
         if not token:
             raise AuthenticationFailed(
                 f"No token for environment {env_name!r}.",
                 hint=f"Run `prisme-deploy login --env {env_name}` or set {env_var_name(env_name)}.",
             )
-        self.audit._tokens.append(token)
+        return self.client_with(env_name, token)
+
+    def client_with(self, env_name: str, token: str) -> PrismeClient:
+        """A client for an environment's settings (URL, TLS, timeout) and a given token."""
+        env = self.env(env_name)
+        self.audit._tokens.append(token)  # the journal redacts every token this session has seen
         return PrismeClient(
             env.url,
             token,
