@@ -537,12 +537,15 @@ class PrismeDeployApp(App[int]):
         slug = event.row_key.value if event.row_key else None
         if slug and slug != self.selected_slug and self.env_name:
             self.selected_slug = slug
+            self.selected_version = None
+            self.refresh_bindings()
             self.versions = []
             self.load_versions(self.env_name, slug)
 
     @on(DataTable.RowHighlighted, "#versions")
     def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.selected_version = event.row_key.value if event.row_key else None
+        self.refresh_bindings()  # rollback is offered only with a version selected: keep the footer true
 
     @on(DataTable.HeaderSelected, "#workspaces")
     def _sort(self, event: DataTable.HeaderSelected) -> None:
