@@ -233,6 +233,28 @@ async def test_diff_screen_and_promotion_leave_no_difference(platform: dict[str,
         assert "verified, no difference remains" in log_text(app)
 
 
+async def test_promotion_through_git_with_drift_acknowledged(platform: dict[str, Running], root_of: Path) -> None:
+    from textual.widgets import Checkbox, Select
+
+    app = make_app(platform, root_of, env="prod")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.plan_promotion("staging:hr-assistant", "prod:hr-assistant")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal) and any("DRIFT" in w for w in modal.warnings)
+        modal.query_one("#via", Select).value = "git:release"
+        modal.query_one("#name", Input).value = "v9.0.0"
+        modal.query_one("#confirm-input", Input).value = "hr-assistant"
+        await pilot.pause()
+        assert modal.query_one("#confirm", Button).disabled  # drift not acknowledged yet
+        modal.query_one("#accept_drift", Checkbox).value = True
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "via git" in log_text(app) and "verified, no difference remains" in log_text(app)
+
+
 async def test_keymap_rebinds_an_action(platform: dict[str, Running], root_of: Path) -> None:
     app = make_app(platform, root_of, extra='[keymap]\nrollback = "R"\n')
     async with app.run_test(size=(120, 40)) as pilot:

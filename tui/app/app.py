@@ -968,8 +968,14 @@ class PrismeDeployApp(App[int]):
         if the_plan.diff.identical:
             self.notify(f"{the_plan.target} already matches {the_plan.source}.", title="Nothing to promote")
             return
+        routes = [("archive (export, import with prune)", "archive")] + [
+            (f"git: push on {the_plan.source.env}, pull on {the_plan.target.env} via {repo.id}", f"git:{repo.id}")
+            for repo in self.repositories.values()
+            if repo.readable and repo.type == "git"
+        ]
         fields = [
-            Field("via", "Promote through:", "select", "archive", [("archive (export, import with prune)", "archive")])
+            Field("via", "Promote through:", "select", "archive", routes),
+            Field("name", "Version name (through git only):", "version"),
         ]
         warnings = []
         if the_plan.drift:
@@ -993,8 +999,13 @@ class PrismeDeployApp(App[int]):
         ]
 
         def done(values: dict[str, Any] | None) -> None:
-            if values:
-                self.run_promote(the_plan, bool(values.get("accept_drift")))
+            if not values:
+                return
+            via, _, repository = str(values.get("via") or "archive").partition(":")
+            if via == "git" and not values.get("name"):
+                self.notify("A promotion through git needs a version name.", severity="error")
+                return
+            self.run_promote(the_plan, bool(values.get("accept_drift")), via, values.get("name"), repository or None)
 
         self.push_screen(
             ActionModal(
@@ -1010,15 +1021,26 @@ class PrismeDeployApp(App[int]):
             done,
         )
 
-    def run_promote(self, the_plan: promote.Plan, accept_drift: bool) -> None:
-        if self._guard(the_plan.target.env, f"promote {the_plan.source} → {the_plan.target}"):
-            self._promote_worker(the_plan, accept_drift)
+    def run_promote(
+        self,
+        the_plan: promote.Plan,
+        accept_drift: bool,
+        via: str = "archive",
+        name: str | None = None,
+        repository: str | None = None,
+    ) -> None:
+        if self._guard(the_plan.target.env, f"promote {the_plan.source} → {the_plan.target} via {via}"):
+            self._promote_worker(the_plan, accept_drift, via, name, repository)
 
     @work(group="op", exit_on_error=False)
-    async def _promote_worker(self, the_plan: promote.Plan, accept_drift: bool) -> None:
+    async def _promote_worker(
+        self, the_plan: promote.Plan, accept_drift: bool, via: str, name: str | None, repository: str | None
+    ) -> None:
         title = f"Promote {the_plan.target.slug}"
         try:
-            outcome = await promote.promote(self.ctx, the_plan, accept_drift=accept_drift)
+            outcome = await promote.promote(
+                self.ctx, the_plan, accept_drift=accept_drift, via=via, name=name, repository=repository
+            )
         except E.PrismeError as exc:
             self.post_message(M.OperationFinished(the_plan.target.env, title, False, str(exc), exc.hint))
             return
