@@ -41,37 +41,26 @@ def run_guide(running: Running) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "-c", GUIDE_STEP], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_guide_ci_step_passes(sandbox: Running) -> None:
+def edit_securechat(sandbox: Running) -> None:
+    """A Builder edit, so base1 has a dirty workspace to push."""
     import httpx
 
-    wid = httpx.get(
-        f"{sandbox.url}/v2/workspaces",
-        params={"slug": "securechat"},
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-    ).json()[0]["id"]
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    wid = httpx.get(f"{sandbox.url}/v2/workspaces", params={"slug": "securechat"}, headers=headers).json()[0]["id"]
     httpx.put(
-        f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml",
-        content="slug: new\n",
-        headers={"Authorization": f"Bearer {sandbox.token}"},
+        f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml", content="slug: new\n", headers=headers
     ).raise_for_status()
+
+
+def test_guide_ci_step_passes(sandbox: Running) -> None:
+    edit_securechat(sandbox)
     result = run_guide(sandbox)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All workspaces successfully versioned." in result.stdout
 
 
 def test_guide_ci_step_fails_on_injected_push_failure(sandbox: Running) -> None:
-    import httpx
-
-    wid = httpx.get(
-        f"{sandbox.url}/v2/workspaces",
-        params={"slug": "securechat"},
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-    ).json()[0]["id"]
-    httpx.put(
-        f"{sandbox.url}/sandbox/workspaces/{wid}/files/automations/new.yml",
-        content="slug: new\n",
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-    ).raise_for_status()
+    edit_securechat(sandbox)
     set_faults(sandbox, push_fail=["securechat"])
     result = run_guide(sandbox)
     assert result.returncode == 1

@@ -532,8 +532,8 @@ class Engine:
         try:
             self._progress(meta, "pull", "checkout", f"Fetching {repo_id}", started, repo_id, t0, user)
             try:
-                target = driver.resolve(meta["slug"], version)
                 head = driver.fetch()
+                target = driver.resolve(meta["slug"], version, head)
                 files = driver.read(target, meta["slug"])
                 if not dsul.content(files):
                     raise SandboxError(

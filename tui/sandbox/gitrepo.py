@@ -125,9 +125,8 @@ class GitRepository:
             if refs:
                 git(self.clone, "push", "-q", "--atomic", "--force", "origin", *sorted(set(refs)))
 
-    def resolve(self, slug: str, version: str) -> str:
-        """``latest``, a version name (tag ``<slug>/<name>`` or ``<name>``) or a commit sha."""
-        head = self.fetch()
+    def resolve(self, slug: str, version: str, head: str | None) -> str:
+        """``latest`` (the fetched ``head``), a version name (tag ``<slug>/<name>`` or ``<name>``) or a sha."""
         if version == "latest":
             if not head:
                 raise UnknownRevision(f"Branch '{self.branch}' of {self.repo.url} is empty")
@@ -267,7 +266,7 @@ class FolderRepository:
     def fetch(self) -> str | None:
         return "filesystem" if self.root.is_dir() else None
 
-    def resolve(self, slug: str, version: str) -> str:
+    def resolve(self, slug: str, version: str, head: str | None) -> str:
         if version != "latest":
             raise UnknownRevision(f"A filesystem repository only has 'latest', not '{version}'")
         return "filesystem"

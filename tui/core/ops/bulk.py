@@ -42,9 +42,8 @@ class BulkRun:
         }
 
 
-async def validate_repository(ctx: Context, env: str, repository: str, *, write: bool) -> None:
-    async with ctx.client(env) as client:
-        repos = await client.platform_repositories()
+async def validate_repository(client: PrismeClient, env: str, repository: str, *, write: bool) -> None:
+    repos = await client.platform_repositories()
     if repository not in repos:
         raise E.NotFound(
             f"{env}: unknown platform repository {repository!r}; available: {', '.join(sorted(repos)) or 'none'}.",
@@ -81,8 +80,8 @@ async def bulk_push(
 ) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-push")
     with ctx.operation(env, "bulk push"):
-        await validate_repository(ctx, env, repository, write=True)
         async with ctx.client(env) as client:
+            await validate_repository(client, env, repository, write=True)
             with ctx.audit.record(
                 "bulk-push",
                 env,
@@ -128,8 +127,8 @@ async def bulk_import(
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
     with ctx.operation(env, "bulk import"):
-        await validate_repository(ctx, env, repository, write=False)
         async with ctx.client(env) as client:
+            await validate_repository(client, env, repository, write=False)
             with ctx.audit.record(
                 "bulk-import",
                 env,
