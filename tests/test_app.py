@@ -21,6 +21,7 @@ from tui.app.messages import BulkUpdate
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.modals import ActionModal
+from tui.app.widgets.key_bar import KeyBar
 from tui.core import config as cfg
 from tui.core.api.client import PrismeClient
 from tui.core.ops.context import Context
@@ -185,6 +186,27 @@ async def test_read_only_hides_mutating_actions(platform: dict[str, Running], ro
         await pilot.press("r", "P", "p")
         assert not isinstance(app.screen, ActionModal)
         assert "READ-ONLY" in str(app.query_one("#banner").render())
+        hints = str(app.query_one(KeyBar).render())
+        assert "Diff" in hints and not {"Push", "Pull", "Rollback", "Bulk push"} & set(hints.split("  "))
+
+
+async def test_key_bar_keeps_help_at_80_columns_and_a_click_presses_the_key(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    app = make_app(platform, root_of, env="dev")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.query_one(KeyBar)
+        text = str(bar.render())
+        assert len(text) <= 80 and text.rstrip().endswith("? Help  q Quit  ^p palette")
+        assert text.startswith(" p Push  l Pull  r Rollback")  # most needed first; the rest are in F1 and ^p
+        await pilot.click(KeyBar, offset=(text.index("Pull"), 0))
+        await settle(pilot)
+        assert isinstance(app.screen, ActionModal) and "Pull" in str(app.screen.query_one("#dialog-title").render())
+        await pilot.press("escape")
+        await pilot.click(KeyBar, offset=(text.index("Help"), 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_environment_down_keeps_the_rest_working(platform: dict[str, Running], root_of: Path) -> None:

@@ -7,6 +7,7 @@ widget. Long-lived operations (bulk push and import streams) run on the App in n
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,25 +17,37 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from tui import __version__
 from tui.app import messages as M
 from tui.app.bindings import ACTIONS, MUTATING, bindings
-from tui.app.screens.modals import ActionModal, Field, LoginModal, YesNoModal
+from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.core.api import errors as E
-from tui.core.api.bulk import BulkTally
-from tui.core.api.models import Repository, Version, Workspace
-from tui.core.config import Environment
-from tui.core.ops import actions, bulk, compare, health, history, matrix, promote, snapshots
+from tui.core.ops import health, history
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
+from tui.lazy import lazy
 
 if TYPE_CHECKING:
+    from tui.app.screens import modals
     from tui.app.screens.matrix import MatrixScreen
+    from tui.app.screens.modals import Field
+    from tui.core.api import bulk as api_bulk
+    from tui.core.api.bulk import BulkTally
+    from tui.core.api.models import Repository, Version, Workspace
+    from tui.core.config import Environment
+    from tui.core.ops import actions, bulk, compare, matrix, promote, snapshots
+else:
+    # What operations need (httpx, YAML, zip and git handling, dialogs) loads when first used: the
+    # first frame does not wait for it (bench/: start-up).
+    modals, api_bulk = lazy("tui.app.screens.modals"), lazy("tui.core.api.bulk")
+    actions, bulk, compare = lazy("tui.core.ops.actions"), lazy("tui.core.ops.bulk"), lazy("tui.core.ops.compare")
+    matrix, promote = lazy("tui.core.ops.matrix"), lazy("tui.core.ops.promote")
+    snapshots = lazy("tui.core.ops.snapshots")
 
 # Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
@@ -64,6 +77,7 @@ class PrismeDeployApp(App[int]):
     TITLE = "prisme-deploy"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
     COMMANDS = App.COMMANDS | {ActionsProvider}
+    AUTO_FOCUS = "#workspaces"  # focused from the first frame (moving focus later restyles twice)
     # Textual sets these classes on the screen as the terminal resizes (80x24 gets the compact layout).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
@@ -108,7 +122,7 @@ class PrismeDeployApp(App[int]):
                 yield DataTable(id="workspaces", cursor_type="row", zebra_stripes=True)
                 yield DataTable(id="versions", cursor_type="row")
         yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)), clock=self.clock)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.ctx.config.ui.get("theme"):
@@ -145,12 +159,32 @@ class PrismeDeployApp(App[int]):
         if not self.env_name:
             self.log_pane.add("No environment configured: add one with `prisme-deploy env add NAME --url URL`.")
         self._apply_env()
-        self.refresh_health()
-        if self.env_name:  # in parallel with the health check: first paint never waits on the network twice
-            self.load_workspaces(self.env_name)
+        # The first frame is drawn before any request (and before httpx is even imported).
+        self.call_after_refresh(self._connect)
         self.set_interval(30, self.refresh_health)
         self.set_interval(0.05, self._drain_bulk)
-        self.main.query_one("#workspaces").focus()
+
+    def get_default_screen(self) -> Screen[Any]:
+        # The tier and breakpoint classes are on the screen from the start: adding them after mount
+        # restyled every widget once per class before the first frame (bench/: start-up). Textual
+        # still corrects the breakpoints on the first resize if the terminal guessed differently.
+        env = self.env
+        width, height = self.size
+        classes = [f"-tier-{env.tier}"] if env else []
+        classes += [next(c for at, c in reversed(self.HORIZONTAL_BREAKPOINTS) if width >= at)]
+        classes += [next(c for at, c in reversed(self.VERTICAL_BREAKPOINTS) if height >= at)]
+        return Screen(id="_default", classes=" ".join(classes))
+
+    def on_ready(self) -> None:
+        # The first frame is on screen: from here objects come and go, so collect again; what start-up
+        # created stays for the whole session and is frozen out of every later collection.
+        gc.freeze()
+        gc.enable()
+
+    def _connect(self) -> None:
+        self.refresh_health()
+        if self.env_name:  # in parallel with the health check: the table never waits on it
+            self.load_workspaces(self.env_name)
 
     @property
     def main(self) -> Screen[Any]:
@@ -398,14 +432,14 @@ class PrismeDeployApp(App[int]):
 
     def on_need_token(self, message: M.NeedToken) -> None:
         env = self.ctx.config.environments.get(message.env)
-        if env is None or isinstance(self.screen, LoginModal) or message.env != self.env_name:
+        if env is None or isinstance(self.screen, modals.LoginModal) or message.env != self.env_name:
             return
 
         def done(token: str | None) -> None:
             if token:
                 self.verify_token(message.env, token)
 
-        self.push_screen(LoginModal(env, message.reason or "No token is stored for this environment."), done)
+        self.push_screen(modals.LoginModal(env, message.reason or "No token is stored for this environment."), done)
 
     @work(group="secrets", exit_on_error=False)
     async def verify_token(self, env_name: str, token: str) -> None:
@@ -460,8 +494,8 @@ class PrismeDeployApp(App[int]):
         for message in batch:
             event = message.event
             if event.kind == "started":
-                self.tallies[message.env] = BulkTally()
-            tally = self.tallies.setdefault(message.env, BulkTally())
+                self.tallies[message.env] = api_bulk.BulkTally()
+            tally = self.tallies.setdefault(message.env, api_bulk.BulkTally())
             tally.feed(event)
             title = f"{message.env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
             line = self._bulk_line(title, event, tally)
@@ -563,7 +597,7 @@ class PrismeDeployApp(App[int]):
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING:
-            if isinstance(self.screen, (ActionModal, LoginModal)) or self.env_name is None:
+            if isinstance(self.screen, ModalScreen) or self.env_name is None:
                 return False
             if not self.ctx.writable(self.env_name):
                 return False  # read-only: absent, not greyed
@@ -615,7 +649,7 @@ class PrismeDeployApp(App[int]):
                     self.exit(0)
 
             self.push_screen(
-                YesNoModal(
+                modals.YesNoModal(
                     "Quit while an operation runs?",
                     f"Running: {running}.\nThe server goes on without you; the log and the "
                     "summary will not be seen. Quit anyway?",
@@ -642,9 +676,9 @@ class PrismeDeployApp(App[int]):
         repos = self._writable_repos()
         options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
         fields = [
-            Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
-            Field("description", "Description (commit message):", "text", required=True),
-            Field("repository", "Repository:", "select", options[0][1], options),
+            modals.Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
+            modals.Field("description", "Description (commit message):", "text", required=True),
+            modals.Field("repository", "Repository:", "select", options[0][1], options),
         ]
         summary = [
             f"Push {ws.slug} on {env.name}.",
@@ -657,7 +691,7 @@ class PrismeDeployApp(App[int]):
                 self.run_push(env.name, ws.slug, values["name"], values["description"], values["repository"] or None)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title="Push a version",
                 env=env,
                 summary=summary,
@@ -679,8 +713,8 @@ class PrismeDeployApp(App[int]):
             self.notify("No readable platform repository on this environment.", severity="warning")
             return
         fields = [
-            Field("repository", "Repository:", "select", options[0][1], options),
-            Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty),
+            modals.Field("repository", "Repository:", "select", options[0][1], options),
+            modals.Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty),
         ]
         warnings = (
             ["The workspace is DIRTY: unpushed edits are merged, or lost if you discard them."] if ws.dirty else []
@@ -691,7 +725,7 @@ class PrismeDeployApp(App[int]):
                 self.run_pull(env.name, ws.slug, "latest", values["repository"], values["discard"], "pull")
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Pull latest into {ws.slug}",
                 env=env,
                 fields=fields,
@@ -754,7 +788,7 @@ class PrismeDeployApp(App[int]):
                 self.run_pull(env.name, ws.slug, version.name, version.repository_id, True, "rollback")
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Roll back {ws.slug}",
                 env=env,
                 summary=summary,
@@ -780,7 +814,7 @@ class PrismeDeployApp(App[int]):
                 self.run_unlock(env.name, ws.slug)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Unlock {ws.slug}",
                 env=env,
                 warnings=warnings,
@@ -803,12 +837,12 @@ class PrismeDeployApp(App[int]):
             self.notify(f"No writable platform repository on {env.name}.", severity="warning")
             return
         fields = [
-            Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
-            Field("groups", "Groups (space to select):", "multi", [], self._group_options(), required=True),
-            Field("name", "Version name (optional, ≤15 chars):", "version"),
-            Field("description", "Description:", "text"),
-            Field("dry_run", "Dry run (only categorise)", "check", False),
-            Field("force", "Force (also push clean workspaces)", "check", False),
+            modals.Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+            modals.Field("groups", "Groups (space to select):", "multi", [], self._group_options(), required=True),
+            modals.Field("name", "Version name (optional, ≤15 chars):", "version"),
+            modals.Field("description", "Description:", "text"),
+            modals.Field("dry_run", "Dry run (only categorise)", "check", False),
+            modals.Field("force", "Force (also push clean workspaces)", "check", False),
         ]
 
         def done(values: dict[str, Any] | None) -> None:
@@ -816,7 +850,7 @@ class PrismeDeployApp(App[int]):
                 self.run_bulk_push(env.name, values)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title="Bulk push",
                 env=env,
                 fields=fields,
@@ -839,10 +873,12 @@ class PrismeDeployApp(App[int]):
             self.notify(f"No readable platform repository on {env.name}.", severity="warning")
             return
         fields = [
-            Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
-            Field("groups", "Groups, imported in this order:", "multi", [], self._group_options(), required=True),
-            Field("force", "Force re-import (even when already at that version)", "check", False),
-            Field("continue", "Continue after a group with errors", "check", False),
+            modals.Field("repository", "Repository:", "select", repos[0].id, [(r.id, r.id) for r in repos]),
+            modals.Field(
+                "groups", "Groups, imported in this order:", "multi", [], self._group_options(), required=True
+            ),
+            modals.Field("force", "Force re-import (even when already at that version)", "check", False),
+            modals.Field("continue", "Continue after a group with errors", "check", False),
         ]
 
         def done(values: dict[str, Any] | None) -> None:
@@ -850,7 +886,7 @@ class PrismeDeployApp(App[int]):
                 self.run_bulk_import(env.name, values)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title="Bulk import",
                 env=env,
                 fields=fields,
@@ -974,8 +1010,8 @@ class PrismeDeployApp(App[int]):
             if repo.readable and repo.type == "git"
         ]
         fields = [
-            Field("via", "Promote through:", "select", "archive", routes),
-            Field("name", "Version name (through git only):", "version"),
+            modals.Field("via", "Promote through:", "select", "archive", routes),
+            modals.Field("name", "Version name (through git only):", "version"),
         ]
         warnings = []
         if the_plan.drift:
@@ -984,7 +1020,7 @@ class PrismeDeployApp(App[int]):
                 f"DRIFT: {names} edited on {the_plan.target.env} since the last import; the promotion overwrites it."
             )
             fields.append(
-                Field(
+                modals.Field(
                     "accept_drift",
                     "I have reviewed the drift and accept to overwrite it",
                     "check",
@@ -1008,7 +1044,7 @@ class PrismeDeployApp(App[int]):
             self.run_promote(the_plan, bool(values.get("accept_drift")), via, values.get("name"), repository or None)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Promote {the_plan.source} → {the_plan.target}",
                 env=target_env,
                 summary=summary,
@@ -1076,7 +1112,7 @@ class PrismeDeployApp(App[int]):
                 self._restore_worker(snap.env, snap.id, snap.slug)
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Undo: restore {snap.slug}",
                 env=env,
                 summary=[
@@ -1126,19 +1162,21 @@ class PrismeDeployApp(App[int]):
     # -- environments in the configuration ------------------------------------------------------
     def _env_fields(self, env: Environment | None) -> list[Field]:
         tiers = [(t, t) for t in ("development", "staging", "production")]
-        fields = [] if env else [Field("name", "Name (letters, digits, . _ -):", "text", required=True)]
+        fields = [] if env else [modals.Field("name", "Name (letters, digits, . _ -):", "text", required=True)]
         return [
             *fields,
-            Field("url", "API URL (https://api.example.com):", "text", env.url if env else "", required=True),
-            Field("tier", "Tier:", "select", env.tier if env else "development", tiers),
-            Field(
+            modals.Field("url", "API URL (https://api.example.com):", "text", env.url if env else "", required=True),
+            modals.Field("tier", "Tier:", "select", env.tier if env else "development", tiers),
+            modals.Field(
                 "protected",
                 "Protected: type the name to confirm destructive actions",
                 "check",
                 env.protected if env else False,
             ),
-            Field("read_only", "Read-only: hide every mutating action", "check", env.read_only if env else False),
-            Field("verify_tls", "Verify TLS certificates", "check", env.verify_tls if env else True),
+            modals.Field(
+                "read_only", "Read-only: hide every mutating action", "check", env.read_only if env else False
+            ),
+            modals.Field("verify_tls", "Verify TLS certificates", "check", env.verify_tls if env else True),
         ]
 
     def action_edit_env(self) -> None:
@@ -1146,7 +1184,7 @@ class PrismeDeployApp(App[int]):
         if env is None:
             return
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Edit environment {env.name}",
                 env=env,
                 fields=self._env_fields(env),
@@ -1160,7 +1198,7 @@ class PrismeDeployApp(App[int]):
     def action_add_env(self) -> None:
         placeholder = Environment(name="new", url="https://")
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title="Add an environment",
                 env=placeholder,
                 fields=self._env_fields(None),
@@ -1181,7 +1219,7 @@ class PrismeDeployApp(App[int]):
                 self._change_config(lambda editor: editor.remove_environment(env.name), env.name, "remove")
 
         self.push_screen(
-            ActionModal(
+            modals.ActionModal(
                 title=f"Remove environment {env.name}",
                 env=env,
                 summary=[

@@ -1,4 +1,5 @@
-"""One registry of actions: footer, F1 help, command palette and keymap all read it, so they cannot drift.
+"""One registry of actions: key bar (in this order, most needed first), F1 help, command palette and keymap
+all read it, so they cannot drift.
 
 Every binding has an id; users rebind with ``[keymap] <id> = "keys"`` in the configuration.
 """
@@ -27,15 +28,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("focus.workspaces", "3", "focus_pane('workspaces')", "Workspaces", "Focus the workspaces table", show=False),
     Action("focus.versions", "4", "focus_pane('versions')", "Versions", "Focus the version history", show=False),
     Action("focus.log", "5", "focus_pane('log')", "Log", "Focus the operations log", show=False),
-    Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
-    Action("clear", "escape", "clear_filter", "Clear", "Clear the filter", show=False),
-    Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),
     Action("push", "p", "push", "Push", "Push the selected workspace as a new version", mutating=True),
     Action("pull", "l", "pull", "Pull", "Pull the latest version into the selected workspace", mutating=True),
     Action("rollback", "r", "rollback", "Rollback", "Roll back to the version selected in the history", mutating=True),
-    Action("bulk_push", "P", "bulk_push", "Bulk push", "Push workspace groups to a platform repository", mutating=True),
-    Action("bulk_import", "I", "bulk_import", "Bulk import", "Import groups one at a time", mutating=True),
-    Action("unlock", "u", "unlock", "Unlock", "Clear the selected workspace's write lock", mutating=True),
     Action(
         "diff",
         "d",
@@ -52,12 +47,18 @@ ACTIONS: tuple[Action, ...] = (
         "Promote the selected workspace from the previous environment (or its pair) into this one",
         mutating=True,
     ),
+    Action("bulk_push", "P", "bulk_push", "Bulk push", "Push workspace groups to a platform repository", mutating=True),
+    Action("bulk_import", "I", "bulk_import", "Bulk import", "Import groups one at a time", mutating=True),
     Action("matrix", "m", "matrix", "Drift", "Drift matrix of the selected group across environments"),
     Action(
         "undo", "U", "undo", "Undo", "Undo the last rollback, pull or promotion (restore its snapshot)", mutating=True
     ),
-    Action("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment", show=False),
+    Action("unlock", "u", "unlock", "Unlock", "Clear the selected workspace's write lock", mutating=True),
     Action("activity", "a", "activity", "Activity", "Events of the selected workspace"),
+    Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
+    Action("clear", "escape", "clear_filter", "Clear", "Clear the filter", show=False),
+    Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),
+    Action("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment", show=False),
     Action(
         "platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform", show=False
     ),

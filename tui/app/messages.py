@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from tui.core.api.bulk import BulkEvent
-from tui.core.api.models import Version, Workspace
-from tui.core.ops.health import Health
+if TYPE_CHECKING:  # types only: the modules behind them load with the first request
+    from tui.core.api.bulk import BulkEvent
+    from tui.core.api.models import Version, Workspace
+    from tui.core.ops.health import Health
 
 
 @dataclass

@@ -8,18 +8,31 @@ import getpass
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api import errors as E
-from tui.core.api.bulk import BulkTally
 from tui.core.audit import AUDIT_COLUMNS, audit_row
-from tui.core.ops import actions, bulk, compare, health, promote, snapshots
+from tui.core.ops import health
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from tui.core.api import bulk as api_bulk
+    from tui.core.ops import actions, bulk, compare, promote, snapshots
+else:
+    # Each command loads what it uses: `prisme-deploy` (the app) and `bulk-push` in CI do not pay for
+    # YAML, diffs and archives (bench/: start-up, bulk push against curl).
+    api_bulk, actions, bulk = lazy("tui.core.api.bulk"), lazy("tui.core.ops.actions"), lazy("tui.core.ops.bulk")
+    compare, promote, snapshots = (
+        lazy("tui.core.ops.compare"),
+        lazy("tui.core.ops.promote"),
+        lazy("tui.core.ops.snapshots"),
+    )
 
 Handler = Callable[[argparse.Namespace, Context, Printer], Coroutine[Any, Any, int]]
 
@@ -334,7 +347,7 @@ async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) ->
     if not args.dry_run:
         confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {args.repository}")
     run = bulk.BulkRun(env, "bulk-push")
-    tally = BulkTally()
+    tally = api_bulk.BulkTally()
     async for event in bulk.bulk_push(
         ctx,
         env,
@@ -358,12 +371,12 @@ async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) 
         args, ctx, env, env, f"Bulk import {', '.join(groups)} from {args.repository} (local edits are overwritten)"
     )
     run = bulk.BulkRun(env, "bulk-import")
-    tally = BulkTally()
+    tally = api_bulk.BulkTally()
     async for event in bulk.bulk_import(
         ctx, env, repository=args.repository, groups=groups, force_reimport=args.force_reimport, run=run
     ):
         if event.kind == "started":
-            tally = BulkTally()
+            tally = api_bulk.BulkTally()
         tally.feed(event)
         out.bulk_event(event, tally)
     return EXIT_FAILED if run.failed else EXIT_OK

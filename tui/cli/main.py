@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
 from tui import __version__
-from tui.cli import commands, sandbox_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui.cli import commands, sandbox_cmds
+
     parser = argparse.ArgumentParser(
         prog="prisme-deploy",
         description="Version, promote and roll back Prisme.ai workspaces across environments. "
@@ -29,12 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Start-up allocates tens of thousands of objects that live as long as the process (modules,
+    # classes, styles); collecting them again and again while they are created is wasted time
+    # (bench/: start-up). The app turns collection back on at its first frame, a command right away,
+    # and both freeze what exists by then so later collections never walk it again.
+    gc.disable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         from tui.app.launch import run_app
 
         return run_app(args)
+    gc.freeze()
+    gc.enable()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

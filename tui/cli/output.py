@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from tui.core.api.bulk import BulkEvent, BulkTally
+if TYPE_CHECKING:
+    from tui.core.api.bulk import BulkEvent, BulkTally
 
 
 class Printer:

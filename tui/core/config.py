@@ -7,7 +7,6 @@ atomic (temporary file, fsync, rename) and private (0600). Tokens never live her
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tempfile
@@ -15,8 +14,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomlkit
 
 from tui.core.api.errors import UsageError
 
@@ -128,7 +125,7 @@ class Config:
         if name in self.environments:
             return self.environments[name]
         known = sorted(self.environments)
-        close = difflib.get_close_matches(name, known, n=1)
+        close = _close(name, known)
         hint = (
             f"Did you mean {close[0]!r}?"
             if close
@@ -138,6 +135,13 @@ class Config:
 
 
 # ---------------------------------------------------------------------------------------------- reading
+def _close(word: str, known: Any) -> list[str]:
+    """The "did you mean" suggestion (difflib is loaded only when a word is wrong)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(known), n=1)
+
+
 def _line_of(text: str, table: str, key: str | None) -> int | None:
     """Best-effort line number of ``key`` in ``[table]`` (tomllib gives none)."""
     lines = text.splitlines()
@@ -198,7 +202,7 @@ class _Validator:
     def keys(self, data: dict[str, Any], allowed: dict[str, type | tuple[type, ...]], table: str) -> None:
         for key, value in data.items():
             if key not in allowed:
-                close = difflib.get_close_matches(key, list(allowed), n=1)
+                close = _close(key, list(allowed))
                 raise self.fail(
                     f"unknown key '{key}' in [{table}].",
                     table,
@@ -225,7 +229,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     check.no_secrets(data)
     for key in data:
         if key not in TOP_KEYS:
-            close = difflib.get_close_matches(key, TOP_KEYS, n=1)
+            close = _close(key, TOP_KEYS)
             raise check.fail(
                 f"unknown section '{key}'.",
                 "",
@@ -246,7 +250,7 @@ def parse(text: str, path: Path | None = None) -> Config:
             raise check.fail(f"url {env['url']!r} must start with https:// (or http:// for loopback).", table, "url")
         tier = env.get("tier", "development")
         if tier not in TIERS:
-            close = difflib.get_close_matches(tier, TIERS, n=1)
+            close = _close(tier, TIERS)
             raise check.fail(
                 f"tier {tier!r} is not one of {', '.join(TIERS)}.",
                 table,
@@ -362,6 +366,12 @@ class _suppress:
         return True
 
 
+def _tomlkit() -> Any:
+    import tomlkit  # only editing needs it: reading uses the standard library's tomllib
+
+    return tomlkit
+
+
 class ConfigEditor:
     """Round-trip edits: comments, order and formatting of everything untouched are preserved."""
 
@@ -369,13 +379,13 @@ class ConfigEditor:
         self.path = path
         self.original = path.read_text(encoding="utf-8") if path.exists() else ""
         parse(self.original, path)  # refuse to edit a file that is already invalid
-        self.doc = tomlkit.parse(self.original)
+        self.doc = _tomlkit().parse(self.original)
 
     def _table(self, *keys: str) -> Any:
         node: Any = self.doc
         for key in keys:
             if key not in node:
-                node[key] = tomlkit.table(is_super_table=(node is self.doc and key == "environments"))
+                node[key] = _tomlkit().table(is_super_table=(node is self.doc and key == "environments"))
             node = node[key]
         return node
 
@@ -398,7 +408,7 @@ class ConfigEditor:
 
     def save(self) -> Config:
         """Validate the result before anything touches the disk."""
-        text = tomlkit.dumps(self.doc)
+        text = _tomlkit().dumps(self.doc)
         config = parse(text, self.path)
         atomic_write(self.path, text)
         return config

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_config_dir, user_data_dir
-
 APP = "prisme-deploy"
 
 
@@ -16,6 +14,8 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit).expanduser()
     if os.environ.get("PRISME_DEPLOY_CONFIG"):
         return Path(os.environ["PRISME_DEPLOY_CONFIG"]).expanduser()
+    from platformdirs import user_config_dir
+
     return Path(user_config_dir(APP)) / "config.toml"
 
 
@@ -23,6 +23,8 @@ def data_dir() -> Path:
     """Audit journal and snapshots: ``PRISME_DEPLOY_DATA`` or the user data folder."""
     if os.environ.get("PRISME_DEPLOY_DATA"):
         return Path(os.environ["PRISME_DEPLOY_DATA"]).expanduser()
+    from platformdirs import user_data_dir
+
     return Path(user_data_dir(APP))
 
 

@@ -17,9 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.app.widgets.key_bar import KeyBar
 from tui.core.diff import STATUS_MARK, FileDiff, Hunk, Line, WorkspaceDiff
 
 KEY_RE = re.compile(r"^(\s*-?\s*)([\w.'\"{}$ -]+?)(:)(\s|$)")
@@ -128,7 +129,7 @@ class DiffScreen(Screen[None]):
             yield OptionList(id="diff-files")
             with VerticalScroll(id="diff-body"):
                 yield Static("computing the diff…", id="diff-view")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.split_mode is None:

@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
+from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.matrix import Matrix
 
 
@@ -45,7 +46,7 @@ class MatrixScreen(Screen[None]):
             id="matrix-legend",
         )
         yield DataTable(id="matrix", cursor_type="cell", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

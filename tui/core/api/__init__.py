@@ -1,6 +1,5 @@
-"""Async client for the deployment part of the Prisme.ai API (see the official OpenAPI spec)."""
+"""Async client for the deployment part of the Prisme.ai API (see the official OpenAPI spec).
 
-from tui.core.api.client import PrismeClient
-from tui.core.api.errors import PrismeError
-
-__all__ = ["PrismeClient", "PrismeError"]
+Nothing is imported here: ``tui.core.api.errors`` and ``models`` are cheap, ``client`` pulls in httpx
+(about 80 ms), and the app imports it only when its first request goes out, after the first frame.
+"""

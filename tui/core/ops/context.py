@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tui.core import paths
-from tui.core.api.client import PrismeClient
 from tui.core.api.errors import AuthenticationFailed, PrismeError, UsageError
 from tui.core.audit import AuditLog
 from tui.core.config import Config, Environment
 from tui.core.secrets import TokenStore, env_var_name
+
+if TYPE_CHECKING:
+    from tui.core.api.client import PrismeClient
 
 
 class Busy(PrismeError):
@@ -59,6 +62,8 @@ class Context:
 
     def client_with(self, env_name: str, token: str) -> PrismeClient:
         """A client for an environment's settings (URL, TLS, timeout) and a given token."""
+        from tui.core.api.client import PrismeClient  # httpx loads with the first request, not at start-up
+
         env = self.env(env_name)
         self.audit._tokens.append(token)  # the journal redacts every token this session has seen
         return PrismeClient(

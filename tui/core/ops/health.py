@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.core.api import errors as E
-from tui.core.api.client import PrismeClient
+
+if TYPE_CHECKING:
+    from tui.core.api.client import PrismeClient
 
 
 @dataclass(frozen=True)

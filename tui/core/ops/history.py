@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from tui.core.api.models import Event, PushInfo, Version
 from tui.core.config import Config, Environment
-from tui.core.gitsource import GitHistory, GitSourceError
 
 
 def git_versions(config: Config, env: Environment, slug: str) -> list[Version]:
     """Tags of ``slug`` in every configured repository this environment uses (blocking: call in a thread)."""
+    from tui.core.gitsource import GitHistory, GitSourceError
+
     found: list[Version] = []
     for repo_id in env.repositories or tuple(config.repositories):
         source = config.repositories.get(repo_id)
