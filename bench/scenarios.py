@@ -222,10 +222,26 @@ def ingest(work: Path, scale: Scale, runs: int) -> Yield:
 
 async def _ingest_once(count: int) -> tuple[float, float]:
     from tui.app.app import PrismeDeployApp
-    from tui.app.messages import BulkUpdate
     from tui.core.api.bulk import BulkEvent
     from tui.core.config import Config
     from tui.core.ops.context import Context
+
+    async def stream() -> Any:
+        """What bulk.bulk_push yields to the app's worker, arriving in network-sized bursts."""
+        yield BulkEvent("started", {"repositoryId": "r", "groups": ["g"], "workspaces": []})
+        for number in range(1, count + 1):
+            payload = {
+                "repositoryId": "r",
+                "workspaceSlug": f"ws-{number}",
+                "status": "pushed",
+                "current": number,
+                "total": count,
+                "percentage": 100 * number / count,
+                "duration": 12,
+            }
+            yield BulkEvent("progress", payload)
+            if number % 500 == 0:
+                await asyncio.sleep(0)  # a stream arrives in chunks, not all at once
 
     app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -242,22 +258,7 @@ async def _ingest_once(count: int) -> tuple[float, float]:
 
         watcher = asyncio.create_task(watch())
         start = time.perf_counter()
-        app.post_message(
-            BulkUpdate("bench", BulkEvent("started", {"repositoryId": "r", "groups": ["g"], "workspaces": []}))
-        )
-        for number in range(1, count + 1):
-            payload = {
-                "repositoryId": "r",
-                "workspaceSlug": f"ws-{number}",
-                "status": "pushed",
-                "current": number,
-                "total": count,
-                "percentage": 100 * number / count,
-                "duration": 12,
-            }
-            app.post_message(BulkUpdate("bench", BulkEvent("progress", payload)))
-            if number % 500 == 0:
-                await asyncio.sleep(0)  # a stream arrives in chunks, not all at once
+        app.run_worker(app.relay_bulk("bench", stream()), group="bulk:bench")  # as the app's bulk push does
         while app.tallies.get("bench") is None or app.tallies["bench"].current < count:
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start

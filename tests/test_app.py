@@ -6,6 +6,7 @@ ports, so the same seed draws the same screen.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -418,8 +419,7 @@ def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare:
 
     async def before(pilot: object) -> None:
         await settle(pilot)
-        for event in events:
-            pilot.app.post_message(BulkUpdate("dev", event))  # type: ignore[attr-defined]
+        pilot.app.post_message(BulkUpdate("dev", events))  # type: ignore[attr-defined]
         await pilot.pause(0.3)  # type: ignore[attr-defined]
 
     assert snap_compare(
@@ -488,3 +488,32 @@ async def test_platform_activity_shows_a_failed_startup_import(demo_template: Pa
             assert any("system:startup-import" in r for r in rows)
     finally:
         prod.stop()
+
+
+async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
+    from tui.core.api.bulk import BulkEvent
+    from tui.core.api.errors import PrismeError
+
+    bursts: list[list[str]] = []
+
+    class Recording(PrismeDeployApp):
+        def on_bulk_update(self, message: BulkUpdate) -> None:  # runs before the app's own handler
+            bursts.append([e.slug for e in message.events])
+
+    def progress(slug: str) -> BulkEvent:
+        return BulkEvent("progress", {"workspaceSlug": slug, "status": "pushed", "current": 1, "total": 5})
+
+    async def stream() -> object:
+        yield progress("a")
+        yield progress("b")
+        await asyncio.sleep(0)  # the next network read
+        yield progress("c")
+        raise PrismeError("stream dropped")
+
+    app = Recording(Context.create(cfg.Config(), use_keyring=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        with pytest.raises(PrismeError):
+            await app.relay_bulk("dev", stream())  # type: ignore[arg-type]
+        await pilot.pause(0.2)
+        assert bursts == [["a", "b"], ["c"]]  # the burst before the error still arrives, in order
+        assert "PUSHED    c" in log_text(app)

@@ -41,8 +41,10 @@ class LogLines(Message):
 
 @dataclass
 class BulkUpdate(Message):
+    """The events of one burst of a bulk stream (what one network read brought), in order."""
+
     env: str
-    event: BulkEvent
+    events: list[BulkEvent]
 
 
 @dataclass
