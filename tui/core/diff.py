@@ -1,7 +1,8 @@
 """The diff engine: two workspace snapshots (file path -> bytes) in, per-file hunks and a diffstat out.
 
-Before diffing, YAML is normalised (keys sorted, one dump style) so that reordered keys, quoting and
-whitespace do not show; ``raw=True`` diffs the text as stored. Instance identity (``id``, ``slug``,
+Before diffing, YAML is normalised (``yaml_canonical``: keys sorted, one quoting style, one layout) so
+that reordered keys, quoting and whitespace do not show; ``raw=True`` diffs the text as stored.
+Instance identity (``id``, ``slug``,
 ``customDomains``, ``repositories`` in index.yml) never travels with a promotion, so it is left out;
 ``.import.yml`` is metadata and is compared separately (drift), not as content.
 Hunks are computed per file on demand, so a 2,000-file diff lists instantly and renders lazily.
@@ -17,6 +18,8 @@ from functools import cached_property
 from typing import Any, Literal
 
 import yaml
+
+from tui.core import yaml_canonical
 
 Files = dict[str, bytes]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster than pure Python
@@ -43,9 +46,23 @@ def normalise(path: str, data: bytes, *, raw: bool = False, ignore_keys: tuple[s
     if raw or not path.endswith((".yml", ".yaml")):
         return text
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        docs = yaml_canonical.parse(text)
+    except yaml_canonical.Unsupported:
+        return _normalise_with_pyyaml(path, text, ignore_keys)
     except yaml.YAMLError:
         return text  # show invalid YAML as it is rather than hide it
+    if path == "index.yml" and docs and isinstance(docs[0], dict):
+        for key in IDENTITY_KEYS + ignore_keys:
+            docs[0].pop(key, None)
+    return "---\n".join(yaml_canonical.dump(doc) for doc in docs) or "null\n"
+
+
+def _normalise_with_pyyaml(path: str, text: str, ignore_keys: tuple[str, ...]) -> str:
+    """Tags and complex keys: PyYAML's load and dump (YAML 1.1 values, still one canonical text)."""
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return text
     if path == "index.yml" and isinstance(doc, dict):
         for key in IDENTITY_KEYS + ignore_keys:
             doc.pop(key, None)
