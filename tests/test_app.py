@@ -517,3 +517,26 @@ async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
         await pilot.pause(0.2)
         assert bursts == [["a", "b"], ["c"]]  # the burst before the error still arrives, in order
         assert "PUSHED    c" in log_text(app)
+
+
+async def test_the_progress_line_draws_a_bar_and_moves_while_the_size_is_unknown() -> None:
+    from textual.app import App, ComposeResult
+
+    from tui.app.widgets.log_pane import OpLine
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield OpLine()
+
+    app = One()
+    async with app.run_test(size=(60, 3)) as pilot:
+        line = app.query_one(OpLine)
+        line.show("dev: bulk push 3/9", 3, 9)
+        text = str(line.render())
+        assert len(text) == line.size.width and text.endswith(" 33%") and text.startswith("dev: bulk push 3/9")
+        line.show("dev: pull…", 0, None)
+        first = line.render()
+        await pilot.pause(0.4)
+        assert line.render().spans != first.spans and "%" not in str(first)  # the block moves; no made-up %
+        line.show("idle")
+        assert str(line.render()).startswith("idle") and line._pulse is None

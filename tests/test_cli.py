@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import set_faults
 
-from tui.cli.main import main
+from tui.cli.main import main, opens_the_app
 from tui.sandbox.runner import Running
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,32 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("argv", "app"),
+    [
+        ([], True),
+        (["--read-only", "--config", "x.toml", "--no-mouse"], True),
+        (["--config=x.toml"], True),
+        (["status"], False),
+        (["--config", "x.toml", "status"], False),
+        (["--help"], False),
+        (["--version"], False),
+        (["--config"], False),  # argparse reports the missing value
+    ],
+)
+def test_only_a_command_or_help_builds_the_commands_parsers(argv: list[str], app: bool) -> None:
+    assert opens_the_app(argv) is app
+
+
+def test_the_app_path_reports_a_broken_configuration_without_opening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[environments.dev]\nurl = "https://dev"\ntier = "stagin"\n', encoding="utf-8")
+    code, _out, err = cli(capsys, "--config", str(bad))
+    assert code == 2 and "Did you mean 'staging'" in err and "config.toml:3" in err
 
 
 def test_help_lists_every_subcommand() -> None:

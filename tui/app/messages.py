@@ -13,12 +13,12 @@ if TYPE_CHECKING:  # types only: the modules behind them load with the first req
     from tui.core.ops.health import Health
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # messages are compared by identity; fewer generated methods
 class HealthChecked(Message):
     health: Health
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class WorkspacesLoaded(Message):
     env: str
     workspaces: list[Workspace]
@@ -26,7 +26,7 @@ class WorkspacesLoaded(Message):
     partial: bool = False  # more pages are coming
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class VersionsLoaded(Message):
     env: str
     workspace: Workspace
@@ -34,12 +34,12 @@ class VersionsLoaded(Message):
     changes: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class LogLines(Message):
     lines: list[str]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class BulkUpdate(Message):
     """The events of one burst of a bulk stream (what one network read brought), in order."""
 
@@ -47,7 +47,7 @@ class BulkUpdate(Message):
     events: list[BulkEvent]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class OperationFinished(Message):
     env: str
     title: str
@@ -57,37 +57,37 @@ class OperationFinished(Message):
     undo: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ApiFailed(Message):
     env: str
     title: str
     error: Exception
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class NeedToken(Message):
     env: str
     reason: str
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class DiffReady(Message):
     title: str
     diff: Any
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class MatrixReady(Message):
     title: str
     matrix: Any
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class PromotionPlanned(Message):
     plan: Any
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class RollbackPreviewed(Message):
     env: str
     slug: str

@@ -9,10 +9,22 @@ from collections.abc import Sequence
 
 from tui import __version__
 
+APP_FLAGS = ("--read-only", "--no-mouse")
 
-def build_parser() -> argparse.ArgumentParser:
-    from tui.cli import commands, sandbox_cmds
 
+def opens_the_app(argv: Sequence[str]) -> bool:
+    """Only the app's own options (no command, no --help): the subcommands' parsers are not needed."""
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        if word == "--config" and words:
+            words.pop(0)
+        elif not (word in APP_FLAGS or word.startswith("--config=")):
+            return False
+    return True
+
+
+def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prisme-deploy",
         description="Version, promote and roll back Prisme.ai workspaces across environments. "
@@ -24,9 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parsers(sub)
-    sandbox_cmds.add_parsers(sub)
+    if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
+        from tui.cli import commands, sandbox_cmds
+
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        commands.add_parsers(sub)
+        sandbox_cmds.add_parsers(sub)
     return parser
 
 
@@ -36,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (bench/: start-up). The app turns collection back on at its first frame, a command right away,
     # and both freeze what exists by then so later collections never walk it again.
     gc.disable()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands_too=not opens_the_app(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         from tui.app.launch import run_app

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import secrets as _secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,7 +127,7 @@ def probe(timeout: float = 10.0) -> KeyringProbe:
     status, backend, name = _classify_backend()
     if status is not None:
         return KeyringProbe(status, name if backend is not None else "none", name)
-    sentinel = _secrets.token_hex(8)
+    sentinel = os.urandom(8).hex()
 
     def roundtrip() -> bool:
         backend.set_password(SERVICE, PROBE_USER, sentinel)

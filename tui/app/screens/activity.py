@@ -7,8 +7,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
+
+from tui.app.screens.dialog import Dialog
 
 
 def describe(event_type: str, payload: dict[str, Any]) -> str:
@@ -36,7 +37,7 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])
 
 
-class TableScreen(ModalScreen[str | None]):
+class TableScreen(Dialog[str | None]):
     """A table in a dialog (events, audit, snapshots). With ``selectable``, enter returns the row's first cell."""
 
     BINDINGS = [Binding("escape,q", "close", "Close")]

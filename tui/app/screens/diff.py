@@ -102,6 +102,12 @@ def split(file: FileDiff) -> Table:
 
 
 class DiffScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #diff-title { height: 1; background: $primary; color: $text; text-style: bold; width: 100%; padding: 0 1; }
+    #diff-main { height: 1fr; }
+    #diff-files { width: 42; height: 1fr; border: round $primary-muted; }
+    #diff-body { width: 1fr; border: round $primary-muted; }
+    """
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="diff.close"),
         Binding("s", "toggle_split", "Split/unified", id="diff.split"),

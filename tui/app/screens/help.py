@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Markdown
 
 from tui.app.bindings import ACTIONS
+from tui.app.screens.dialog import Dialog
 
 PANES = """
 ## Panes
@@ -36,7 +36,7 @@ def help_markdown(keymap: dict[str, str]) -> str:
     )
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
     def __init__(self, keymap: dict[str, str]) -> None:

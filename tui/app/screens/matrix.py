@@ -17,6 +17,10 @@ from tui.core.ops.matrix import Matrix
 
 
 class MatrixScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #matrix-legend { height: 1; color: $text-muted; padding: 0 1; }
+    #matrix { height: 1fr; }
+    """
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="matrix.close"),
         Binding("enter", "mark", "Mark / diff", id="matrix.mark"),

@@ -14,9 +14,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from tui.app.screens.dialog import Dialog
 from tui.core.api.errors import InvalidVersionName
 from tui.core.api.models import validate_version_name
 from tui.core.config import Environment
@@ -35,7 +35,7 @@ class Field:
     placeholder: str = ""
 
 
-class ActionModal(ModalScreen[dict[str, Any] | None]):
+class ActionModal(Dialog[dict[str, Any] | None]):
     """A titled form + summary + (maybe) type-to-confirm. Dismisses with the values, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
@@ -175,7 +175,7 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
-class LoginModal(ModalScreen[str | None]):
+class LoginModal(Dialog[str | None]):
     """A password field for a missing or rejected token. The value goes to the keyring, never to a file."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
@@ -214,7 +214,7 @@ class LoginModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class YesNoModal(ModalScreen[bool]):
+class YesNoModal(Dialog[bool]):
     BINDINGS = [Binding("escape", "no", show=False), Binding("y", "yes", show=False), Binding("n", "no", show=False)]
 
     def __init__(self, title: str, text: str) -> None:

@@ -1,8 +1,10 @@
-"""The operations log: Textual's ``Log`` fed in batches, a progress bar and a summary that stays.
+"""The operations log: Textual's ``Log`` fed in batches, a progress line and a summary that stays.
 
 Lines are buffered and flushed every 100 ms with ``write_lines`` (one refresh per batch, not per event);
 ``Log.write_lines`` only follows the tail when the view is already at the end, so scrolling up to read
-history is never yanked back. The log is bounded (``max_lines``).
+history is never yanked back. The log is bounded (``max_lines``). The progress line is one widget that
+draws its own bar (Textual's ProgressBar is four, each styled and laid out at start-up and on every
+update while 50,000 events stream in).
 """
 
 from __future__ import annotations
@@ -11,17 +13,62 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Log, ProgressBar
+from textual.containers import Vertical
+from textual.content import Content
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Label, Log
+
+BAR = 24  # cells
+PULSE = 6  # cells of the moving block while the total is unknown
+
+
+class OpLine(Widget):
+    """The running operation's title, then a bar and a percentage (a moving block when the total is unknown)."""
+
+    DEFAULT_CSS = "OpLine { height: 1; padding: 0 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title = "idle"
+        self.current = 0
+        self.total: int | None = 0
+        self._frame = 0
+        self._pulse: Timer | None = None
+
+    def show(self, title: str, current: int = 0, total: int | None = 0) -> None:
+        """``total`` 0: nothing running (an empty bar); None: running, size unknown (the block moves)."""
+        self.title, self.current, self.total = title, current, total
+        if total is None and self._pulse is None:
+            self._pulse = self.set_interval(0.15, self._step)
+        elif total is not None and self._pulse is not None:
+            self._pulse.stop()
+            self._pulse = None
+        self.refresh()
+
+    def _step(self) -> None:
+        self._frame += 1
+        self.refresh()
+
+    def render(self) -> Content:
+        room = max(self.size.width - BAR - 6, 1)  # title, space, bar, space, "100%"
+        title = self.title if len(self.title) <= room else self.title[: room - 1] + "…"
+        if self.total is None:
+            start = self._frame % (BAR + PULSE) - PULSE
+            cells = [start <= i < start + PULSE for i in range(BAR)]
+            percent = "    "
+        else:
+            done = min(self.current, self.total) / self.total if self.total else 0.0
+            cells = [i < round(done * BAR) for i in range(BAR)]
+            percent = f"{round(done * 100):3d}%" if self.total else "    "
+        bar = Content("").join(Content.styled("━", "$accent" if on else "$surface-lighten-2") for on in cells)
+        return Content.assemble(title.ljust(room), " ", bar, " ", percent)
 
 
 class LogPane(Vertical):
     DEFAULT_CSS = """
     LogPane { height: 1fr; }
     LogPane Log { height: 1fr; }
-    LogPane #op-line { height: 1; }
-    LogPane #op-line ProgressBar { width: 24; }
-    LogPane #op-title { width: 1fr; padding: 0 1; }
     LogPane #op-summary { height: auto; padding: 0 1; }
     """
 
@@ -37,9 +84,7 @@ class LogPane(Vertical):
         log = Log(max_lines=self.max_lines, id="log", highlight=False)
         log.can_focus = True
         yield log
-        with Horizontal(id="op-line"):
-            yield Label("idle", id="op-title")
-            yield ProgressBar(total=1, show_eta=False, id="op-bar")
+        yield OpLine(id="op-line")
         yield Label("", id="op-summary")
 
     def on_mount(self) -> None:
@@ -55,12 +100,12 @@ class LogPane(Vertical):
             self.query_one(Log).write_lines(batch)
 
     def progress(self, title: str, current: int | None = None, total: int | None = None) -> None:
-        self.query_one("#op-title", Label).update(title)
-        bar = self.query_one(ProgressBar)
+        """A title with no total: running, size unknown. "idle": nothing running."""
+        line = self.query_one(OpLine)
         if title == "idle":
-            bar.update(total=1, progress=0)  # a still bar: an indeterminate one animates forever
+            line.show("idle")  # a still, empty bar: an indeterminate one would move forever
         else:
-            bar.update(total=total if total else None, progress=current or 0)
+            line.show(title, current or 0, total if total else None)
 
     def summary(self, text: str, *, ok: bool | None = None) -> None:
         label = self.query_one("#op-summary", Label)

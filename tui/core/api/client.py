@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
+import httpx  # without its CLI: see tui/core/api/__init__.py
 from httpx_sse import aconnect_sse
 
 from tui.core.api import errors as E

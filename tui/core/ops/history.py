@@ -3,8 +3,11 @@ platform repository's tags (versions pushed from other instances, which the API 
 
 from __future__ import annotations
 
-from tui.core.api.models import Event, PushInfo, Version
-from tui.core.config import Config, Environment
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only: the app draws its first frame before the models are loaded
+    from tui.core.api.models import Event, PushInfo, Version
+    from tui.core.config import Config, Environment
 
 
 def git_versions(config: Config, env: Environment, slug: str) -> list[Version]:
