@@ -540,3 +540,27 @@ async def test_the_progress_line_draws_a_bar_and_moves_while_the_size_is_unknown
         assert line.render().spans != first.spans and "%" not in str(first)  # the block moves; no made-up %
         line.show("idle")
         assert str(line.render()).startswith("idle") and line._pulse is None
+
+
+async def test_typing_in_the_filter_narrows_a_large_table_and_shows_names_as_written() -> None:
+    from tui.app.widgets.fixed_table import FixedTable
+    from tui.core.api.models import Workspace
+
+    app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.workspaces = [
+            Workspace.from_json({"id": f"i{n}", "slug": f"ws-{n:05d}", "name": f"[red]W{n}[/]", "labels": ["l"]})
+            for n in range(3000)
+        ]
+        app._render_workspaces()
+        await pilot.pause(0.3)
+        table = app.query_one("#workspaces", FixedTable)
+        assert table.row_count == 400 and "first 400 of 3000" in str(table.border_subtitle)  # rest added by frame
+        assert table.virtual_size.width == sum(c.get_render_width(table) for c in table.columns.values())
+        await pilot.press("slash", "0", "0", "1", "2")
+        await pilot.pause(0.3)
+        assert app.filter_text == "0012" and table.row_count == 11  # ws-00012, ws-00120 … ws-00129
+        assert str(table.get_row_at(1)[3]) == "[red]W120[/]"  # user data, never markup
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.filter_text == "" and table.row_count == 400

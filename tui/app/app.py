@@ -27,6 +27,8 @@ from textual.widgets.option_list import Option
 from tui import __version__
 from tui.app import messages as M
 from tui.app.bindings import ACTIONS, MUTATING, bindings
+from tui.app.widgets.filter_box import FilterBox
+from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.core.api import errors as E
@@ -55,6 +57,8 @@ else:
 # Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
 MAX_ROWS = 400
+FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is taller)
+ROWS_PER_FRAME = 120
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
 
@@ -106,6 +110,7 @@ class PrismeDeployApp(App[int]):
         self.versions: list[Version] = []
         self.group: str = ALL
         self.filter_text = ""
+        self._rows_generation = 0  # bumped by every workspaces render (see _add_workspace_rows)
         self.selected_slug: str | None = None
         self.selected_version: str | None = None
         self.tallies: dict[str, BulkTally] = {}
@@ -122,9 +127,9 @@ class PrismeDeployApp(App[int]):
                 yield OptionList(id="environments")
                 yield OptionList(id="groups")
             with Vertical(id="right"):
-                yield Input(placeholder="filter: slug, name or label (esc clears)", id="filter")
-                yield DataTable(id="workspaces", cursor_type="row", zebra_stripes=True)
-                yield DataTable(id="versions", cursor_type="row")
+                yield FilterBox(placeholder="filter: slug, name or label (esc clears)", id="filter")
+                yield FixedTable(id="workspaces", cursor_type="row", zebra_stripes=True)
+                yield FixedTable(id="versions", cursor_type="row")
         yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)), clock=self.clock)
         yield KeyBar()
 
@@ -283,44 +288,54 @@ class PrismeDeployApp(App[int]):
         return items
 
     def _render_workspaces(self) -> None:
-        table = self.main.query_one("#workspaces", DataTable)
+        table = self.main.query_one("#workspaces", FixedTable)
         table.clear()
-        rows = []
         matching = self.visible_workspaces()
         # DataTable cost grows with rows added: on a platform of thousands, show the first MAX_ROWS
-        # matches and say so; the filter narrows instantly (measured in bench/: keystroke <= 50 ms).
-        for ws in matching[:MAX_ROWS]:
-            state = []
-            if ws.dirty:
-                state.append("dirty")
-            if ws.write_lock:
-                state.append(f"locked:{ws.write_lock.reason}")
-            rows.append(
-                (
-                    ws.slug,
-                    " ".join(state) or "clean",
-                    ws.live_version or "-",
-                    ws.name,
-                    ",".join(ws.labels),
-                    history.stamp(ws.last_push),
-                    history.stamp(ws.last_pull),
-                )
-            )
-        for row in rows:
-            table.add_row(*row, key=row[0])
-        shown = f"{len(rows)}/{len(self.workspaces)}"
-        if len(matching) > len(rows):
-            shown = f"first {len(rows)} of {len(matching)} matching · / to narrow"
+        # matches and say so. The rows that fill the pane go in now, the rest after the frame is
+        # painted, a chunk per refresh: a keystroke in the filter is on screen within one frame
+        # (bench/: filter keystroke). A newer render drops the chunks of an older one.
+        shown_rows = matching[:MAX_ROWS]
+        self._rows_generation += 1
+        first = max(table.size.height, FIRST_ROWS)  # what the pane shows now, the rest after the frame
+        self._add_workspace_rows(self._rows_generation, shown_rows, first)
+        shown = f"{len(shown_rows)}/{len(self.workspaces)}"
+        if len(matching) > len(shown_rows):
+            shown = f"first {len(shown_rows)} of {len(matching)} matching · / to narrow"
         table.border_subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
-        if self.selected_slug and self.selected_slug in {r[0] for r in rows}:
+
+    @staticmethod
+    def _workspace_row(ws: Workspace) -> tuple[str, ...]:
+        state = (["dirty"] if ws.dirty else []) + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
+        return (
+            ws.slug,
+            " ".join(state) or "clean",
+            ws.live_version or "-",
+            ws.name,
+            ",".join(ws.labels),
+            history.stamp(ws.last_push),
+            history.stamp(ws.last_pull),
+        )
+
+    def _add_workspace_rows(self, generation: int, shown: list[Workspace], count: int) -> None:
+        if generation != self._rows_generation:
+            return  # the filter changed since: these rows are stale
+        table = self.main.query_one("#workspaces", FixedTable)
+        start = table.row_count
+        chunk = shown[start : start + count]
+        for ws in chunk:
+            table.add_text_row(*self._workspace_row(ws), key=ws.slug)
+        if self.selected_slug and any(ws.slug == self.selected_slug for ws in chunk):
             table.move_cursor(row=table.get_row_index(self.selected_slug))
+        if table.row_count < len(shown):
+            self.call_after_refresh(self._add_workspace_rows, generation, shown, ROWS_PER_FRAME)
 
     def _render_versions(self, ws: Workspace, changes: dict[str, str]) -> None:
-        table = self.main.query_one("#versions", DataTable)
+        table = self.main.query_one("#versions", FixedTable)
         table.clear()
         live = ws.live_version
         for version in self.versions:
-            table.add_row(
+            table.add_text_row(
                 "*" if version.name == live else "",
                 version.name,
                 (version.created_at or "")[:16],
@@ -588,10 +603,10 @@ class PrismeDeployApp(App[int]):
     def _sort(self, event: DataTable.HeaderSelected) -> None:
         event.data_table.sort(event.column_key)
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-        self._render_workspaces()
+    def on_filter_box_edited(self, message: FilterBox.Edited) -> None:
+        if message.value != self.filter_text:
+            self.filter_text = message.value
+            self._render_workspaces()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

@@ -1,0 +1,22 @@
+"""The workspaces filter box: each edit goes straight to the app.
+
+Input's own ``Changed`` bubbles through every container between the box and the app, one message
+queue each; the screen usually paints the echoed character in between and the filtered table a frame
+later. Posting to the app directly puts both in the same frame (bench/: filter keystroke).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+from textual.widgets import Input
+
+
+class FilterBox(Input):
+    @dataclass
+    class Edited(Message):
+        value: str
+
+    def watch_value(self, value: str) -> None:
+        self.app.post_message(self.Edited(value))
