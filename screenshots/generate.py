@@ -81,8 +81,7 @@ async def main() -> None:
                         repository_id="release", groups=["base2", "extended"], name="v1.3.0", force=True
                     )
                 ]
-            for event in events[:5]:
-                pilot.app.post_message(BulkUpdate("dev", event))
+            pilot.app.post_message(BulkUpdate("dev", events[:5]))  # as one burst of the stream
             await pilot.pause(0.3)
 
         async def help_screen(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -564,3 +564,14 @@ async def test_typing_in_the_filter_narrows_a_large_table_and_shows_names_as_wri
         await pilot.press("escape")
         await pilot.pause(0.3)
         assert app.filter_text == "" and table.row_count == 400
+
+
+async def test_a_result_arriving_while_the_app_closes_is_dropped() -> None:
+    from tui.app.messages import HealthChecked
+    from tui.core.ops.health import Health
+
+    app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
+    async with app.run_test(size=(80, 24)):
+        pass
+    assert not app.screen_stack
+    app.on_health_checked(HealthChecked(Health("dev", True, True, True)))  # no IndexError from a gone screen

@@ -8,6 +8,7 @@ widget. Long-lived operations (bulk push and import streams) run on the App in n
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -61,6 +62,17 @@ FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is tal
 ROWS_PER_FRAME = 120
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
+
+
+def while_open(handler: Callable[..., None]) -> Callable[..., None]:
+    """A worker's result can arrive while the app is closing, its screens already gone: drop it then."""
+
+    @functools.wraps(handler)
+    def handle(self: PrismeDeployApp, *args: Any) -> None:
+        if self.screen_stack:
+            handler(self, *args)
+
+    return handle
 
 
 class ActionsProvider(Provider):
@@ -398,6 +410,7 @@ class PrismeDeployApp(App[int]):
         self.post_message(M.VersionsLoaded(env, ws, history.merge(versions, git_versions), changes))
 
     # ------------------------------------------------------------------ message handlers (own the state)
+    @while_open
     def on_health_checked(self, message: M.HealthChecked) -> None:
         previous = self.health.get(message.health.env)
         self.health[message.health.env] = message.health
@@ -415,6 +428,7 @@ class PrismeDeployApp(App[int]):
             ):
                 self.load_workspaces(message.health.env)
 
+    @while_open
     def on_workspaces_loaded(self, message: M.WorkspacesLoaded) -> None:
         if message.env != self.env_name:
             return
@@ -433,6 +447,7 @@ class PrismeDeployApp(App[int]):
         if self.selected_slug and (first or not message.partial):
             self.load_versions(message.env, self.selected_slug)
 
+    @while_open
     def on_versions_loaded(self, message: M.VersionsLoaded) -> None:
         if message.env != self.env_name or message.workspace.slug != self.selected_slug:
             return
@@ -440,6 +455,7 @@ class PrismeDeployApp(App[int]):
         self.workspaces = [message.workspace if w.id == message.workspace.id else w for w in self.workspaces]
         self._render_versions(message.workspace, message.changes)
 
+    @while_open
     def on_api_failed(self, message: M.ApiFailed) -> None:
         error = message.error
         text = str(error) if isinstance(error, E.PrismeError) else f"{type(error).__name__}: {error}"
@@ -447,6 +463,7 @@ class PrismeDeployApp(App[int]):
         self.log_pane.add(f"FAIL {message.title}: {text}")
         self.notify(text, title=message.title, severity="error", timeout=10)
 
+    @while_open
     def on_need_token(self, message: M.NeedToken) -> None:
         env = self.ctx.config.environments.get(message.env)
         if env is None or isinstance(self.screen, modals.LoginModal) or message.env != self.env_name:
@@ -472,6 +489,7 @@ class PrismeDeployApp(App[int]):
         )
         self.refresh_health()
 
+    @while_open
     def on_operation_finished(self, message: M.OperationFinished) -> None:
         while self._bulk_pending:  # the stream's last lines first, then the outcome
             self._drain_bulk()
@@ -492,6 +510,7 @@ class PrismeDeployApp(App[int]):
         if message.env == self.env_name:
             self.load_workspaces(message.env)
 
+    @while_open
     def on_log_lines(self, message: M.LogLines) -> None:
         self.log_pane.add(*message.lines)
 
@@ -779,6 +798,7 @@ class PrismeDeployApp(App[int]):
             lines = [f"What changes is unknown: {exc.message}"]
         self.post_message(M.RollbackPreviewed(env, slug, version, lines))
 
+    @while_open
     def on_rollback_previewed(self, message: M.RollbackPreviewed) -> None:
         ws, env = self._current_ws(), self.env
         version = next((v for v in self.versions if v.name == message.version), None)
@@ -966,6 +986,7 @@ class PrismeDeployApp(App[int]):
             return
         self.post_message(M.DiffReady(f"Diff  {old}  →  {new}", result))
 
+    @while_open
     def on_diff_ready(self, message: M.DiffReady) -> None:
         stat = message.diff.stat()
         self.log_pane.add(f"{message.title}: {stat['files']} file(s), +{stat['insertions']} -{stat['deletions']}")
@@ -983,6 +1004,7 @@ class PrismeDeployApp(App[int]):
         result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels)
         self.post_message(M.MatrixReady(f"Drift matrix · {title}", result))
 
+    @while_open
     def on_matrix_ready(self, message: M.MatrixReady) -> None:
         from tui.app.screens.matrix import MatrixScreen
 
@@ -1016,6 +1038,7 @@ class PrismeDeployApp(App[int]):
             return
         self.post_message(M.PromotionPlanned(the_plan))
 
+    @while_open
     def on_promotion_planned(self, message: M.PromotionPlanned) -> None:
         the_plan = message.plan
         target_env = self.ctx.env(the_plan.target.env)
