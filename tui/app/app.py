@@ -22,13 +22,12 @@ from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, Label, OptionList
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import __version__
 from tui.app import messages as M
 from tui.app.bindings import ACTIONS, MUTATING, bindings
-from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from tui.app.screens import modals
     from tui.app.screens.matrix import MatrixScreen
     from tui.app.screens.modals import Field
+    from tui.app.widgets.filter_box import FilterBox
     from tui.core.api import bulk as api_bulk
     from tui.core.api.bulk import BulkTally
     from tui.core.api.models import Repository, Version, Workspace
@@ -133,13 +133,12 @@ class PrismeDeployApp(App[int]):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Label("", id="banner")
+        yield Static("", id="banner")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield OptionList(id="environments")
                 yield OptionList(id="groups")
             with Vertical(id="right"):
-                yield FilterBox(placeholder="filter: slug, name or label (esc clears)", id="filter")
                 yield FixedTable(id="workspaces", cursor_type="row", zebra_stripes=True)
                 yield FixedTable(id="versions", cursor_type="row")
         yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)), clock=self.clock)
@@ -153,7 +152,6 @@ class PrismeDeployApp(App[int]):
         self.main.query_one("#workspaces").border_title = "3 Workspaces"
         self.main.query_one("#versions").border_title = "4 Versions"
         self.main.query_one("#log-pane").border_title = "5 Log"
-        self.main.query_one("#filter").display = False
         table = self.main.query_one("#workspaces", DataTable)
         # Fixed widths: no column jitter while rows stream in, and stable screenshots.
         table.add_column("slug", key="slug", width=18)
@@ -239,7 +237,7 @@ class PrismeDeployApp(App[int]):
 
     def _apply_env(self) -> None:
         env = self.env
-        banner = self.main.query_one("#banner", Label)
+        banner = self.main.query_one("#banner", Static)
         for tier in ("development", "staging", "production"):
             self.main.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
         if env is None:
@@ -627,8 +625,7 @@ class PrismeDeployApp(App[int]):
             self.filter_text = message.value
             self._render_workspaces()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
+    def on_filter_box_done(self, message: FilterBox.Done) -> None:
         self.main.query_one("#workspaces").focus()
 
     # ------------------------------------------------------------------ actions
@@ -651,14 +648,20 @@ class PrismeDeployApp(App[int]):
         self.main.query_one(target).focus()
 
     def action_filter(self) -> None:
-        box = self.main.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        for box in self.main.query("#filter"):
+            box.display = True
+            box.focus()
+            return
+        from tui.app.widgets.filter_box import FilterBox  # mounted when first wanted, not at start-up
+
+        box = FilterBox(placeholder="filter: slug, name or label (esc clears)", id="filter")
+        self.main.query_one("#right").mount(box, before="#workspaces")
+        self.call_after_refresh(box.focus)
 
     def action_clear_filter(self) -> None:
-        box = self.main.query_one("#filter", Input)
-        box.value = ""
-        box.display = False
+        for box in self.main.query("#filter"):
+            box.value = ""  # type: ignore[attr-defined]
+            box.display = False
         self.filter_text = ""
         self._render_workspaces()
         self.main.query_one("#workspaces").focus()

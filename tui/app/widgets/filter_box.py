@@ -2,7 +2,8 @@
 
 Input's own ``Changed`` bubbles through every container between the box and the app, one message
 queue each; the screen usually paints the echoed character in between and the filtered table a frame
-later. Posting to the app directly puts both in the same frame (bench/: filter keystroke).
+later. Posting to the app directly puts both in the same frame (bench/: filter keystroke). The app
+mounts the box the first time ``/`` is pressed, so start-up does not pay for it.
 """
 
 from __future__ import annotations
@@ -18,5 +19,11 @@ class FilterBox(Input):
     class Edited(Message):
         value: str
 
+    class Done(Message):
+        """Enter: back to the table."""
+
     def watch_value(self, value: str) -> None:
         self.app.post_message(self.Edited(value))
+
+    async def action_submit(self) -> None:
+        self.app.post_message(self.Done())

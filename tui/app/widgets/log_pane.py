@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Label, Log
+from textual.widgets import Log, Static
 
 BAR = 24  # cells
 PULSE = 6  # cells of the moving block while the total is unknown
@@ -85,7 +85,7 @@ class LogPane(Vertical):
         log.can_focus = True
         yield log
         yield OpLine(id="op-line")
-        yield Label("", id="op-summary")
+        yield Static("", id="op-summary")
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self.flush)
@@ -108,7 +108,7 @@ class LogPane(Vertical):
             line.show(title, current or 0, total if total else None)
 
     def summary(self, text: str, *, ok: bool | None = None) -> None:
-        label = self.query_one("#op-summary", Label)
+        label = self.query_one("#op-summary", Static)
         label.update(text)
         label.set_class(ok is False, "-failed")
         label.set_class(ok is True, "-ok")
