@@ -575,3 +575,12 @@ async def test_a_result_arriving_while_the_app_closes_is_dropped() -> None:
         pass
     assert not app.screen_stack
     app.on_health_checked(HealthChecked(Health("dev", True, True, True)))  # no IndexError from a gone screen
+
+
+async def test_n_opens_the_add_environment_dialog() -> None:
+    app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("N")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionModal)
+        assert "Add an environment" in str(app.screen.query_one("#dialog-title").render())

@@ -32,6 +32,7 @@ from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.core.api import errors as E
+from tui.core.config import Environment  # at run time too: N builds a placeholder environment
 from tui.core.ops import health, history
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from tui.core.api import bulk as api_bulk
     from tui.core.api.bulk import BulkTally
     from tui.core.api.models import Repository, Version, Workspace
-    from tui.core.config import Environment
     from tui.core.ops import actions, bulk, compare, matrix, promote, snapshots
 else:
     # What operations need (httpx, YAML, zip and git handling, dialogs) loads when first used: the

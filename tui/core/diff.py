@@ -51,10 +51,15 @@ def normalise(path: str, data: bytes, *, raw: bool = False, ignore_keys: tuple[s
         return _normalise_with_pyyaml(path, text, ignore_keys)
     except yaml.YAMLError:
         return text  # show invalid YAML as it is rather than hide it
-    if path == "index.yml" and docs and isinstance(docs[0], dict):
+    if docs:
+        _drop_identity(path, docs[0], ignore_keys)
+    return yaml_canonical.dump_all(docs)
+
+
+def _drop_identity(path: str, doc: Any, ignore_keys: tuple[str, ...]) -> None:
+    if path == "index.yml" and isinstance(doc, dict):
         for key in IDENTITY_KEYS + ignore_keys:
-            docs[0].pop(key, None)
-    return "---\n".join(yaml_canonical.dump(doc) for doc in docs) or "null\n"
+            doc.pop(key, None)
 
 
 def _normalise_with_pyyaml(path: str, text: str, ignore_keys: tuple[str, ...]) -> str:
@@ -63,9 +68,7 @@ def _normalise_with_pyyaml(path: str, text: str, ignore_keys: tuple[str, ...]) -
         doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return text
-    if path == "index.yml" and isinstance(doc, dict):
-        for key in IDENTITY_KEYS + ignore_keys:
-            doc.pop(key, None)
+    _drop_identity(path, doc, ignore_keys)
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100)
 
 

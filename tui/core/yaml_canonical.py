@@ -156,8 +156,12 @@ def dump(doc: Any) -> str:
     return "\n".join(out) + "\n"
 
 
+def dump_all(docs: list[Any]) -> str:
+    return "---\n".join(dump(doc) for doc in docs) or "null\n"
+
+
 def canonical(text: str) -> str:
-    return "---\n".join(dump(doc) for doc in parse(text)) or "null\n"
+    return dump_all(parse(text))
 
 
 def _node(node: Any, indent: str, out: list[str]) -> None:

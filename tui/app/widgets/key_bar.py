@@ -52,29 +52,25 @@ class KeyBar(Widget):
         return hints, pinned
 
     def render(self) -> Content:
-        width = self.size.width or 80
         hints, pinned = self.hints()
-        tail = [self._hint(b, e) for b, e in pinned]
-        room = width - sum(part.cell_length for part in tail)
-        parts: list[Content] = []
-        keys: list[tuple[Binding, bool]] = []
+        tail = [(binding, enabled, self._hint(binding, enabled)) for binding, enabled in pinned]
+        room = (self.size.width or 80) - sum(part.cell_length for _b, _e, part in tail)
+        head = []
         for binding, enabled in hints:
             part = self._hint(binding, enabled)
             # Whole hints only: a hint cut in half reads as a different key. The rest are in F1 and ctrl+p.
             if part.cell_length > room:
                 break
-            parts.append(part)
-            keys.append((binding, enabled))
+            head.append((binding, enabled, part))
             room -= part.cell_length
-        parts.append(Content(" " * max(room, 0)))
-        keys.append((Binding("", ""), False))
-        parts += tail
-        keys += pinned
+        gap = max(room, 0)  # pushes the pinned hints to the right edge
         self._spans = []
         x = 0
-        for part, (binding, enabled) in zip(parts, keys, strict=True):
+        for n, (binding, enabled, part) in enumerate(head + tail):
+            x += gap if n == len(head) else 0
             self._spans.append((x, x + part.cell_length, binding, enabled))
             x += part.cell_length
+        parts = [part for _b, _e, part in head] + [Content(" " * gap)] + [part for _b, _e, part in tail]
         return Content("").join(parts)
 
     def _hint(self, binding: Binding, enabled: bool) -> Content:
@@ -85,7 +81,7 @@ class KeyBar(Widget):
     def on_click(self, event: events.Click) -> None:
         # A click presses the key, exactly as the keyboard would: the action and its checks run unchanged.
         for start, end, binding, enabled in self._spans:
-            if start <= event.x < end and binding.key:
+            if start <= event.x < end:
                 if enabled:
                     self.app.simulate_key(binding.key)
                 else:
