@@ -1246,7 +1246,7 @@ class PrismeDeployApp(App[int]):
                 title="Add an environment",
                 env=placeholder,
                 fields=self._env_fields(None),
-                summary=[f"Saved to {self._config_path()}; then `L`ogin with ctrl+l."],
+                summary=[f"Saved to {self._config_path()}; then log in with ctrl+l."],
                 confirm_label="Add",
                 danger=False,
             ),
