@@ -53,6 +53,17 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def fresh_request_budgets() -> Iterator[None]:
+    """The client keeps one request budget per URL and token for the whole process: a later test's
+    sandbox may reuse a port (and the fixed tokens), so each test starts with none spent."""
+    from tui.core.api import budget
+
+    budget._BUDGETS.clear()
+    yield
+    budget._BUDGETS.clear()
+
+
 # ------------------------------------------------------------------------------------------------ the spec
 @pytest.fixture(scope="session")
 def openapi() -> dict[str, Any]:
@@ -77,9 +88,34 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def shared_sandbox(single_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One realistic seeded instance shared by the tests of a worker that only read, or write their own objects.
+
+    Take a ``fresh_token(shared_sandbox)`` per test: the gateway's limits are per user, so no test waits
+    for another's budget.
+    """
+    data = tmp_path_factory.mktemp("shared-sandbox") / "data"
+    shutil.copytree(single_template, data, symlinks=True)
+    running = start_in_thread(data, "at:shared-admin-token-0123456789", name="shared", faults=Faults(), environ={})
+    yield running
+    running.stop()
+
+
+def fresh_token(running: Running, user_id: str | None = None) -> str:
+    """A token of a new user of ``running``: a full rate-limit budget of its own."""
+    return running.new_user(user_id)
+
+
+@pytest.fixture
+def user_token(shared_sandbox: Running) -> str:
+    """This test's own user on the shared instance."""
+    return fresh_token(shared_sandbox)
+
+
 @pytest.fixture
 def sandbox(single_template: Path, tmp_path: Path) -> Iterator[Running]:
-    """One seeded instance (dev-like: 15 workspaces, a release repository, history)."""
+    """One seeded instance (dev-like: 15 workspaces, a release repository, history), realistic by default."""
     data = tmp_path / "sandbox"
     shutil.copytree(single_template, data, symlinks=True)
     running = start_in_thread(data, "at:test-token-0123456789", name="test", faults=Faults(), environ={})

@@ -94,14 +94,19 @@ async def test_main_screen_lists_environments_groups_workspaces(platform: dict[s
 
 
 async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running], root_of: Path) -> None:
+    """On the realistic sandbox (late events, rate limits): filter, select the version, r, type, confirm."""
+    assert platform["prod"].sandbox.realism.event_lag > 0
     app = make_app(platform, root_of)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await select_workspace(pilot, app, "securechat")
-        versions = app.query_one("#versions")
-        versions.focus()
-        versions.move_cursor(row=versions.get_row_index("v1.0.0"))  # type: ignore[attr-defined]
+        await pilot.press("slash", *"securechat", "enter")
+        await settle(pilot)
+        assert app.selected_slug == "securechat"
+        await pilot.press("4")
+        assert [v.name for v in app.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]
+        await pilot.press("down", "down")
         await pilot.pause()
+        assert app.selected_version == "v1.0.0"
         await pilot.press("r")
         await settle(pilot)
         modal = app.screen
@@ -117,11 +122,37 @@ async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running
         assert not confirm.disabled
         await pilot.click("#confirm")
         await settle(pilot)
-        assert "Rolled back securechat to v1.0.0" in log_text(app)
+        done = "OK   Rollback securechat: Rolled back securechat to v1.0.0: verified, the workspace now runs v1.0.0"
+        assert done in log_text(app)
         assert app.last_undo and app.last_undo["snapshot"]
     async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
         assert (await api.find_workspace("securechat")).live_version == "v1.0.0"
     assert app.ctx.audit.read(action="rollback")[0]["outcome"] == "ok"
+
+
+async def test_a_rate_limit_wait_shows_live_in_the_log_and_x_cancels_it(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    platform["prod"].sandbox.realism.rate_limits = {"events": 20, "imports": 1, "create": 3}
+    app = make_app(platform, root_of)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.run_pull("prod", "doc-search", "v1.0.0", "release", True, "rollback")
+        await settle(pilot)
+        assert "OK   Rollback doc-search" in log_text(app)
+        app.run_pull("prod", "doc-search", "v1.1.0", "release", True, "rollback")  # the gateway allows 1 a minute
+        for _ in range(20):
+            await pilot.pause(0.2)
+            if "staying within the gateway's limit of 1 imports per minute: next in" in log_text(app):
+                break
+        assert "staying within the gateway's limit of 1 imports per minute: next in" in log_text(app)
+        await pilot.press("x")
+        await settle(pilot)
+        assert "stopped waiting for the rate limit; the held-back request was not sent" in log_text(app)
+        assert not app.ctx.running
+    assert [e["outcome"] for e in app.ctx.audit.read(action="rollback")][:2] == ["cancelled", "ok"]
+    async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+        assert (await api.find_workspace("doc-search")).live_version == "v1.0.0"
 
 
 async def test_undo_restores_the_previous_content(platform: dict[str, Running], root_of: Path) -> None:

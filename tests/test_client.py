@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import zipfile
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import set_faults
 
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
+from tui.core.api.models import Event
 from tui.sandbox.runner import Running
 
 pytestmark = pytest.mark.e2e
@@ -18,6 +22,19 @@ pytestmark = pytest.mark.e2e
 
 def client(running: Running, **kwargs: object) -> PrismeClient:
     return PrismeClient(running.url, running.token, env_name="test", poll_interval=0.1, **kwargs)  # type: ignore[arg-type]
+
+
+async def events_eventually(
+    api: PrismeClient, workspace_id: str, until: Callable[[list[Event]], bool] = bool, **query: Any
+) -> list[Event]:
+    """Events are searchable seconds after they happen (as on a real instance): read until they show."""
+    found: list[Event] = []
+    for _ in range(15):  # inside the 20-per-minute search budget
+        found = await api.events(workspace_id, **query)
+        if until(found):
+            return found
+        await asyncio.sleep(1.0)
+    return found
 
 
 async def test_identity_health_and_listing(sandbox: Running) -> None:
@@ -61,8 +78,11 @@ async def test_push_then_push_again_without_changes_and_native_versions(sandbox:
         assert native.repository_id is None
         names = [v.name for v in await api.list_versions(ws.id)]
         assert names[:2] == ["snap-1", "v1.3.0"]
+        published = await events_eventually(
+            api, ws.id, types=["workspaces.versions.published"], limit=5, after_date=version.created_at
+        )
+        assert [e.payload["version"]["name"] for e in published][:1] == ["snap-1"]
         published = await api.events(ws.id, types=["workspaces.versions.published"], limit=5)
-        assert published[0].payload["version"]["name"] == "snap-1"
         assert "changes" in published[1].payload
 
 
@@ -75,7 +95,7 @@ async def test_rollback_restores_old_content_and_emits_imported(sandbox: Running
         assert "automations/healthcheck.yml" in result.deleted  # v1.0.0 had no healthcheck: pull prunes
         after = await api.get_workspace(ws.id)
         assert after.last_pull and after.last_pull.version == "v1.0.0"
-        events = await api.events(ws.id, types=["workspaces.imported"], limit=1)
+        events = await events_eventually(api, ws.id, types=["workspaces.imported"], limit=1)
         assert events and events[0].payload["version"]["name"] == "v1.0.0"
         assert await api.export(ws.id) != current
 

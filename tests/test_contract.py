@@ -7,6 +7,7 @@ project); without it these tests skip locally and fail in CI.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -153,13 +154,14 @@ def test_bulk_import_and_platform_events_match_the_spec(platform: dict[str, Runn
     ).json()
     assert "processing" not in summary
     contract.validate(contract.schema("/v2/workspaces/platform/versions/latest/pull", "post"), summary)
-    events = call(prod, "GET", "/v2/workspaces/platform/events", params={"limit": 50}).json()["result"]["events"]
-    kinds = {e["type"] for e in events}
-    assert {
-        "workspaces.bulkImport.started",
-        "workspaces.bulkImport.progress",
-        "workspaces.bulkImport.completed",
-    } <= kinds
+    wanted = {"workspaces.bulkImport.started", "workspaces.bulkImport.progress", "workspaces.bulkImport.completed"}
+    deadline = time.monotonic() + 30
+    while True:  # the events service indexes late (1-5 s on a real instance, and in the sandbox)
+        events = call(prod, "GET", "/v2/workspaces/platform/events", params={"limit": 50}).json()["result"]["events"]
+        if wanted <= {e["type"] for e in events} or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert wanted <= {e["type"] for e in events}
     for event in events:
         name = {
             "workspaces.bulkImport.started": "BulkImportStarted",

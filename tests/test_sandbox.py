@@ -65,6 +65,7 @@ async def test_filesystem_repository_is_read_only_and_importable(tmp_path: Path)
     environ = {
         "WORKSPACES_STORAGE_GIT_PLATFORM_release_TYPE": "filesystem",
         "WORKSPACES_STORAGE_GIT_PLATFORM_release_DIRPATH": str(tmp_path / "baked"),
+        "WORKSPACES_STORAGE_GIT_PLATFORM_release_MODE": "read-only",  # as the deployment guide's image sets it
         "WORKSPACES_GROUP_extended_LABELS": "production:app",
     }
     running = start_in_thread(tmp_path / "data", "at:fs-token-123456789", environ=environ)

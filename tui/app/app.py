@@ -62,6 +62,8 @@ FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is tal
 ROWS_PER_FRAME = 120
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
+OPTIONAL_RESERVE = 6  # event searches a pane's nicety never spends (operations' verifications need them)
+WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
 
 
 def while_open(handler: Callable[..., None]) -> Callable[..., None]:
@@ -128,6 +130,9 @@ class PrismeDeployApp(App[int]):
         self.tallies: dict[str, BulkTally] = {}
         self._bulk_pending: deque[tuple[str, Any]] = deque()  # (env, BulkEvent) not drawn yet
         self.last_undo: dict[str, Any] | None = None
+        self._waiting: dict[str, tuple[float, float]] = {}  # env -> (when reported, when last logged)
+        # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
+        ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
 
@@ -399,7 +404,13 @@ class PrismeDeployApp(App[int]):
             async with self.ctx.client(env) as client:
                 ws = await client.find_workspace(slug)
                 versions = await client.list_versions(ws.id)
-                published = await client.events(ws.id, types=["workspaces.versions.published"], limit=100)
+                # The +/- column is a nicety: skipped when the event-search budget runs low (browsing
+                # the list fast must not use up what a rollback's verification needs).
+                published = (
+                    await client.events(ws.id, types=["workspaces.versions.published"], limit=100)
+                    if client.budget.room("events") > OPTIONAL_RESERVE
+                    else []
+                )
             git_versions = await asyncio.to_thread(history.git_versions, self.ctx.config, self.ctx.env(env), slug)
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
@@ -511,6 +522,19 @@ class PrismeDeployApp(App[int]):
     @while_open
     def on_log_lines(self, message: M.LogLines) -> None:
         self.log_pane.add(*message.lines)
+
+    @while_open
+    def on_rate_wait(self, message: M.RateWait) -> None:
+        """Live in the operation line; in the log when the wait starts and every WAIT_LOG_EVERY seconds."""
+        wait = message.wait
+        now = perf_counter()
+        text = f"{wait.env}: {wait.text}" + ("  (x: stop waiting)" if wait.kind == "imports" else "")
+        self.log_pane.progress(text)
+        _reported, logged = self._waiting.get(wait.env, (0.0, 0.0))
+        if wait.first or now - logged >= WAIT_LOG_EVERY:
+            self.log_pane.add(text)
+            logged = now
+        self._waiting[wait.env] = (now, logged)
 
     def on_bulk_update(self, message: M.BulkUpdate) -> None:
         # Queued here, drawn by _drain_bulk on a timer: a stream can bring thousands of events a second.
@@ -1309,6 +1333,7 @@ class PrismeDeployApp(App[int]):
     def action_stop_watching(self) -> None:
         if not self.env_name:
             return
+        self._stop_waiting(self.env_name)
         stopped = [w for w in self.workers if w.group == f"bulk:{self.env_name}" and w.is_running]
         for worker in stopped:
             worker.cancel()
@@ -1317,6 +1342,22 @@ class PrismeDeployApp(App[int]):
             self.log_pane.add(
                 f"{self.env_name}: stopped watching the bulk operation; the server goes on. "
                 "Its result will be in the platform activity (A)."
+            )
+
+    def _stop_waiting(self, env: str) -> None:
+        """x while an operation waits out a rate limit: cancel it (a held-back request is never sent)."""
+        reported, _logged = self._waiting.pop(env, (0.0, 0.0))
+        if perf_counter() - reported > 2.0:
+            return
+        waiting = [w for w in self.workers if w.group == "op" and w.is_running]
+        for worker in waiting:
+            worker.cancel()
+        if waiting:
+            self.ctx.running.pop(env, None)
+            self.log_pane.progress("idle")
+            self.log_pane.add(
+                f"{env}: stopped waiting for the rate limit; the held-back request was not sent "
+                "(anything sent before goes on on the server: check the activity, a)."
             )
 
     def action_activity(self) -> None:

@@ -32,7 +32,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Start dev, staging and prod on loopback; a throwaway config and the demo tokens, never the user's."""
     from tui.sandbox.demo import DemoPlatform
 
-    demo = DemoPlatform.start(getattr(args, "data", None))
+    demo = DemoPlatform.start(getattr(args, "data", None), realism=getattr(args, "realism", None))
     home = Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-config-"))
     try:
         config_file = home / "config.toml"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:  # types only: the modules behind them load with the first request
+    from tui.core.api.budget import Wait
     from tui.core.api.bulk import BulkEvent
     from tui.core.api.models import Version, Workspace
     from tui.core.ops.health import Health
@@ -37,6 +38,13 @@ class VersionsLoaded(Message):
 @dataclass(repr=False, eq=False)
 class LogLines(Message):
     lines: list[str]
+
+
+@dataclass(repr=False, eq=False)
+class RateWait(Message):
+    """A wait for the gateway's rate limit (a 429, or pacing), reported about once a second."""
+
+    wait: Wait
 
 
 @dataclass(repr=False, eq=False)

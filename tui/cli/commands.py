@@ -84,6 +84,7 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
         printer = Printer(json_mode=bool(getattr(args, "json", False)))
         try:
             ctx = _context(args)
+            ctx.on_wait = printer.wait  # rate-limit waits, live on stderr (Ctrl-C cancels them)
             return asyncio.run(handler(args, ctx, printer))
         except E.PrismeError as exc:
             if printer.json_mode:
@@ -385,7 +386,12 @@ async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) 
 # --------------------------------------------------------------------------------------------- diff, promote
 async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     result = await compare.compare(
-        ctx, compare.Ref.parse(args.source), compare.Ref.parse(args.target), raw=args.raw, context=args.context
+        ctx,
+        compare.Ref.parse(args.source),
+        compare.Ref.parse(args.target),
+        raw=args.raw,
+        context=args.context,
+        ignore=compare.ignore_rules(ctx, enabled=not args.no_ignore),
     )
     if out.json_mode:
         out.data(result.to_json(hunks=not args.stat))
@@ -396,6 +402,7 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         out.out.write(result.patch())
         if result.identical:
             out.note(f"{result.old_label} and {result.new_label} are identical.")
+        out.note(result.ignored_note)
     return EXIT_FAILED if not result.identical else EXIT_OK
 
 
@@ -599,6 +606,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="target", required=True, metavar="ENV:SLUG[@VERSION]")
     p.add_argument("--stat", action="store_true", help="only the diffstat")
     p.add_argument("--raw", action="store_true", help="diff the stored text (no YAML normalisation)")
+    p.add_argument(
+        "--no-ignore",
+        action="store_true",
+        help="also show what the platform rewrites on import (' (IMPORT)', customDomains, merged labels) "
+        "and the config's [diff] ignore",
+    )
     p.add_argument("--context", type=int, default=3, help="lines of context (default 3)")
     p = add(
         "promote",

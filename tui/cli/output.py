@@ -7,7 +7,10 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from tui.core.api.budget import Wait
     from tui.core.api.bulk import BulkEvent, BulkTally
+
+WAIT_LINE_EVERY = 10  # seconds between two lines of a wait on a stderr that is not a terminal
 
 
 class Printer:
@@ -17,6 +20,7 @@ class Printer:
         self.err = err or sys.stderr
         self.tty = self.out.isatty() and not json_mode
         self._bar_shown = False
+        self._last_wait_line: float | None = None
 
     def data(self, payload: Any) -> None:
         self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
@@ -31,6 +35,21 @@ class Printer:
         self._clear_bar()
         self.err.write(text + "\n")
         self.err.flush()
+
+    def wait(self, wait: Wait) -> None:
+        """A rate-limit wait, live on stderr (JSON output included: stdout stays one document).
+
+        On a terminal the line counts down in place; elsewhere a line every few seconds."""
+        text = f"{wait.env}: {wait.text}" if wait.env else wait.text
+        if self.err.isatty():
+            self.err.write("\r" + text.ljust(70) + "\r")
+            self.err.flush()
+            self._bar_shown = True
+            return
+        if wait.first or self._last_wait_line is None or self._last_wait_line - wait.seconds >= WAIT_LINE_EVERY:
+            self._last_wait_line = wait.seconds
+            self.err.write(text + "\n")
+            self.err.flush()
 
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
         widths = (
@@ -83,7 +102,7 @@ class Printer:
 
     def _clear_bar(self) -> None:
         if self._bar_shown:
-            self.err.write("\r" + " " * 50 + "\r")
+            self.err.write("\r" + " " * 80 + "\r")
             self._bar_shown = False
 
     def summary(self, event: BulkEvent) -> None:

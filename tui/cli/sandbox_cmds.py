@@ -7,8 +7,61 @@ import asyncio
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.cli.exits import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from tui.sandbox.realism import Realism
+
+ON_OFF = ("on", "off")
+
+
+def add_realism_flags(parser: argparse.ArgumentParser) -> None:
+    """How strict the instances are; every part is on by default, as on a real Prisme.ai."""
+    group = parser.add_argument_group("real platform behaviour (all on by default)")
+    group.add_argument("--realism", dest="realism_mode", choices=ON_OFF, default="on", help="all of it on or off")
+    group.add_argument("--event-lag", type=float, metavar="S", help="seconds before an event is searchable (2)")
+    group.add_argument(
+        "--rate-limits", metavar="SPEC", help="per user and minute: events=20,imports=3,create=3, or off"
+    )
+    group.add_argument("--gateway-timeout", type=float, metavar="S", help="408 after S s of silence (20; 0 = never)")
+    group.add_argument("--tag-layout", choices=("slug", "plain"), help="git tags <slug>/<version> or <version>")
+    group.add_argument("--import-suffix", choices=ON_OFF, help="' (IMPORT)' description rewrite on import")
+    group.add_argument("--dirty-after-pull", choices=ON_OFF, help="a pull marks the workspace dirty")
+
+
+def realism_from_args(args: argparse.Namespace) -> Realism:
+    """The Realism the flags ask for (ValueError with a clear message on bad input)."""
+    from tui.sandbox.realism import Realism, parse_rate_limits
+
+    realism = Realism() if args.realism_mode == "on" else Realism.off()
+    changes: dict[str, object] = {}
+    if args.event_lag is not None:
+        changes["event_lag"] = args.event_lag
+    if args.rate_limits is not None:
+        changes["rate_limits"] = parse_rate_limits(args.rate_limits)
+    if args.gateway_timeout is not None:
+        changes["gateway_timeout"] = args.gateway_timeout or None
+    if args.tag_layout:
+        changes["tag_layout"] = args.tag_layout
+    if args.import_suffix:
+        changes["import_suffix"] = args.import_suffix == "on"
+    if args.dirty_after_pull:
+        changes["dirty_after_pull"] = args.dirty_after_pull == "on"
+    realism.update(changes)
+    return realism
+
+
+def parse_users(items: list[str]) -> dict[str, str]:
+    """``--user ID[:TOKEN]``: token -> user id (a random token, printed, when none is given)."""
+    users: dict[str, str] = {}
+    for item in items:
+        user, _, token = item.partition(":")
+        if not user or not all(ch.isalnum() or ch in "-_.@" for ch in user):
+            raise ValueError(f"--user takes ID[:TOKEN] with ID made of letters, digits, -_.@; got {user!r}")
+        users[token or f"at:user-{secrets.token_urlsafe(16)}"] = user
+    return users
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -21,18 +74,28 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--name", default="sandbox", help="instance name shown in logs")
     serve.add_argument("--seed", choices=["demo"], help="fill an empty data folder with demo workspaces")
     serve.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="ID[:TOKEN]",
+        help="one more user with its own token (rate limits are per user); repeatable",
+    )
+    serve.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="inject a fault: latency_ms=N, push_fail=slug[,slug], import_fail=slug[:Error], "
-        "sse_drop_after=N, error_5xx=/path[:status], stuck_lock=slug, processing_after=S",
+        "sse_drop_after=N, error_5xx=/path[:status], stuck_lock=slug, processing_after=S, push_delay_ms=N, "
+        "pull_delay_ms=N, git_auth_fail=repo[,repo]",
     )
+    add_realism_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the three-instance demo (dev, staging, prod) with the TUI on top")
     demo.add_argument("--no-ui", action="store_true", help="only serve the instances and print URLs and tokens")
     demo.add_argument("--data", type=Path, help="keep the demo data in this folder (default: temporary)")
+    add_realism_flags(demo)
     demo.set_defaults(func=cmd_demo)
 
 
@@ -47,6 +110,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         for text in args.fault:
             faults.update(parse_fault(text))
+        realism = realism_from_args(args)
+        users = parse_users(args.user)
     except ValueError as exc:
         print(f"prisme-deploy sandbox: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -60,11 +125,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"prisme-deploy sandbox: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    sandbox = Sandbox(data, token, name=args.name, faults=faults)
+    sandbox = Sandbox(data, token, name=args.name, faults=faults, realism=realism, users=users)
     port = sock.getsockname()[1]
     print(f"{args.name}: http://127.0.0.1:{port}", flush=True)
     if not args.token:
         print(f"token: {token}", flush=True)
+    for user_token, user in users.items():
+        if not any(item == f"{user}:{user_token}" for item in args.user):
+            print(f"token of {user}: {user_token}", flush=True)
     try:
         asyncio.run(serve_many([(sandbox, sock)]))
     except KeyboardInterrupt:
@@ -75,11 +143,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.sandbox.demo import DemoPlatform
 
+    try:
+        args.realism = realism_from_args(args)
+    except ValueError as exc:
+        print(f"prisme-deploy demo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.no_ui:
         from tui.app.launch import run_demo
 
         return run_demo(args)
-    demo = DemoPlatform.start(args.data)
+    demo = DemoPlatform.start(args.data, realism=args.realism)
     try:
         for name, running in demo.instances.items():
             print(f"{name:8} {running.url}  token {running.token}", flush=True)

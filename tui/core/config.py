@@ -34,11 +34,12 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "snapshots": bool,
     "description": str,
 }
-TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots")
+TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots", "diff")
 GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
 REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
 SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int, float), "enabled": bool}
+DIFF_KEYS: dict[str, type | tuple[type, ...]] = {"ignore": list}  # FILE-GLOB:dotted.key (tui.core.ignore)
 
 
 class ConfigError(UsageError):
@@ -120,6 +121,7 @@ class Config:
     snapshot_keep: int = 10
     snapshot_max_mb: float = 200.0
     snapshots_enabled: bool = True
+    diff_ignore: tuple[str, ...] = ()
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -325,7 +327,21 @@ def parse(text: str, path: Path | None = None) -> Config:
     config.snapshots_enabled = bool(snaps.get("enabled", True))
     if config.snapshot_keep < 1:
         raise check.fail("snapshots.keep must be at least 1.", "snapshots", "keep")
+    config.diff_ignore = _diff_ignore(data.get("diff") or {}, check)
     return config
+
+
+def _diff_ignore(section: dict[str, Any], check: _Validator) -> tuple[str, ...]:
+    from tui.core.ignore import IgnoreRuleError, Rule
+
+    check.keys(section, DIFF_KEYS, "diff")
+    rules = section.get("ignore") or []
+    for rule in rules:
+        try:
+            Rule.parse(str(rule)) if isinstance(rule, str) else Rule.parse("")
+        except IgnoreRuleError as exc:
+            raise check.fail(exc.message, "diff", "ignore") from None
+    return tuple(str(r) for r in rules)
 
 
 def load(path: Path, *, missing_ok: bool = True) -> Config:

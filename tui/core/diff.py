@@ -3,7 +3,8 @@
 Before diffing, YAML is normalised (``yaml_canonical``: keys sorted, one quoting style, one layout) so
 that reordered keys, quoting and whitespace do not show; ``raw=True`` diffs the text as stored.
 Instance identity (``id``, ``slug``,
-``customDomains``, ``repositories`` in index.yml) never travels with a promotion, so it is left out;
+``repositories`` in index.yml) never travels with a promotion, so it is left out; what the platform
+rewrites on import (``tui.core.ignore``) is ignored and counted;
 ``.import.yml`` is metadata and is compared separately (drift), not as content.
 Hunks are computed per file on demand, so a 2,000-file diff lists instantly and renders lazily.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import difflib
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -20,12 +22,13 @@ from typing import Any, Literal
 import yaml
 
 from tui.core import yaml_canonical
+from tui.core.ignore import Ignore
 
 Files = dict[str, bytes]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster than pure Python
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 Status = Literal["added", "removed", "modified", "renamed"]
-IDENTITY_KEYS = ("id", "slug", "customDomains", "repositories")
+IDENTITY_KEYS = ("id", "slug", "repositories")  # customDomains: a platform rewrite, see ``ignore``
 METADATA = (".import.yml",)
 STATUS_MARK = {"added": "A", "removed": "D", "modified": "M", "renamed": "R"}  # as git --name-status
 
@@ -41,35 +44,67 @@ def files_from_zip(data: bytes) -> Files:
     return files
 
 
-def normalise(path: str, data: bytes, *, raw: bool = False, ignore_keys: tuple[str, ...] = ()) -> str:
-    text = data.decode("utf-8", errors="replace")
-    if raw or not path.endswith((".yml", ".yaml")):
-        return text
+def _load(text: str) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
+    """The documents of a YAML text and the writer that gives their canonical text (None: not YAML)."""
     try:
-        docs = yaml_canonical.parse(text)
+        return yaml_canonical.parse(text), yaml_canonical.dump_all
     except yaml_canonical.Unsupported:
-        return _normalise_with_pyyaml(path, text, ignore_keys)
+        pass  # tags and complex keys: PyYAML's load and dump (YAML 1.1 values, still one canonical text)
     except yaml.YAMLError:
-        return text  # show invalid YAML as it is rather than hide it
+        return None  # show invalid YAML as it is rather than hide it
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    return [doc], _dump_pyyaml
+
+
+def _dump_pyyaml(docs: list[Any]) -> str:
+    return yaml.dump(docs[0], Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def _is_yaml(path: str) -> bool:
+    return path.endswith((".yml", ".yaml"))
+
+
+def normalise(
+    path: str, data: bytes, *, raw: bool = False, ignore_keys: tuple[str, ...] = (), ignore: Ignore | None = None
+) -> str:
+    """One file's canonical text; ``ignore`` drops what can be ignored looking at this side alone."""
+    text = data.decode("utf-8", errors="replace")
+    if raw or not _is_yaml(path):
+        return text
+    loaded = _load(text)
+    if loaded is None:
+        return text
+    docs, dump = loaded
     if docs:
         _drop_identity(path, docs[0], ignore_keys)
-    return yaml_canonical.dump_all(docs)
+        if ignore is not None:
+            ignore.one_side(path, docs[0])
+    return dump(docs)
+
+
+def normalise_pair(
+    path: str, old: bytes, new: bytes, *, raw: bool, ignore_keys: tuple[str, ...], ignore: Ignore
+) -> tuple[str, str, int]:
+    """Both sides of a file, with the ignored differences neutralised; and how many there were."""
+    if raw or not _is_yaml(path):
+        return normalise(path, old, raw=raw), normalise(path, new, raw=raw), 0
+    left = _load(old.decode("utf-8", errors="replace"))
+    right = _load(new.decode("utf-8", errors="replace"))
+    if left is None or right is None or not left[0] or not right[0]:
+        return normalise(path, old, ignore_keys=ignore_keys), normalise(path, new, ignore_keys=ignore_keys), 0
+    _drop_identity(path, left[0][0], ignore_keys)
+    _drop_identity(path, right[0][0], ignore_keys)
+    ignored = ignore.pair(path, left[0][0], right[0][0])
+    return left[1](left[0]), right[1](right[0]), ignored
 
 
 def _drop_identity(path: str, doc: Any, ignore_keys: tuple[str, ...]) -> None:
     if path == "index.yml" and isinstance(doc, dict):
         for key in IDENTITY_KEYS + ignore_keys:
             doc.pop(key, None)
-
-
-def _normalise_with_pyyaml(path: str, text: str, ignore_keys: tuple[str, ...]) -> str:
-    """Tags and complex keys: PyYAML's load and dump (YAML 1.1 values, still one canonical text)."""
-    try:
-        doc = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return text
-    _drop_identity(path, doc, ignore_keys)
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100)
 
 
 @dataclass(frozen=True)
@@ -170,10 +205,21 @@ class WorkspaceDiff:
     old_label: str
     new_label: str
     files: list[FileDiff] = field(default_factory=list)
+    ignored: int = 0  # differences left out (platform rewrites, the config's [diff] ignore)
+    ignoring: bool = True  # False with --no-ignore
 
     @property
     def identical(self) -> bool:
         return not self.files
+
+    @property
+    def ignored_note(self) -> str:
+        if not self.ignoring:
+            return "nothing ignored (--no-ignore or --raw)"
+        return (
+            f"{self.ignored} difference(s) ignored: import rewrites (' (IMPORT)' suffix, customDomains, "
+            "merged labels) and the config's diff ignore list; --no-ignore shows them"
+        )
 
     def stat(self) -> dict[str, Any]:
         added = sum(f.stat[0] for f in self.files)
@@ -190,6 +236,7 @@ class WorkspaceDiff:
         lines.append(
             f" {total['files']} file(s) changed, {total['insertions']} insertion(s), {total['deletions']} deletion(s)"
         )
+        lines.append(f" {self.ignored_note}")
         return lines
 
     def to_json(self, *, hunks: bool = True) -> dict[str, Any]:
@@ -198,6 +245,7 @@ class WorkspaceDiff:
             "to": self.new_label,
             "identical": self.identical,
             "stat": self.stat(),
+            "ignored": self.ignored if self.ignoring else None,
             "files": [
                 {
                     "path": f.path,
@@ -221,20 +269,25 @@ def diff_files(
     raw: bool = False,
     context: int = 3,
     ignore_keys: tuple[str, ...] = (),
+    ignore: Ignore | None = None,
 ) -> WorkspaceDiff:
+    ignore = Ignore() if ignore is None else ignore
     # Files identical byte for byte cannot differ once normalised: skip them (most files, in practice).
     same = {p for p, d in old.items() if new.get(p) == d and p not in METADATA}
-    old_n = {
-        p: normalise(p, d, raw=raw, ignore_keys=ignore_keys)
-        for p, d in old.items()
-        if p not in METADATA and p not in same
-    }
-    new_n = {
-        p: normalise(p, d, raw=raw, ignore_keys=ignore_keys)
-        for p, d in new.items()
-        if p not in METADATA and p not in same
-    }
-    result = WorkspaceDiff(old_label, new_label)
+    both = {p for p in old if p in new and p not in METADATA and p not in same}
+    old_n: dict[str, str] = {}
+    new_n: dict[str, str] = {}
+    ignored = 0
+    for path in both:
+        old_n[path], new_n[path], count = normalise_pair(
+            path, old[path], new[path], raw=raw, ignore_keys=ignore_keys, ignore=ignore
+        )
+        ignored += count
+    for files, out in ((old, old_n), (new, new_n)):
+        for path, data in files.items():
+            if path not in METADATA and path not in same and path not in both:
+                out[path] = normalise(path, data, raw=raw, ignore_keys=ignore_keys)
+    result = WorkspaceDiff(old_label, new_label, ignored=ignored, ignoring=ignore.active and not raw)
     removed = sorted(set(old_n) - set(new_n))
     added = sorted(set(new_n) - set(old_n))
     renamed: dict[str, str] = {}

@@ -2,8 +2,8 @@
 
 The API's version list only covers versions made *from that instance*; prod never pushes, so its
 history lives in git. ``[repositories.<id>]`` in the configuration points at a local clone (``path``)
-or a URL that we mirror into the user cache. Pushes tag ``<slug>/<version>``; plain ``<version>`` tags
-touching the workspace folder count too.
+or a URL that we mirror into the user cache. Pushes tag ``<slug>/<version>`` or plain ``<version>``
+(which one is unconfirmed on the real platform): both are read.
 """
 
 from __future__ import annotations
@@ -76,26 +76,53 @@ class GitHistory:
         return f"{self.source.dirpath.strip('/')}/{slug}" if self.source.dirpath else slug
 
     def versions(self, slug: str) -> list[Version]:
-        """Tags of the workspace, newest first by history (dates tie when pushes share a second)."""
+        """Tags of the workspace, newest first by history (dates tie when pushes share a second).
+
+        Two layouts exist and a repository may hold both: ``<slug>/<version>`` (one tag per workspace)
+        and plain ``<version>`` (the 2024 service's ``addTag``). A plain tag is this workspace's when
+        its folder exists at the tag and changed since the previous tagged commit (a bulk push tags
+        its last commit, which may touch another workspace's folder only)."""
         self.sync()
         out = _git(
             self.repo,
             "for-each-ref",
             "--sort=-creatordate",
-            "--format=%(refname:short)%09%(creatordate:iso-strict)%09%(*objectname)%(objectname)%09%(contents:subject)",
-            f"refs/tags/{slug}/",
+            "--format=%(refname)%09%(creatordate:iso-strict)%09%(*objectname)%(objectname)%09%(contents:subject)",
+            "refs/tags/",
         )
-        order = _git(self.repo, "rev-list", "--topo-order", "--all", "--", self.folder(slug), check=False).split()
+        order = _git(self.repo, "rev-list", "--topo-order", "--all", check=False).split()
         rank = {sha: index for index, sha in enumerate(order)}
-        found = []
+        tags = []
         for line in out.splitlines():
             ref, date, sha, subject = [*line.split("\t"), "", "", ""][:4]
-            name = ref.split("/", 1)[1] if "/" in ref else ref
+            tags.append((ref.removeprefix("refs/tags/"), date, sha[:40], subject))
+        found = []
+        for name, date, sha, subject in self._own_tags(slug, tags, rank):
             version = Version(
                 name=name, created_at=date, description=subject.split(" | Author")[0], repository_id=self.source.id
             )
-            found.append((rank.get(sha[:40], len(rank)), version))
+            found.append((rank.get(sha, len(rank)), version))
         return [version for _, version in sorted(found, key=lambda item: item[0])]
+
+    def _own_tags(
+        self, slug: str, tags: list[tuple[str, str, str, str]], rank: dict[str, int]
+    ) -> list[tuple[str, str, str, str]]:
+        own = [(tag[len(slug) + 1 :], date, sha, subj) for tag, date, sha, subj in tags if tag.startswith(f"{slug}/")]
+        folder = self.folder(slug)
+        previous: str | None = None  # the newest tagged commit older than this tag's
+        current: str | None = None
+        for tag in sorted(tags, key=lambda t: -rank.get(t[2], -1)):  # oldest first
+            sha = tag[2]
+            if sha != current:
+                previous, current = current, sha
+            if "/" in tag[0]:
+                continue
+            if not _git(self.repo, "ls-tree", "-d", "--name-only", sha, "--", folder, check=False).strip():
+                continue  # the workspace does not exist at that version
+            span = [f"{previous}..{sha}"] if previous else [sha]
+            if _git(self.repo, "rev-list", "-1", *span, "--", folder, check=False).strip():
+                own.append(tag)
+        return own
 
     def resolve(self, slug: str, ref: str) -> str:
         self.sync()

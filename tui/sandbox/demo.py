@@ -19,7 +19,10 @@ from platformdirs import user_cache_dir
 
 from tui import __version__
 from tui.sandbox import engine as engine_module
+from tui.sandbox import realism as realism_module
+from tui.sandbox import rewrite as rewrite_module
 from tui.sandbox import seed as seed_module
+from tui.sandbox.realism import Realism
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
 
@@ -38,7 +41,9 @@ def seeded_template() -> Path:
     """The seeded demo data, made once per version of prisme-deploy."""
     cache = Path(os.environ.get("PRISME_DEPLOY_CACHE") or user_cache_dir("prisme-deploy"))
     # Keyed by the code that produces the data, so a changed seed never serves stale demo content.
-    sources = b"".join(Path(mod.__file__ or "").read_bytes() for mod in (seed_module, engine_module))
+    sources = b"".join(
+        Path(mod.__file__ or "").read_bytes() for mod in (seed_module, engine_module, rewrite_module, realism_module)
+    )
     template = cache / f"demo-{__version__}-{hashlib.sha1(sources, usedforsecurity=False).hexdigest()[:10]}"
     if (template / "prod" / "workspaces").is_dir():
         return template
@@ -65,8 +70,12 @@ class DemoPlatform:
     owns_root: bool = False
 
     @classmethod
-    def start(cls, root: Path | None = None, *, rollout: bool = True) -> DemoPlatform:
-        """``rollout``: prod boots like a freshly deployed image, running its startup import (see A)."""
+    def start(cls, root: Path | None = None, *, rollout: bool = True, realism: Realism | None = None) -> DemoPlatform:
+        """``rollout``: prod boots like a freshly deployed image, running its startup import (see A).
+
+        ``realism``: how strict the three instances are (default: as strict as a real Prisme.ai, with the
+        " (IMPORT)" suffix on); each instance gets its own copy, so limits stay per instance.
+        """
         owns = root is None
         root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
         dirs = prepare(root)
@@ -75,7 +84,8 @@ class DemoPlatform:
             for name, _tier in DEMO_ENVS:
                 token = f"at:demo-{name}-{secrets.token_urlsafe(12)}"
                 environ = STARTUP_ROLLOUT if (name == "prod" and rollout) else {}
-                demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ)
+                strict = Realism(**realism.to_json()) if realism is not None else Realism(import_suffix=True)
+                demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ, realism=strict)
         except BaseException:
             demo.stop()
             raise

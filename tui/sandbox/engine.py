@@ -17,6 +17,16 @@ from tui.sandbox import clock, dsul
 from tui.sandbox.faults import Faults
 from tui.sandbox.gitrepo import FolderRepository, GitError, GitRepository, MergeConflictError, UnknownRevision
 from tui.sandbox.platform import PlatformConfig
+from tui.sandbox.realism import Realism
+from tui.sandbox.rewrite import (
+    apply_excludes,
+    exclude_rules,
+    excluded_paths,
+    localized_text,
+    rewrite_index,
+    searchable_text,
+    valid_new_workspace,
+)
 from tui.sandbox.store import PLATFORM_ID, SandboxError, Store, now_iso
 
 VERSION_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -67,11 +77,20 @@ def file_changes(before: dsul.Files, after: dsul.Files) -> dict[str, Any]:
 
 
 class Engine:
-    def __init__(self, store: Store, platform: PlatformConfig, faults: Faults, name: str = "sandbox") -> None:
+    def __init__(
+        self,
+        store: Store,
+        platform: PlatformConfig,
+        faults: Faults,
+        name: str = "sandbox",
+        realism: Realism | None = None,
+    ) -> None:
         self.store = store
         self.platform = platform
         self.faults = faults
         self.name = name
+        self.realism = realism if realism is not None else Realism()
+        self._bulk_tags: dict[int, set[str]] = {}  # bulk-push thread -> plain tags it made (they move along)
         self._drivers: dict[str, GitRepository | FolderRepository] = {}
         self._bulk_lock = threading.Lock()
         self._ws_locks: dict[str, threading.Lock] = {}
@@ -108,6 +127,17 @@ class Engine:
             else:
                 self._drivers[repo_id] = GitRepository(repo, self.store.root / "git" / repo_id)
         return self._drivers[repo_id]
+
+    def check_git_auth(self, repo_id: str) -> None:
+        """Fault ``git_auth_fail``: the remote refuses the service's credentials (a 403 that is not about roles)."""
+        if repo_id in self.faults.git_auth_fail:
+            repo = self.platform.repositories[repo_id]
+            raise SandboxError(
+                403,
+                "ForbiddenError",
+                f"Authentication failed for repository {repo.url or repo_id}",
+                {"repositoryId": repo_id},
+            )
 
     def repositories_json(self, *, with_groups: bool) -> dict[str, Any]:
         groups = sorted(self.platform.groups)
@@ -211,14 +241,13 @@ class Engine:
             ids = set(params["ids"].split(","))
             metas = [m for m in metas if m["id"] in ids]
         if params.get("search") or params.get("name"):
-            needle = (params.get("search") or params.get("name") or "").lower()
-            metas = [m for m in metas if needle in m["name"].lower() or needle in m["slug"].lower()]
+            metas = [m for m in metas if _found(m, params)]
         metas.sort(key=lambda m: m.get("createdAt") or "", reverse=params.get("sort") == "-createdAt")
         try:
             limit = max(1, min(int(params.get("limit", 20)), 1000))
             page = max(0, int(params.get("page", 0)))
         except ValueError as exc:
-            raise SandboxError(400, "BadParametersError", "page and limit must be integers") from exc
+            raise SandboxError(400, "RequestValidationError", "page and limit must be integers") from exc
         return [self.workspace_json(m) for m in metas[page * limit : (page + 1) * limit]]
 
     def labels(self) -> list[str]:
@@ -228,15 +257,14 @@ class Engine:
         return sorted(found)
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = str(body.get("name") or "").strip()
-        if not name:
-            raise SandboxError(400, "MissingFieldError", "name is required")
+        valid_new_workspace(body)
+        name = str(body["name"]).strip()
         slug = str(body.get("slug") or name.lower().replace(" ", "-"))
         meta = self.store.create_workspace(
             name=name,
             slug=slug,
             labels=body.get("labels") or [],
-            description=str(body.get("description") or ""),
+            description=localized_text(body.get("description")),
         )
         self.store.emit(meta["id"], "workspaces.created", {"workspace": self.workspace_json(meta)})
         return self.workspace_json(meta)
@@ -262,7 +290,7 @@ class Engine:
     def edit_file(self, workspace_id: str, rel: str, text: str | None) -> dict[str, Any]:
         """Sandbox-only: what a Builder user editing an automation or page does to the DSUL."""
         if not dsul.is_content_path(rel):
-            raise SandboxError(400, "BadParametersError", f"'{rel}' is not a DSUL file path")
+            raise SandboxError(400, "RequestValidationError", f"'{rel}' is not a DSUL file path")
         with self._ws_lock(workspace_id):
             meta = self.store.get(workspace_id)
             self._check_unlocked(meta)
@@ -336,7 +364,14 @@ class Engine:
     def versions(self, workspace_id: str) -> list[dict[str, Any]]:
         return list(self.store.get(workspace_id).get("versions") or [])
 
+    def _refuse_if_busy(self, workspace_id: str) -> None:
+        """A pull or push already running holds the write lock: a second one is refused, not queued."""
+        meta = self.store.get(workspace_id)
+        if (meta.get("writeLock") or {}).get("reason") in ("pull_in_progress", "push_in_progress"):
+            self._check_unlocked(meta)
+
     def publish(self, workspace_id: str, body: dict[str, Any], user: str) -> dict[str, Any]:
+        self._refuse_if_busy(workspace_id)
         with self._ws_lock(workspace_id):
             meta = self.store.get(workspace_id)
             return self._publish(meta, body, user)
@@ -346,9 +381,9 @@ class Engine:
     ) -> dict[str, Any]:
         if "description" not in body:
             raise SandboxError(400, "MissingFieldError", "description is required")
-        description = body.get("description")
-        if isinstance(description, dict):  # the real server stringifies it into the commit message
-            description = "[object Object]"
+        description = localized_text(body.get("description"))
+        # A LocalizedText is kept as an object on the version, but the real server stringifies it in the commit.
+        message = "[object Object]" if isinstance(description, dict) else str(description or "")
         # A generated name fits the 15-character rule and differs between two pushes in one second.
         name = body.get("name") or clock.now().strftime("v%y%m%d%H%M%S%f")[:15]
         self.check_version_name(name)
@@ -361,7 +396,7 @@ class Engine:
         version = {"name": name, "createdAt": now_iso(), "description": description or ""}
         previous = self._previous_native(meta)
         if repo_id:
-            previous = self._push_git(meta, repo_id, files, name, str(description or ""), user, started, t0, groups)
+            previous = self._push_git(meta, repo_id, files, name, message, user, started, t0, groups)
             version["repository"] = {"id": repo_id}
             meta["lastPush"] = {
                 "createdAt": version["createdAt"],
@@ -372,12 +407,12 @@ class Engine:
             meta["dirty"] = False
         else:
             self.store.write_files(meta["id"], files, version=name)
-            native = [v for v in meta.get("versions") or [] if not v.get("repository")]
-            for old in native[self.platform.max_versions - 1 :]:
-                self.store.drop_version_files(meta["id"], old["name"])
-                meta["versions"].remove(old)
         meta.setdefault("versions", []).insert(0, version)
-        del meta["versions"][self.platform.max_versions * 3 :]
+        # MAXIMUM_WORKSPACE_VERSION counts every version, native and git: the oldest go, native files with them.
+        for old in meta["versions"][self.platform.max_versions :]:
+            if not old.get("repository"):
+                self.store.drop_version_files(meta["id"], old["name"])
+        del meta["versions"][self.platform.max_versions :]
         self.store.save_meta(meta)
         self.store.emit(
             meta["id"],
@@ -408,8 +443,9 @@ class Engine:
         """Push to a platform repository; returns the workspace's files as they were in git before."""
         driver = self.driver(repo_id)
         repo = self.platform.repositories[repo_id]
-        if repo.mode == "read-only" or not isinstance(driver, GitRepository):
+        if repo.mode == "read-only":
             raise SandboxError(403, "ForbiddenError", f"Repository '{repo_id}' is read-only")
+        self.check_git_auth(repo_id)
         meta["writeLock"] = {"lockedAt": now_iso(), "lockedBy": user, "reason": "push_in_progress"}
         self.store.save_meta(meta)
         try:
@@ -428,12 +464,11 @@ class Engine:
                         f"Workspace is not up-to-date with repository '{repo_id}': pull first",
                         {"repositoryId": repo_id, "remoteHead": head},
                     )
-                previous = dsul.content(driver.read(sync, meta["slug"])) if sync else {}
-                tag = f"{meta['slug']}/{name}"
-                if driver.tag_exists(tag):
-                    raise SandboxError(
-                        400, "AlreadyUsedError", f"Given version tag '{name}' already exists at '{repo.url}'"
-                    )
+                if isinstance(driver, FolderRepository):
+                    previous = dsul.content(driver.read("filesystem", meta["slug"]))
+                else:
+                    previous = dsul.content(driver.read(sync, meta["slug"])) if sync else {}
+                tag, move_tag = self._tag_for(driver, meta["slug"], name, repo.url or repo.dirpath or repo_id)
                 self._progress(meta, "push", "write", "Writing workspace files", started, repo_id, t0, user)
                 payload = dict(files)
                 labels = meta.get("labels") or []
@@ -447,13 +482,20 @@ class Engine:
                 )
                 self._progress(meta, "push", "push", "Committing and pushing", started, repo_id, t0, user)
                 new_head = driver.push(
-                    meta["slug"], payload, message=f"{description} | Author : {user}", tag=tag, author=user
+                    meta["slug"],
+                    payload,
+                    message=f"{description} | Author : {user}",
+                    tag=tag,
+                    author=user,
+                    move_tag=move_tag,
                 )
             except GitError as exc:
                 raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
             self._progress(meta, "push", "push:merge", f"Merged into {repo.branch}", started, repo_id, t0, user)
-            self._progress(meta, "push", "push:tag", f"Tagged {tag}", started, repo_id, t0, user)
-            meta.setdefault("git", {})[repo_id] = new_head
+            if tag:
+                self._progress(meta, "push", "push:tag", f"Tagged {tag}", started, repo_id, t0, user)
+            if isinstance(driver, GitRepository):
+                meta.setdefault("git", {})[repo_id] = new_head
             self._progress(meta, "push", "push:done", "Push done", started, repo_id, t0, user)
             return previous
         except SandboxError as exc:
@@ -464,6 +506,22 @@ class Engine:
                 meta["writeLock"] = None
             self.store.save_meta(meta)
 
+    def _tag_for(
+        self, driver: GitRepository | FolderRepository, slug: str, name: str, where: str
+    ) -> tuple[str | None, bool]:
+        """The tag of a pushed version in the configured layout, and whether it may move (plain, same bulk)."""
+        if isinstance(driver, FolderRepository):
+            return None, False  # a folder has no tags
+        tag = f"{slug}/{name}" if self.realism.tag_layout == "slug" else name
+        bulk = self._bulk_tags.get(threading.get_ident())
+        if not driver.tag_exists(tag):
+            if bulk is not None:
+                bulk.add(tag)
+            return tag, False
+        if bulk is not None and tag in bulk:
+            return tag, True  # one bulk push, one plain tag: it ends on the commit holding every workspace
+        raise SandboxError(400, "AlreadyUsedError", f"Given version tag '{name}' already exists at '{where}'")
+
     def delete_version(self, workspace_id: str, version: str) -> dict[str, Any]:
         if version == "current":
             raise SandboxError(400, "InvalidVersionError", "The current version cannot be deleted")
@@ -471,7 +529,7 @@ class Engine:
             meta = self.store.get(workspace_id)
             match = next((v for v in meta.get("versions") or [] if v["name"] == version), None)
             if match is None:
-                raise SandboxError(404, "ObjectNotFoundError", f"Unknown version '{version}'")
+                raise SandboxError(400, "InvalidVersionError", f"Unknown version '{version}'")
             meta["versions"].remove(match)
             self.store.drop_version_files(workspace_id, version)
             self.store.save_meta(meta)
@@ -484,7 +542,10 @@ class Engine:
             raise SandboxError(400, "InvalidVersionError", "Cannot rollback to current version")
         extra = set(body) - {"repository", "discardLocalChanges"}
         if extra:
-            raise SandboxError(400, "BadParametersError", f"Unexpected properties: {', '.join(sorted(extra))}")
+            raise SandboxError(
+                400, "RequestValidationError", f"must NOT have additional properties: {', '.join(sorted(extra))}"
+            )
+        self._refuse_if_busy(workspace_id)
         with self._ws_lock(workspace_id):
             meta = self.store.get(workspace_id)
             repo_id = (body.get("repository") or {}).get("id")
@@ -505,15 +566,34 @@ class Engine:
         if not files:
             raise SandboxError(400, "InvalidVersionError", f"Version '{version}' not available anymore")
         started, t0 = now_iso(), time.monotonic()
-        self._progress(meta, "pull", "pull:import", f"Importing native version {version}", started, None, t0, user)
-        result = self._apply(meta, files, prune=True, user=user, version={"name": version})
+        meta["writeLock"] = {"lockedAt": now_iso(), "lockedBy": user, "reason": "pull_in_progress"}
+        self.store.save_meta(meta)
+        try:
+            self._slow_pull()
+            self._progress(meta, "pull", "pull:import", f"Importing native version {version}", started, None, t0, user)
+            result = self._apply(meta, files, prune=True, user=user, version={"name": version})
+        finally:
+            meta["writeLock"] = None
+            self.store.save_meta(meta)
         meta["dirty"] = True
+        meta["lastPull"] = {"createdAt": now_iso(), "createdBy": user, "version": version}
+        meta["importState"] = {
+            "version": {"type": "import", "importedAt": now_iso()},
+            "checksums": dsul.checksums(files),
+            "name": version,
+        }
         self.store.save_meta(meta)
         self._progress(meta, "pull", "pull:done", "Pull done", started, None, t0, user)
         return result
 
+    def _slow_pull(self) -> None:
+        """Fault ``pull_delay_ms``: a slow import (to meet the gateway's 408), holding the locks meanwhile."""
+        if self.faults.pull_delay_ms:
+            time.sleep(self.faults.pull_delay_ms / 1000)
+
     def _pull_git(self, meta: dict[str, Any], repo_id: str, version: str, discard: bool, user: str) -> dict[str, Any]:
         driver = self.driver(repo_id)
+        self.check_git_auth(repo_id)
         lock = meta.get("writeLock")
         conflict_locked = bool(lock and lock.get("reason") == "merge_conflict")
         if lock and not conflict_locked:
@@ -531,6 +611,7 @@ class Engine:
         merged_dirty = False
         try:
             self._progress(meta, "pull", "checkout", f"Fetching {repo_id}", started, repo_id, t0, user)
+            self._slow_pull()
             try:
                 head = driver.fetch()
                 target = driver.resolve(meta["slug"], version, head)
@@ -588,7 +669,13 @@ class Engine:
             import_doc = dsul.load_yaml(files.get(dsul.IMPORT_META, b"")) or {}
             name = (import_doc.get("version") or {}).get("name") or version
             result = self._apply(
-                meta, files, prune=True, user=user, version={"name": version, "repository": {"id": repo_id}}
+                meta,
+                files,
+                prune=True,
+                user=user,
+                version={"name": version, "repository": {"id": repo_id}},
+                repo_id=repo_id,
+                rename=True,
             )
             self._progress(
                 meta,
@@ -613,7 +700,7 @@ class Engine:
             }
             if head and isinstance(driver, GitRepository):
                 meta.setdefault("git", {})[repo_id] = head
-            meta["dirty"] = merged_dirty
+            meta["dirty"] = True if self.realism.dirty_after_pull else merged_dirty
             meta["writeLock"] = None
             self._progress(meta, "pull", "pull:done", "Pull done", started, repo_id, t0, user)
             return result
@@ -630,22 +717,33 @@ class Engine:
         prune: bool,
         user: str,
         version: dict[str, Any] | None = None,
+        repo_id: str | None = None,
+        archive: bool = False,
+        rename: bool = False,
     ) -> dict[str, Any]:
-        """Write imported files (prune removes objects absent from the archive), emit workspaces.imported."""
+        """Write imported files (prune removes objects absent from the archive), emit workspaces.imported.
+
+        ``repo_id``: whose ``pull.exclude`` rules apply; ``archive``: those of the ``archive`` repositories.
+        ``rename``: a pull may move the workspace to the slug of the version's index.
+        """
         incoming = dsul.content(incoming)
         current = self.store.read_files(meta["id"])
-        merged = dict(current) if not prune else {k: v for k, v in current.items() if k in dsul.ROOT_FILES}
+        old_index = dsul.load_yaml(current.get("index.yml", b"")) or {}
+        old_index = old_index if isinstance(old_index, dict) else {}
+        rules = exclude_rules(old_index, repo_id) if (repo_id or archive) else []
+        skip = excluded_paths(rules, set(incoming) | set(current))
+        incoming = apply_excludes(incoming, skip)
+        keep = {k: v for k, v in current.items() if k in dsul.ROOT_FILES or k in skip}
+        merged = dict(current) if not prune else keep
         merged.update(incoming)
-        index = dsul.load_yaml(merged.get("index.yml", b"")) or {}
-        if isinstance(index, dict):
-            old_index = dsul.load_yaml(current.get("index.yml", b"")) or {}
-            index["slug"] = meta["slug"]  # the target keeps its own slug
-            if isinstance(old_index, dict) and "repositories" in old_index:
-                index["repositories"] = old_index["repositories"]
-            merged["index.yml"] = dsul.dump_yaml(index)
-            meta["name"] = str(index.get("name") or meta["name"])
-            if isinstance(index.get("labels"), list):
-                meta["labels"] = sorted(set(meta.get("labels") or []) | set(index["labels"]))
+        errors: list[dict[str, Any]] = []
+        if "index.yml" in incoming:
+            index = self._import_index(meta, old_index, incoming["index.yml"], rename, errors)
+            if index is None:  # the index failed (slug conflict): the other files are imported anyway
+                merged["index.yml"] = current.get("index.yml", b"")
+                incoming.pop("index.yml")
+            else:
+                merged["index.yml"] = dsul.dump_yaml(index)
         deleted = sorted(set(current) - set(merged))
         self.store.write_files(meta["id"], merged)
         meta["updatedAt"] = now_iso()
@@ -653,17 +751,47 @@ class Engine:
             "workspace": {"id": meta["id"], "slug": meta["slug"], "name": meta["name"]},
             "files": sorted(incoming),
             "deleted": deleted,
-            "errors": [],
+            "errors": errors,
         }
         if version:
             payload["version"] = {"description": "", **version}
         self.store.emit(meta["id"], "workspaces.imported", payload, user_id=user)
         return {
             "imported": sorted(incoming),
-            "errors": [],
+            "errors": errors,
             "deleted": deleted,
             "workspace": self.workspace_json(meta),
         }
+
+    def _import_index(
+        self, meta: dict[str, Any], old_index: dict[str, Any], data: bytes, rename: bool, errors: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The index as the service rewrites it on import; None when it cannot be applied."""
+        new_index = dsul.load_yaml(data) or {}
+        if not isinstance(new_index, dict):
+            return old_index
+        wanted = str(new_index.get("slug") or meta["slug"])
+        if rename and wanted != meta["slug"]:
+            holder = self.store.by_slug(wanted)
+            if holder is not None and holder["id"] != meta["id"]:
+                errors.append(
+                    {
+                        "msg": f"Could not rename workspace slug from {meta['slug']} to {wanted} as it is already "
+                        f"used by workspaceId {holder['id']}",
+                        "err": "SlugAlreadyInUse",
+                        "slug": wanted,
+                        "conflictingWorkspaceId": holder["id"],
+                    }
+                )
+                return None
+            meta["slug"] = wanted
+        index = rewrite_index(old_index, new_index, suffix=self.realism.import_suffix)
+        index["slug"] = meta["slug"]  # an archive import keeps the target's slug; a pull took the free one
+        meta["name"] = str(index.get("name") or meta["name"])
+        meta["description"] = index.get("description") or ""
+        if isinstance(index.get("labels"), list):
+            meta["labels"] = sorted(set(meta.get("labels") or []) | set(index["labels"]))
+        return index
 
     # ------------------------------------------------------------------ archives
     def export(self, workspace_id: str, version: str) -> bytes:
@@ -688,7 +816,8 @@ class Engine:
         with self._ws_lock(workspace_id):
             meta = self.store.get(workspace_id)
             self._check_unlocked(meta)
-            result = self._apply(meta, files, prune=prune, user=user)
+            self._slow_pull()
+            result = self._apply(meta, files, prune=prune, user=user, archive=True)
             import_doc = dsul.load_yaml(files.get(dsul.IMPORT_META, b"")) or {}
             meta["importState"] = {
                 "version": {"type": "import", "importedAt": now_iso()},
@@ -736,7 +865,7 @@ class Engine:
     def validate_bulk_push(self, body: dict[str, Any]) -> tuple[str, list[str]]:
         groups = body.get("groups")
         if not isinstance(groups, list) or not groups or not all(isinstance(g, str) for g in groups):
-            raise SandboxError(400, "BadParametersError", "groups must be a non-empty array of group names")
+            raise SandboxError(400, "RequestValidationError", "groups must be a non-empty array of group names")
         repo_id = (body.get("repository") or {}).get("id") or "prismeai-workspaces"
         self.driver(repo_id)
         if body.get("name"):
@@ -794,6 +923,29 @@ class Engine:
             summary["dryRun"] = True
             summary["candidateWorkspaceIds"] = [m["id"] for m in candidates]
             candidates = []
+        self._bulk_tags[threading.get_ident()] = set()
+        try:
+            self._bulk_push_each(candidates, body, groups, repo_id, summary, emit, user)
+        finally:
+            self._bulk_tags.pop(threading.get_ident(), None)
+        for item in summary["workspaces"]:
+            if item.get("reason") is None:
+                item.pop("reason", None)
+        summary["duration"] = _ms(t0)
+        emit("completed", summary)
+        self.store.emit(PLATFORM_ID, "workspaces.bulkPush.completed", summary, user_id=user)
+        return summary
+
+    def _bulk_push_each(
+        self,
+        candidates: list[dict[str, Any]],
+        body: dict[str, Any],
+        groups: list[str],
+        repo_id: str,
+        summary: dict[str, Any],
+        emit: Emit,
+        user: str,
+    ) -> None:
         for index, meta in enumerate(candidates, start=1):
             w0 = time.monotonic()
             entry: dict[str, Any] = {"slug": meta["slug"], "workspaceId": meta["id"], "name": meta["name"]}
@@ -838,29 +990,23 @@ class Engine:
                 progress["errors"] = entry["errors"]
             emit("progress", progress)
             self.store.emit(PLATFORM_ID, "workspaces.bulkPush.progress", progress, user_id=user)
-        for item in summary["workspaces"]:
-            if item.get("reason") is None:
-                item.pop("reason", None)
-        summary["duration"] = _ms(t0)
-        emit("completed", summary)
-        self.store.emit(PLATFORM_ID, "workspaces.bulkPush.completed", summary, user_id=user)
-        return summary
 
     # ------------------------------------------------------------------ bulk import
     def validate_bulk_import(self, body: dict[str, Any]) -> tuple[str, list[str]]:
         repo_id = (body.get("repository") or {}).get("id")
         if not repo_id:
-            raise SandboxError(400, "BadParametersError", "repository.id is required")
+            raise SandboxError(400, "RequestValidationError", "repository.id is required")
         self.driver(repo_id)
         groups = body.get("groups") or ([body["group"]] if body.get("group") else [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise SandboxError(400, "BadParametersError", "groups must be an array of group names")
+            raise SandboxError(400, "RequestValidationError", "groups must be an array of group names")
         return repo_id, groups
 
     def bulk_import(self, body: dict[str, Any], emit: Emit, user: str) -> dict[str, Any]:
         repo_id, groups = self.validate_bulk_import(body)
         force = bool(body.get("forceReimport"))
         driver = self.driver(repo_id)
+        self.check_git_auth(repo_id)
         t0 = time.monotonic()
         try:
             head = driver.fetch()
@@ -991,6 +1137,15 @@ class Engine:
                 self.end_bulk()
             if summary["errors"]:
                 return
+
+
+def _found(meta: dict[str, Any], params: dict[str, str]) -> bool:
+    """``search``: name, description and slug; ``name``: the name only (both case-insensitive)."""
+    if params.get("name") and params["name"].lower() not in str(meta.get("name") or "").lower():
+        return False
+    needle = (params.get("search") or "").lower()
+    haystack = f"{meta.get('name') or ''}\n{meta.get('slug') or ''}\n{searchable_text(meta.get('description'))}"
+    return not needle or needle in haystack.lower()
 
 
 def _object_meta(kind: str, slug: str, doc: Any, checksum: str) -> dict[str, Any]:

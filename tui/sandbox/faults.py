@@ -16,7 +16,9 @@ class Faults:
     stuck_lock: list[str] = field(default_factory=list)  # slugs locked with a lock that never clears
     processing_after: float | None = None  # answer {processing: true} after N seconds on single ops
     push_delay_ms: int = 0  # each git push takes this much longer (a slow remote)
+    pull_delay_ms: int = 0  # each pull / import takes this much longer (to meet the gateway's 408)
     html_200: list[str] = field(default_factory=list)  # path prefixes answered by an HTML page (a proxy login)
+    git_auth_fail: list[str] = field(default_factory=list)  # repository ids whose git credentials are refused
 
     def update(self, data: dict[str, Any]) -> None:
         for key, value in data.items():
@@ -35,11 +37,11 @@ def parse_fault(text: str) -> dict[str, Any]:
     if not sep:
         raise ValueError(f"--fault takes KEY=VALUE, got {text!r}")
     key = key.strip()
-    if key in ("latency_ms", "sse_drop_after", "push_delay_ms"):
+    if key in ("latency_ms", "sse_drop_after", "push_delay_ms", "pull_delay_ms"):
         return {key: int(value)}
     if key == "processing_after":
         return {key: float(value)}
-    if key in ("push_fail", "stuck_lock", "html_200"):
+    if key in ("push_fail", "stuck_lock", "html_200", "git_auth_fail"):
         return {key: [v for v in value.split(",") if v]}
     if key in ("import_fail", "error_5xx"):
         pairs: dict[str, Any] = {}

@@ -123,7 +123,7 @@ class GitRepository:
         with self._lock:
             refs, self._batch_refs, self._batch_head = self._batch_refs or [], None, None
             if refs:
-                git(self.clone, "push", "-q", "--atomic", "--force", "origin", *sorted(set(refs)))
+                git(self.clone, "push", "-q", "--atomic", "--force", "origin", *sorted({r.lstrip("+") for r in refs}))
 
     def resolve(self, slug: str, version: str, head: str | None) -> str:
         """``latest`` (the fetched ``head``), a version name (tag ``<slug>/<name>`` or ``<name>``) or a sha."""
@@ -185,7 +185,9 @@ class GitRepository:
             target.write_bytes(data)
         git(self.clone, "add", "-A", "--", self.path_of(slug))
 
-    def push(self, slug: str, files: dsul.Files, *, message: str, tag: str | None, author: str) -> str:
+    def push(
+        self, slug: str, files: dsul.Files, *, message: str, tag: str | None, author: str, move_tag: bool = False
+    ) -> str:
         """Commit on the intermediate branch, merge into the branch, tag, push. Returns the new head."""
         with self._lock:
             head = self.fetch()
@@ -202,8 +204,8 @@ class GitRepository:
             git(self.clone, "checkout", "-q", "-B", self.branch, new_head)
             refs = [f"refs/heads/{self.branch}", f"refs/heads/{inter}"]
             if tag:
-                git(self.clone, "tag", tag, new_head)
-                refs.append(f"refs/tags/{tag}")
+                git(self.clone, "tag", *(["-f"] if move_tag else []), tag, new_head)
+                refs.append(f"{'+' if move_tag else ''}refs/tags/{tag}")
             if self._batch_refs is not None:
                 self._batch_refs.extend(refs)
                 self._batch_head = new_head
@@ -273,6 +275,19 @@ class FolderRepository:
 
     def read(self, sha: str, slug: str) -> dsul.Files:
         return dsul.read_tree(self.root / slug)
+
+    def touched_since(self, slug: str, since: str | None, head: str | None) -> bool:
+        return False  # a folder has no history: a push simply replaces the workspace's folder
+
+    def tag_exists(self, tag: str) -> bool:
+        return False
+
+    def push(
+        self, slug: str, files: dsul.Files, *, message: str, tag: str | None, author: str, move_tag: bool = False
+    ) -> str:
+        """A read-write filesystem repository (the documented default MODE): the folder is rewritten in place."""
+        dsul.write_tree(self.root / slug, files)
+        return "filesystem"
 
     def slugs(self, sha: str) -> list[str]:
         if not self.root.is_dir():

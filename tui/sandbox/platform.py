@@ -99,7 +99,7 @@ def load_platform(data_dir: Path, environ: dict[str, str] | None = None) -> Plat
             type=kind,
             url=_local(fields["URL"], data_dir) if fields.get("URL") else None,
             branch=fields.get("BRANCH", "main"),
-            mode=fields.get("MODE", "read-only" if kind == "filesystem" else "read-write"),
+            mode=fields.get("MODE", "read-write"),  # the documented default, for filesystem repositories too
             dirpath=fields.get("DIRPATH"),
         )
     config.startup_repository = values.get("STARTUP_IMPORT_REPOSITORY") or None

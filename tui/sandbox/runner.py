@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from tui.sandbox.faults import Faults
+from tui.sandbox.realism import Realism
 from tui.sandbox.server import Sandbox
 
 
@@ -39,6 +40,10 @@ class Running:
     def token(self) -> str:
         return self.sandbox.token
 
+    def new_user(self, user_id: str | None = None) -> str:
+        """A token for a fresh user of this instance: its own rate-limit budget, as on the real gateway."""
+        return self.sandbox.add_user(user_id)
+
     def stop(self) -> None:
         self.server.should_exit = True
         if self.thread:
@@ -63,9 +68,14 @@ def start_in_thread(
     port: int = 0,
     faults: Faults | None = None,
     environ: dict[str, str] | None = None,
+    realism: Realism | None = None,
+    users: dict[str, str] | None = None,
 ) -> Running:
-    """Start one instance on 127.0.0.1 in a daemon thread; returns once it answers."""
-    sandbox = Sandbox(data_dir, token, name=name, faults=faults, environ=environ)
+    """Start one instance on 127.0.0.1 in a daemon thread; returns once it answers.
+
+    ``realism`` None means realistic (``Realism()``); ``users`` maps more tokens to user ids.
+    """
+    sandbox = Sandbox(data_dir, token, name=name, faults=faults, environ=environ, realism=realism, users=users)
     sock = bind_loopback(port)
     server = make_server(sandbox, sock)
     thread = threading.Thread(

@@ -1,8 +1,9 @@
 """The sandbox's HTTP face: the deployment endpoints of the official spec, on Starlette.
 
-Bearer-token auth (a 401 body like the gateway's), ``x-correlation-id`` on every answer, the
-long-operation ``{processing: true}`` pattern, SSE for bulk push, and sandbox-only routes under
-``/sandbox`` for faults and simulated Builder edits.
+Bearer-token auth (a 401 body like the gateway's; one token per user), ``x-correlation-id`` on every
+answer, the gateway's per-user rate limits and 408 proxy timeout (see realism.py), the long-operation
+``{processing: true}`` pattern, SSE for bulk push, event search, and sandbox-only routes under
+``/sandbox`` for faults, realism settings, users and simulated Builder edits.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -25,15 +27,73 @@ from starlette.routing import Route
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
 from tui.sandbox.platform import load_platform
-from tui.sandbox.store import PLATFORM_ID, SandboxError, Store, now_iso
+from tui.sandbox.realism import RateLimiter, Realism, limit_class
+from tui.sandbox.search import search_events
+from tui.sandbox.store import PLATFORM_ID, REQUEST_CORRELATION, SandboxError, Store, now_iso
 
 Handler = Callable[[Request], Awaitable[Response]]
+ADMIN_ID = "sandbox-admin"
 SANDBOX_USER = {
-    "id": "sandbox-admin",
+    "id": ADMIN_ID,
     "email": "admin@sandbox.local",
     "firstName": "Sandbox Admin",
     "platformRole": "superadmin",
 }
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """The work behind a 408 goes on; its outcome is only visible through state and events."""
+    if not task.cancelled():
+        task.exception()
+
+
+class GatewayLimits:
+    """The api-gateway's rateLimit policies, in front of every route (known or not), keyed by user.
+
+    A refused request never reaches the service: 429 with ``details.retryAfter`` and no Retry-After header.
+    An accepted one carries Retry-After and X-RateLimit-* (as the platform's gateway sets them).
+    """
+
+    def __init__(self, app: Any, limiter: RateLimiter, user_of: Callable[[str], str | None]) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.user_of = user_of
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = limit_class(scope["method"], scope["path"])
+        user = self.user_of(_token(scope)) if policy else None
+        verdict = self.limiter.check(user, policy) if (user and policy) else None
+        if verdict is None:
+            await self.app(scope, receive, send)
+            return
+        if not verdict.accepted:
+            correlation = _header(scope, b"x-correlation-id") or str(uuid.uuid4())
+            refused = JSONResponse(verdict.body(), status_code=429, headers={"x-correlation-id": correlation})
+            await refused(scope, receive, send)
+            return
+        extra = [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _header(scope: Any, name: bytes) -> str:
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _token(scope: Any) -> str:
+    header = _header(scope, b"authorization")
+    return header[7:] if header.lower().startswith("bearer ") else _header(scope, b"x-prismeai-api-key")
 
 
 class Sandbox:
@@ -47,16 +107,45 @@ class Sandbox:
         name: str = "sandbox",
         faults: Faults | None = None,
         environ: dict[str, str] | None = None,
+        realism: Realism | None = None,
+        users: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.token = token
         self.name = name
         self.faults = faults or Faults()
-        self.store = Store(data_dir)
-        self.engine = Engine(self.store, load_platform(data_dir, environ), self.faults, name)
+        self._realism = realism if realism is not None else Realism()
+        self._realism.validate()
+        self.limiter = RateLimiter(self._realism)
+        self._users_lock = threading.Lock()
+        self.users: dict[str, str] = {token: ADMIN_ID, **(users or {})}  # token -> user id
+        self.store = Store(data_dir, event_lag=lambda: self.realism.event_lag)
+        self.engine = Engine(self.store, load_platform(data_dir, environ), self.faults, name, self.realism)
         self._stop = threading.Event()
         self._startup_thread: threading.Thread | None = None
-        self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.api = Starlette(
+            routes=self._routes(),
+            lifespan=self._lifespan,
+            exception_handlers={HTTPException: self._http_error},
+        )
+        self.app = GatewayLimits(self.api, self.limiter, self.user_of)
+
+    @property
+    def realism(self) -> Realism:
+        """Live settings: change a field, or assign a whole new Realism (the gateway and the service follow)."""
+        return self._realism
+
+    @realism.setter
+    def realism(self, value: Realism) -> None:
+        value.validate()
+        self._realism = self.limiter.realism = self.engine.realism = value
+
+    def add_user(self, user_id: str | None = None, token: str | None = None) -> str:
+        """A token for one more user: the gateway's limits are kept per user, so each gets its own budget."""
+        token = token or f"at:user-{secrets.token_urlsafe(18)}"
+        with self._users_lock:
+            self.users[token] = user_id or f"user-{secrets.token_hex(4)}"
+        return token
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -100,7 +189,10 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/status", r(self.status)),
             Route("/v2/workspaces/{wid}/writeLock", r(self.write_lock), methods=["POST", "DELETE"]),
             Route("/v2/workspaces/{wid}/events", r(self.events)),
+            Route("/v2/workspaces/{wid}/search", r(self.search), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
+            Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
+            Route("/sandbox/users", r(self.create_user), methods=["POST"]),
             Route("/sandbox/workspaces/{wid}/files/{path:path}", r(self.edit_file), methods=["PUT", "DELETE"]),
             Route("/sandbox/startup-import", r(self.rerun_startup_import), methods=["POST"]),
         ]
@@ -109,6 +201,7 @@ class Sandbox:
         async def endpoint(request: Request) -> Response:
             correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
             request.state.correlation = correlation
+            REQUEST_CORRELATION.set(correlation)  # copied into the worker threads and tasks of this request
             try:
                 if self.faults.latency_ms:
                     await asyncio.sleep(self.faults.latency_ms / 1000)
@@ -121,20 +214,61 @@ class Sandbox:
                         media_type="text/html",
                         headers={"x-correlation-id": correlation},
                     )
-                if auth and not self._authorised(request):
+                user = self._authorised(request) if auth else ADMIN_ID
+                if user is None:
                     raise SandboxError(401, "AuthenticationError", "Unauthenticated")
-                response = await handler(request)
+                request.state.user = user
+                response = await self._through_gateway(handler, request)
             except SandboxError as exc:
                 response = JSONResponse(exc.body(), status_code=exc.status)
-            response.headers["x-correlation-id"] = correlation
-            return response
+            return self._with_correlation(response, correlation)
 
         return endpoint
 
-    def _authorised(self, request: Request) -> bool:
+    @staticmethod
+    def _with_correlation(response: Response, correlation: str) -> Response:
+        response.headers["x-correlation-id"] = correlation
+        return response
+
+    async def _through_gateway(self, handler: Handler, request: Request) -> Response:
+        """The api-gateway's proxy: 408 after ``gateway_timeout`` s of silence, while the service goes on."""
+        timeout = self.realism.gateway_timeout
+        task = asyncio.ensure_future(handler(request))
+        if timeout is None:
+            return await task
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.add_done_callback(_consume)
+            return JSONResponse({"error": "TimeoutError", "timeout": int(timeout * 1000)}, status_code=408)
+        return task.result()
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        """Unknown routes and methods answer a JSON error body, as the gateway does, never text/plain."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        error = {404: "ObjectNotFoundError", 405: "MethodNotAllowedError"}.get(status, "PrismeError")
+        body = {"error": error, "message": f"Cannot {request.method} {request.url.path}"}
+        response = JSONResponse(body, status_code=status)
+        return self._with_correlation(response, request.headers.get("x-correlation-id") or str(uuid.uuid4()))
+
+    def _authorised(self, request: Request) -> str | None:
+        """The caller's user id, or None."""
         header = request.headers.get("authorization", "")
         supplied = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-prismeai-api-key", "")
-        return bool(supplied) and secrets.compare_digest(supplied.encode(), self.token.encode())
+        return self.user_of(supplied)
+
+    def user_of(self, supplied: str) -> str | None:
+        if not supplied:
+            return None
+        with self._users_lock:
+            known = list(self.users.items())
+        for token, user in known:
+            if secrets.compare_digest(supplied.encode(), token.encode()):
+                return user
+        return None
+
+    @staticmethod
+    def _user(request: Request) -> str:
+        return str(getattr(request.state, "user", ADMIN_ID))
 
     @staticmethod
     async def _body(request: Request) -> dict[str, Any]:
@@ -144,9 +278,9 @@ class Sandbox:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise SandboxError(400, "BadParametersError", f"Body is not valid JSON: {exc.msg}") from exc
+            raise SandboxError(400, "RequestValidationError", f"Body is not valid JSON: {exc.msg}") from exc
         if not isinstance(data, dict):
-            raise SandboxError(400, "BadParametersError", "Body must be a JSON object")
+            raise SandboxError(400, "RequestValidationError", "Body must be a JSON object")
         return data
 
     async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -160,6 +294,8 @@ class Sandbox:
                 timeout = float(request.query_params.get("timeout", "0")) or None
             except ValueError:
                 timeout = None
+            if timeout is not None:
+                timeout = min(timeout, self.realism.timeout_cap)  # kept below the gateway's 408
         task = asyncio.ensure_future(self._run(func, *args))
         try:
             result = await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
@@ -175,9 +311,13 @@ class Sandbox:
         return JSONResponse({"healthy": True})
 
     async def me(self, request: Request) -> Response:
+        user = self._user(request)
+        identity = SANDBOX_USER
+        if user != ADMIN_ID:
+            identity = {"id": user, "email": f"{user}@sandbox.local", "firstName": user}
         return JSONResponse(
             {
-                **SANDBOX_USER,
+                **identity,
                 "sessionId": "sandbox-session",
                 "expires": "2099-01-01T00:00:00.000Z",
                 "org": None,
@@ -215,7 +355,7 @@ class Sandbox:
             return JSONResponse(await self._run(self.engine.clear_lock, wid))
         body = await self._body(request)
         return JSONResponse(
-            await self._run(self.engine.set_lock, wid, str(body.get("reason") or "manual"), SANDBOX_USER["id"])
+            await self._run(self.engine.set_lock, wid, str(body.get("reason") or "manual"), self._user(request))
         )
 
     # ------------------------------------------------------------------ versions
@@ -225,7 +365,7 @@ class Sandbox:
             return JSONResponse(self.engine.versions(wid))
         body = await self._body(request)
         self.store.get(wid)
-        return await self._long(request, self.engine.publish, wid, body, SANDBOX_USER["id"])
+        return await self._long(request, self.engine.publish, wid, body, self._user(request))
 
     async def delete_version(self, request: Request) -> Response:
         p = request.path_params
@@ -235,7 +375,7 @@ class Sandbox:
         p = request.path_params
         body = await self._body(request)
         self.store.get(p["wid"])
-        return await self._long(request, self.engine.pull, p["wid"], p["vid"], body, SANDBOX_USER["id"])
+        return await self._long(request, self.engine.pull, p["wid"], p["vid"], body, self._user(request))
 
     async def export(self, request: Request) -> Response:
         p = request.path_params
@@ -259,7 +399,7 @@ class Sandbox:
         prune = request.query_params.get("prune", "false").lower() == "true"
         self.store.get(wid)
         return await self._long(
-            request, self.engine.import_archive, wid, upload.filename or "", data, prune, SANDBOX_USER["id"]
+            request, self.engine.import_archive, wid, upload.filename or "", data, prune, self._user(request)
         )
 
     # ------------------------------------------------------------------ events
@@ -287,7 +427,7 @@ class Sandbox:
             limit = max(1, min(int(q.get("limit", 50)), 10000))
             page = max(0, int(q.get("page", 0)))
         except ValueError as exc:
-            raise SandboxError(400, "BadParametersError", "limit and page must be integers") from exc
+            raise SandboxError(400, "RequestValidationError", "limit and page must be integers") from exc
         found = self.store.query_events(
             wid,
             types=types,
@@ -300,9 +440,17 @@ class Sandbox:
         )
         return JSONResponse({"result": {"events": found}})
 
+    async def search(self, request: Request) -> Response:
+        """Event search (Elasticsearch DSL subset): ``{size, documents, aggs}``, documents with ``@timestamp``."""
+        wid = request.path_params["wid"]
+        self.store.get(wid)
+        body = await self._body(request)
+        return JSONResponse(search_events(self.store.visible_events(wid), body))
+
     # ------------------------------------------------------------------ bulk operations
     async def bulk_push(self, request: Request) -> Response:
         body = await self._body(request)
+        user = self._user(request)
         await self._run(self.engine.validate_bulk_push, body)  # 400/404 before any stream starts
         self.engine.begin_bulk()
         queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
@@ -313,7 +461,7 @@ class Sandbox:
 
         def run() -> dict[str, Any]:
             try:
-                return self.engine.bulk_push(body, emit, SANDBOX_USER["id"])
+                return self.engine.bulk_push(body, emit, user)
             except SandboxError as exc:
                 emit("failure", exc.body())
                 raise
@@ -349,6 +497,7 @@ class Sandbox:
             timeout = float(request.query_params.get("timeout", "15"))
         except ValueError:
             timeout = 15.0
+        timeout = min(timeout, self.realism.timeout_cap)  # the service answers before the gateway's 408
         try:
             summary = await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
         except TimeoutError:
@@ -359,12 +508,13 @@ class Sandbox:
 
     async def bulk_import(self, request: Request) -> Response:
         body = await self._body(request)
+        user = self._user(request)
         await self._run(self.engine.validate_bulk_import, body)
         self.engine.begin_bulk()
 
         def run() -> dict[str, Any]:
             try:
-                return self.engine.bulk_import(body, lambda kind, payload: None, SANDBOX_USER["id"])
+                return self.engine.bulk_import(body, lambda kind, payload: None, user)
             finally:
                 self.engine.end_bulk()
 
@@ -378,10 +528,24 @@ class Sandbox:
             try:
                 self.faults.update(await self._body(request))
             except ValueError as exc:
-                raise SandboxError(400, "BadParametersError", str(exc)) from exc
+                raise SandboxError(400, "RequestValidationError", str(exc)) from exc
             for slug in self.faults.stuck_lock:
                 self.engine.apply_stuck_lock(slug)
         return JSONResponse(self.faults.to_json())
+
+    async def set_realism(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.realism.update(await self._body(request))
+            except (ValueError, TypeError) as exc:
+                raise SandboxError(400, "RequestValidationError", str(exc)) from exc
+        return JSONResponse(self.realism.to_json())
+
+    async def create_user(self, request: Request) -> Response:
+        body = await self._body(request)
+        user_id = str(body.get("id") or "") or None
+        token = self.add_user(user_id)
+        return JSONResponse({"id": self.users[token], "token": token})
 
     async def edit_file(self, request: Request) -> Response:
         p = request.path_params

@@ -16,7 +16,10 @@ import os
 import secrets
 import shutil
 import threading
+import time
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,9 @@ from typing import Any
 from tui.sandbox import clock, dsul
 
 PLATFORM_ID = "platform"
+# The x-correlation-id of the request being served: events it causes carry it in source.correlationId,
+# even when the work goes on after the answer (a 408, {processing: true}, a bulk operation).
+REQUEST_CORRELATION: ContextVar[str | None] = ContextVar("request_correlation", default=None)
 
 
 def now_iso() -> str:
@@ -69,11 +75,15 @@ class EventRecord:
 
 
 class Store:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, event_lag: Callable[[], float] | None = None) -> None:
         self.root = root
         self.lock = threading.RLock()
         self.meta: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
+        # The events service indexes late: an event is searchable only from this monotonic time on.
+        # Not persisted: after a restart every stored event is visible, as it would be in Elasticsearch.
+        self._event_lag = event_lag or (lambda: 0.0)
+        self._visible_at: dict[str, float] = {}
         self._events_fh: Any = None
         root.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -140,7 +150,7 @@ class Store:
         labels: list[str] | None = None,
         files: dsul.Files | None = None,
         workspace_id: str | None = None,
-        description: str = "",
+        description: str | dict[str, str] = "",
     ) -> dict[str, Any]:
         with self.lock:
             if self.by_slug(slug):
@@ -208,15 +218,18 @@ class Store:
             "source": {
                 "workspaceId": workspace_id,
                 "userId": user_id,
-                "correlationId": correlation_id or uuid.uuid4().hex,
+                "correlationId": correlation_id or REQUEST_CORRELATION.get() or uuid.uuid4().hex,
                 "host": {"service": "workspaces"},
             },
             "payload": payload,
         }
         line = json.dumps(event)
         event["size"] = len(line)
+        lag = self._event_lag()
         with self.lock:
             self.events.append(event)
+            if lag > 0:
+                self._visible_at[str(event["id"])] = time.monotonic() + lag
             if self._events_fh is None:
                 self._events_fh = open(self.root / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
             self._events_fh.write(line + "\n")
@@ -236,12 +249,8 @@ class Store:
         filters: dict[str, list[str]] | None = None,
     ) -> list[dict[str, Any]]:
         wanted = set(types or [])
-        with self.lock:
-            snapshot = list(self.events)
         selected = []
-        for event in snapshot:
-            if event["source"].get("workspaceId") != workspace_id:
-                continue
+        for event in self.visible_events(workspace_id):
             if wanted and event["type"] not in wanted:
                 continue
             if after and event["createdAt"] <= after:
@@ -254,6 +263,16 @@ class Store:
         if sort != "asc":
             selected.reverse()
         return selected[page * limit : (page + 1) * limit]
+
+    def visible_events(self, workspace_id: str) -> list[dict[str, Any]]:
+        """A workspace's events that the events service has indexed by now, oldest first."""
+        now = time.monotonic()
+        with self.lock:
+            snapshot = list(self.events)
+            if self._visible_at:  # forget the events indexed by now: the map only holds pending ones
+                self._visible_at = {k: v for k, v in self._visible_at.items() if v > now}
+            pending = dict(self._visible_at)
+        return [e for e in snapshot if e["source"].get("workspaceId") == workspace_id and e["id"] not in pending]
 
 
 def dig(data: Any, dotted: str) -> Any:

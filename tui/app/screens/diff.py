@@ -149,11 +149,13 @@ class DiffScreen(Screen[None]):
         files = self.query_one("#diff-files", OptionList)
         files.clear_options()
         stat = diff.stat()
-        files.border_subtitle = f"{stat['files']} files +{stat['insertions']} -{stat['deletions']}"
+        ignored = f" · {diff.ignored} ignored" if diff.ignored else ""  # import rewrites, [diff] ignore
+        files.border_subtitle = f"{stat['files']} files +{stat['insertions']} -{stat['deletions']}{ignored}"
         if diff.identical:
-            self.query_one("#diff-view", Static).update(
-                Text(f"No difference between {diff.old_label} and {diff.new_label}.", style="bold green")
-            )
+            text = Text(f"No difference between {diff.old_label} and {diff.new_label}.", style="bold green")
+            if diff.ignored:
+                text.append(f"\n{diff.ignored_note}.", style="dim")
+            self.query_one("#diff-view", Static).update(text)
             return
         for file in diff.files:
             added, removed = file.stat

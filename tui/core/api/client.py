@@ -17,6 +17,7 @@ import json
 import ssl
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +25,10 @@ import httpx  # without its CLI: see tui/core/api/__init__.py
 from httpx_sse import aconnect_sse
 
 from tui.core.api import errors as E
+from tui.core.api.budget import OnWait, RequestBudget, Wait, budget_for, request_class
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
+from tui.core.api.classify import classify as classify_error
+from tui.core.api.classify import retry_after
 from tui.core.api.models import (
     PLATFORM_WORKSPACE_ID,
     Event,
@@ -39,6 +43,9 @@ from tui.core.api.models import (
 
 USER_AGENT = "prisme-deploy"
 PAGE_SIZE = 100
+BULK_TIMEOUT = 15  # the workspaces service caps ?timeout at 15 s so that the gateway never answers 408
+PROGRESS_RESERVE = 5  # event searches kept for completion checks when progress polling is optional
+RATE_RETRIES = 8  # 429s in a row before giving up (each waits the gateway's retryAfter)
 
 
 class _BearerAuth(httpx.Auth):
@@ -98,6 +105,8 @@ class PrismeClient:
         poll_interval: float = 1.0,
         processing_wait: float = 900.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        budget: RequestBudget | None = None,
+        on_wait: OnWait | None = None,
     ) -> None:
         base_url = base_url.rstrip("/")
         if base_url.endswith("/v2"):
@@ -114,6 +123,9 @@ class PrismeClient:
         self.env_name = env_name or urlsplit(base_url).hostname or base_url
         self.poll_interval = poll_interval
         self.processing_wait = processing_wait
+        self.budget = budget or budget_for(base_url, token, self.env_name)
+        self.on_wait = on_wait
+        self._clock_offset: float | None = None  # server clock minus ours, from the Date header
         verify: bool | ssl.SSLContext = _tls_context(ca_bundle) if verify_tls else False
         self._timeout = timeout
         self._http = httpx.AsyncClient(
@@ -139,6 +151,25 @@ class PrismeClient:
 
     # ------------------------------------------------------------------ transport and errors
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request inside the user's budget; a 429 is waited out and retried (it never reached the
+        service, so even a POST is safe to send again)."""
+        kind = request_class(method, path)
+        for _attempt in range(RATE_RETRIES):
+            if kind:
+                await self.budget.acquire(kind, self.on_wait)
+            response = await self._send_once(method, path, **kwargs)
+            if response.status_code != 429:
+                if kind:
+                    self.budget.observe(kind, dict(response.headers))
+                break
+            await response.aread()
+            await self._wait_refused(kind, response)
+        if response.status_code >= 400:
+            await response.aread()
+            raise self._error_for(response, method, path)
+        return response
+
+    async def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -150,10 +181,62 @@ class PrismeClient:
             raise self._connect_error(exc) from exc
         except httpx.TransportError as exc:
             raise E.NetworkError(f"{self.env_name}: network error on {method} {path}: {exc}") from exc
-        if response.status_code >= 400:
-            await response.aread()
-            raise self._error_for(response, method, path)
+        self._read_clock(response)
         return response
+
+    async def ready_for(self, kind: str) -> None:
+        """Wait (reporting it) until a request of this class may go, without spending the slot."""
+        await self.budget.acquire(kind, self.on_wait, take=False)
+
+    async def _wait_refused(self, kind: str | None, response: httpx.Response) -> None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        seconds = retry_after(body.get("details") if isinstance(body, dict) else None, dict(response.headers))
+        seconds = 1.0 if seconds is None else seconds
+        if kind:
+            self.budget.refused(kind, seconds)
+            await self.budget.acquire(kind, self.on_wait, take=False)  # the retry takes its slot itself
+            return
+        await self.wait_reported(seconds, kind or "requests")
+
+    async def wait_reported(self, seconds: float, kind: str) -> None:
+        """A refused request of no known class: wait ``seconds``, reporting the countdown."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        first = True
+        while (left := end - loop.time()) > 0:
+            if self.on_wait is not None:
+                self.on_wait(Wait(self.env_name, kind, left, True, 0, first))
+                first = False
+            await asyncio.sleep(min(1.0, left))
+
+    # ------------------------------------------------------------------ the server's clock
+    def _read_clock(self, response: httpx.Response) -> None:
+        header = response.headers.get("date")
+        if not header:
+            return
+        try:
+            server = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=UTC)
+        self._clock_offset = (server - datetime.now(UTC)).total_seconds()
+
+    def server_now(self, delta_seconds: float = 0.0) -> str:
+        """Now on the server's clock (its Date header, 1 s resolution), as ``afterDate`` wants it.
+
+        Before any answer the server's clock is unknown: ask for it with a cheap request."""
+        offset = self._clock_offset or 0.0
+        return now_iso(delta_seconds + offset)
+
+    async def server_since(self, margin: float = 2.0) -> str:
+        """An ``afterDate`` for what happens from now on: the server's clock minus a margin."""
+        if self._clock_offset is None:
+            await self._send_once("GET", "/sys/healthcheck")
+        return self.server_now(-margin)
 
     def _connect_error(self, exc: Exception) -> E.PrismeError:
         text = str(exc)
@@ -168,68 +251,18 @@ class PrismeClient:
         )
 
     def _error_for(self, response: httpx.Response, method: str, path: str) -> E.PrismeError:
-        status = response.status_code
-        correlation = response.headers.get("x-correlation-id")
         try:
             body = response.json()
         except ValueError:
             body = {}
-        if not isinstance(body, dict):
-            body = {}
-        server_class = str(body.get("error") or "")
-        server_msg = str(body.get("message") or response.reason_phrase or "")
-        details = body.get("details")
-        kw: dict[str, Any] = {
-            "status": status,
-            "correlation_id": correlation,
-            "error_class": server_class or None,
-            "details": details,
-        }
-        where = f"{self.env_name}: {method} {path}"
-        lowered = server_msg.lower()
-        if status == 401:
-            return E.AuthenticationFailed(
-                f"{self.env_name}: the token was rejected ({server_msg or 'Unauthenticated'}).",
-                hint=f"It may be expired or revoked: run `prisme-deploy login --env {self.env_name}`.",
-                **kw,
-            )
-        if status == 403:
-            return E.PermissionDenied(
-                f"{where} is forbidden: {server_msg}.",
-                hint="Bulk operations need a super admin; lock changes need the workspace owner.",
-                **kw,
-            )
-        if status == 404:
-            return E.NotFound(f"{where}: not found: {server_msg}.", **kw)
-        if status == 413:
-            return E.ArchiveTooLarge(
-                f"{where}: the archive is larger than the server accepts (UPLOADS_MAX_SIZE).",
-                hint="Split the workspace or ask the platform team to raise UPLOADS_MAX_SIZE.",
-                **kw,
-            )
-        if status in (409, 423):
-            return E.WorkspaceLocked(f"{where}: {server_msg}.", hint=E.hint_for_lock(None), **kw)
-        if status == 400:
-            if "up-to-date" in lowered or "up to date" in lowered or "pull first" in lowered:
-                return E.PushRejected(
-                    f"{where}: push rejected, the repository has commits this workspace has not pulled.",
-                    hint="Pull latest first (`l` in the app, or `prisme-deploy pull`), then push again.",
-                    **kw,
-                )
-            if "conflict" in lowered:
-                return E.MergeConflict(f"{where}: {server_msg}.", hint=E.hint_for_lock("merge_conflict"), **kw)
-            if "lock" in lowered:
-                return E.WorkspaceLocked(f"{where}: {server_msg}.", hint=E.hint_for_lock(None), **kw)
-            if "already" in lowered and ("used" in lowered or "exist" in lowered):
-                return E.VersionNameTaken(f"{where}: {server_msg}.", hint="Choose a new version name.", **kw)
-            return E.BadRequest(f"{where}: {server_msg}.", **kw)
-        if status >= 500:
-            return E.ServerError(
-                f"{where}: server error {status} ({server_msg or 'Internal error'}).",
-                hint="Retry later; quote the correlation id to the platform team.",
-                **kw,
-            )
-        return E.PrismeError(f"{where}: HTTP {status}: {server_msg}.", **kw)
+        return classify_error(
+            response.status_code,
+            body if isinstance(body, dict) else {},
+            env=self.env_name,
+            where=f"{self.env_name}: {method} {path}",
+            reason=response.reason_phrase or "",
+            correlation_id=response.headers.get("x-correlation-id"),
+        )
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
@@ -364,10 +397,13 @@ class PrismeClient:
             body["name"] = name
         if repository_id:
             body["repository"] = {"id": repository_id}
-        started = now_iso(-1)
-        data = await self._json(
-            "POST", f"{self._ws(workspace_id)}/versions", json=body, params=self._timeout_param(timeout)
-        )
+        started = await self.server_since()
+        try:
+            data = await self._json(
+                "POST", f"{self._ws(workspace_id)}/versions", json=body, params=self._timeout_param(timeout)
+            )
+        except E.GatewayTimeout:
+            data = {"processing": True}  # 408: the service goes on; its result arrives as an event
         if isinstance(data, dict) and data.get("processing"):
             event = await self._wait_event(
                 workspace_id,
@@ -385,9 +421,14 @@ class PrismeClient:
         *,
         repository_id: str | None = None,
         discard_local_changes: bool = False,
-        timeout: float | None = None,
+        timeout: float | None = BULK_TIMEOUT,
+        wait: bool = True,
     ) -> PullResult:
-        """Pull ``latest`` or a named version (a rollback is a pull of an older name)."""
+        """Pull ``latest`` or a named version (a rollback is a pull of an older name).
+
+        ``{processing: true}`` and a gateway 408 mean "still running": with ``wait`` the result is
+        awaited as a ``workspaces.imported`` event; without, a ``pending`` result is returned at once
+        and the caller verifies from the workspace's state (``ops.verify``)."""
         if version == "current":
             raise E.UsageError("Cannot roll back to 'current': pick a published version.")
         body: dict[str, Any] = {}
@@ -395,14 +436,20 @@ class PrismeClient:
             body["repository"] = {"id": repository_id}
         if discard_local_changes:
             body["discardLocalChanges"] = True
-        started = now_iso(-2)
-        data = await self._json(
-            "POST",
-            f"{self._ws(workspace_id)}/versions/{quote(version, safe='')}/pull",
-            json=body,
-            params=self._timeout_param(timeout),
-        )
+        await self.ready_for("imports")  # after a paced wait, "started" is when the pull really goes
+        started = await self.server_since()
+        try:
+            data = await self._json(
+                "POST",
+                f"{self._ws(workspace_id)}/versions/{quote(version, safe='')}/pull",
+                json=body,
+                params=self._timeout_param(timeout),
+            )
+        except E.GatewayTimeout:
+            data = {"processing": True, "message": "the gateway stopped waiting (408); the pull goes on"}
         if isinstance(data, dict) and data.get("processing"):
+            if not wait:
+                return PullResult.still_running(str(data.get("message") or ""))
             event = await self._wait_event(
                 workspace_id,
                 "workspaces.imported",
@@ -427,13 +474,17 @@ class PrismeClient:
 
     async def import_archive(self, workspace_id: str, archive: bytes, *, prune: bool = True) -> PullResult:
         """Multipart field ``archive``; the filename must end in .zip (the server checks it)."""
-        started = now_iso(-2)
-        data = await self._json(
-            "POST",
-            f"{self._ws(workspace_id)}/import",
-            params={"prune": str(prune).lower()},
-            files={"archive": ("workspace.zip", archive, "application/zip")},
-        )
+        await self.ready_for("imports")
+        started = await self.server_since()
+        try:
+            data = await self._json(
+                "POST",
+                f"{self._ws(workspace_id)}/import",
+                params={"prune": str(prune).lower()},
+                files={"archive": ("workspace.zip", archive, "application/zip")},
+            )
+        except E.GatewayTimeout:
+            data = {"processing": True}
         if isinstance(data, dict) and data.get("processing"):
             event = await self._wait_event(workspace_id, "workspaces.imported", started)
             return PullResult.from_json(event.payload, recovered=True)
@@ -469,12 +520,15 @@ class PrismeClient:
         """The late result of a ``{processing: true}`` answer: the first matching event after ``after``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.processing_wait
+        pause = self.poll_interval
         while loop.time() < deadline:
             found = await self.events(workspace_id, types=[event_type], after_date=after, limit=20)
             for event in found:
                 if match is None or match(event):
                     return event
-            await asyncio.sleep(self.poll_interval)
+            # Events are searchable 1 to 5 s late and cost from a 20-per-minute budget: back off.
+            await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
+            pause = min(pause * 1.5, 5.0)
         raise E.StillProcessing(
             f"{self.env_name}: the server is still processing {workspace_id} after {self.processing_wait:g}s "
             f"and no {event_type} event arrived.",
@@ -573,6 +627,7 @@ class PrismeClient:
         seen = set() if seen is None else seen
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.processing_wait
+        pause = self.poll_interval
         types = [f"{prefix}.started", f"{prefix}.progress", f"{prefix}.completed"]
         # The spec's text names the late bulk-push result workspaces.bulkExport.completed: listen for both.
         if prefix == "workspaces.bulkPush":
@@ -582,12 +637,16 @@ class PrismeClient:
             for event in sorted(found, key=lambda e: e.created_at):
                 if event.id in seen or event.payload.get("repositoryId") not in (None, repository_id):
                     continue
+                if groups and not _ours(event, groups[0], seen):
+                    continue  # a previous group's, searchable late (or ours, not decidable yet)
                 seen.add(event.id)
+                seen.add(f"slug:{event.payload.get('workspaceSlug')}")
                 kind = event_type_kind(event.type)
                 yield BulkEvent(kind, event.payload, operation, group=groups[0] if groups else None)
                 if kind == "completed":
                     return
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
+            pause = min(pause * 1.5, 5.0)  # late events, and a 20-per-minute search budget
         raise E.BulkIncomplete(
             f"{self.env_name}: no {prefix}.completed event arrived within {self.processing_wait:g}s. "
             "The operation may still be running on the server; do not treat it as a success."
@@ -600,31 +659,46 @@ class PrismeClient:
         repository_id: str,
         group: str,
         force_reimport: bool = False,
-        request_timeout: float = 120.0,
+        request_timeout: float = BULK_TIMEOUT,
         on_request_done: Callable[[], None] | None = None,
     ) -> AsyncIterator[BulkEvent]:
-        """Import ONE group (the guide's rule): progress comes from platform events while it runs."""
+        """Import ONE group (the guide's rule): progress comes from platform events while it runs.
+
+        ``?timeout`` stays at most 15 s, as the service caps it: past it the answer is
+        ``{processing: true}`` (or, behind a slow gateway, a 408), and the completion is followed
+        through the platform's events."""
         body: dict[str, Any] = {"repository": {"id": repository_id}, "groups": [group]}
         if force_reimport:
             body["forceReimport"] = True
-        started = now_iso(-2)
+        # Wait for the import slot first: events from before the wait (a previous run of the same
+        # group) must not read as this run's.
+        await self.ready_for("imports")
+        started = await self.server_since()
+        wait = min(request_timeout, BULK_TIMEOUT)
         request = asyncio.create_task(
             self._json(
                 "POST",
                 "/v2/workspaces/platform/versions/latest/pull",
                 json=body,
-                params={"timeout": int(request_timeout)},
-                timeout=httpx.Timeout(self._timeout, read=request_timeout + 30),
+                params={"timeout": int(wait)},
+                timeout=httpx.Timeout(self._timeout, read=wait + 30),
             )
         )
         seen: set[str] = set()
         types = ["workspaces.bulkImport.started", "workspaces.bulkImport.progress"]
         try:
+            pause = self.poll_interval
             while not request.done():
-                await asyncio.wait({request}, timeout=self.poll_interval)
+                await asyncio.wait({request}, timeout=pause)
+                pause = min(pause * 1.5, 5.0)
+                if request.done() or self.budget.room("events") <= PROGRESS_RESERVE:
+                    continue  # progress is optional: never spend what the completion check needs
                 async for event in self._new_events(types, started, seen, repository_id, group):
                     yield event
-            data = request.result()
+            try:
+                data = request.result()
+            except E.GatewayTimeout as exc:
+                data = {"processing": True, "message": exc.message}
             if on_request_done:
                 on_request_done()
             async for event in self._new_events(types, started, seen, repository_id, group):
@@ -634,9 +708,15 @@ class PrismeClient:
                 async for event in self._poll_bulk(
                     "workspaces.bulkImport", started, repository_id, "import", groups=[group], seen=seen
                 ):
+                    if event.kind == "completed":
+                        for line in _progress_from_summary(event.payload, seen, group):
+                            yield line
                     yield event
                 return
-            yield BulkEvent("completed", self._expect(data, dict, "a bulk import summary"), "import", group)
+            summary = self._expect(data, dict, "a bulk import summary")
+            for line in _progress_from_summary(summary, seen, group):
+                yield line
+            yield BulkEvent("completed", summary, "import", group)
         finally:
             if not request.done():
                 request.cancel()
@@ -644,12 +724,57 @@ class PrismeClient:
     async def _new_events(
         self, types: list[str], after: str, seen: set[str], repository_id: str, group: str
     ) -> AsyncIterator[BulkEvent]:
+        """This group's started and progress events. Events are searchable seconds late, so a read can
+        still bring the previous group's: a started event names its groups and workspaces, and a
+        progress event counts only for a workspace its group's started event listed."""
         found = await self.events(PLATFORM_WORKSPACE_ID, types=types, after_date=after, limit=500, sort="asc")
         for event in sorted(found, key=lambda e: e.created_at):
             if event.id in seen or event.payload.get("repositoryId") not in (None, repository_id):
                 continue
+            if not _ours(event, group, seen):
+                continue
+            kind = event_type_kind(event.type)
             seen.add(event.id)
-            yield BulkEvent(event_type_kind(event.type), event.payload, "import", group)
+            seen.add(f"slug:{event.payload.get('workspaceSlug')}")
+            yield BulkEvent(kind, event.payload, "import", group)
+
+
+def _ours(event: Event, group: str, seen: set[str]) -> bool:
+    """Whether a bulk-import event is this group's. A started or completed event names its groups; a
+    progress event counts for a workspace its group's started event listed (until that started event
+    is searchable, it stays unread and is looked at again next time)."""
+    kind = event_type_kind(event.type)
+    if kind in ("started", "completed"):
+        named = event.payload.get("groups")
+        mine = not isinstance(named, list) or not named or group in named
+        if not mine:
+            seen.add(event.id)
+        elif kind == "started":
+            members = [w.get("slug") for w in event.payload.get("workspaces") or [] if isinstance(w, dict)]
+            seen.update(f"member:{slug}" for slug in members)
+            seen.add("member:*")
+        return mine
+    if "member:*" not in seen:
+        return False
+    if f"member:{event.payload.get('workspaceSlug')}" not in seen:
+        seen.add(event.id)
+        return False
+    return True
+
+
+def _progress_from_summary(summary: dict[str, Any], seen: set[str], group: str) -> list[BulkEvent]:
+    """Per-workspace lines the summary lists but no progress event brought yet (events are searchable
+    seconds late: a quick import is over before its first progress event can be read)."""
+    entries = [w for w in summary.get("workspaces") or [] if isinstance(w, dict)]
+    lines = []
+    for index, entry in enumerate(entries, 1):
+        slug = entry.get("slug") or entry.get("workspaceSlug")
+        if not slug or f"slug:{slug}" in seen:
+            continue
+        seen.add(f"slug:{slug}")
+        payload = {**entry, "workspaceSlug": slug, "current": index, "total": len(entries), "fromSummary": True}
+        lines.append(BulkEvent("progress", payload, "import", group))
+    return lines
 
 
 def dumps(data: Any) -> str:

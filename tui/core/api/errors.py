@@ -104,6 +104,26 @@ class BadRequest(PrismeError):
     kind = "bad_request"
 
 
+class InvalidVersion(BadRequest):
+    """``InvalidVersionError``: an unknown version (also when deleting one), or a reserved name."""
+
+    kind = "invalid_version"
+
+
+class GitCredentials(PrismeError):
+    """The server could not authenticate to the git repository: its credentials, not the user's role."""
+
+    exit_code = 3
+    kind = "git_credentials"
+
+
+class RateLimited(PrismeError):
+    """429 from the gateway, still refused after the retries: the request never reached the service."""
+
+    exit_code = 4
+    kind = "rate_limited"
+
+
 class ServerError(PrismeError):
     exit_code = 4
     kind = "server"
@@ -138,6 +158,12 @@ class StillProcessing(PrismeError):
 
     exit_code = 4
     kind = "processing"
+
+
+class GatewayTimeout(StillProcessing):
+    """408 ``TimeoutError`` from the gateway: the service went silent for 20 s but keeps working."""
+
+    kind = "gateway_timeout"
 
 
 class BulkIncomplete(PrismeError):

@@ -195,10 +195,16 @@ class PullResult:
     errors: tuple[dict[str, Any], ...]
     workspace: dict[str, Any]
     recovered_from_events: bool = False
+    pending: bool = False  # accepted but still running ({processing: true} or a 408): verify from state
+    message: str = ""
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.pending
+
+    @classmethod
+    def still_running(cls, message: str) -> PullResult:
+        return cls((), (), (), {}, pending=True, message=message)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, recovered: bool = False) -> PullResult:

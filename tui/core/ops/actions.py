@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tui.core.api import errors as E
-from tui.core.api.client import PrismeClient, now_iso
+from tui.core.api.client import PROGRESS_RESERVE, PrismeClient
 from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
-from tui.core.ops import snapshots
+from tui.core.ops import snapshots, verify
 from tui.core.ops.context import Context
 
 Progress = Callable[[str], object]
 T = TypeVar("T")
+SETTLE_WAIT = 30.0  # how long a finished pull may take to show in the workspace's state
 
 
 @dataclass
@@ -68,20 +69,26 @@ async def progress_steps(client: PrismeClient, ws: Workspace, since: str, operat
 async def _with_steps(
     client: PrismeClient, ws: Workspace, since: str, operation: str, call: Awaitable[T], on_step: Progress | None
 ) -> T:
-    """Await ``call``, following its progress events meanwhile (a pull can take minutes on a big repo)."""
+    """Await ``call``, following its progress events meanwhile (a pull can take minutes on a big repo).
+
+    Progress is optional: it backs off, and skips a turn when the event-search budget runs low."""
     if on_step is None:
         return await call
     task = asyncio.ensure_future(call)
     seen = 0
+    pause = 1.0
     try:
         while True:
-            done, _ = await asyncio.wait({task}, timeout=0.3)
+            done, _ = await asyncio.wait({task}, timeout=pause)
+            pause = min(pause * 1.5, 5.0)
+            if done or client.budget.room("events") <= PROGRESS_RESERVE:
+                if done:
+                    return task.result()
+                continue
             steps = await progress_steps(client, ws, since, operation)
             for step in steps[seen:]:
                 on_step(step)
             seen = len(steps)
-            if done:
-                return task.result()
     finally:
         if not task.done():
             task.cancel()
@@ -111,7 +118,7 @@ async def push(
                     )
                 if not repos[repository].writable:
                     raise E.PermissionDenied(f"{env}: repository {repository!r} is {repos[repository].mode}.")
-            since = now_iso(-2)
+            since = client.server_now(-2)
             with ctx.audit.record(
                 "push",
                 env,
@@ -123,7 +130,7 @@ async def push(
                 version = await client.publish(ws.id, description=description, name=name, repository_id=repository)
                 entry.version = version.name
                 after = await client.get_workspace(ws.id)
-                steps = await progress_steps(client, ws, since, "push")
+                steps = await _steps(client, ws, since, "push")
             where = f"git repository {repository!r}" if repository else "the native (Prismeai) store"
             lock_note = ""
             if after.write_lock:
@@ -144,15 +151,16 @@ async def pull(
     action: str = "pull",
     on_step: Progress | None = None,
 ) -> Outcome:
-    """Pull latest, or roll back to ``version``; then verify what the server says happened.
+    """Pull latest, or roll back to ``version``; then verify it from the workspace's state.
 
-    ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs."""
+    Success means the workspace reports the pull (its ``lastPull``, live version and lock), read with
+    backoff until a deadline; a 408 or ``{processing: true}`` is "still running", followed the same
+    way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs."""
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
             before = ws.live_version
             snap = await snapshots.take(ctx, client, env, ws, action)
-            since = now_iso(-2)
             with ctx.audit.record(
                 action,
                 env,
@@ -166,6 +174,8 @@ async def pull(
                     "snapshot": snap.id if snap else None,
                 },
             ) as entry:
+                await client.ready_for("imports")  # a paced wait first: "since" is when the pull really goes
+                since = client.server_now(-2)
                 try:
                     result = await _with_steps(
                         client,
@@ -173,7 +183,11 @@ async def pull(
                         since,
                         "pull",
                         client.pull(
-                            ws.id, version, repository_id=repository, discard_local_changes=discard_local_changes
+                            ws.id,
+                            version,
+                            repository_id=repository,
+                            discard_local_changes=discard_local_changes,
+                            wait=False,
                         ),
                         on_step,
                     )
@@ -185,9 +199,6 @@ async def pull(
                         await client.get_workspace(ws.id),
                         next_step=exc.hint,
                     )
-                after = await client.get_workspace(ws.id)
-                steps = await progress_steps(client, ws, since, "pull")
-                imported = await client.events(ws.id, types=["workspaces.imported"], after_date=since, limit=1)
                 if result.errors:
                     entry.outcome = "failed"
                     entry.details["errors"] = list(result.errors)
@@ -195,42 +206,103 @@ async def pull(
                     return Outcome(
                         False,
                         f"{slug}: the pull reported errors: {first.get('msg') or first.get('message') or first}",
-                        after,
+                        await client.get_workspace(ws.id),
                         result,
-                        steps=steps,
+                        steps=await _steps(client, ws, since),
                         next_step="Fix the cause (for a slug conflict, rename or exclude index), then retry.",
                     )
-                if not imported:
-                    entry.outcome = "failed"
-                    return Outcome(
-                        False,
-                        f"{slug}: the server answered but no workspaces.imported event confirms it.",
-                        after,
-                        result,
-                        steps=steps,
-                        next_step="Check the workspace's activity (a).",
+                if result.pending and on_step is not None:
+                    on_step(f"still running on the server ({result.message or 'processing'}); following its state")
+                deadline = client.processing_wait if result.pending else min(SETTLE_WAIT, client.processing_wait)
+                settled = await verify.settle_pull(
+                    client, ws, version, since=since, answered=result, deadline=deadline, on_wait=on_step
+                )
+                steps = await _steps(client, ws, since)
+                if result.pending:
+                    steps.append(
+                        f"still running on the server when the request returned ({result.message or 'processing'}); "
+                        f"followed the workspace's state for {settled.waited:.0f} s"
                     )
-                if after.write_lock and after.write_lock.reason == "merge_conflict":
+                if settled.conflict:
                     entry.outcome = "failed"
                     return Outcome(
                         False,
                         f"{slug}: merge conflict, the workspace is locked.",
-                        after,
+                        settled.workspace,
                         result,
                         steps=steps,
                         next_step=E.hint_for_lock("merge_conflict"),
                     )
-            now = after.live_version
-            verb = "Rolled back" if action == "rollback" else "Pulled"
-            return Outcome(
-                True,
-                f"{verb} {slug} to {now or version} ({len(result.imported)} files imported, "
-                f"{len(result.deleted)} removed; was {before or 'unknown'}).",
-                after,
-                result,
-                steps=steps,
-                snapshot_id=snap.id if snap else None,
-            )
+                if not settled.confirmed:
+                    entry.outcome = "failed" if not result.pending else "unconfirmed"
+                    return _unconfirmed(slug, version, action, settled, result, steps, snap)
+            if settled.event is not None and result.pending:
+                result = PullResult.from_json(settled.event.payload, recovered=True)
+            return _confirmed(slug, version, action, settled, result, steps, before, snap)
+
+
+def _confirmed(
+    slug: str,
+    version: str,
+    action: str,
+    settled: verify.Settled,
+    result: PullResult,
+    steps: list[str],
+    before: str | None,
+    snap: snapshots.Snapshot | None,
+) -> Outcome:
+    after = settled.workspace
+    verb = "Rolled back" if action == "rollback" else "Pulled"
+    live = after.live_version
+    if live and version in ("latest", live):
+        proof = f"verified, the workspace now runs {live}"
+    else:  # an instance that records no lastPull for this kind of version: its imported event says it
+        proof = f"verified by its workspaces.imported event (the workspace reports {live or 'no live version'})"
+    files = "" if result.pending else f"{len(result.imported)} files imported, {len(result.deleted)} removed; "
+    return Outcome(
+        True,
+        f"{verb} {slug} to {live if version == 'latest' and live else version}: {proof} "
+        f"({files}was {before or 'unknown'}).",
+        after,
+        result,
+        steps=steps,
+        snapshot_id=snap.id if snap else None,
+    )
+
+
+async def _steps(client: PrismeClient, ws: Workspace, since: str, operation: str = "pull") -> list[str]:
+    """The progress steps for the record, if the search budget allows one more read (they may be late)."""
+    if client.budget.room("events") <= PROGRESS_RESERVE:
+        return []
+    return await progress_steps(client, ws, since, operation)
+
+
+def _unconfirmed(
+    slug: str,
+    version: str,
+    action: str,
+    settled: verify.Settled,
+    result: PullResult,
+    steps: list[str],
+    snap: snapshots.Snapshot | None,
+) -> Outcome:
+    """Say exactly what is known: the server's answer, and what the workspace reports now."""
+    what = "roll back" if action == "rollback" else "pull"
+    if result.pending:
+        head = (
+            f"{slug}: the {what} to {version} is still running on the server after {settled.waited:.0f} s "
+            f"(not confirmed yet); the workspace reports {settled.detail}."
+        )
+        hint = "Do not retry yet: follow it with `a` (activity) or `prisme-deploy events`, then check the version."
+    else:
+        head = (
+            f"{slug}: the server accepted the {what} to {version}, but the workspace is not at {version}: "
+            f"it reports {settled.detail}."
+        )
+        hint = "Another operation may have run on this workspace: check its activity before retrying."
+    return Outcome(
+        False, head, settled.workspace, result, steps=steps, next_step=hint, snapshot_id=snap.id if snap else None
+    )
 
 
 async def restore(ctx: Context, snapshot_id: str) -> Outcome:

@@ -16,6 +16,7 @@ from typing import Any
 from tui.core.api import errors as E
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory
+from tui.core.ignore import Ignore
 from tui.core.ops.context import Context
 
 
@@ -67,12 +68,27 @@ def git_snapshot(ctx: Context, ref: Ref) -> Files:
     raise E.NotFound(f"{ref}: not found: {'; '.join(errors)}")
 
 
-async def compare(ctx: Context, old: Ref, new: Ref, *, raw: bool = False, context: int = 3) -> WorkspaceDiff:
+def ignore_rules(ctx: Context, *, enabled: bool = True) -> Ignore:
+    """The platform's import rewrites plus the config's ``[diff] ignore`` (nothing with --no-ignore)."""
+    return Ignore.from_config(ctx.config.diff_ignore, enabled=enabled)
+
+
+async def compare(
+    ctx: Context, old: Ref, new: Ref, *, raw: bool = False, context: int = 3, ignore: Ignore | None = None
+) -> WorkspaceDiff:
     left, right = await asyncio.gather(snapshot(ctx, old), snapshot(ctx, new))
     # A pair (two slugs) is a dev/prod couple on purpose: its name and labels differ by design.
-    ignore = ("name", "labels") if old.slug != new.slug else ()
+    keys = ("name", "labels") if old.slug != new.slug else ()
     return await asyncio.to_thread(
-        diff_files, left, right, old_label=str(old), new_label=str(new), raw=raw, context=context, ignore_keys=ignore
+        diff_files,
+        left,
+        right,
+        old_label=str(old),
+        new_label=str(new),
+        raw=raw,
+        context=context,
+        ignore_keys=keys,
+        ignore=ignore_rules(ctx) if ignore is None else ignore,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ from tui.core.config import Config, Environment
 from tui.core.secrets import TokenStore, env_var_name
 
 if TYPE_CHECKING:
+    from tui.core.api.budget import Wait
     from tui.core.api.client import PrismeClient
 
 
@@ -33,6 +34,9 @@ class Context:
     audit: AuditLog
     read_only: bool = False
     running: dict[str, str] = field(default_factory=dict)
+    # Told about every wait for the gateway's rate limits (a 429, or pacing imports), about once a
+    # second: the CLI writes it on stderr, the app in its log.
+    on_wait: Callable[[Wait], object] | None = None
 
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
@@ -74,6 +78,7 @@ class Context:
             verify_tls=env.verify_tls,
             ca_bundle=env.ca_bundle,
             allow_insecure_http=env.allow_insecure_http,
+            on_wait=self.on_wait,
         )
 
     def writable(self, env_name: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from tui.core.api import errors as E
 from tui.core.api.models import Workspace
 from tui.core.diff import files_from_zip, normalise
+from tui.core.ignore import Ignore
 from tui.core.ops.context import Context
 
 
@@ -40,16 +41,18 @@ class Matrix:
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
 
 
-def content_digest(archive: bytes) -> str:
+def content_digest(archive: bytes, ignore: Ignore | None = None) -> str:
+    """The content's fingerprint, without what the platform rewrites on import (``tui.core.ignore``)."""
     files = files_from_zip(archive)
     digest = hashlib.sha256()
     for path in sorted(p for p in files if p != ".import.yml"):
-        digest.update(path.encode() + b"\0" + normalise(path, files[path]).encode() + b"\0")
+        digest.update(path.encode() + b"\0" + normalise(path, files[path], ignore=ignore or Ignore()).encode() + b"\0")
     return digest.hexdigest()
 
 
 async def build(ctx: Context, envs: list[str], labels: tuple[str, ...] | None, concurrency: int = 6) -> Matrix:
     gate = asyncio.Semaphore(concurrency)
+    ignore = Ignore.from_config(ctx.config.diff_ignore)
     per_env: dict[str, dict[str, Workspace]] = {}
 
     async def list_env(env: str) -> None:
@@ -74,7 +77,7 @@ async def build(ctx: Context, envs: list[str], labels: tuple[str, ...] | None, c
                 matrix.cells[(ws.slug, env)] = Cell(True, ws.live_version, error=exc.message)
                 return
         matrix.cells[(ws.slug, env)] = Cell(
-            True, ws.live_version, content_digest(archive), len(status.get("changes") or [])
+            True, ws.live_version, content_digest(archive, ignore), len(status.get("changes") or [])
         )
 
     await asyncio.gather(*(cell(env, ws) for env, found in per_env.items() for ws in found.values()))

@@ -13,7 +13,7 @@ from typing import Any
 
 from tui.core.api import errors as E
 from tui.core.diff import WorkspaceDiff
-from tui.core.ops import snapshots
+from tui.core.ops import actions, snapshots, verify
 from tui.core.ops.actions import Outcome
 from tui.core.ops.compare import Ref, compare, drift
 from tui.core.ops.context import Context
@@ -89,9 +89,31 @@ async def promote(
                     await src.publish(
                         src_ws.id, name=name, description=f"Promote {source} to {target}", repository_id=repository
                     )
+                    await dst.ready_for("imports")
+                    since = dst.server_now(-2)
                     result = await dst.pull(
-                        dst_ws.id, name or "latest", repository_id=repository, discard_local_changes=True
+                        dst_ws.id, name or "latest", repository_id=repository, discard_local_changes=True, wait=False
                     )
+                    if not result.errors:
+                        settled = await verify.settle_pull(
+                            dst,
+                            dst_ws,
+                            name or "latest",
+                            since=since,
+                            answered=result,
+                            deadline=dst.processing_wait if result.pending else actions.SETTLE_WAIT,
+                        )
+                        if not settled.confirmed:
+                            entry.outcome = "failed"
+                            return Outcome(
+                                False,
+                                f"Promotion of {source} to {target}: the pull of {name} is not confirmed; "
+                                f"{target} reports {settled.detail}.",
+                                settled.workspace,
+                                result,
+                                snapshot_id=snap.id if snap else None,
+                                next_step="Follow it in the workspace's activity before promoting again.",
+                            )
                 else:
                     result = await dst.import_archive(dst_ws.id, await src.export(src_ws.id), prune=True)
                 if result.errors:
@@ -117,8 +139,12 @@ async def promote(
             return Outcome(
                 True,
                 f"Promoted {source} to {target} via {via}: {the_plan.diff.stat()['files']} file(s) "
-                "changed; verified, no difference remains.",
+                f"changed; verified, no difference remains{_ignored(after.ignored)}.",
                 await dst.get_workspace(dst_ws.id),
                 result,
                 snapshot_id=snap.id if snap else None,
             )
+
+
+def _ignored(count: int) -> str:
+    return f" (ignoring {count} difference(s) the platform makes on import or the config ignores)" if count else ""

@@ -1,0 +1,242 @@
+"""Every flow against the realistic sandbox (issue 12): late events, a gateway 408 mid-operation, 429s
+with retryAfter, paced imports, the platform's index rewrites, both tag layouts, concurrent rollbacks.
+
+The sandbox is realistic by default (event lag, per-user rate limits, 408s, ' (IMPORT)'); a test
+changes one knob only where it must provoke something (a short gateway timeout, a short window)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from tui.cli.main import main
+from tui.core import config as cfg
+from tui.core.api.budget import RequestBudget, Wait
+from tui.core.api.client import PrismeClient
+from tui.core.ops import actions, history
+from tui.core.ops.context import Context
+from tui.sandbox.runner import Running
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def context(path: Path) -> Context:
+    return Context.create(cfg.load(path), use_keyring=False)
+
+
+async def live_version(running: Running, slug: str) -> str | None:
+    async with PrismeClient(running.url, running.token) as api:
+        return (await api.find_workspace(slug)).live_version
+
+
+# ------------------------------------------------------------------------------------------------ done when
+async def test_cli_rollback_on_prod_is_verified_although_its_event_is_late(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert platform["prod"].sandbox.realism.event_lag > 0  # the event is not searchable when the pull answers
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod", "--yes"
+    )
+    assert code == 0, out + err
+    assert "Rolled back securechat to v1.0.0: verified, the workspace now runs v1.0.0" in out
+    assert await live_version(platform["prod"], "securechat") == "v1.0.0"
+
+
+async def test_cli_pull_is_verified(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = await asyncio.to_thread(
+        cli,
+        capsys,
+        "pull",
+        "securechat",
+        "--repository",
+        "release",
+        "--env",
+        "staging",
+        "--discard-local-changes",
+        "--json",
+    )
+    result = json.loads(out)
+    assert code == 0 and result["ok"], err
+    assert "verified, the workspace now runs" in result["message"]
+    assert result["workspace"]["liveVersion"] == await live_version(platform["staging"], "securechat")
+
+
+async def test_promotion_then_diff_exits_0_despite_the_import_rewrites(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert platform["prod"].sandbox.realism.import_suffix
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "promote", "--from", "staging:support-bot", "--to", "prod:support-bot", "--yes", "--accept-drift"
+    )
+    assert code == 0, out + err
+    assert "verified, no difference remains" in out
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "diff", "--from", "staging:support-bot", "--to", "prod:support-bot"
+    )
+    assert code == 0, out + err
+    assert "difference(s) ignored" in err
+    async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+        assert "(IMPORT)" in str((await api.find_workspace("support-bot")).raw.get("description"))
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "diff", "--from", "staging:support-bot", "--to", "prod:support-bot", "--no-ignore", "--stat"
+    )
+    assert code == 1 and "index.yml" in out
+
+
+async def test_two_bulk_imports_of_three_groups_back_to_back_are_paced_not_refused(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Six import-class calls at 3 per minute: the second run waits for its slots (about a minute)."""
+    groups = ("--groups", "base1,base2,extended", "--repository", "release", "--env", "staging", "--yes")
+    code, out, err = await asyncio.to_thread(cli, capsys, "bulk-import", *groups)
+    assert code == 0, out + err
+    assert out.count("summary (") == 3
+    code, out, err = await asyncio.to_thread(cli, capsys, "bulk-import", *groups, "--force-reimport")
+    assert code == 0, out + err
+    assert out.count("summary (") == 3
+    assert "staying within the gateway's limit of 3 imports per minute" in err
+    assert "rate limited by the gateway" not in err  # paced: never refused
+    lines = out.splitlines()
+    for slug in ("securechat", "doc-search", "support-bot"):  # one of each group: once each, in its group
+        assert len([line for line in lines if "] imported" in line and f" {slug} " in f"{line} "]) == 1, out
+
+
+# ------------------------------------------------------------------------------------------------ 408
+async def test_rollback_through_a_gateway_408_is_followed_to_completion(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = platform["prod"].sandbox
+    prod.realism.gateway_timeout = 0.5
+    prod.faults.pull_delay_ms = 1500  # the gateway gives up, the service goes on
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "rollback", "securechat", "v1.1.0", "--repository", "release", "--env", "prod", "--yes"
+    )
+    assert code == 0, out + err
+    assert "still running on the server" in out and "verified, the workspace now runs v1.1.0" in out
+    assert await live_version(platform["prod"], "securechat") == "v1.1.0"
+
+
+async def test_bulk_import_through_a_gateway_408_is_followed_through_events(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging = platform["staging"].sandbox
+    staging.realism.gateway_timeout = 0.5
+    staging.faults.pull_delay_ms = 300  # four workspaces: the group outlasts the gateway
+    code, out, err = await asyncio.to_thread(
+        cli,
+        capsys,
+        "bulk-import",
+        "--groups",
+        "base2",
+        "--repository",
+        "release",
+        "--env",
+        "staging",
+        "--force-reimport",
+        "--yes",
+        "--json",
+    )
+    assert code == 0, out + err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert any(line["kind"] == "processing" and "408" in (line["message"] or "") for line in lines)
+    assert lines[-1]["kind"] == "completed" and len(lines[-1]["payload"]["updatedWorkspaceIds"]) == 4
+
+
+# ------------------------------------------------------------------------------------------------ 429
+async def test_a_429_is_waited_out_with_its_retry_after_and_retried(sandbox: Running) -> None:
+    """Another tool of the same user spent the minute: our budget could not know, the gateway says 429."""
+    sandbox.sandbox.realism.rate_limits = {"events": 2, "imports": 3, "create": 3}
+    sandbox.sandbox.realism.rate_window = 2.0
+    async with PrismeClient(sandbox.url, sandbox.token, budget=RequestBudget("other")) as other:
+        ws = await other.find_workspace("securechat")
+        for _ in range(2):
+            await other.events(ws.id, limit=1)
+    waits: list[Wait] = []
+    async with PrismeClient(
+        sandbox.url, sandbox.token, env_name="test", budget=RequestBudget("test"), on_wait=waits.append
+    ) as api:
+        assert await api.events(ws.id, limit=1) is not None  # refused once, waited out, then answered
+    refused = [w for w in waits if w.refused]
+    assert refused and refused[0].first and refused[0].kind == "events"
+    assert refused[0].text.startswith("rate limited by the gateway: retrying in ")
+
+
+async def test_a_refused_rollback_is_retried_safely(configured: Path, platform: dict[str, Running]) -> None:
+    """The gateway refused the first POST before the service saw it: sending it again is the right thing."""
+    prod = platform["prod"]
+    ctx = context(configured)
+    async with PrismeClient(prod.url, prod.token, budget=RequestBudget("x", limits={})) as other:
+        ws = await other.find_workspace("securechat")
+        prod.sandbox.realism.rate_window = 3.0
+        for version in ("v1.0.0", "v1.1.0", "v1.2.0"):  # another tool of the same user spends the minute
+            await other.pull(ws.id, version, repository_id="release", wait=False)
+    waits: list[Wait] = []
+    ctx.on_wait = waits.append
+    outcome = await actions.pull(ctx, "prod", "securechat", version="v1.0.0", repository="release", action="rollback")
+    assert outcome.ok, outcome.message
+    assert any(w.refused for w in waits)
+    assert await live_version(prod, "securechat") == "v1.0.0"
+
+
+# ------------------------------------------------------------------------------------------------ concurrency
+async def test_two_concurrent_rollbacks_do_not_both_report_success(
+    configured: Path, platform: dict[str, Running]
+) -> None:
+    prod = platform["prod"].sandbox
+    prod.realism.event_lag = 0.0  # even with instant events, the state decides
+    prod.faults.pull_delay_ms = 800
+
+    async def rollback(version: str, delay: float) -> actions.Outcome | BaseException:
+        await asyncio.sleep(delay)
+        try:
+            return await actions.pull(
+                context(configured), "prod", "securechat", version=version, repository="release", action="rollback"
+            )
+        except Exception as exc:  # a lock refusal is an honest failure too
+            return exc
+
+    first, second = await asyncio.gather(rollback("v1.0.0", 0.0), rollback("v1.1.0", 0.3))
+    succeeded = [o for o in (first, second) if isinstance(o, actions.Outcome) and o.ok]
+    assert len(succeeded) <= 1, [getattr(o, "message", o) for o in (first, second)]
+    final = await live_version(platform["prod"], "securechat")
+    for outcome in succeeded:
+        assert final is not None and f"now runs {final}" in outcome.message
+
+
+# ------------------------------------------------------------------------------------------------ tag layouts
+@pytest.mark.parametrize("layout", ["slug", "plain"])
+async def test_history_after_a_push_in_either_tag_layout(
+    configured: Path, platform: dict[str, Running], layout: str
+) -> None:
+    platform["dev"].sandbox.realism.tag_layout = layout
+    ctx = context(configured)
+    pushed = await actions.push(ctx, "dev", "support-bot", name="v1.9.0", description="ship", repository="release")
+    assert pushed.ok, pushed.message
+    names = [v.name for v in await asyncio.to_thread(history.git_versions, ctx.config, ctx.env("prod"), "support-bot")]
+    assert "v1.9.0" in names
+    other = [v.name for v in await asyncio.to_thread(history.git_versions, ctx.config, ctx.env("prod"), "faq-widget")]
+    assert "v1.9.0" not in other
+
+
+# ------------------------------------------------------------------------------------------------ errors
+async def test_git_credentials_are_not_a_missing_super_admin_role(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform["prod"].sandbox.faults.git_auth_fail = ["release"]
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod", "--yes"
+    )
+    assert code == 3, out + err
+    assert "Authentication failed for repository" in err and "repository's credentials" in err
+    assert "super admin" not in err

@@ -1,0 +1,195 @@
+"""One request budget per environment and user, shared by everything the process does.
+
+The Prisme.ai gateway limits each user over a fixed 60 s window: 20 per minute on event search
+(``/events``, ``/search``, ``/usage``), 3 per minute on import-class calls (archive imports, pulls
+and rollbacks, the bulk import, duplicates) and on workspace creation. A refused request gets
+``429 {"error": "TooManyRequests", "details": {"retryAfter": s}}``.
+
+The budget keeps, per class, the send times of the last minute (a sliding log): at most N sends in
+any 60 s interval means at most N in any fixed window the gateway may use, whatever its phase. A
+caller that would exceed it waits until a slot frees (no fixed sleeps: imports are paced exactly as
+fast as the limit allows). Headers the gateway sets on accepted requests (``X-RateLimit-*``) and a
+429's ``retryAfter`` correct the budget when the server knows better (another process of the same
+user, a lower limit). Optional reads (progress polling) ask ``room()`` first and skip a turn rather
+than spend what an essential read needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+WINDOW = 60.0
+# The gateway counts a request when it arrives, we count it when we send it: a little slack keeps
+# two requests sent 60 s apart from landing in one window.
+MARGIN = 1.0
+LIMITS: dict[str, int] = {"events": 20, "imports": 3, "create": 3}
+NOUNS = {"events": "event searches", "imports": "imports", "create": "workspace creations"}
+NOTIFY_FROM = 1.0  # waits shorter than this are not worth a line
+
+_EVENTS = re.compile(r"^/v2/workspaces/[^/]+/(events|search|usage)$")
+_IMPORTS = re.compile(
+    r"^/v2/workspaces/(import|[^/]+/import|[^/]+/versions/[^/]+/pull|[^/]+/versions/[^/]+/duplicate)$"
+)
+
+
+def request_class(method: str, path: str) -> str | None:
+    """Which gateway limit a request counts against (None: no per-minute limit)."""
+    path = path.split("?", 1)[0].rstrip("/") or "/"
+    method = method.upper()
+    if method in ("GET", "POST") and _EVENTS.match(path):
+        return "events"
+    if method == "POST" and _IMPORTS.match(path):
+        return "imports"
+    if method == "POST" and path == "/v2/workspaces":
+        return "create"
+    return None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait in progress, reported about once a second (``first`` on the first report)."""
+
+    env: str
+    kind: str
+    seconds: float
+    refused: bool  # True: the gateway answered 429; False: we pace ourselves to stay inside the limit
+    limit: int
+    first: bool
+
+    @property
+    def text(self) -> str:
+        left = max(1, math.ceil(self.seconds))
+        if self.refused:
+            return f"rate limited by the gateway: retrying in {left} s"
+        noun = NOUNS.get(self.kind, self.kind)
+        return f"staying within the gateway's limit of {self.limit} {noun} per minute: next in {left} s"
+
+
+OnWait = Callable[[Wait], object]
+
+
+class RequestBudget:
+    def __init__(self, env: str = "", limits: dict[str, int] | None = None, window: float = WINDOW) -> None:
+        self.env = env
+        self.limits = dict(LIMITS if limits is None else limits)
+        self.window = window
+        self._sent: dict[str, deque[float]] = {}
+        self._blocked_until: dict[str, float] = {}  # a 429's retryAfter, or X-RateLimit-Remaining 0
+        self._refused_until: dict[str, float] = {}  # a 429's only: the wait then reads "rate limited"
+        self._lock = threading.Lock()  # the app reads it from its loop and from threads
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _log(self, kind: str) -> deque[float]:
+        log = self._sent.setdefault(kind, deque())
+        horizon = time.monotonic() - self.window - MARGIN
+        while log and log[0] <= horizon:
+            log.popleft()
+        return log
+
+    def delay(self, kind: str) -> float:
+        """Seconds until one more request of this class may go (0: now)."""
+        with self._lock:
+            now = time.monotonic()
+            blocked = max(0.0, self._blocked_until.get(kind, 0.0) - now)
+            limit = self.limits.get(kind)
+            if limit is None:
+                return blocked
+            log = self._log(kind)
+            if len(log) < limit:
+                return blocked
+            frees_at = log[len(log) - limit] + self.window + MARGIN
+            return max(blocked, frees_at - now)
+
+    def room(self, kind: str) -> int:
+        """Requests of this class that could go right now."""
+        with self._lock:
+            if self._blocked_until.get(kind, 0.0) > time.monotonic():
+                return 0
+            limit = self.limits.get(kind)
+            return 1_000_000 if limit is None else max(0, limit - len(self._log(kind)))
+
+    def refused_now(self, kind: str) -> bool:
+        return self._refused_until.get(kind, 0.0) > time.monotonic()
+
+    def _take(self, kind: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._blocked_until.get(kind, 0.0) > now:
+                return False
+            limit = self.limits.get(kind)
+            log = self._log(kind)
+            if limit is not None and len(log) >= limit:
+                return False
+            log.append(now)
+            return True
+
+    # ------------------------------------------------------------------ what the gateway says
+    def refused(self, kind: str, retry_after: float) -> None:
+        """A 429: nothing of this class goes before ``retry_after`` seconds."""
+        with self._lock:
+            until = time.monotonic() + max(0.0, retry_after)
+            self._blocked_until[kind] = max(self._blocked_until.get(kind, 0.0), until)
+            self._refused_until[kind] = until
+
+    def observe(self, kind: str, headers: dict[str, str]) -> None:
+        """``X-RateLimit-Limit/Remaining/Reset`` of an accepted request (another process may share the user)."""
+        limit = _number(headers.get("x-ratelimit-limit"))
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        reset = _number(headers.get("x-ratelimit-reset"))
+        with self._lock:
+            if limit is not None and limit >= 1 and limit < self.limits.get(kind, math.inf):
+                self.limits[kind] = int(limit)
+            if remaining is not None and remaining <= 0 and reset is not None:
+                seconds = _reset_seconds(reset)
+                if seconds > 0:
+                    until = time.monotonic() + seconds
+                    self._blocked_until[kind] = max(self._blocked_until.get(kind, 0.0), until)
+
+    # ------------------------------------------------------------------ waiting
+    async def acquire(self, kind: str, on_wait: OnWait | None = None, *, take: bool = True) -> None:
+        """Wait (reporting it) until a request of this class may go, and count it (unless ``take`` is False)."""
+        first = True
+        while not (self._take(kind) if take else self.delay(kind) <= 0):
+            left = self.delay(kind)
+            if left >= NOTIFY_FROM and on_wait is not None:
+                on_wait(Wait(self.env, kind, left, self.refused_now(kind), self.limits.get(kind, 0), first))
+                first = False
+            await asyncio.sleep(min(1.0, max(left, 0.01)))
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _reset_seconds(reset: float) -> float:
+    """``X-RateLimit-Reset`` as seconds from now: epoch milliseconds, epoch seconds, or a delay."""
+    if reset > 1e12:
+        return reset / 1000 - time.time()
+    if reset > 1e9:
+        return reset - time.time()
+    return reset
+
+
+_BUDGETS: dict[tuple[str, str], RequestBudget] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def budget_for(base_url: str, token: str, env: str = "") -> RequestBudget:
+    """The process-wide budget of one user (token) on one instance (URL)."""
+    user = hashlib.sha256(token.encode()).hexdigest()[:16]  # the token itself is never kept as a key
+    with _REGISTRY_LOCK:
+        budget = _BUDGETS.get((base_url, user))
+        if budget is None:
+            budget = _BUDGETS[(base_url, user)] = RequestBudget(env)
+        return budget
