@@ -11,8 +11,6 @@ Hunks are computed per file on demand, so a 2,000-file diff lists instantly and 
 from __future__ import annotations
 
 import difflib
-import io
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -30,14 +28,17 @@ METADATA = (".import.yml",)
 STATUS_MARK = {"added": "A", "removed": "D", "modified": "M", "renamed": "R"}  # as git --name-status
 
 
-def files_from_zip(data: bytes) -> Files:
-    """An export archive's files, first path segment stripped (``current/`` or the version name)."""
+def files_from_zip(data: bytes, what: str = "the archive") -> Files:
+    """An export archive's files, first path segment stripped (``current/`` or the version name).
+
+    Read entry by entry within the configured limits (``tui.core.archive``): a zip bomb stops there."""
+    from tui.core.archive import read_entries
+
     files: Files = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for name in archive.namelist():
-            parts = name.split("/", 1)
-            if len(parts) == 2 and parts[1] and not name.endswith("/"):
-                files[parts[1]] = archive.read(name)
+    for name, content in read_entries(data, what).items():
+        parts = name.split("/", 1)
+        if len(parts) == 2 and parts[1]:
+            files[parts[1]] = content
     return files
 
 
@@ -46,7 +47,7 @@ def normalise(path: str, data: bytes, *, raw: bool = False, ignore_keys: tuple[s
     if raw or not path.endswith((".yml", ".yaml")):
         return text
     try:
-        docs = yaml_canonical.parse(text)
+        docs = yaml_canonical.parse(text, path)
     except yaml_canonical.Unsupported:
         return _normalise_with_pyyaml(path, text, ignore_keys)
     except yaml.YAMLError:
@@ -65,6 +66,7 @@ def _drop_identity(path: str, doc: Any, ignore_keys: tuple[str, ...]) -> None:
 def _normalise_with_pyyaml(path: str, text: str, ignore_keys: tuple[str, ...]) -> str:
     """Tags and complex keys: PyYAML's load and dump (YAML 1.1 values, still one canonical text)."""
     try:
+        yaml_canonical.check_expansion(text, path)  # PyYAML's dump expands aliases just the same
         doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return text
