@@ -7,6 +7,7 @@ ports, so the same seed draws the same screen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import platform_config, set_faults
 from textual.widgets import Button, Input, Log, SelectionList
+from textual.worker import WorkerCancelled
 
 from tui.app.app import PrismeDeployApp
 from tui.app.messages import BulkUpdate
@@ -49,7 +51,8 @@ def make_app(
 async def settle(pilot: object) -> None:
     app = pilot.app  # type: ignore[attr-defined]
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a versions load replaced by a newer one (exclusive)
+            await app.workers.wait_for_complete()
         await pilot.pause(0.2)  # type: ignore[attr-defined]
     await pilot.wait_for_scheduled_animations()  # type: ignore[attr-defined]
 

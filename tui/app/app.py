@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
@@ -36,9 +37,12 @@ from tui.core.config import Environment  # at run time too: N builds a placehold
 from tui.core.ops import health, history
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
+from tui.core.text import one_line, terminal_safe
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from tui.app.screens import modals
     from tui.app.screens.matrix import MatrixScreen
     from tui.app.screens.modals import Field
@@ -135,6 +139,20 @@ class PrismeDeployApp(App[int]):
         ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification, from any screen: most carry server text (an error message, a name), so
+        never markup (``[@click=app.quit]`` would become an action, ``[/x]`` a crash), and control
+        characters made visible."""
+        super().notify(terminal_safe(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -233,7 +251,7 @@ class PrismeDeployApp(App[int]):
             status = state.label if state else "…"
             marks = " RO" if env.read_only else ""
             # One line per environment even in the 24-column side pane at 80x24.
-            lst.add_option(Option(f"{env.name:9.9} {env.badge:4.4} {status}{marks}", id=env.name))
+            lst.add_option(Option(Content(one_line(f"{env.name:9.9} {env.badge:4.4} {status}{marks}")), id=env.name))
         if self.env_name:
             index = list(self.ctx.config.environments).index(self.env_name)
             lst.highlighted = index
@@ -246,7 +264,7 @@ class PrismeDeployApp(App[int]):
         for tier in ("development", "staging", "production"):
             self.main.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
         if env is None:
-            banner.update(" prisme-deploy: no environment")
+            banner.update(Content(" prisme-deploy: no environment"))
             return
         flags = []
         if env.protected:
@@ -255,25 +273,28 @@ class PrismeDeployApp(App[int]):
             flags.append("READ-ONLY")
         state = self.health.get(env.name)
         banner.update(
-            f" {env.badge} · {env.name} · {env.url}"
-            + (f" · {' '.join(flags)}" if flags else "")
-            + (f" · {state.label}" if state else "")
+            Content(
+                one_line(
+                    f" {env.badge} · {env.name} · {env.url}"
+                    + (f" · {' '.join(flags)}" if flags else "")
+                    + (f" · {state.label}" if state else "")
+                )
+            )
         )
         self.refresh_bindings()
 
     def _render_groups(self) -> None:
         lst = self.main.query_one("#groups", OptionList)
         lst.clear_options()
-        lst.add_option(Option(f"All workspaces ({len(self.workspaces)})", id=ALL))
+        lst.add_option(Option(Content(f"All workspaces ({len(self.workspaces)})"), id=ALL))
         for name, group in self.ctx.config.groups.items():
             count = sum(1 for w in self.workspaces if set(w.labels) & set(group.labels))
-            lst.add_option(Option(f"{name} ({count})", id=f"group:{name}"))
+            lst.add_option(Option(Content(one_line(f"{name} ({count})")), id=f"group:{name}"))
         if self.repositories:
             lst.add_option(None)
             for repo in self.repositories.values():
-                lst.add_option(
-                    Option(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}", id=f"repo:{repo.id}", disabled=True)
-                )
+                text = one_line(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}")  # server text
+                lst.add_option(Option(Content(text), id=f"repo:{repo.id}", disabled=True))
         ids = [ALL] + [f"group:{n}" for n in self.ctx.config.groups]
         lst.highlighted = (
             ids.index(self.group if self.group == ALL else f"group:{self.group}")
@@ -317,7 +338,8 @@ class PrismeDeployApp(App[int]):
         shown = f"{len(shown_rows)}/{len(self.workspaces)}"
         if len(matching) > len(shown_rows):
             shown = f"first {len(shown_rows)} of {len(matching)} matching · / to narrow"
-        table.border_subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
+        subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
+        table.border_subtitle = Content(one_line(subtitle))
 
     @staticmethod
     def _workspace_row(ws: Workspace) -> tuple[str, ...]:
@@ -359,7 +381,7 @@ class PrismeDeployApp(App[int]):
                 version.description,
                 key=version.name,
             )
-        table.border_title = f"4 Versions · {ws.slug}"
+        table.border_title = Content(one_line(f"4 Versions · {ws.slug}"))  # a str title is read as markup
         table.border_subtitle = "* live" + (" · DIRTY: unpushed edits" if ws.dirty else "")
 
     # ------------------------------------------------------------------ workers (never touch widgets)
@@ -514,6 +536,9 @@ class PrismeDeployApp(App[int]):
             severity="information" if message.ok else "error",
             timeout=8 if message.ok else 15,
         )
+        for failure in self.ctx.audit.take_failures():  # the outcome above stands; the journal missed it
+            self.log_pane.add(f"WARN {failure}")
+            self.notify(failure, title="Audit entry not written", severity="warning", timeout=15)
         if message.undo:
             self.last_undo = message.undo
         if message.env == self.env_name:
@@ -1221,7 +1246,7 @@ class PrismeDeployApp(App[int]):
                 f"Snapshots · {self.env_name}  (enter restores)",
                 ["id", "workspace", "time", "live", "before", "size"],
                 rows,
-                note=str(store.root),
+                note="\n".join([str(store.root), *store.warnings]),  # unreadable entries: skipped, said
                 selectable=True,
             ),
             chosen,
@@ -1312,9 +1337,9 @@ class PrismeDeployApp(App[int]):
         from tui.core import config as cfg
 
         try:
-            editor = cfg.ConfigEditor(self._config_path())
-            change(editor)
-            new = editor.save()  # validated before anything touches the disk
+            with cfg.ConfigEditor.locked(self._config_path()) as editor:  # another writer waits
+                change(editor)
+                new = editor.save()  # validated before anything touches the disk
         except E.PrismeError as exc:
             self.notify(str(exc), title="Configuration not changed", severity="error", timeout=15)
             return

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
 from tui.core import paths
@@ -79,13 +79,23 @@ def _env_name(args: argparse.Namespace, ctx: Context) -> str:
     raise E.UsageError(f"Say which environment with --env NAME (known: {known}), or give --url.")
 
 
+def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
+    """The journal could not be written (a full disk) after the operation ran: its outcome was printed;
+    say so, and exit EXIT_AUDIT rather than 0 so a pipeline notices."""
+    failures = ctx.audit.take_failures() if ctx else []
+    for failure in failures:
+        printer.note(f"warning: {failure}")
+    return EXIT_AUDIT if failures and code == EXIT_OK else code
+
+
 def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
     def main(args: argparse.Namespace) -> int:
         printer = Printer(json_mode=bool(getattr(args, "json", False)))
+        ctx: Context | None = None
         try:
             ctx = _context(args)
             ctx.on_wait = printer.wait  # rate-limit waits, live on stderr (Ctrl-C cancels them)
-            return asyncio.run(handler(args, ctx, printer))
+            return _audit_warnings(ctx, printer, asyncio.run(handler(args, ctx, printer)))
         except E.PrismeError as exc:
             if printer.json_mode:
                 printer.data(exc.to_json())
@@ -95,7 +105,7 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     printer.note(f"hint: {exc.hint}")
                 if exc.correlation_id:
                     printer.note(f"correlation id: {exc.correlation_id}")
-            return exc.exit_code
+            return _audit_warnings(ctx, printer, exc.exit_code)
         except KeyboardInterrupt:
             printer.note(
                 "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
@@ -399,7 +409,7 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         for line in result.stat_lines():
             out.line(line)
     else:
-        out.out.write(result.patch())
+        out.raw(result.patch())
         if result.identical:
             out.note(f"{result.old_label} and {result.new_label} are identical.")
         out.note(result.ignored_note)
@@ -434,6 +444,8 @@ async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) ->
     store = snapshots.SnapshotStore.for_context(ctx)
     if args.snap_command == "list":
         snaps = store.list(args.env, args.workspace)
+        for warning in store.warnings:
+            out.note(f"warning: {warning}")
         if out.json_mode:
             out.data([s.to_json() for s in snaps])
         else:
@@ -449,7 +461,7 @@ async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) ->
     if args.snap_command == "show":
         from tui.core.diff import files_from_zip
 
-        files = files_from_zip(snap.archive.read_bytes())
+        files = files_from_zip(snap.archive.read_bytes(), f"snapshot {snap.id}")
         if out.json_mode:
             out.data({**snap.to_json(), "files": sorted(files)})
         else:
@@ -494,35 +506,41 @@ async def cmd_logout(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     return EXIT_OK if result.persisted else EXIT_FAILED
 
 
+def _edit_environment(args: argparse.Namespace, editor: cfg.ConfigEditor) -> None:
+    """The change of `env add|edit|remove`, checked against the file as read under the lock."""
+    known = cfg.parse(editor.original, editor.path).environments
+    if args.env_command == "remove":
+        editor.remove_environment(args.name)
+        return
+    if args.env_command == "add" and args.name in known:
+        raise E.UsageError(f"Environment {args.name!r} already exists; use `env edit`.")
+    if args.env_command == "edit" and args.name not in known:
+        cfg.Config(environments=known).env(args.name)
+    values: dict[str, Any] = {"url": args.url, "tier": args.tier}
+    for flag in ("protected", "read_only", "verify_tls"):
+        value = getattr(args, flag)
+        if value is not None:
+            values[flag] = value == "yes"
+    if args.ca_bundle:
+        values["ca_bundle"] = args.ca_bundle
+    if args.timeout:
+        values["timeout"] = args.timeout
+    if args.repositories:
+        values["repositories"] = [r for r in args.repositories.split(",") if r]
+    if args.env_command == "add" and not args.url:
+        raise E.UsageError("`env add` needs --url.")
+    editor.set_environment(args.name, {k: v for k, v in values.items() if v is not None})
+
+
 async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     path = paths.config_path(args.config)
     if args.env_command == "list":
         return await cmd_envs(argparse.Namespace(tokens=False), ctx, out)
     if args.env_command == "test":
         return await cmd_status(args, ctx, out)
-    editor = cfg.ConfigEditor(path)
-    if args.env_command == "remove":
-        editor.remove_environment(args.name)
-    else:
-        if args.env_command == "add" and args.name in ctx.config.environments:
-            raise E.UsageError(f"Environment {args.name!r} already exists; use `env edit`.")
-        if args.env_command == "edit" and args.name not in ctx.config.environments:
-            ctx.env(args.name)
-        values: dict[str, Any] = {"url": args.url, "tier": args.tier}
-        for flag in ("protected", "read_only", "verify_tls"):
-            value = getattr(args, flag)
-            if value is not None:
-                values[flag] = value == "yes"
-        if args.ca_bundle:
-            values["ca_bundle"] = args.ca_bundle
-        if args.timeout:
-            values["timeout"] = args.timeout
-        if args.repositories:
-            values["repositories"] = [r for r in args.repositories.split(",") if r]
-        if args.env_command == "add" and not args.url:
-            raise E.UsageError("`env add` needs --url.")
-        editor.set_environment(args.name, {k: v for k, v in values.items() if v is not None})
-    new = editor.save()
+    with cfg.ConfigEditor.locked(path) as editor:  # read-modify-write under the lock: no lost update
+        _edit_environment(args, editor)
+        new = editor.save()
     with ctx.audit.record("config", args.name, details={"change": args.env_command, "file": str(path)}):
         pass
     if out.json_mode:

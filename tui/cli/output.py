@@ -6,6 +6,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tui.core.text import json_safe, one_line, terminal_safe
+
 if TYPE_CHECKING:
     from tui.core.api.budget import Wait
     from tui.core.api.bulk import BulkEvent, BulkTally
@@ -23,17 +25,18 @@ class Printer:
         self._last_wait_line: float | None = None
 
     def data(self, payload: Any) -> None:
-        self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_safe(json.dumps(payload, ensure_ascii=False, default=str)) + "\n")
         self.out.flush()
 
     def line(self, text: str = "") -> None:
+        """Every human line goes through the sanitiser: most of them carry server text."""
         self._clear_bar()
-        self.out.write(text + "\n")
+        self.out.write(terminal_safe(text) + "\n")
         self.out.flush()
 
     def note(self, text: str) -> None:
         self._clear_bar()
-        self.err.write(text + "\n")
+        self.err.write(terminal_safe(text) + "\n")
         self.err.flush()
 
     def wait(self, wait: Wait) -> None:
@@ -51,7 +54,14 @@ class Printer:
             self.err.write(text + "\n")
             self.err.flush()
 
+    def raw(self, text: str) -> None:
+        """A block of text (a patch) written as it is, control characters made visible."""
+        self._clear_bar()
+        self.out.write(terminal_safe(text))
+        self.out.flush()
+
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
+        rows = [[one_line(cell) for cell in row] for row in rows]  # a newline in a cell would break the columns
         widths = (
             [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
             if rows

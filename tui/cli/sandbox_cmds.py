@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -64,13 +65,44 @@ def parse_users(items: list[str]) -> dict[str, str]:
     return users
 
 
+TOKEN_VAR = "PRISME_DEPLOY_SANDBOX_TOKEN"
+
+
+def _token(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The token to accept, from --token-file, the environment, or --token (in that order), and an error.
+
+    A token on the command line is readable by every local user in /proc/PID/cmdline: a file or an
+    environment variable is not."""
+    if args.token_file:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, f"cannot read the token file {args.token_file}: {exc}"
+        return (token, None) if token else (None, f"the token file {args.token_file} is empty")
+    if os.environ.get(TOKEN_VAR):
+        return os.environ[TOKEN_VAR].strip(), None
+    if args.token:
+        print(
+            f"prisme-deploy sandbox: warning: --token is visible in /proc/PID/cmdline; use --token-file or {TOKEN_VAR}",
+            file=sys.stderr,
+        )
+    return args.token, None
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     sandbox = sub.add_parser("sandbox", help="run a local Prisme.ai instance (real HTTP, real git)")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
     serve = sandbox_sub.add_parser("serve", help="serve one instance on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--data", required=True, type=Path, help="data folder (kept across restarts)")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    serve.add_argument("--token", help="the Bearer token to accept (default: a random one, printed)")
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        help=f"file holding the Bearer token to accept (or set {TOKEN_VAR}; default: a random one, printed)",
+    )
+    serve.add_argument(
+        "--token", help="the token on the command line: visible to every user in /proc/PID/cmdline; avoid it"
+    )
     serve.add_argument("--name", default="sandbox", help="instance name shown in logs")
     serve.add_argument("--seed", choices=["demo"], help="fill an empty data folder with demo workspaces")
     serve.add_argument(
@@ -119,7 +151,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.seed == "demo" and data_dir_is_empty(data):
         data.mkdir(parents=True, exist_ok=True)
         seed_single(data)
-    token = args.token or f"at:sandbox-{secrets.token_urlsafe(16)}"
+    given, problem = _token(args)
+    if problem:
+        print(f"prisme-deploy sandbox: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    token = given or f"at:sandbox-{secrets.token_urlsafe(16)}"
     try:
         sock = bind_loopback(args.port)
     except OSError as exc:
@@ -128,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sandbox = Sandbox(data, token, name=args.name, faults=faults, realism=realism, users=users)
     port = sock.getsockname()[1]
     print(f"{args.name}: http://127.0.0.1:{port}", flush=True)
-    if not args.token:
+    if not given:
         print(f"token: {token}", flush=True)
     for user_token, user in users.items():
         if not any(item == f"{user}:{user_token}" for item in args.user):

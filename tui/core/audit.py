@@ -77,6 +77,13 @@ class AuditLog:
         self.path = path
         self._tokens = tokens if tokens is not None else []
         self._lock = threading.Lock()
+        # Entries that could not be written (a full disk): the operation's outcome stands, the caller
+        # warns and the CLI exits with EXIT_AUDIT. Never raised over a result the server already has.
+        self.failures: list[str] = []
+
+    def take_failures(self) -> list[str]:
+        failures, self.failures = self.failures, []
+        return failures
 
     def write(self, entry: AuditEntry) -> None:
         entry.time = entry.time or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -110,7 +117,13 @@ class AuditLog:
             raise
         finally:
             entry.duration_ms = int((monotonic() - start) * 1000)
-            self.write(entry)
+            try:
+                self.write(entry)
+            except OSError as exc:
+                self.failures.append(
+                    f"the audit entry for {action} on {env} ({entry.outcome}) could not be written to "
+                    f"{self.path}: {exc.strerror or exc}"
+                )
 
     def read(
         self, *, env: str | None = None, action: str | None = None, limit: int | None = None, text: str | None = None

@@ -7,15 +7,21 @@ atomic (temporary file, fsync, rename) and private (0600). Tokens never live her
 
 from __future__ import annotations
 
+import fcntl
+import math
 import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tui.core.api.errors import UsageError
+from tui.core.limits import LIMIT_KEYS
+from tui.core.secrets import env_var_name
 
 TIERS = ("development", "staging", "production")
 SECRET_KEY_RE = re.compile(r"(token|secret|password|passwd|api[_-]?key)", re.IGNORECASE)
@@ -29,12 +35,43 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "verify_tls": bool,
     "ca_bundle": str,
     "timeout": (int, float),
+    "deadline": (int, float),
     "allow_insecure_http": bool,
     "repositories": list,
     "snapshots": bool,
     "description": str,
 }
-TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots", "diff")
+TOP_KEYS = (
+    "environments",
+    "groups",
+    "repositories",
+    "promotions",
+    "keymap",
+    "ui",
+    "secrets",
+    "snapshots",
+    "limits",
+    "diff",
+)
+# What each top-level key must be (`environments = 5` is a clear error, not a traceback).
+TOP_TABLES = ("environments", "groups", "repositories", "keymap", "ui", "secrets", "snapshots", "limits", "diff")
+# Numbers that must be finite and within a range: (low, high), both inclusive.
+RANGES: dict[str, tuple[float, float]] = {
+    "timeout": (0.1, 3600),
+    "deadline": (1, 86400),
+    "keep": (1, 1000),
+    "max_mb": (1, 1_000_000),
+    "log_lines": (100, 10_000_000),
+    "max_body_mb": (1, 1_000_000),
+    "max_json_mb": (1, 1_000_000),
+    "archive_max_mb": (1, 1_000_000),
+    "archive_max_entries": (1, 10_000_000),
+    "archive_entry_max_mb": (1, 1_000_000),
+    "archive_max_ratio": (2, 1_000_000),
+    "yaml_max_nodes": (1000, 1_000_000_000),
+    "yaml_max_aliases": (10, 1_000_000_000),
+    "sse_idle_s": (30, 86400),
+}
 GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
 REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
@@ -71,6 +108,7 @@ class Environment:
     verify_tls: bool = True
     ca_bundle: str | None = None
     timeout: float = 30.0
+    deadline: float | None = None  # the whole of one request; default max(120, 4 x timeout)
     allow_insecure_http: bool = False
     repositories: tuple[str, ...] = ()
     snapshots: bool = True
@@ -122,6 +160,7 @@ class Config:
     snapshot_max_mb: float = 200.0
     snapshots_enabled: bool = True
     diff_ignore: tuple[str, ...] = ()
+    limits: dict[str, float] = field(default_factory=dict)  # [limits]: see tui/core/limits.py
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -168,6 +207,17 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
             break
         if pattern.match(lines[number]):
             return number + 1
+    return None
+
+
+def _deep_line(text: str, depth: int = 100) -> int | None:
+    """The line where brackets first nest ``depth`` deep (tomllib says nothing when it recurses out)."""
+    level = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            level += (char in "[{") - (char in "]}")
+            if level >= depth:
+                return number
     return None
 
 
@@ -218,6 +268,53 @@ class _Validator:
                 raise self.fail(
                     f"'{key}' must be {_type_name(kind)}, got {type(value).__name__} {value!r}.", table, key
                 )
+            if key in RANGES and isinstance(value, (int, float)):
+                self.in_range(key, value, table)
+
+    def in_range(self, key: str, value: float, table: str) -> None:
+        low, high = RANGES[key]
+        if not math.isfinite(value) or not low <= value <= high:
+            raise self.fail(f"'{key}' must be a number from {low:g} to {high:g}, not {value!r}.", table, key)
+
+    def url(self, value: str, table: str) -> None:
+        """An API URL: http(s), a host, no spaces or control characters, no user:password@."""
+        from urllib.parse import urlsplit
+
+        problem = None
+        if not value.startswith(("http://", "https://")):
+            problem = "must start with https:// (or http:// for loopback)"
+        elif any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+            problem = "must not contain spaces or control characters"
+        else:
+            try:
+                parts = urlsplit(value)
+                host, _port = parts.hostname, parts.port
+            except ValueError as exc:
+                problem = f"is not a valid URL ({exc})"
+            else:
+                if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+                    problem = "must not carry a user or password (the token is sent separately)"
+                elif not host:
+                    problem = "has no host name"
+                elif parts.query or parts.fragment:
+                    problem = "must not have a query or a fragment"
+        if problem:
+            raise self.fail(f"url {value!r} {problem}.", table, "url")
+
+    def unique_token_variables(self, names: list[str]) -> None:
+        """prod-eu, prod.eu and prod_eu share PRISME_DEPLOY_TOKEN_PROD_EU: one's token would go to another."""
+        seen: dict[str, str] = {}
+        for name in names:
+            variable = env_var_name(name)
+            if variable in seen:
+                raise self.fail(
+                    f"environments {seen[variable]!r} and {name!r} both take their token from {variable}; "
+                    "one environment's token would be sent to the other's URL.",
+                    f"environments.{name}",
+                    None,
+                    hint="Rename one of them (letters and digits differ, not only '-', '.' or '_').",
+                )
+            seen[variable] = name
 
 
 def parse(text: str, path: Path | None = None) -> Config:
@@ -227,8 +324,18 @@ def parse(text: str, path: Path | None = None) -> Config:
         raise ConfigError(
             f"not valid TOML: {exc}.", path=path, hint="Fix the syntax; the file was not changed."
         ) from exc
+    except RecursionError:
+        raise ConfigError(
+            "arrays or tables nested too deeply to read.",
+            path=path,
+            line=_deep_line(text),
+            hint="A configuration needs two levels at most.",
+        ) from None
     check = _Validator(path, text)
-    check.no_secrets(data)
+    try:
+        check.no_secrets(data)
+    except RecursionError:
+        raise ConfigError("values nested too deeply.", path=path) from None
     for key in data:
         if key not in TOP_KEYS:
             close = _close(key, TOP_KEYS)
@@ -238,7 +345,13 @@ def parse(text: str, path: Path | None = None) -> Config:
                 key,
                 hint=f"Did you mean '{close[0]}'?" if close else f"Sections: {', '.join(TOP_KEYS)}.",
             )
+    for key in TOP_TABLES:
+        if key in data and not isinstance(data[key], dict):
+            raise check.fail(f"'{key}' must be a table ([{key}]), not {type(data[key]).__name__}.", "", key)
+    if "promotions" in data and not isinstance(data["promotions"], list):
+        raise check.fail("'promotions' must be a list of [[promotions]] tables.", "", "promotions")
     config = Config(path=path)
+    check.unique_token_variables(list(data.get("environments") or {}))
     for name, env in (data.get("environments") or {}).items():
         table = f"environments.{name}"
         if not isinstance(env, dict):
@@ -248,8 +361,7 @@ def parse(text: str, path: Path | None = None) -> Config:
         check.keys(env, ENV_KEYS, table)
         if "url" not in env:
             raise check.fail(f"[{table}] needs a url (https://api.example.com).", table, None)
-        if not str(env["url"]).startswith(("http://", "https://")):
-            raise check.fail(f"url {env['url']!r} must start with https:// (or http:// for loopback).", table, "url")
+        check.url(str(env["url"]), table)
         tier = env.get("tier", "development")
         if tier not in TIERS:
             close = _close(tier, TIERS)
@@ -270,6 +382,7 @@ def parse(text: str, path: Path | None = None) -> Config:
             verify_tls=bool(env.get("verify_tls", True)),
             ca_bundle=env.get("ca_bundle"),
             timeout=float(env.get("timeout", 30)),
+            deadline=float(env["deadline"]) if "deadline" in env else None,
             allow_insecure_http=bool(env.get("allow_insecure_http", False)),
             repositories=tuple(env.get("repositories", ())),
             snapshots=bool(env.get("snapshots", True)),
@@ -328,6 +441,9 @@ def parse(text: str, path: Path | None = None) -> Config:
     if config.snapshot_keep < 1:
         raise check.fail("snapshots.keep must be at least 1.", "snapshots", "keep")
     config.diff_ignore = _diff_ignore(data.get("diff") or {}, check)
+    limits = data.get("limits") or {}
+    check.keys(limits, LIMIT_KEYS, "limits")
+    config.limits = dict(limits)
     return config
 
 
@@ -388,8 +504,31 @@ def _tomlkit() -> Any:
     return tomlkit
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An advisory lock around a read-modify-write of the configuration: two `env add` at once would
+    each write their own copy and lose the other's entry. The lock is on a side file, since the
+    atomic rename replaces the configuration file itself."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class ConfigEditor:
-    """Round-trip edits: comments, order and formatting of everything untouched are preserved."""
+    """Round-trip edits: comments, order and formatting of everything untouched are preserved.
+
+    Use ``with ConfigEditor.locked(path) as editor``: the file is read under the lock, so an edit
+    starts from what the last writer saved."""
+
+    @classmethod
+    @contextmanager
+    def locked(cls, path: Path) -> Iterator[ConfigEditor]:
+        with locked(path):
+            yield cls(path)
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -12,8 +12,6 @@ Hunks are computed per file on demand, so a 2,000-file diff lists instantly and 
 from __future__ import annotations
 
 import difflib
-import io
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,26 +31,30 @@ METADATA = (".import.yml",)
 STATUS_MARK = {"added": "A", "removed": "D", "modified": "M", "renamed": "R"}  # as git --name-status
 
 
-def files_from_zip(data: bytes) -> Files:
-    """An export archive's files, first path segment stripped (``current/`` or the version name)."""
+def files_from_zip(data: bytes, what: str = "the archive") -> Files:
+    """An export archive's files, first path segment stripped (``current/`` or the version name).
+
+    Read entry by entry within the configured limits (``tui.core.archive``): a zip bomb stops there."""
+    from tui.core.archive import read_entries
+
     files: Files = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for name in archive.namelist():
-            parts = name.split("/", 1)
-            if len(parts) == 2 and parts[1] and not name.endswith("/"):
-                files[parts[1]] = archive.read(name)
+    for name, content in read_entries(data, what).items():
+        parts = name.split("/", 1)
+        if len(parts) == 2 and parts[1]:
+            files[parts[1]] = content
     return files
 
 
-def _load(text: str) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
+def _load(path: str, text: str) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
     """The documents of a YAML text and the writer that gives their canonical text (None: not YAML)."""
     try:
-        return yaml_canonical.parse(text), yaml_canonical.dump_all
+        return yaml_canonical.parse(text, path), yaml_canonical.dump_all
     except yaml_canonical.Unsupported:
         pass  # tags and complex keys: PyYAML's load and dump (YAML 1.1 values, still one canonical text)
     except yaml.YAMLError:
         return None  # show invalid YAML as it is rather than hide it
     try:
+        yaml_canonical.check_expansion(text, path)  # PyYAML's dump expands aliases just the same
         doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
@@ -74,7 +76,7 @@ def normalise(
     text = data.decode("utf-8", errors="replace")
     if raw or not _is_yaml(path):
         return text
-    loaded = _load(text)
+    loaded = _load(path, text)
     if loaded is None:
         return text
     docs, dump = loaded
@@ -91,8 +93,8 @@ def normalise_pair(
     """Both sides of a file, with the ignored differences neutralised; and how many there were."""
     if raw or not _is_yaml(path):
         return normalise(path, old, raw=raw), normalise(path, new, raw=raw), 0
-    left = _load(old.decode("utf-8", errors="replace"))
-    right = _load(new.decode("utf-8", errors="replace"))
+    left = _load(path, old.decode("utf-8", errors="replace"))
+    right = _load(path, new.decode("utf-8", errors="replace"))
     if left is None or right is None or not left[0] or not right[0]:
         return normalise(path, old, ignore_keys=ignore_keys), normalise(path, new, ignore_keys=ignore_keys), 0
     _drop_identity(path, left[0][0], ignore_keys)

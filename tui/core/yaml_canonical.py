@@ -30,6 +30,9 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from tui.core.api.errors import YamlTooComplex
+from tui.core.limits import current as current_limits
+
 _Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # the C parser when libyaml is there
 
 # YAML 1.2 core schema: what a plain scalar means when it is not a string.
@@ -49,6 +52,10 @@ _NO_KEY = object()  # a mapping waiting for its next key
 
 class Unsupported(ValueError):
     """A construct this writer does not handle (the caller falls back to PyYAML)."""
+
+
+class TooComplex(YamlTooComplex):
+    """Aliases that expand beyond the limits (a "billion laughs"), or an alias inside itself."""
 
 
 class _Block(str):
@@ -90,11 +97,57 @@ def _scalar(value: str, plain: bool) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def parse(text: str) -> list[Any]:
-    """The documents of ``text`` as dicts, lists and scalars in their canonical text."""
+class _Expansion:
+    """What a file weighs once its aliases are expanded (dumping writes every alias out in full).
+
+    Each node weighs 1 plus its children; an alias weighs what its anchor weighs. Seven lines of
+    nested aliases weigh billions: counted as the events arrive, the parse stops at the limit."""
+
+    def __init__(self, name: str) -> None:
+        limits = current_limits()
+        self.name = name or "a YAML file"
+        self.max_nodes, self.max_aliases = limits.yaml_max_nodes, limits.yaml_max_aliases
+        self.total = 0
+        self.aliases = 0
+        self.weights: dict[str, int] = {}
+        self.open: set[str] = set()
+
+    def alias(self, anchor: str) -> int:
+        self.aliases += 1
+        if anchor in self.open:
+            raise TooComplex(f"{self.name}: the alias *{anchor} is inside its own anchor (a recursive document).")
+        if self.aliases > self.max_aliases:
+            raise self._fail(f"more than {self.max_aliases} aliases", "yaml_max_aliases", self.max_aliases)
+        return self.weights.get(anchor, 1)
+
+    def add(self, weight: int, parent: list[Any] | None) -> None:
+        if parent is None:
+            self.total += weight
+            value = self.total
+        else:
+            parent[2] += weight
+            value = parent[2]
+        if value > self.max_nodes or self.total > self.max_nodes:
+            raise self._fail(
+                f"more than {self.max_nodes} nodes once its aliases are expanded", "yaml_max_nodes", self.max_nodes
+            )
+
+    def _fail(self, problem: str, key: str, value: int) -> TooComplex:
+        return TooComplex(
+            f"{self.name}: {problem} (an alias bomb?); it is not diffed.",
+            hint=f"If the file is genuine, raise {key} (now {value}) in the [limits] section of the configuration.",
+        )
+
+
+def parse(text: str, name: str = "") -> list[Any]:
+    """The documents of ``text`` as dicts, lists and scalars in their canonical text.
+
+    Alias expansion is bounded (``[limits] yaml_max_nodes``, ``yaml_max_aliases``): ``TooComplex``
+    names the file ``name``."""
     docs: list[Any] = []
-    stack: list[list[Any]] = []  # [container, pending key or _NO_KEY]
+    stack: list[list[Any]] = []  # [container, pending key or _NO_KEY, weight, anchor]
     anchors: dict[str, Any] = {}
+    expansion = _Expansion(name)
 
     def add(node: Any) -> None:
         if not stack:
@@ -117,6 +170,7 @@ def parse(text: str) -> list[Any]:
         while True:
             event = loader.get_event()
             kind = event.__class__
+            weight = 1
             if kind is ScalarEvent:
                 if event.tag and event.tag != "!":
                     raise Unsupported(f"tag {event.tag}")
@@ -127,13 +181,19 @@ def parse(text: str) -> list[Any]:
                 node = {} if kind is MappingStartEvent else []
                 if event.anchor:
                     anchors[event.anchor] = node
+                    expansion.open.add(event.anchor)
                 add(node)
-                stack.append([node, _NO_KEY])
+                stack.append([node, _NO_KEY, 1, event.anchor])
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                stack.pop()
+                _, _, weight, anchor = stack.pop()
+                if anchor:
+                    expansion.open.discard(anchor)
+                    expansion.weights[anchor] = weight
+                expansion.add(weight, stack[-1] if stack else None)
                 continue
             elif kind is AliasEvent:
+                weight = expansion.alias(event.anchor)
                 node = anchors[event.anchor]
             elif kind is StreamEndEvent:
                 return docs
@@ -141,7 +201,37 @@ def parse(text: str) -> list[Any]:
                 continue
             if event.anchor:
                 anchors[event.anchor] = node
+            expansion.add(weight, stack[-1] if stack else None)
             add(node)
+    finally:
+        loader.dispose()
+
+
+def check_expansion(text: str, name: str = "") -> None:
+    """The same bound for a file the fallback (PyYAML) will load: events only, tags allowed."""
+    stack: list[list[Any]] = []
+    expansion = _Expansion(name)
+    loader = _Parser(text)
+    try:
+        while True:
+            event = loader.get_event()
+            kind = event.__class__
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.anchor:
+                    expansion.open.add(event.anchor)
+                stack.append([None, None, 1, event.anchor])
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                _, _, weight, anchor = stack.pop()
+                if anchor:
+                    expansion.open.discard(anchor)
+                    expansion.weights[anchor] = weight
+                expansion.add(weight, stack[-1] if stack else None)
+            elif kind is AliasEvent:
+                expansion.add(expansion.alias(event.anchor), stack[-1] if stack else None)
+            elif kind is ScalarEvent:
+                expansion.add(1, stack[-1] if stack else None)
+            elif kind is StreamEndEvent:
+                return
     finally:
         loader.dispose()
 

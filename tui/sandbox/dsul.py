@@ -28,6 +28,32 @@ class ArchiveError(ValueError):
     """An uploaded archive that cannot be imported (wrong layout, too many files...)."""
 
 
+class UnsafePath(ArchiveError):
+    """A path that would leave the workspace folder (``..``, absolute, a backslash)."""
+
+
+def unsafe_reason(rel: str) -> str | None:
+    """Why ``rel`` cannot name a file inside a workspace folder, or None when it can."""
+    if not rel or "\x00" in rel or "\\" in rel:
+        return "an empty name, a NUL or a backslash"
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        return "an absolute path"
+    if any(part in ("", ".", "..") for part in rel.split("/")):
+        return "an empty, '.' or '..' segment"
+    return None
+
+
+def safe_join(root: Path, rel: str) -> Path:
+    """``root / rel``, refused unless it resolves inside ``root`` (symbolic links included)."""
+    reason = unsafe_reason(rel)
+    target = root / rel
+    if reason is None and not target.resolve().is_relative_to(root.resolve()):
+        reason = "a path that resolves outside the workspace"
+    if reason:
+        raise UnsafePath(f"Refused path {rel!r}: {reason}.")
+    return target
+
+
 def read_tree(root: Path) -> Files:
     files: Files = {}
     if not root.is_dir():
@@ -45,8 +71,9 @@ def write_tree(root: Path, files: Files) -> None:
     staging = root.with_name(root.name + ".new")
     if staging.exists():
         shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
-        target = staging / rel
+        target = safe_join(staging, rel)  # every write stays under the workspace folder
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     staging.mkdir(parents=True, exist_ok=True)
@@ -59,6 +86,8 @@ def write_tree(root: Path, files: Files) -> None:
 
 
 def is_content_path(rel: str) -> bool:
+    if unsafe_reason(rel):
+        return False
     if rel in ROOT_FILES:
         return True
     head, _, rest = rel.partition("/")
@@ -152,6 +181,9 @@ def from_zip(data: bytes) -> Files:
         if len(parts) < 2 or not parts[1]:
             continue  # files at the archive root are ignored, as on a real instance
         rel = parts[1]
+        reason = unsafe_reason(rel)
+        if reason:
+            raise ArchiveError(f"The archive entry {name!r} is refused: {reason}.")
         if not rel.endswith((".yml", ".yaml", ".json")) or rel.endswith("__index__.yml") or rel == "runtime.yml":
             continue
         files[rel] = archive.read(name)

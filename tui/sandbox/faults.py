@@ -21,13 +21,51 @@ class Faults:
     git_auth_fail: list[str] = field(default_factory=list)  # repository ids whose git credentials are refused
 
     def update(self, data: dict[str, Any]) -> None:
-        for key, value in data.items():
-            if not hasattr(self, key):
-                raise ValueError(f"unknown fault {key!r}; known: {', '.join(asdict(self))}")
+        """All or nothing: every value is checked before any is set, so a wrongly typed fault is a 400
+        and never a state in which every route answers 500."""
+        checked = {key: _check(key, value) for key, value in data.items()}
+        for key, value in checked.items():
             setattr(self, key, value)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_NUMBERS = {
+    "latency_ms": int,
+    "push_delay_ms": int,
+    "pull_delay_ms": int,
+    "sse_drop_after": int,
+    "processing_after": float,
+}
+_LISTS = ("push_fail", "stuck_lock", "html_200", "git_auth_fail")
+_MAPS = {"import_fail": str, "error_5xx": int}
+
+
+def _check(key: str, value: Any) -> Any:
+    """The value of fault ``key`` if it has the right type and range, else a ValueError saying why."""
+    if key in _NUMBERS:
+        if value is None and key in ("sse_drop_after", "processing_after"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+            raise ValueError(f"fault {key!r} must be a number of at least 0, not {value!r}")
+        if _NUMBERS[key] is int and value != int(value):
+            raise ValueError(f"fault {key!r} must be a whole number, not {value!r}")
+        return _NUMBERS[key](value)
+    if key in _LISTS:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"fault {key!r} must be a list of strings, not {value!r}")
+        return list(value)
+    if key in _MAPS:
+        kind = _MAPS[key]
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, kind) and not isinstance(v, bool) for k, v in value.items()
+        ):
+            raise ValueError(f"fault {key!r} must map strings to {kind.__name__}s, not {value!r}")
+        if key == "error_5xx" and not all(400 <= v <= 599 for v in value.values()):
+            raise ValueError(f"fault {key!r} statuses must be from 400 to 599, not {value!r}")
+        return dict(value)
+    raise ValueError(f"unknown fault {key!r}; known: {', '.join(asdict(Faults()))}")
 
 
 def parse_fault(text: str) -> dict[str, Any]:

@@ -176,11 +176,11 @@ class GitRepository:
 
     # -- porcelain --------------------------------------------------------------------------------
     def _write_workspace(self, slug: str, files: dsul.Files) -> None:
-        folder = self.clone / self.path_of(slug)
+        folder = dsul.safe_join(self.clone, self.path_of(slug))  # a slug or a file never leaves the clone
         if folder.exists():
             git(self.clone, "rm", "-r", "-q", "--ignore-unmatch", "--", self.path_of(slug))
         for rel, data in files.items():
-            target = folder / rel
+            target = dsul.safe_join(folder, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         git(self.clone, "add", "-A", "--", self.path_of(slug))

@@ -116,7 +116,18 @@ class Store:
             self._events_fh = None
 
     def ws_dir(self, workspace_id: str) -> Path:
-        return self.root / "workspaces" / workspace_id
+        try:
+            return dsul.safe_join(self.root / "workspaces", workspace_id)
+        except dsul.UnsafePath as exc:
+            raise SandboxError(400, "BadParametersError", str(exc)) from exc
+
+    def _version_dir(self, workspace_id: str, version: str) -> Path:
+        if version == "current":
+            return self.ws_dir(workspace_id) / "current"
+        try:
+            return dsul.safe_join(self.ws_dir(workspace_id) / "versions", version)
+        except dsul.UnsafePath as exc:
+            raise SandboxError(400, "BadParametersError", str(exc)) from exc
 
     def save_meta(self, meta: dict[str, Any]) -> None:
         with self.lock:
@@ -190,15 +201,16 @@ class Store:
             self.meta.pop(workspace_id, None)
 
     def read_files(self, workspace_id: str, version: str = "current") -> dsul.Files:
-        folder = self.ws_dir(workspace_id) / ("current" if version == "current" else f"versions/{version}")
-        return dsul.content(dsul.read_tree(folder))
+        return dsul.content(dsul.read_tree(self._version_dir(workspace_id, version)))
 
     def write_files(self, workspace_id: str, files: dsul.Files, version: str = "current") -> None:
-        folder = self.ws_dir(workspace_id) / ("current" if version == "current" else f"versions/{version}")
-        dsul.write_tree(folder, dsul.content(files))
+        try:
+            dsul.write_tree(self._version_dir(workspace_id, version), dsul.content(files))
+        except dsul.UnsafePath as exc:
+            raise SandboxError(400, "BadParametersError", str(exc)) from exc
 
     def drop_version_files(self, workspace_id: str, version: str) -> None:
-        shutil.rmtree(self.ws_dir(workspace_id) / "versions" / version, ignore_errors=True)
+        shutil.rmtree(self._version_dir(workspace_id, version), ignore_errors=True)
 
     # -- events -------------------------------------------------------------------------------------
     def emit(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
 from tui.app.screens.dialog import Dialog
+from tui.core.text import one_line, terminal_safe
 
 
 def describe(event_type: str, payload: dict[str, Any]) -> str:
@@ -52,9 +54,9 @@ class TableScreen(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(one_line(self.title_text), id="dialog-title", markup=False)
             if self.note:
-                yield Static(self.note)
+                yield Static(terminal_safe(self.note), markup=False)
             yield Input(placeholder="filter: any text (environment, action, workspace, outcome…)", id="table-filter")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
 
@@ -68,7 +70,9 @@ class TableScreen(Dialog[str | None]):
         table = self.query_one(DataTable)
         table.clear()
         self.shown = [row for row in self.rows if not needle or needle.lower() in " ".join(row).lower()]
-        table.add_rows(self.shown or [["(nothing)"] + [""] * (len(self.columns) - 1)])
+        rows = self.shown or [["(nothing)"] + [""] * (len(self.columns) - 1)]
+        # DataTable reads a str cell as markup: server text goes in as Text, control characters visible.
+        table.add_rows([[Text(one_line(cell)) for cell in row] for row in rows])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

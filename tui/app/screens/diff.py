@@ -22,12 +22,17 @@ from textual.widgets.option_list import Option
 
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.diff import STATUS_MARK, FileDiff, Hunk, Line, WorkspaceDiff
+from tui.core.text import one_line, same_length
 
 KEY_RE = re.compile(r"^(\s*-?\s*)([\w.'\"{}$ -]+?)(:)(\s|$)")
 
 
 def yaml_line(text: str, base: str) -> Text:
-    """A YAML line with its key highlighted (a light touch: the diff colours carry the meaning)."""
+    """A YAML line with its key highlighted (a light touch: the diff colours carry the meaning).
+
+    A file is server text: control characters become one visible character each (the changed ranges
+    are offsets into the line), and ``Text`` never reads markup."""
+    text = same_length(text)
     out = Text(text, style=base)
     match = KEY_RE.match(text)
     if match:
@@ -130,7 +135,7 @@ class DiffScreen(Screen[None]):
         self._hunk_index = 0
 
     def compose(self) -> ComposeResult:
-        yield Label(self.title_text, id="diff-title")
+        yield Label(one_line(self.title_text), id="diff-title", markup=False)
         with Horizontal(id="diff-main"):
             yield OptionList(id="diff-files")
             with VerticalScroll(id="diff-body"):
@@ -152,7 +157,7 @@ class DiffScreen(Screen[None]):
         ignored = f" · {diff.ignored} ignored" if diff.ignored else ""  # import rewrites, [diff] ignore
         files.border_subtitle = f"{stat['files']} files +{stat['insertions']} -{stat['deletions']}{ignored}"
         if diff.identical:
-            text = Text(f"No difference between {diff.old_label} and {diff.new_label}.", style="bold green")
+            text = Text(one_line(f"No difference between {diff.old_label} and {diff.new_label}."), style="bold green")
             if diff.ignored:
                 text.append(f"\n{diff.ignored_note}.", style="dim")
             self.query_one("#diff-view", Static).update(text)
@@ -163,7 +168,7 @@ class DiffScreen(Screen[None]):
                 Option(
                     Text.assemble(
                         (STATUS_MARK[file.status] + " ", "bold"),
-                        file.path,
+                        one_line(file.path),
                         (f"  +{added}", "green"),
                         (f" -{removed}", "red"),
                     ),
@@ -187,7 +192,7 @@ class DiffScreen(Screen[None]):
             return
         if self.full_context and file.context < 100_000:
             file = FileDiff(file.path, file.status, file.old_text, file.new_text, file.old_path, context=100_000)
-        header = Text(f"{file.old_path or file.path} → {file.path}  ({file.status})\n", style="bold")
+        header = Text(one_line(f"{file.old_path or file.path} → {file.path}  ({file.status})") + "\n", style="bold")
         body = split(file) if self.split_mode else unified(file)
         view = self.query_one("#diff-view", Static)
         if isinstance(body, Table):

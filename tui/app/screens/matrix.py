@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Label
 
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.matrix import Matrix
+from tui.core.text import one_line
 
 
 class MatrixScreen(Screen[None]):
@@ -44,7 +45,7 @@ class MatrixScreen(Screen[None]):
         self.marked: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label(self.title_text, id="diff-title")
+        yield Label(one_line(self.title_text), id="diff-title", markup=False)
         yield Label(
             "= same content as the environment to the left   ≠ differs   ✎ edited since its last import   — absent",
             id="matrix-legend",
@@ -62,8 +63,8 @@ class MatrixScreen(Screen[None]):
             for env in self.matrix.envs:
                 cell = self.matrix.cells[(slug, env)]
                 style = "yellow" if cell.differs_from_left else ("red" if cell.drift or cell.error else "")
-                cells.append(Text(cell.text, style=style))
-            table.add_row(slug, *cells, key=slug)
+                cells.append(Text(one_line(cell.text), style=style))
+            table.add_row(Text(one_line(slug)), *cells, key=slug)  # a str cell would be read as markup
         table.focus()
 
     def _cursor(self) -> tuple[str, str] | None:

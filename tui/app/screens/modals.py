@@ -10,16 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
 from tui.app.screens.dialog import Dialog
 from tui.core.api.errors import InvalidVersionName
 from tui.core.api.models import validate_version_name
 from tui.core.config import Environment
+from tui.core.text import one_line, terminal_safe
+
+
+def _lines(lines: list[str]) -> str:
+    """Dialog lines of server text: one per line, control characters (and stray line breaks) visible."""
+    return "\n".join(one_line(line) for line in lines)
 
 
 @dataclass
@@ -66,24 +74,30 @@ class ActionModal(Dialog[dict[str, Any] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
-            yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge")
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge", markup=False)
+            yield Label(one_line(self.title_text), id="dialog-title", markup=False)
             # What will happen never scrolls away: environment, target, versions stay in view.
-            yield Static("\n".join(self.summary_lines), id="dialog-summary")
+            # Every line may carry server text (a description, a name): shown as text, never markup.
+            yield Static(_lines(self.summary_lines), id="dialog-summary", markup=False)
             for warning in self.warnings:
-                yield Label(f"! {warning}", classes="warning")
+                yield Label(f"! {terminal_safe(warning)}", classes="warning", markup=False)
             with VerticalScroll(id="dialog-body"):
                 if self.details:
-                    yield Static("\n".join(self.details), id="dialog-details")
+                    yield Static(_lines(self.details), id="dialog-details", markup=False)
                 for spec in self.fields:
-                    yield Label(spec.label, classes="field-label")
+                    yield Label(one_line(spec.label), classes="field-label", markup=False)
                     yield from self._field(spec)
                     if spec.kind == "version":
                         yield Label("", id=f"{spec.id}-error", classes="field-error")
                 if self.confirm_text:
                     yield Label(
-                        f"Protected environment: type [b]{self.confirm_text}[/b] "
-                        f"to enable [b]{self.confirm_label}[/b]:",
+                        Content.assemble(
+                            "Protected environment: type ",
+                            (one_line(self.confirm_text), "bold"),
+                            " to enable ",
+                            (self.confirm_label, "bold"),
+                            ":",
+                        ),
                         id="confirm-hint",
                     )
                     yield Input(placeholder="type the name here", id="confirm-input")
@@ -102,15 +116,17 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 value=str(spec.value or ""), placeholder=spec.placeholder, id=spec.id, password=spec.kind == "password"
             )
         elif spec.kind == "select":
+            options = [(Text(one_line(label)), value) for label, value in spec.options]
             yield Select(
-                spec.options, value=spec.value if spec.value is not None else Select.NULL, id=spec.id, allow_blank=False
+                options, value=spec.value if spec.value is not None else Select.NULL, id=spec.id, allow_blank=False
             )
         elif spec.kind == "multi":
             yield SelectionList[Any](
-                *[(label, value, value in (spec.value or [])) for label, value in spec.options], id=spec.id
+                *[(Text(one_line(label)), value, value in (spec.value or [])) for label, value in spec.options],
+                id=spec.id,
             )
         elif spec.kind == "check":
-            yield Checkbox(spec.label, value=bool(spec.value), id=spec.id)
+            yield Checkbox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id)
 
     def on_mount(self) -> None:
         # Focus starts where typing is needed (the first field, or the confirmation), otherwise on Cancel.
@@ -151,7 +167,9 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         problem = self._invalid()
         for spec in self.fields:
             if spec.kind == "version":
-                self.query_one(f"#{spec.id}-error", Label).update(problem if problem and "ersion" in problem else "")
+                self.query_one(f"#{spec.id}-error", Label).update(
+                    Content(one_line(problem)) if problem and "ersion" in problem else ""
+                )
         typed_ok = True
         if self.confirm_text:
             typed_ok = self.query_one("#confirm-input", Input).value.strip() == self.confirm_text
@@ -187,12 +205,15 @@ class LoginModal(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
-            yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge")
-            yield Label(f"Token for {self.env.name}", id="dialog-title")
+            yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge", markup=False)
+            yield Label(f"Token for {self.env.name}", id="dialog-title", markup=False)
             yield Static(
-                f"{self.reason}\n{self.env.url}\nThe token is checked against /v2/me, then kept in the OS "
-                "keyring (or for this session only if the keyring is unusable).",
+                terminal_safe(
+                    f"{self.reason}\n{self.env.url}\nThe token is checked against /v2/me, then kept in the OS "
+                    "keyring (or for this session only if the keyring is unusable)."
+                ),
                 id="dialog-summary",
+                markup=False,
             )
             yield Input(password=True, placeholder="at:...", id="token")
             with Horizontal(id="dialog-buttons"):
@@ -223,8 +244,8 @@ class YesNoModal(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, id="dialog-title")
-            yield Static(self.text, id="dialog-summary")
+            yield Label(one_line(self.title_text), id="dialog-title", markup=False)
+            yield Static(terminal_safe(self.text), id="dialog-summary", markup=False)
             with Horizontal(id="dialog-buttons"):
                 yield Button("No", id="no")
                 yield Button("Yes", id="yes", variant="error")

@@ -30,6 +30,8 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
+from tui.core.text import one_line
+
 
 class FixedTable(DataTable[Any]):
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
@@ -98,5 +100,5 @@ class FixedTable(DataTable[Any]):
         return lines
 
     def add_text_row(self, *cells: str, key: str) -> None:
-        """A row of plain text cells (no markup), cut with an ellipsis to the column width."""
-        self.add_row(*(Text(cell, no_wrap=True, overflow="ellipsis", end="") for cell in cells), key=key)
+        """A row of plain text cells (no markup, control characters made visible), cut with an ellipsis."""
+        self.add_row(*(Text(one_line(cell), no_wrap=True, overflow="ellipsis", end="") for cell in cells), key=key)

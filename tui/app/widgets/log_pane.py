@@ -19,6 +19,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Log, Static
 
+from tui.core.text import one_line, terminal_safe
+
 BAR = 24  # cells
 PULSE = 6  # cells of the moving block while the total is unknown
 
@@ -38,7 +40,7 @@ class OpLine(Widget):
 
     def show(self, title: str, current: int = 0, total: int | None = 0) -> None:
         """``total`` 0: nothing running (an empty bar); None: running, size unknown (the block moves)."""
-        self.title, self.current, self.total = title, current, total
+        self.title, self.current, self.total = one_line(title), current, total
         if total is None and self._pulse is None:
             self._pulse = self.set_interval(0.15, self._step)
         elif total is not None and self._pulse is not None:
@@ -91,8 +93,10 @@ class LogPane(Vertical):
         self.set_interval(0.1, self.flush)
 
     def add(self, *lines: str) -> None:
+        """Lines of server text, shown as text: a line break starts another log line, every other
+        control character is made visible (``\x1b``), so nothing reaches the terminal."""
         stamp = self.clock().strftime("%H:%M:%S")
-        self._pending.extend(f"{stamp} {line}" for line in lines)
+        self._pending.extend(f"{stamp} {one_line(part)}" for line in lines for part in str(line).split("\n"))
 
     def flush(self) -> None:
         if self._pending:
@@ -109,6 +113,6 @@ class LogPane(Vertical):
 
     def summary(self, text: str, *, ok: bool | None = None) -> None:
         label = self.query_one("#op-summary", Static)
-        label.update(text)
+        label.update(Content(terminal_safe(text)))  # server text: never markup
         label.set_class(ok is False, "-failed")
         label.set_class(ok is True, "-ok")

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import ipaddress
 import json
+import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx  # without its CLI: see tui/core/api/__init__.py
-from httpx_sse import aconnect_sse
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder
 
+from tui.core import limits as L
 from tui.core.api import errors as E
 from tui.core.api.budget import OnWait, RequestBudget, Wait, budget_for, request_class
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
@@ -46,6 +49,39 @@ PAGE_SIZE = 100
 BULK_TIMEOUT = 15  # the workspaces service caps ?timeout at 15 s so that the gateway never answers 408
 PROGRESS_RESERVE = 5  # event searches kept for completion checks when progress polling is optional
 RATE_RETRIES = 8  # 429s in a row before giving up (each waits the gateway's retryAfter)
+ERROR_BODY_MAX = 1024 * 1024  # an error answer is a short JSON document: read no more than this
+SSE_LINE_MAX = 16 * 1024 * 1024  # one line of a bulk push stream (a summary of thousands of ids fits)
+
+
+def default_deadline(timeout: float) -> float:
+    """The whole request, connect to last byte: generous for a large export, finite for a trickle."""
+    return max(120.0, 4 * timeout)
+
+
+def segment(value: str, what: str = "path segment") -> str:
+    """One percent-encoded URL path segment; '.' and '..' would be normalised into another endpoint."""
+    if value in ("", ".", ".."):
+        raise E.UsageError(f"{what} {value!r} cannot be used in a URL path.")
+    return quote(value, safe="")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from the server, or None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def server_date(response: httpx.Response) -> datetime | None:
+    """The server's clock at the answer (the ``Date`` header, whole seconds)."""
+    try:
+        return parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 class _BearerAuth(httpx.Auth):
@@ -107,6 +143,8 @@ class PrismeClient:
         transport: httpx.AsyncBaseTransport | None = None,
         budget: RequestBudget | None = None,
         on_wait: OnWait | None = None,
+        deadline: float | None = None,
+        limits: L.Limits | None = None,
     ) -> None:
         base_url = base_url.rstrip("/")
         if base_url.endswith("/v2"):
@@ -128,6 +166,8 @@ class PrismeClient:
         self._clock_offset: float | None = None  # server clock minus ours, from the Date header
         verify: bool | ssl.SSLContext = _tls_context(ca_bundle) if verify_tls else False
         self._timeout = timeout
+        self.deadline = deadline or default_deadline(timeout)
+        self.limits = limits or L.current()
         self._http = httpx.AsyncClient(
             base_url=base_url,
             auth=_BearerAuth(token),
@@ -150,28 +190,40 @@ class PrismeClient:
         await self._http.aclose()
 
     # ------------------------------------------------------------------ transport and errors
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, deadline: float | None = None, archive: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """One request inside the user's budget; a 429 is waited out and retried (it never reached the
-        service, so even a POST is safe to send again)."""
+        service, so even a POST is safe to send again). Each attempt has a total deadline and a bounded body."""
         kind = request_class(method, path)
         for _attempt in range(RATE_RETRIES):
             if kind:
                 await self.budget.acquire(kind, self.on_wait)
-            response = await self._send_once(method, path, **kwargs)
+            response = await self._send_bounded(method, path, deadline=deadline, archive=archive, **kwargs)
             if response.status_code != 429:
                 if kind:
                     self.budget.observe(kind, dict(response.headers))
                 break
-            await response.aread()
             await self._wait_refused(kind, response)
         if response.status_code >= 400:
-            await response.aread()
             raise self._error_for(response, method, path)
         return response
 
-    async def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send_bounded(
+        self, method: str, path: str, *, deadline: float | None, archive: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """One attempt within a total deadline (httpx's timeout is per read: a trickle never trips it),
+        its body read within ``max_json_mb`` (``max_body_mb`` for an ``archive``)."""
+        total = deadline or self.deadline
         try:
-            response = await self._http.request(method, path, **kwargs)
+            async with asyncio.timeout(total):
+                response = await self._send_once(method, path, self._body_limit(archive), **kwargs)
+        except TimeoutError as exc:
+            raise E.RequestTimeout(
+                f"{self.env_name}: {method} {path} did not complete within {total:g}s.",
+                hint="The server may still be working; check the workspace's activity before retrying. "
+                "A slow but healthy link: raise this environment's deadline in the configuration.",
+            ) from exc
         except httpx.TimeoutException as exc:
             raise E.RequestTimeout(
                 f"{self.env_name}: {method} {path} timed out after {self._timeout:g}s.",
@@ -235,8 +287,61 @@ class PrismeClient:
     async def server_since(self, margin: float = 2.0) -> str:
         """An ``afterDate`` for what happens from now on: the server's clock minus a margin."""
         if self._clock_offset is None:
-            await self._send_once("GET", "/sys/healthcheck")
+            await self._send_bounded("GET", "/sys/healthcheck", deadline=None, archive=False)
         return self.server_now(-margin)
+
+    def _body_limit(self, archive: bool) -> tuple[str, float]:
+        """The [limits] key and value (MB) that bound a response body."""
+        return ("max_body_mb", self.limits.max_body_mb) if archive else ("max_json_mb", self.limits.max_json_mb)
+
+    async def _send_once(self, method: str, path: str, limit: tuple[str, float], **kwargs: Any) -> httpx.Response:
+        request = self._http.build_request(method, path, **kwargs)
+        self._check_path(request, path)
+        response = await self._http.send(request, stream=True)
+        try:
+            body = await self._read_body(response, limit, method, path)
+        finally:
+            await response.aclose()
+        return _buffered(response, body)
+
+    def _check_path(self, request: httpx.Request, path: str) -> None:
+        """The URL sent is the one built: no '.' or '..' segment was normalised into another endpoint."""
+        wanted = path.split("?", 1)[0]
+        sent = request.url.raw_path.split(b"?", 1)[0].decode("ascii", errors="replace")
+        if not sent.endswith(wanted):
+            raise E.UsageError(f"{self.env_name}: refusing to send {method_free(path)}: the URL would become {sent}.")
+
+    async def _read_body(self, response: httpx.Response, bound: tuple[str, float], method: str, path: str) -> bytes:
+        """At most ``bound`` (a [limits] key and its MB) of the decoded body: a result beyond it is refused,
+        an error answer is cut at ERROR_BODY_MAX."""
+        error = response.status_code >= 400
+        limit = ERROR_BODY_MAX if error else int(bound[1] * L.MIB)
+        declared = response.headers.get("content-length", "")
+        if not error and declared.isdigit() and int(declared) > limit:
+            raise self._too_large(method, path, bound, int(declared))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                if error:
+                    chunks.append(chunk[: max(0, limit - (size - len(chunk)))])
+                    break
+                raise self._too_large(method, path, bound)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(
+        self, method: str, path: str, bound: tuple[str, float], announced: int | None = None
+    ) -> E.ResponseTooLarge:
+        key, mb = bound
+        return E.ResponseTooLarge(
+            f"{self.env_name}: {method} {path} answered more than {mb:g} MB"
+            + (f" ({announced / L.MIB:.0f} MB announced)" if announced else "")
+            + "; the rest was not read.",
+            hint=f"If the answer really is that large, raise {key} (now {mb:g}) in the [limits] section "
+            "of the configuration.",
+        )
 
     def _connect_error(self, exc: Exception) -> E.PrismeError:
         text = str(exc)
@@ -284,7 +389,7 @@ class PrismeClient:
 
     @staticmethod
     def _ws(workspace_id: str) -> str:
-        return f"/v2/workspaces/{quote(workspace_id, safe='')}"
+        return f"/v2/workspaces/{segment(workspace_id, 'workspace id')}"
 
     # ------------------------------------------------------------------ identity and health
     async def me(self) -> Me:
@@ -400,7 +505,11 @@ class PrismeClient:
         started = await self.server_since()
         try:
             data = await self._json(
-                "POST", f"{self._ws(workspace_id)}/versions", json=body, params=self._timeout_param(timeout)
+                "POST",
+                f"{self._ws(workspace_id)}/versions",
+                json=body,
+                params=self._timeout_param(timeout),
+                deadline=self._waiting(timeout),
             )
         except E.GatewayTimeout:
             data = {"processing": True}  # 408: the service goes on; its result arrives as an event
@@ -441,9 +550,10 @@ class PrismeClient:
         try:
             data = await self._json(
                 "POST",
-                f"{self._ws(workspace_id)}/versions/{quote(version, safe='')}/pull",
+                f"{self._ws(workspace_id)}/versions/{segment(version, 'version name')}/pull",
                 json=body,
                 params=self._timeout_param(timeout),
+                deadline=self._waiting(timeout),
             )
         except E.GatewayTimeout:
             data = {"processing": True, "message": "the gateway stopped waiting (408); the pull goes on"}
@@ -462,18 +572,23 @@ class PrismeClient:
     async def delete_version(self, workspace_id: str, version: str) -> None:
         if version == "current":
             raise E.UsageError("The current version cannot be deleted.")
-        await self._json("DELETE", f"{self._ws(workspace_id)}/versions/{quote(version, safe='')}")
+        await self._json("DELETE", f"{self._ws(workspace_id)}/versions/{segment(version, 'version name')}")
 
     async def export(self, workspace_id: str, version: str = "current") -> bytes:
-        response = await self._send(
-            "POST", f"{self._ws(workspace_id)}/versions/{quote(version, safe='')}/export", json={}
-        )
+        path = f"{self._ws(workspace_id)}/versions/{segment(version, 'version name')}/export"
+        response = await self._send("POST", path, json={}, archive=True)
         if not response.content.startswith(b"PK"):
             raise E.UnexpectedResponse(f"{self.env_name}: the export of {workspace_id} is not a zip archive.")
         return response.content
 
     async def import_archive(self, workspace_id: str, archive: bytes, *, prune: bool = True) -> PullResult:
-        """Multipart field ``archive``; the filename must end in .zip (the server checks it)."""
+        """Multipart field ``archive``; the filename must end in .zip (the server checks it).
+
+        An archive with an unsafe entry (``x/../../y``) is refused here: it may come from a hostile
+        instance (a promotion), and the target would write it outside its workspace."""
+        from tui.core.archive import check_names
+
+        check_names(archive, f"the archive for {workspace_id}")
         await self.ready_for("imports")
         started = await self.server_since()
         try:
@@ -535,6 +650,10 @@ class PrismeClient:
             hint="It is not done: check the workspace's activity before doing anything else.",
         )
 
+    def _waiting(self, server_wait: float | None) -> float:
+        """The deadline of a request the server may hold for ``server_wait`` seconds (its ``timeout``)."""
+        return max(self.deadline, (server_wait or 0) + 60)
+
     @staticmethod
     def _timeout_param(timeout: float | None) -> dict[str, Any]:
         return {"timeout": int(timeout)} if timeout else {}
@@ -565,15 +684,18 @@ class PrismeClient:
         if force:
             body["force"] = True
         started = now_iso(-2)
+        run = _RunClock(datetime.now(UTC))
         completed = False
         dropped: str | None = None
         try:
-            async for event in self._sse("POST", "/v2/workspaces/platform/versions?sse=true", body):
+            async for event in self._sse("POST", "/v2/workspaces/platform/versions?sse=true", body, run):
                 if event.kind == "completed":
                     completed = True
                 yield event
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as exc:
             dropped = f"the stream was cut ({type(exc).__name__})"
+        except E.StreamIdle as exc:
+            dropped = exc.message
         if completed:
             return
         yield BulkEvent(
@@ -583,35 +705,75 @@ class PrismeClient:
             message=f"{dropped or 'the stream ended'} without a completed summary; "
             "recovering it from the platform's workspaces.bulkPush.completed events",
         )
-        async for event in self._poll_bulk("workspaces.bulkPush", started, repository_id, "push"):
+        async for event in self._poll_bulk(
+            "workspaces.bulkPush", started, repository_id, "push", run=run, run_groups=groups
+        ):
             yield event
 
-    async def _sse(self, method: str, path: str, body: dict[str, Any]) -> AsyncIterator[BulkEvent]:
-        timeout = httpx.Timeout(self._timeout, read=600.0)  # a push can be silent for minutes
+    async def _sse(self, method: str, path: str, body: dict[str, Any], run: _RunClock) -> AsyncIterator[BulkEvent]:
+        """The stream, line by line: each line within the idle deadline (``[limits] sse_idle_s``, longer
+        than any keep-alive interval, so a healthy silent push survives), each line within a size cap."""
+        idle = self.limits.sse_idle_s
+        timeout = httpx.Timeout(self._timeout, read=idle)
+        where = path.split("?")[0]
         try:
-            async with aconnect_sse(self._http, method, path, json=body, timeout=timeout) as source:
-                response = source.response
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise self._error_for(response, method, path.split("?")[0])
-                ctype = response.headers.get("content-type", "")
-                if "text/event-stream" not in ctype:
-                    # A server without SSE answers the summary (or processing) as JSON.
-                    await response.aread()
-                    try:
-                        yield classify(response.json())
-                    except ValueError as exc:
-                        raise E.UnexpectedResponse(f"{self.env_name}: bulk push answered {ctype!r}.") from exc
-                    return
-                async for sse in source.aiter_sse():
-                    if sse.data:
-                        yield classify_data(sse.data)
+            async with asyncio.timeout(self.deadline):  # connecting and the first answer
+                request = self._http.build_request(method, path, json=body, timeout=timeout)
+                self._check_path(request, path)
+                response = await self._http.send(request, stream=True)
+        except TimeoutError as exc:
+            raise E.RequestTimeout(
+                f"{self.env_name}: the bulk push request got no answer in {self.deadline:g}s."
+            ) from exc
         except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ReadTimeout):
-                raise
             raise E.RequestTimeout(f"{self.env_name}: the bulk push request timed out.") from exc
         except httpx.ConnectError as exc:
             raise self._connect_error(exc) from exc
+        try:
+            run.started_at = server_date(response) or run.started_at
+            if response.status_code >= 400:
+                content = await self._read_body(response, self._body_limit(False), method, where)
+                raise self._error_for(_buffered(response, content), method, where)
+            ctype = response.headers.get("content-type", "")
+            if "text/event-stream" not in ctype:
+                # A server without SSE answers the summary (or processing) as JSON.
+                content = await self._read_body(response, self._body_limit(False), method, where)
+                try:
+                    yield classify(json.loads(content))
+                except ValueError as exc:
+                    raise E.UnexpectedResponse(f"{self.env_name}: bulk push answered {ctype!r}.") from exc
+                return
+            async for sse in self._events(response, idle):
+                if sse.data:
+                    yield classify_data(sse.data)
+        finally:
+            await response.aclose()
+
+    async def _events(self, response: httpx.Response, idle: float) -> AsyncIterator[ServerSentEvent]:
+        decoder = SSEDecoder()
+        lines = _lines(response.aiter_bytes(), SSE_LINE_MAX, self.env_name).__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    line = await lines.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise E.StreamIdle(f"the stream sent nothing for {idle:g}s") from None
+            event = decoder.decode(line)
+            if event is not None:
+                yield event
+
+    def _current_run(self, event: Event, run: _RunClock | None, run_groups: list[str] | None) -> bool:
+        """A completion belongs to this run: created after it started by the server's clock, and for the
+        same groups when the payload names them (a stale summary from 2020 is not this run's)."""
+        if run is None:
+            return True
+        created = parse_time(event.created_at)
+        if created is None or created < run.not_before:
+            return False
+        groups = event.payload.get("groups")
+        return not (run_groups and isinstance(groups, list) and groups and sorted(groups) != sorted(run_groups))
 
     async def _poll_bulk(
         self,
@@ -622,6 +784,8 @@ class PrismeClient:
         *,
         groups: list[str] | None = None,
         seen: set[str] | None = None,
+        run: _RunClock | None = None,
+        run_groups: list[str] | None = None,
     ) -> AsyncIterator[BulkEvent]:
         """Follow ``<prefix>.started/progress/completed`` platform events until the completion."""
         seen = set() if seen is None else seen
@@ -639,6 +803,8 @@ class PrismeClient:
                     continue
                 if groups and not _ours(event, groups[0], seen):
                     continue  # a previous group's, searchable late (or ours, not decidable yet)
+                if not self._current_run(event, run, run_groups or groups):
+                    continue  # a stale completion (another run's, or from long ago)
                 seen.add(event.id)
                 seen.add(f"slug:{event.payload.get('workspaceSlug')}")
                 kind = event_type_kind(event.type)
@@ -682,6 +848,7 @@ class PrismeClient:
                 json=body,
                 params={"timeout": int(wait)},
                 timeout=httpx.Timeout(self._timeout, read=wait + 30),
+                deadline=self._waiting(wait),
             )
         )
         seen: set[str] = set()
@@ -775,6 +942,54 @@ def _progress_from_summary(summary: dict[str, Any], seen: set[str], group: str) 
         payload = {**entry, "workspaceSlug": slug, "current": index, "total": len(entries), "fromSummary": True}
         lines.append(BulkEvent("progress", payload, "import", group))
     return lines
+
+
+def _buffered(response: httpx.Response, body: bytes) -> httpx.Response:
+    """A streamed response with the body read (already decoded: no content-encoding to apply again)."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")]
+    return httpx.Response(response.status_code, headers=headers, content=body, request=response.request)
+
+
+class _RunClock:
+    """When a bulk run started, by the server's clock when it said (its ``Date`` header), else ours."""
+
+    SLACK = timedelta(seconds=1)  # the Date header has whole seconds
+
+    def __init__(self, started_at: datetime) -> None:
+        self.started_at = started_at
+
+    @property
+    def not_before(self) -> datetime:
+        return self.started_at - self.SLACK
+
+
+async def _lines(chunks: AsyncIterator[bytes], max_line: int, env_name: str) -> AsyncIterator[str]:
+    """Lines of a byte stream (CR, LF or CRLF, as SSE says), each at most ``max_line`` bytes."""
+    buffer = b""
+    after_cr = False  # a CRLF split across two chunks is one line end
+    async for chunk in chunks:
+        if after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        after_cr = False
+        buffer += chunk
+        start = 0
+        for match in _LINE_END.finditer(buffer):
+            if match.group() == b"\r" and match.end() == len(buffer):
+                after_cr = True
+            yield buffer[start : match.start()].decode("utf-8", errors="replace")
+            start = match.end()
+        buffer = buffer[start:]
+        if len(buffer) > max_line:
+            raise E.ResponseTooLarge(f"{env_name}: one line of the bulk push stream is longer than {max_line} bytes.")
+    if buffer:
+        yield buffer.decode("utf-8", errors="replace")
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def method_free(path: str) -> str:
+    return path.split("?", 1)[0]
 
 
 def dumps(data: Any) -> str:

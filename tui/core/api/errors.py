@@ -100,6 +100,27 @@ class ArchiveTooLarge(PrismeError):
     kind = "archive_too_large"
 
 
+class ArchiveRefused(PrismeError):
+    """An archive that is unsafe or too large to read (a zip bomb, an entry named ``../x``)."""
+
+    exit_code = 4
+    kind = "archive_refused"
+
+
+class YamlTooComplex(PrismeError):
+    """A YAML file whose aliases expand beyond the limits (an alias bomb)."""
+
+    exit_code = 4
+    kind = "yaml_too_complex"
+
+
+class ResponseTooLarge(PrismeError):
+    """A response body beyond ``[limits] max_body_mb``: read no further."""
+
+    exit_code = 4
+    kind = "too_large"
+
+
 class BadRequest(PrismeError):
     kind = "bad_request"
 
@@ -164,6 +185,12 @@ class GatewayTimeout(StillProcessing):
     """408 ``TimeoutError`` from the gateway: the service went silent for 20 s but keeps working."""
 
     kind = "gateway_timeout"
+
+
+class StreamIdle(NetworkError):
+    """A stream that sent nothing at all (not even a keep-alive) for longer than the idle deadline."""
+
+    kind = "stream_idle"
 
 
 class BulkIncomplete(PrismeError):

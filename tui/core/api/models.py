@@ -18,6 +18,8 @@ def validate_version_name(name: str) -> str:
         raise InvalidVersionName("'current' is reserved for the working state; choose another version name.")
     if not name:
         raise InvalidVersionName("A version name cannot be empty.")
+    if name in (".", ".."):
+        raise InvalidVersionName(f"Version name {name!r} would be read as a path; choose another version name.")
     if len(name) > 15:
         raise InvalidVersionName(f"Version name {name!r} is {len(name)} characters long; at most 15 are allowed.")
     if not VERSION_NAME_RE.match(name):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tui.core.api import errors as E
-from tui.core.api.client import PROGRESS_RESERVE, PrismeClient
+from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
 from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
 from tui.core.ops import snapshots, verify
 from tui.core.ops.context import Context
@@ -156,6 +156,7 @@ async def pull(
     Success means the workspace reports the pull (its ``lastPull``, live version and lock), read with
     backoff until a deadline; a 408 or ``{processing: true}`` is "still running", followed the same
     way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs."""
+    segment(version, "version name")  # '.' or '..' would become another endpoint: refused before any request
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
@@ -312,7 +313,10 @@ async def restore(ctx: Context, snapshot_id: str) -> Outcome:
     with ctx.operation(snap.env, f"restore {snap.slug}"):
         async with ctx.client(snap.env) as client:
             ws = await client.find_workspace(snap.slug)
-            before = await snapshots.take(ctx, client, snap.env, ws, "restore")
+            archive = await asyncio.to_thread(snap.archive.read_bytes)
+            # The undo point of this restore must not prune the snapshot being restored (at the keep bound
+            # it is the oldest): it would be gone if the import then failed.
+            before = await snapshots.take(ctx, client, snap.env, ws, "restore", protect=frozenset({snap.id}))
             with ctx.audit.record(
                 "restore",
                 snap.env,
@@ -321,7 +325,7 @@ async def restore(ctx: Context, snapshot_id: str) -> Outcome:
                 version=snap.live_version,
                 details={"snapshot": snap.id},
             ) as entry:
-                result = await client.import_archive(ws.id, snap.archive.read_bytes(), prune=True)
+                result = await client.import_archive(ws.id, archive, prune=True)
                 if result.errors:
                     entry.outcome = "failed"
             after = await client.get_workspace(ws.id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tui.core import paths
+from tui.core import limits, paths
 from tui.core.api.errors import AuthenticationFailed, PrismeError, UsageError
 from tui.core.audit import AuditLog
 from tui.core.config import Config, Environment
@@ -41,6 +41,7 @@ class Context:
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
         store = TokenStore(use_keyring=config.secrets_store == "keyring" if use_keyring is None else use_keyring)
+        limits.configure(**config.limits)  # [limits]: response bodies, archives, YAML, streams
         return cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
 
     def env(self, name: str) -> Environment:
@@ -75,6 +76,7 @@ class Context:
             token,
             env_name=env_name,
             timeout=env.timeout,
+            deadline=env.deadline,
             verify_tls=env.verify_tls,
             ca_bundle=env.ca_bundle,
             allow_insecure_http=env.allow_insecure_http,
