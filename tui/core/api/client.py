@@ -602,8 +602,11 @@ class PrismeClient:
         force_reimport: bool = False,
         request_timeout: float = 120.0,
         on_request_done: Callable[[], None] | None = None,
+        seen: set[str] | None = None,
     ) -> AsyncIterator[BulkEvent]:
-        """Import ONE group (the guide's rule): progress comes from platform events while it runs."""
+        """Import ONE group (the guide's rule): progress comes from platform events while it runs.
+
+        ``seen``: ids of platform events already shown (by the previous groups of a run), skipped here."""
         body: dict[str, Any] = {"repository": {"id": repository_id}, "groups": [group]}
         if force_reimport:
             body["forceReimport"] = True
@@ -617,7 +620,7 @@ class PrismeClient:
                 timeout=httpx.Timeout(self._timeout, read=request_timeout + 30),
             )
         )
-        seen: set[str] = set()
+        seen = set() if seen is None else seen
         types = ["workspaces.bulkImport.started", "workspaces.bulkImport.progress"]
         try:
             while not request.done():
