@@ -46,8 +46,13 @@ async def main() -> None:
             return PrismeDeployApp(ctx, initial_env=env, clock=lambda: datetime(2026, 3, 2, 9, 30))
 
         async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+            from textual.worker import WorkerCancelled
+
             for _ in range(3):
-                await pilot.app.workers.wait_for_complete()
+                try:
+                    await pilot.app.workers.wait_for_complete()
+                except WorkerCancelled:
+                    pass  # an exclusive worker replaced by a newer one: waited for on the next round
                 await pilot.pause(0.2)
 
         async def shot(name: str, the_app: PrismeDeployApp, size: tuple[int, int], steps) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """The TUI driven with Pilot against real sandboxes, plus SVG snapshots of the screens that matter.
 
-Snapshot runs freeze the sandbox clock (PRISME_SANDBOX_CLOCK) and the log clock, and serve on fixed
-ports, so the same seed draws the same screen.
+Snapshot runs freeze the sandbox clock (PRISME_SANDBOX_CLOCK) and the log clock, and serve on ports the
+system picks (port 0: two suites on one host never collide); what the snapshot draws names each instance
+by a fixed port, so the same seed draws the same screen.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tui.sandbox.seed import seed_demo_platform
 
 pytestmark = pytest.mark.e2e
 FROZEN = "2026-03-02T09:00:00Z"
-SNAPSHOT_PORTS = {"dev": 39411, "staging": 39412, "prod": 39413}
+DRAWN_PORTS = {"dev": 39411, "staging": 39412, "prod": 39413}  # what snapshots show, whatever port was bound
 
 
 def make_app(
@@ -49,6 +50,7 @@ def make_app(
 
 
 async def settle(pilot: object) -> None:
+
     app = pilot.app  # type: ignore[attr-defined]
     for _ in range(3):
         with contextlib.suppress(WorkerCancelled):  # a versions load replaced by a newer one (exclusive)
@@ -377,10 +379,8 @@ def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     shutil.copytree(frozen_template, root, symlinks=True)
     instances = {}
     try:
-        for name, port in SNAPSHOT_PORTS.items():
-            instances[name] = start_in_thread(
-                root / name, f"at:snap-{name}-0123456789", name=name, port=port, environ={}
-            )
+        for name in DRAWN_PORTS:
+            instances[name] = start_in_thread(root / name, f"at:snap-{name}-0123456789", name=name, environ={})
         yield instances, root
     finally:
         for running in instances.values():
@@ -390,15 +390,33 @@ def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 SNAP = pytest.mark.xdist_group("snapshots")
 
 
+def snap_app(frozen: tuple[dict, Path], *, env: str = "prod") -> PrismeDeployApp:
+    """The app on the frozen platform; its screenshots name each instance by its fixed drawn port, and
+    the temporary folder by a fixed name (both vary by run, nothing else does)."""
+    instances, root = frozen
+    app = make_app(instances, root, env=env)
+    export = app.export_screenshot
+    swaps = [(f"127.0.0.1:{r.url.rsplit(':', 1)[1]}", f"127.0.0.1:{DRAWN_PORTS[n]}") for n, r in instances.items()]
+
+    def normalised(**kwargs: object) -> str:
+        svg = export(**kwargs)  # type: ignore[arg-type]
+        for bound, drawn in swaps:  # same length: ephemeral and drawn ports both have five digits
+            svg = svg.replace(bound, drawn)
+        return svg
+
+    app.export_screenshot = normalised  # type: ignore[method-assign]
+    return app
+
+
 @SNAP
 def test_snapshot_main_screen(frozen: tuple[dict, Path], snap_compare: object) -> None:
-    app = make_app(*frozen)
+    app = snap_app(frozen)
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)  # type: ignore[operator]
 
 
 @SNAP
 def test_snapshot_main_screen_80x24(frozen: tuple[dict, Path], snap_compare: object) -> None:
-    app = make_app(*frozen)
+    app = snap_app(frozen)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)  # type: ignore[operator]
 
 
@@ -414,7 +432,36 @@ def test_snapshot_rollback_confirmation_on_prod(frozen: tuple[dict, Path], snap_
         await pilot.press("r")  # type: ignore[attr-defined]
         await settle(pilot)
 
-    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+    assert snap_compare(snap_app(frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_rollback_confirmation_at_80x24(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    """The smallest terminal: summary, preview (scrolled), confirmation and buttons all on screen."""
+
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        app = pilot.app  # type: ignore[attr-defined]
+        await select_workspace(pilot, app, "support-bot")
+        versions = app.query_one("#versions")
+        versions.focus()
+        versions.move_cursor(row=versions.get_row_index("v1.0.0"))
+        await pilot.press("r", *"support-bot")  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(snap_app(frozen), terminal_size=(80, 24), run_before=before)  # type: ignore[operator]
+
+
+@SNAP
+def test_snapshot_promotion_at_80x24(frozen: tuple[dict, Path], snap_compare: object) -> None:
+    async def before(pilot: object) -> None:
+        await settle(pilot)
+        app = pilot.app  # type: ignore[attr-defined]
+        await select_workspace(pilot, app, "hr-assistant")
+        await pilot.press("o")  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(snap_app(frozen), terminal_size=(80, 24), run_before=before)  # type: ignore[operator]
 
 
 @SNAP
@@ -457,7 +504,7 @@ def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare:
         await pilot.pause(0.3)  # type: ignore[attr-defined]
 
     assert snap_compare(
-        make_app(*frozen, env="dev"),
+        snap_app(frozen, env="dev"),
         terminal_size=(120, 40),  # type: ignore[operator]
         run_before=before,
     )
@@ -471,7 +518,7 @@ def test_snapshot_help(frozen: tuple[dict, Path], snap_compare: object) -> None:
         await pilot.pause()  # type: ignore[attr-defined]
         assert isinstance(pilot.app.screen, HelpScreen)  # type: ignore[attr-defined]
 
-    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+    assert snap_compare(snap_app(frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
 
 
 @SNAP
@@ -485,7 +532,7 @@ def test_snapshot_diff_view(frozen: tuple[dict, Path], snap_compare: object) -> 
         await pilot.press("down")  # type: ignore[attr-defined]
         await pilot.pause()  # type: ignore[attr-defined]
 
-    assert snap_compare(make_app(*frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
+    assert snap_compare(snap_app(frozen), terminal_size=(120, 40), run_before=before)  # type: ignore[operator]
 
 
 async def test_platform_activity_shows_a_failed_startup_import(demo_template: Path, tmp_path: Path) -> None:

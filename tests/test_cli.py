@@ -163,8 +163,9 @@ def test_bulk_push_streams_json_lines_and_succeeds(configured: Path, capsys: pyt
         "--json",
     )
     lines = json_lines(out)
-    assert code == 0
+    assert code == 1  # ticket-triage is skipped while locked: not every workspace was pushed
     assert lines[0]["kind"] == "started" and lines[-1]["kind"] == "completed"
+    assert lines[-1]["skippedWhileLocked"] == ["ticket-triage"]
     assert {line["payload"]["workspaceSlug"] for line in lines if line["kind"] == "progress"} == {
         "support-bot",
         "sales-copilot",
@@ -184,14 +185,14 @@ def test_bulk_push_dropped_stream_recovers(
 ) -> None:
     set_faults(platform["dev"], sse_drop_after=1)
     code, out, err = cli(capsys, "bulk-push", "--env", "dev", "--repository", "release", "--groups", "extended")
-    assert code == 0 and "recovering" in err and "summary: pushed 2" in out
+    assert code == 1 and "recovering" in err and "summary: pushed 2" in out and "skipped while locked 1" in out
 
 
 def test_bulk_push_unknown_repository_and_bad_token(
     configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = cli(capsys, "bulk-push", "--env", "dev", "--repository", "nope", "--groups", "base1")
-    assert code == 1 and "unknown platform repository 'nope'" in err
+    assert code == 2 and "unknown platform repository 'nope'" in err
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN_DEV", "at:wrong-wrong-wrong")
     code, out, _ = cli(capsys, "workspaces", "--env", "dev", "--json")
     assert code == 3 and json.loads(out)["error"] == "authentication"
@@ -248,13 +249,13 @@ def test_env_management_round_trip(capsys: pytest.CaptureFixture[str], isolated_
     assert cli(capsys, "env", "remove", "qa")[0] == 0
 
 
-def test_login_with_token_stdin_session_only_when_keyring_disabled(
+def test_login_with_token_stdin_fails_when_keyring_disabled(
     sandbox: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert cli(capsys, "env", "add", "sb", "--url", sandbox.url)[0] == 0
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO(sandbox.token + "\n"))
-    code, out, err = cli(capsys, "login", "--env", "sb", "--token-stdin")
-    assert code == 0 and "admin@sandbox.local" in out and "session only" in err
+    code, _, err = cli(capsys, "login", "--env", "sb", "--token-stdin")
+    assert code == 2 and "admin@sandbox.local" in err and "NOT stored" in err
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("at:bad-bad-bad\n"))
     code, _, err = cli(capsys, "login", "--env", "sb", "--token-stdin")
     assert code == 3 and "rejected" in err

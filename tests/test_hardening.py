@@ -161,7 +161,7 @@ def test_an_empty_or_half_written_snapshot_is_skipped_with_a_warning(
     assert code == 0 and good.id in out and half.id not in out
     assert err.count("warning: skipped the unreadable snapshot") == 2
     code, _, err = cli(capsys, "snapshots", "restore", half.id, "--yes")
-    assert code == 1 and "No snapshot" in err
+    assert code == 2 and "No snapshot" in err  # an unknown snapshot is a usage error, like any unknown name
 
 
 def test_snapshots_are_private_from_the_first_byte(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

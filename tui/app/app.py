@@ -17,7 +17,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
@@ -66,8 +66,28 @@ FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is tal
 ROWS_PER_FRAME = 120
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
-OPTIONAL_RESERVE = 6  # event searches a pane's nicety never spends (operations' verifications need them)
 WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
+PENDING = "What changes: computing…"  # a dialog's preview line until the diff arrives
+PRUNE_NOTE = ", files the version lacks are removed"
+
+
+def summary_counts(event: Any, locked: list[str]) -> str:
+    """A bulk summary's counts; workspaces skipped for a write lock are named (no summary id lists them)."""
+    p = event.payload
+    if event.operation == "push":
+        text = (
+            f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
+            f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
+            f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
+        )
+        if locked:
+            text += f" · skipped while locked {len(locked)} ({', '.join(locked)})"
+        return text
+    return (
+        f"created {len(event.ids('createdWorkspaceIds'))} · updated "
+        f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
+        f" · errors {len(p.get('errors') or [])}"
+    )
 
 
 def while_open(handler: Callable[..., None]) -> Callable[..., None]:
@@ -79,6 +99,14 @@ def while_open(handler: Callable[..., None]) -> Callable[..., None]:
             handler(self, *args)
 
     return handle
+
+
+class MainScreen(Screen[Any]):
+    """The panes. Keys typed here are marked so the app can tell, when they reach it (key bindings run
+    there), that they were typed for the panes (see ``PrismeDeployApp.on_key``)."""
+
+    def on_key(self, event: events.Key) -> None:
+        event.typed_on_main = True  # type: ignore[attr-defined]
 
 
 class ActionsProvider(Provider):
@@ -137,6 +165,7 @@ class PrismeDeployApp(App[int]):
         self._waiting: dict[str, tuple[float, float]] = {}  # env -> (when reported, when last logged)
         # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
         ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))
+        self.content_notes: dict[tuple[str, str], str] = {}  # (env, slug) -> "content restored from a snapshot…"
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
 
@@ -153,6 +182,18 @@ class PrismeDeployApp(App[int]):
         never markup (``[@click=app.quit]`` would become an action, ``[/x]`` a crash), and control
         characters made visible."""
         super().notify(terminal_safe(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key typed on the panes reaches the app after the keys before it have run: when one of them
+        opened a dialog (``r`` then the slug, in one burst), the rest were typed for that dialog. They go
+        to it, in order; none runs a pane's action."""
+        top = self.screen
+        if not getattr(event, "typed_on_main", False) or top is self.main:
+            return
+        event.prevent_default()  # no binding of the app runs for it
+        event.stop()
+        if hasattr(top, "on_typed_ahead"):
+            top.post_message(M.TypedAhead(event.key, event.character))
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -174,7 +215,7 @@ class PrismeDeployApp(App[int]):
         self.main.query_one("#groups").border_title = "2 Groups"
         self.main.query_one("#workspaces").border_title = "3 Workspaces"
         self.main.query_one("#versions").border_title = "4 Versions"
-        self.main.query_one("#log-pane").border_title = "5 Log"
+        self.log_pane.set_label("5 Log")
         table = self.main.query_one("#workspaces", DataTable)
         # Fixed widths: no column jitter while rows stream in, and stable screenshots.
         table.add_column("slug", key="slug", width=18)
@@ -215,7 +256,7 @@ class PrismeDeployApp(App[int]):
         classes = [f"-tier-{env.tier}"] if env else []
         classes += [next(c for at, c in reversed(self.HORIZONTAL_BREAKPOINTS) if width >= at)]
         classes += [next(c for at, c in reversed(self.VERTICAL_BREAKPOINTS) if height >= at)]
-        return Screen(id="_default", classes=" ".join(classes))
+        return MainScreen(id="_default", classes=" ".join(classes))
 
     def on_ready(self) -> None:
         # The first frame is on screen: from here objects come and go, so collect again; what start-up
@@ -332,6 +373,8 @@ class PrismeDeployApp(App[int]):
         # painted, a chunk per refresh: a keystroke in the filter is on screen within one frame
         # (bench/: filter keystroke). A newer render drops the chunks of an older one.
         shown_rows = matching[:MAX_ROWS]
+        if self.selected_slug and not any(ws.slug == self.selected_slug for ws in shown_rows):
+            self._select_workspace(None)  # actions apply only to what is visibly selected
         self._rows_generation += 1
         first = max(table.size.height, FIRST_ROWS)  # what the pane shows now, the rest after the frame
         self._add_workspace_rows(self._rows_generation, shown_rows, first)
@@ -367,7 +410,7 @@ class PrismeDeployApp(App[int]):
         if table.row_count < len(shown):
             self.call_after_refresh(self._add_workspace_rows, generation, shown, ROWS_PER_FRAME)
 
-    def _render_versions(self, ws: Workspace, changes: dict[str, str]) -> None:
+    def _render_versions(self, ws: Workspace, changes: dict[str, str], why_empty: str = "") -> None:
         table = self.main.query_one("#versions", FixedTable)
         table.clear()
         live = ws.live_version
@@ -382,7 +425,19 @@ class PrismeDeployApp(App[int]):
                 key=version.name,
             )
         table.border_title = Content(one_line(f"4 Versions · {ws.slug}"))  # a str title is read as markup
-        table.border_subtitle = "* live" + (" · DIRTY: unpushed edits" if ws.dirty else "")
+        table.border_subtitle = Content(one_line(self._label_line(ws)))
+        if why_empty:
+            table.border_subtitle = Content(one_line(why_empty))
+            self.log_pane.add(f"{ws.slug}: {why_empty}")
+
+    def _label_line(self, ws: Workspace) -> str:
+        """The version label and whether the content is that version, in words."""
+        note = self.content_notes.get((self.env_name or "", ws.slug))
+        if note:
+            return note
+        if ws.dirty:
+            return f"* server label {ws.live_version or 'none'} · DIRTY: the content has changed since"
+        return "* live"
 
     # ------------------------------------------------------------------ workers (never touch widgets)
     @work(group="health", exclusive=True, exit_on_error=False)
@@ -423,22 +478,11 @@ class PrismeDeployApp(App[int]):
     @work(group="versions", exclusive=True, exit_on_error=False)
     async def load_versions(self, env: str, slug: str) -> None:
         try:
-            async with self.ctx.client(env) as client:
-                ws = await client.find_workspace(slug)
-                versions = await client.list_versions(ws.id)
-                # The +/- column is a nicety: skipped when the event-search budget runs low (browsing
-                # the list fast must not use up what a rollback's verification needs).
-                published = (
-                    await client.events(ws.id, types=["workspaces.versions.published"], limit=100)
-                    if client.budget.room("events") > OPTIONAL_RESERVE
-                    else []
-                )
-            git_versions = await asyncio.to_thread(history.git_versions, self.ctx.config, self.ctx.env(env), slug)
+            found = await history.load(self.ctx, env, slug)
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
             return
-        changes = history.changes_by_version(published)
-        self.post_message(M.VersionsLoaded(env, ws, history.merge(versions, git_versions), changes))
+        self.post_message(M.VersionsLoaded(env, found.workspace, found.versions, found.changes, found.why_empty))
 
     # ------------------------------------------------------------------ message handlers (own the state)
     @while_open
@@ -484,7 +528,7 @@ class PrismeDeployApp(App[int]):
             return
         self.versions = message.versions
         self.workspaces = [message.workspace if w.id == message.workspace.id else w for w in self.workspaces]
-        self._render_versions(message.workspace, message.changes)
+        self._render_versions(message.workspace, message.changes, message.why_empty)
 
     @while_open
     def on_api_failed(self, message: M.ApiFailed) -> None:
@@ -541,6 +585,12 @@ class PrismeDeployApp(App[int]):
             self.notify(failure, title="Audit entry not written", severity="warning", timeout=15)
         if message.undo:
             self.last_undo = message.undo
+        if message.target and message.ok:
+            # Our own knowledge of where the content came from, until an operation writes it again.
+            if message.content_note:
+                self.content_notes[message.target] = message.content_note
+            else:
+                self.content_notes.pop(message.target, None)
         if message.env == self.env_name:
             self.load_workspaces(message.env)
 
@@ -609,22 +659,8 @@ class PrismeDeployApp(App[int]):
             return f"note: {event.message}"
         if event.kind != "completed":
             return ""
-        p = event.payload
-        if event.operation == "push":
-            text = (
-                f"pushed {len(event.ids('pushedWorkspaceIds'))} · already pushed "
-                f"{len(event.ids('alreadyPushedWorkspaceIds'))} · merge conflicts "
-                f"{len(event.ids('mergeConflictWorkspaceIds'))} · errors {len(p.get('errors') or [])}"
-            )
-            if tally.categories.get("inProgress"):
-                text += f" · skipped while locked {tally.categories['inProgress']}"
-        else:
-            text = (
-                f"created {len(event.ids('createdWorkspaceIds'))} · updated "
-                f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
-                f" · errors {len(p.get('errors') or [])}"
-            )
-        return f"{title}: {'FAILED' if event.failed else 'done'}: {text}"
+        failed = event.failed or bool(tally.locked)
+        return f"{title}: {'FAILED' if failed else 'done'}: {summary_counts(event, tally.locked)}"
 
     # ------------------------------------------------------------------ selection events
     @on(OptionList.OptionHighlighted, "#environments")
@@ -654,11 +690,20 @@ class PrismeDeployApp(App[int]):
     def _workspace_highlighted(self, event: DataTable.RowHighlighted) -> None:
         slug = event.row_key.value if event.row_key else None
         if slug and slug != self.selected_slug and self.env_name:
-            self.selected_slug = slug
-            self.selected_version = None
-            self.refresh_bindings()
-            self.versions = []
+            self._select_workspace(slug)
             self.load_versions(self.env_name, slug)
+
+    def _select_workspace(self, slug: str | None) -> None:
+        """The selection, and what hangs on it (its versions, the version selected), change together."""
+        self.selected_slug = slug
+        self.selected_version = None
+        self.versions = []
+        if slug is None:
+            versions = self.main.query_one("#versions", FixedTable)
+            versions.clear()
+            versions.border_title = "4 Versions"
+            versions.border_subtitle = ""
+        self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#versions")
     def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -715,6 +760,13 @@ class PrismeDeployApp(App[int]):
         self._render_workspaces()
         self.main.query_one("#workspaces").focus()
 
+    def action_log_follow(self) -> None:
+        self.log_pane.set_following(not self.log_pane.following)
+
+    def action_log_max(self) -> None:
+        """The log takes the panes' room (the banner and the key bar stay), or gives it back."""
+        self.main.toggle_class("-log-max")
+
     def action_refresh(self) -> None:
         self.refresh_health()
         if self.env_name:
@@ -749,7 +801,10 @@ class PrismeDeployApp(App[int]):
         self.exit(0)
 
     def _current_ws(self) -> Workspace | None:
-        return next((w for w in self.workspaces if w.slug == self.selected_slug), None)
+        """The selected workspace, only while it is listed: a filter or a group can hide it."""
+        if self.selected_slug is None:
+            return None
+        return next((w for w in self.visible_workspaces() if w.slug == self.selected_slug), None)
 
     def _writable_repos(self) -> list[Repository]:
         names = set(self.env.repositories) if self.env and self.env.repositories else None
@@ -813,22 +868,22 @@ class PrismeDeployApp(App[int]):
             if values:
                 self.run_pull(env.name, ws.slug, "latest", values["repository"], values["discard"], "pull")
 
-        self.push_screen(
-            modals.ActionModal(
-                title=f"Pull latest into {ws.slug}",
-                env=env,
-                fields=fields,
-                summary=[
-                    f"Environment: {env.name} ({env.url})",
-                    f"Workspace: {ws.slug}",
-                    f"Live version: {ws.live_version or '-'} -> latest",
-                ],
-                warnings=warnings,
-                confirm_text=self._confirm_text(ws.slug),
-                confirm_label="Pull",
-            ),
-            done,
+        modal = modals.ActionModal(
+            title=f"Pull latest into {ws.slug}",
+            env=env,
+            fields=fields,
+            summary=[
+                f"Environment: {env.name} ({env.url})",
+                f"Workspace: {ws.slug}",
+                f"Live version: {ws.live_version or '-'} -> latest",
+            ],
+            warnings=warnings,
+            confirm_text=self._confirm_text(ws.slug),
+            confirm_label="Pull",
+            pending=PENDING,
         )
+        self.push_screen(modal, done)
+        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@latest", PRUNE_NOTE)
 
     def action_rollback(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -836,35 +891,14 @@ class PrismeDeployApp(App[int]):
         if not ws or not env or not version:
             self.notify("Select a version in the history (4) first.", severity="warning")
             return
-        self.preview_rollback(env.name, ws.slug, version.name)
-
-    @work(group="preview", exclusive=True, exit_on_error=False)
-    async def preview_rollback(self, env: str, slug: str, version: str) -> None:
-        """The rollback's diff (current -> target) for the confirmation, when the target can be read."""
-        try:
-            result = await compare.compare(
-                self.ctx, compare.Ref.parse(f"{env}:{slug}"), compare.Ref.parse(f"{env}:{slug}@{version}")
-            )
-            lines = result.stat_lines() if not result.identical else ["No content change: same as current."]
-        except E.PrismeError as exc:
-            lines = [f"What changes is unknown: {exc.message}"]
-        self.post_message(M.RollbackPreviewed(env, slug, version, lines))
-
-    @while_open
-    def on_rollback_previewed(self, message: M.RollbackPreviewed) -> None:
-        ws, env = self._current_ws(), self.env
-        version = next((v for v in self.versions if v.name == message.version), None)
-        if not ws or not env or not version or (env.name, ws.slug) != (message.env, message.slug):
-            return  # the selection moved on meanwhile
         live = ws.live_version
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
             f"Workspace:    {ws.slug}",
-            f"Live version: {live or 'unknown'}",
+            f"Live version: {live or 'unknown'}" + (" + unpushed edits (dirty)" if ws.dirty else ""),
             f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
             f"Description:  {version.description}",
         ]
-        details = ["What changes (pull prunes what the version lacks):", *message.stat_lines]
         warnings = []
         if ws.dirty:
             warnings.append("DIRTY: this workspace has unpushed edits; they will be LOST.")
@@ -877,17 +911,40 @@ class PrismeDeployApp(App[int]):
             if values is not None:
                 self.run_pull(env.name, ws.slug, version.name, version.repository_id, True, "rollback")
 
-        self.push_screen(
-            modals.ActionModal(
-                title=f"Roll back {ws.slug}",
-                env=env,
-                summary=summary,
-                warnings=warnings,
-                details=details,
-                confirm_text=self._confirm_text(ws.slug),
-                confirm_label="Roll back",
-            ),
-            done,
+        # Open at once (keys typed meanwhile land here, not on the main screen); the preview follows.
+        modal = modals.ActionModal(
+            title=f"Roll back {ws.slug}",
+            env=env,
+            summary=summary,
+            warnings=warnings,
+            confirm_text=self._confirm_text(ws.slug),
+            confirm_label="Roll back",
+            pending=PENDING,
+        )
+        self.push_screen(modal, done)
+        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@{version.name}", PRUNE_NOTE)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def preview_change(self, dialog: Any, current: str, after: str, note: str = "") -> None:
+        """What a pull or rollback changes on the workspace: its current state -> what it will be."""
+        self.post_message(M.PreviewReady(dialog, await self._change_lines(current, after, note)))
+
+    async def _change_lines(self, current: str, after: str, note: str = "") -> list[str]:
+        try:
+            result = await compare.compare(self.ctx, compare.Ref.parse(current), compare.Ref.parse(after))
+        except E.PrismeError as exc:
+            return [f"What changes is unknown: {exc.message}"]
+        if result.identical:
+            return ["No content change: the workspace already has exactly this content."]
+        return [f"What changes on {current} (current → after){note}:", *result.stat_lines()]
+
+    async def on_preview_ready(self, message: M.PreviewReady) -> None:
+        if message.dialog not in self.screen_stack:
+            return  # closed meanwhile (or the app is closing)
+        if message.plan is not None:
+            message.dialog.planned["plan"] = message.plan
+        await message.dialog.fill(
+            message.details, warnings=message.warnings, fields=message.fields, blocked=message.blocked
         )
 
     def action_unlock(self) -> None:
@@ -1081,24 +1138,16 @@ class PrismeDeployApp(App[int]):
             return
         self.plan_promotion(*refs)
 
-    @work(group="plan", exclusive=True, exit_on_error=False)
-    async def plan_promotion(self, source: str, target: str) -> None:
+    def plan_promotion(self, source: str, target: str) -> None:
+        """Open the promotion dialog at once; the plan (what changes, drift) fills it when computed."""
         try:
-            the_plan = await promote.plan(self.ctx, compare.Ref.parse(source), compare.Ref.parse(target))
+            src, dst = compare.Ref.parse(source), compare.Ref.parse(target)
+            target_env = self.ctx.env(dst.env)
         except E.PrismeError as exc:
-            self.post_message(M.ApiFailed(self.env_name or "", f"Promotion preview {source} → {target}", exc))
-            return
-        self.post_message(M.PromotionPlanned(the_plan))
-
-    @while_open
-    def on_promotion_planned(self, message: M.PromotionPlanned) -> None:
-        the_plan = message.plan
-        target_env = self.ctx.env(the_plan.target.env)
-        if the_plan.diff.identical:
-            self.notify(f"{the_plan.target} already matches {the_plan.source}.", title="Nothing to promote")
+            self.notify(exc.message, severity="error")
             return
         routes = [("archive (export, import with prune)", "archive")] + [
-            (f"git: push on {the_plan.source.env}, pull on {the_plan.target.env} via {repo.id}", f"git:{repo.id}")
+            (f"git: push on {src.env}, pull on {dst.env} via {repo.id}", f"git:{repo.id}")
             for repo in self.repositories.values()
             if repo.readable and repo.type == "git"
         ]
@@ -1106,29 +1155,16 @@ class PrismeDeployApp(App[int]):
             modals.Field("via", "Promote through:", "select", "archive", routes),
             modals.Field("name", "Version name (through git only):", "version"),
         ]
-        warnings = []
-        if the_plan.drift:
-            names = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
-            warnings.append(
-                f"DRIFT: {names} edited on {the_plan.target.env} since the last import; the promotion overwrites it."
-            )
-            fields.append(
-                modals.Field(
-                    "accept_drift",
-                    "I have reviewed the drift and accept to overwrite it",
-                    "check",
-                    False,
-                    required=True,
-                )
-            )
         summary = [
-            f"From: {the_plan.source}",
-            f"To:   {the_plan.target}  ({target_env.badge})",
+            f"From: {src}",
+            f"To:   {dst}  ({target_env.badge})",
             "A safety snapshot of the target is taken first (U undoes).",
         ]
+        planned: dict[str, promote.Plan] = {}
 
         def done(values: dict[str, Any] | None) -> None:
-            if not values:
+            the_plan = planned.get("plan")
+            if not values or the_plan is None:
                 return
             via, _, repository = str(values.get("via") or "archive").partition(":")
             if via == "git" and not values.get("name"):
@@ -1136,19 +1172,41 @@ class PrismeDeployApp(App[int]):
                 return
             self.run_promote(the_plan, bool(values.get("accept_drift")), via, values.get("name"), repository or None)
 
-        self.push_screen(
-            modals.ActionModal(
-                title=f"Promote {the_plan.source} → {the_plan.target}",
-                env=target_env,
-                summary=summary,
-                fields=fields,
-                warnings=warnings,
-                details=the_plan.diff.stat_lines(),
-                confirm_text=the_plan.target.slug if target_env.protected else None,
-                confirm_label="Promote",
-            ),
-            done,
+        modal = modals.ActionModal(
+            title=f"Promote {src} → {dst}",
+            env=target_env,
+            summary=summary,
+            fields=fields,
+            confirm_text=dst.slug if target_env.protected else None,
+            confirm_label="Promote",
+            pending=PENDING,
         )
+        modal.planned = planned  # type: ignore[attr-defined]  # filled by on_preview_ready
+        self.push_screen(modal, done)
+        self._plan_worker(modal, src, dst)
+
+    @work(group="plan", exclusive=True, exit_on_error=False)
+    async def _plan_worker(self, dialog: Any, source: compare.Ref, target: compare.Ref) -> None:
+        try:
+            the_plan = await promote.plan(self.ctx, source, target)
+        except E.PrismeError as exc:
+            self.post_message(M.PreviewReady(dialog, [f"Cannot promote: {exc.message}"], blocked=exc.message))
+            return
+        if the_plan.diff.identical:
+            text = f"{target} already matches {source}: nothing to promote."
+            self.post_message(M.PreviewReady(dialog, [text], blocked=text, plan=the_plan))
+            return
+        warnings, fields = [], []
+        if the_plan.drift:
+            names = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
+            warnings.append(
+                f"DRIFT: {names} edited on {target.env} since the last import; promoting overwrites it "
+                "(tick the box below the preview to accept)."
+            )
+            accept = "I have reviewed the drift and accept to overwrite it"
+            fields.append(modals.Field("accept_drift", accept, "check", False, required=True))
+        details = [f"What changes on {target} (current → {source}):", *the_plan.diff.stat_lines()]
+        self.post_message(M.PreviewReady(dialog, details, warnings, fields, plan=the_plan))
 
     def run_promote(
         self,
@@ -1175,7 +1233,14 @@ class PrismeDeployApp(App[int]):
             return
         self.post_message(
             M.OperationFinished(
-                the_plan.target.env, title, outcome.ok, outcome.message, outcome.next_step, undo=self._undo_of(outcome)
+                the_plan.target.env,
+                title,
+                outcome.ok,
+                outcome.message,
+                outcome.next_step,
+                undo=self._undo_of(outcome),
+                target=(the_plan.target.env, the_plan.target.slug),
+                content_note=outcome.content_note,
             )
         )
 
@@ -1204,20 +1269,43 @@ class PrismeDeployApp(App[int]):
             if values is not None and self._guard(env.name, f"restore {snap.slug}"):
                 self._restore_worker(snap.env, snap.id, snap.slug)
 
-        self.push_screen(
-            modals.ActionModal(
-                title=f"Undo: restore {snap.slug}",
-                env=env,
-                summary=[
-                    f"Restore {snap.slug} on {env.name} to its state of {snap.time[:19]}",
-                    f"(taken before {snap.action}; it then ran {snap.live_version or 'an unknown version'}).",
-                    "The restore imports the snapshot with prune; a new snapshot is taken first.",
-                ],
-                confirm_text=snap.slug if env.protected else None,
-                confirm_label="Restore",
-            ),
-            done,
+        if snap.clean_version:
+            how = (
+                f"It was clean at {snap.clean_version}: pulls {snap.clean_version} again "
+                "(content, label and clean state come back)."
+            )
+        else:
+            how = "It had unpushed edits: imports the snapshot (prune); the server label stays, marked dirty."
+        modal = modals.ActionModal(
+            title=f"Undo: restore {snap.slug}",
+            env=env,
+            summary=[
+                f"Restore {snap.slug} on {env.name} to its state of {snap.time[:19]}",
+                f"(taken before {snap.action}; label then {snap.live_version or 'none'}).",
+                how,
+                "A new snapshot is taken first.",
+            ],
+            confirm_text=snap.slug if env.protected else None,
+            confirm_label="Restore",
+            pending=PENDING,
         )
+        self.push_screen(modal, done)
+        self.preview_restore(modal, snap)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def preview_restore(self, dialog: Any, snap: snapshots.Snapshot) -> None:
+        current = compare.Ref(snap.env, snap.slug)
+        try:
+            archive = await asyncio.to_thread(snap.archive.read_bytes)
+            result = await compare.to_archive(self.ctx, current, archive, f"snapshot {snap.time[:19]}")
+        except (E.PrismeError, OSError) as exc:
+            self.post_message(M.PreviewReady(dialog, [f"What changes is unknown: {exc}"]))
+            return
+        if result.identical:
+            lines = ["No content change: the workspace already has the snapshot's content."]
+        else:
+            lines = [f"What changes on {current} (current → snapshot):", *result.stat_lines()]
+        self.post_message(M.PreviewReady(dialog, lines))
 
     @work(group="op", exit_on_error=False)
     async def _restore_worker(self, env: str, snapshot_id: str, slug: str) -> None:
@@ -1227,7 +1315,16 @@ class PrismeDeployApp(App[int]):
             self.post_message(M.OperationFinished(env, f"Restore {slug}", False, str(exc)))
             return
         self.post_message(
-            M.OperationFinished(env, f"Restore {slug}", outcome.ok, outcome.message, undo=self._undo_of(outcome))
+            M.OperationFinished(
+                env,
+                f"Restore {slug}",
+                outcome.ok,
+                outcome.message,
+                outcome.next_step,
+                undo=self._undo_of(outcome),
+                target=(env, slug),
+                content_note=outcome.content_note,
+            )
         )
 
     def action_snapshots(self) -> None:
@@ -1455,7 +1552,9 @@ class PrismeDeployApp(App[int]):
             self.post_message(M.OperationFinished(env, f"Push {slug}", False, str(exc)))
             return
         self.post_message(M.LogLines([f"  {s}" for s in outcome.steps]))
-        self.post_message(M.OperationFinished(env, f"Push {slug}", outcome.ok, outcome.message, outcome.next_step))
+        self.post_message(
+            M.OperationFinished(env, f"Push {slug}", outcome.ok, outcome.message, outcome.next_step, target=(env, slug))
+        )
 
     def run_pull(self, env: str, slug: str, version: str, repository: str | None, discard: bool, action: str) -> None:
         if self._guard(env, f"{action} {slug} to {version}"):
@@ -1483,7 +1582,15 @@ class PrismeDeployApp(App[int]):
         if outcome.snapshot_id:
             self.post_message(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
         self.post_message(
-            M.OperationFinished(env, title, outcome.ok, outcome.message, outcome.next_step, undo=self._undo_of(outcome))
+            M.OperationFinished(
+                env,
+                title,
+                outcome.ok,
+                outcome.message,
+                outcome.next_step,
+                undo=self._undo_of(outcome),
+                target=(env, slug),
+            )
         )
 
     def run_unlock(self, env: str, slug: str) -> None:
@@ -1569,12 +1676,14 @@ class PrismeDeployApp(App[int]):
         self._bulk_done(env, "Bulk import", run)
 
     def _bulk_done(self, env: str, title: str, run: bulk.BulkRun) -> None:
+        # The outcome line replaces the stream's summary in the status line: it keeps the counts.
+        counts = "; ".join((f"{s.group}: " if s.group else "") + summary_counts(s, run.locked) for s in run.summaries)
         if run.stopped_at:
-            message = f"stopped at group {run.stopped_at}: it has errors (see the log)"
+            message = f"stopped at group {run.stopped_at}: it has errors. {counts}"
         elif run.failed:
-            message = "finished with errors or merge conflicts (see the summary)"
+            message = f"finished with errors, merge conflicts or locked workspaces: {counts}"
         else:
-            message = "finished: " + ", ".join(str(s.group or s.operation) for s in run.summaries)
+            message = f"finished: {counts}"
         for notice in run.notices:
             self.post_message(M.LogLines([f"note: {notice}"]))
         self.post_message(M.OperationFinished(env, title, not run.failed, message))

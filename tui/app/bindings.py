@@ -82,6 +82,8 @@ ACTIONS: tuple[Action, ...] = (
         "Stop following the running bulk operation (the server goes on)",
         show=False,
     ),
+    Action("log_follow", "f", "log_follow", "Follow", "Log: follow new lines, or pause (its title says)", show=False),
+    Action("log_max", "z", "log_max", "Log size", "Log: take the screen (banner kept), or give it back", show=False),
     Action("help", "question_mark,f1", "help", "Help", "Keys and what each pane shows"),
     Action("quit", "q", "quit_app", "Quit", "Quit (asks first while an operation runs)"),
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tui.core import config as cfg
 from tui.core import paths
@@ -29,30 +31,45 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Start dev, staging and prod on loopback; a throwaway config and the demo tokens, never the user's."""
-    from tui.sandbox.demo import DemoPlatform
+    """Start dev, staging and prod on loopback; a throwaway config and the demo tokens, never the user's.
 
-    demo = DemoPlatform.start(getattr(args, "data", None), realism=getattr(args, "realism", None))
-    home = Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-config-"))
-    try:
-        config_file = home / "config.toml"
-        config_file.write_text(demo.config_toml(), encoding="utf-8")
-        os.environ["PRISME_DEPLOY_DATA"] = str(home / "data")  # audit and snapshots of the demo stay in the demo
-        for name, token in demo.tokens().items():
-            os.environ[env_var_name(name)] = token
-        config = cfg.load(config_file)
-        ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)), use_keyring=False)
-        from tui.app.app import PrismeDeployApp
+    Its temporary folders go when it stops: on ``q``, and on SIGHUP (the terminal closed, an SSH drop)
+    or SIGTERM, which ask the app to exit as ``q`` does."""
+    from tui.sandbox.demo import DemoPlatform, Hangup, stop_on_signals
 
-        app = PrismeDeployApp(
-            ctx,
-            initial_env="prod",
-            demo_note="Demo: dev, staging and prod run on loopback; prod is protected (type the slug to "
-            "confirm) and just ran its startup import: press A. ? for keys.",
-        )
-        return app.run(mouse=not getattr(args, "no_mouse", False)) or 0
-    finally:
-        demo.stop()
-        import shutil
+    running: list[Any] = []  # the app, once made: a signal asks it to exit
 
-        shutil.rmtree(home, ignore_errors=True)
+    def quit_app(code: int) -> None:
+        app = running[0] if running else None
+        if app is None or not app.is_running:
+            raise Hangup(code)
+        app.call_later(app.exit, code)
+
+    with stop_on_signals(quit_app):
+        demo = DemoPlatform.start(getattr(args, "data", None), realism=getattr(args, "realism", None))
+        home = Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-config-"))
+        try:
+            return _run_demo_app(args, demo, home, running)
+        finally:
+            demo.stop()
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_demo_app(args: argparse.Namespace, demo: Any, home: Path, running: list[Any]) -> int:
+    config_file = home / "config.toml"
+    config_file.write_text(demo.config_toml(), encoding="utf-8")
+    os.environ["PRISME_DEPLOY_DATA"] = str(home / "data")  # audit and snapshots of the demo stay in the demo
+    for name, token in demo.tokens().items():
+        os.environ[env_var_name(name)] = token
+    config = cfg.load(config_file)
+    ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)), use_keyring=False)
+    from tui.app.app import PrismeDeployApp
+
+    app = PrismeDeployApp(
+        ctx,
+        initial_env="prod",
+        demo_note="Demo: dev, staging and prod run on loopback; prod is protected (type the slug to "
+        "confirm) and just ran its startup import: press A. ? for keys.",
+    )
+    running.append(app)
+    return app.run(mouse=not getattr(args, "no_mouse", False)) or 0

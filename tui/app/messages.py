@@ -33,6 +33,7 @@ class VersionsLoaded(Message):
     workspace: Workspace
     versions: list[Version]
     changes: dict[str, str] = field(default_factory=dict)
+    why_empty: str = ""  # said in the pane instead of an empty list
 
 
 @dataclass(repr=False, eq=False)
@@ -63,6 +64,8 @@ class OperationFinished(Message):
     message: str
     next_step: str | None = None
     undo: dict[str, Any] | None = None
+    target: tuple[str, str] | None = None  # (env, slug) the operation wrote, if one workspace
+    content_note: str | None = None  # its content is not its label's version: where it came from
 
 
 @dataclass(repr=False, eq=False)
@@ -91,13 +94,20 @@ class MatrixReady(Message):
 
 
 @dataclass(repr=False, eq=False)
-class PromotionPlanned(Message):
-    plan: Any
+class PreviewReady(Message):
+    """What an open dialog was computing (its diff preview), for the handler to fill it in."""
+
+    dialog: Any  # the ActionModal that asked; dropped if it was closed meanwhile
+    details: list[str]
+    warnings: list[str] = field(default_factory=list)
+    fields: list[Any] = field(default_factory=list)
+    blocked: str | None = None  # nothing to confirm (e.g. nothing to promote)
+    plan: Any = None  # a promotion's plan, for the confirmation
 
 
 @dataclass(repr=False, eq=False)
-class RollbackPreviewed(Message):
-    env: str
-    slug: str
-    version: str
-    stat_lines: list[str]
+class TypedAhead(Message):
+    """A key typed for a dialog before it was on screen, passed on by the screen it reached instead."""
+
+    key: str
+    character: str | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -15,9 +16,10 @@ from tui.cli.output import Printer
 from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api import errors as E
+from tui.core.api.models import check_git_ref
 from tui.core.audit import AUDIT_COLUMNS, audit_row
-from tui.core.ops import health
-from tui.core.ops.context import Context
+from tui.core.ops import health, history
+from tui.core.ops.context import Context, adhoc_name
 from tui.core.secrets import env_var_name
 from tui.lazy import lazy
 
@@ -39,11 +41,22 @@ Handler = Callable[[argparse.Namespace, Context, Printer], Coroutine[Any, Any, i
 
 # --------------------------------------------------------------------------------------------- plumbing
 def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool = False) -> None:
-    parser.add_argument("--config", help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)")
+    # SUPPRESS: an absent --config after the command must not erase one given before it.
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config); also accepted before the command",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON; streams as JSON lines)")
     if env:
         parser.add_argument("--env", help="a configured environment (or a name for --url)")
         parser.add_argument("--url", help="API URL without configuration; token from PRISME_DEPLOY_TOKEN[_<ENV>]")
+        parser.add_argument(
+            "--tier", choices=cfg.TIERS, help="with --url alone: the tier of that instance (production is protected)"
+        )
+        parser.add_argument(
+            "--protected", action="store_true", help="with --url alone: type-to-confirm (or --yes) as for production"
+        )
     if mutating:
         parser.add_argument(
             "--yes",
@@ -60,13 +73,29 @@ def _context(args: argparse.Namespace) -> Context:
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
     url = getattr(args, "url", None)
     if url:
-        name = getattr(args, "env", None) or "default"
-        ctx.add_adhoc(name, url)
+        name = _url_env(args, ctx, url)
         args.env = name
         generic = os.environ.get("PRISME_DEPLOY_TOKEN")
         if generic and not os.environ.get(env_var_name(name)):
             ctx.tokens.remember(name, generic)
     return ctx
+
+
+def _url_env(args: argparse.Namespace, ctx: Context, url: str) -> str:
+    """The environment ``--url`` stands for. A configured ``--env`` keeps its protections (tier, protected,
+    read_only) and only changes address; without one, the instance is named by its URL (snapshots and the
+    audit are filed by instance, never under one shared name) and --tier / --protected apply."""
+    name = getattr(args, "env", None)
+    if name and name in ctx.config.environments:
+        if getattr(args, "tier", None) or getattr(args, "protected", False):
+            raise E.UsageError(
+                f"{name} is configured: its tier and protection come from the configuration, not the command line."
+            )
+        ctx.config.environments[name] = dataclasses.replace(ctx.env(name), url=url.rstrip("/"))
+        return str(name)
+    name = name or adhoc_name(url)
+    ctx.add_adhoc(name, url, tier=getattr(args, "tier", None), protected=bool(getattr(args, "protected", False)))
+    return name
 
 
 def _env_name(args: argparse.Namespace, ctx: Context) -> str:
@@ -221,10 +250,8 @@ async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -
 
 async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
-    async with ctx.client(env) as client:
-        ws = await client.find_workspace(args.workspace)
-        versions = await client.list_versions(ws.id)
-    live = ws.live_version
+    found = await history.load(ctx, env, args.workspace)
+    live = found.workspace.live_version
     if out.json_mode:
         out.data(
             [
@@ -234,13 +261,22 @@ async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> 
                     "description": v.description,
                     "repository": v.source,
                     "live": v.name == live,
+                    "changes": found.changes.get(v.name),
                 }
-                for v in versions
+                for v in found.versions
             ]
         )
+        if found.why_empty:
+            out.note(found.why_empty)
+        return EXIT_OK
+    if not found.versions:
+        out.note(found.why_empty)
         return EXIT_OK
     out.table(
-        [[("* " if v.name == live else "  ") + v.name, v.created_at or "", v.source, v.description] for v in versions],
+        [
+            [("* " if v.name == live else "  ") + v.name, v.created_at or "", v.source, v.description]
+            for v in found.versions
+        ],
         ["version", "created", "repository", "description"],
     )
     return EXIT_OK
@@ -324,6 +360,7 @@ async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 
 
 async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    check_git_ref(args.version)
     env = _env_name(args, ctx)
     ctx.require_writable(env)
     confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
@@ -485,14 +522,29 @@ async def cmd_login(args: argparse.Namespace, ctx: Context, out: Printer) -> int
         raise E.UsageError("No terminal to prompt on: pipe the token with --token-stdin.")
     if not token:
         raise E.UsageError("The token is empty; nothing was stored.")
-    async with ctx.client_with(env, token) as client:
-        me = await client.me()
+    try:
+        async with ctx.client_with(env, token) as client:
+            me = await client.me()
+    except E.AuthenticationFailed as exc:
+        # The generic hint says "run login": that is what just failed.
+        exc.hint = "Check that the token is current and made for this instance, then pipe it again."
+        raise
     saved = await asyncio.to_thread(ctx.tokens.save, env, token)
+    if not saved.persisted:
+        # A CLI run ends now: a token "kept in memory" would be stored nowhere.
+        probe = ctx.tokens.keyring_probe()
+        raise E.UsageError(
+            f"Token accepted for {me.email or me.id} on {env}, but NOT stored: no usable OS keyring "
+            f"({probe.status.value}, backend {probe.backend}).",
+            hint=f"Set {env_var_name(env)} to the token where prisme-deploy runs, or log in again inside a D-Bus "
+            "session with an unlocked keyring: `dbus-run-session -- bash`, then unlock gnome-keyring-daemon "
+            "(README, Tokens).",
+        )
     if out.json_mode:
         out.data({"env": env, "user": me.email or me.id, "stored": saved.persisted, "message": saved.message})
     else:
         out.line(f"Token accepted for {me.email or me.id} on {env}.")
-        (out.line if saved.persisted else out.note)(saved.message)
+        out.line(saved.message)
     return EXIT_OK
 
 
@@ -533,7 +585,7 @@ def _edit_environment(args: argparse.Namespace, editor: cfg.ConfigEditor) -> Non
 
 
 async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    path = paths.config_path(args.config)
+    path = paths.config_path(getattr(args, "config", None))
     if args.env_command == "list":
         return await cmd_envs(argparse.Namespace(tokens=False), ctx, out)
     if args.env_command == "test":

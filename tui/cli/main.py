@@ -61,10 +61,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     gc.enable()
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader gone (`| head`) shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (`prisme-deploy ... --json | head`): stop quietly, as git does.
+
+    Python would print a traceback, then another one when it flushes stdout at exit; pointing stdout at
+    /dev/null silences the second. 141 is what a shell reports for a process killed by SIGPIPE."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":

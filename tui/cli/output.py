@@ -74,15 +74,16 @@ class Printer:
     # -- bulk progress -----------------------------------------------------------------------------
     def bulk_event(self, event: BulkEvent, tally: BulkTally) -> None:
         if self.json_mode:
-            self.data(
-                {
-                    "kind": event.kind,
-                    "operation": event.operation,
-                    "group": event.group,
-                    "message": event.message,
-                    "payload": event.payload,
-                }
-            )
+            line: dict[str, Any] = {
+                "kind": event.kind,
+                "operation": event.operation,
+                "group": event.group,
+                "message": event.message,
+                "payload": event.payload,
+            }
+            if event.kind == "completed" and event.operation == "push":
+                line["skippedWhileLocked"] = list(tally.locked)  # named only by the started event
+            self.data(line)
             return
         if event.kind == "started":
             count = len(event.payload.get("workspaces") or [])
@@ -99,7 +100,7 @@ class Printer:
         elif event.kind in ("notice", "processing"):
             self.note(f"note: {event.message}")
         elif event.kind == "completed":
-            self.summary(event)
+            self.summary(event, tally.locked)
 
     def _bar(self, tally: BulkTally) -> None:
         if not self.tty or not tally.total:
@@ -115,16 +116,18 @@ class Printer:
             self.err.write("\r" + " " * 80 + "\r")
             self._bar_shown = False
 
-    def summary(self, event: BulkEvent) -> None:
+    def summary(self, event: BulkEvent, locked: list[str] | None = None) -> None:
         p = event.payload
         group = f" ({event.group})" if event.group else ""
         if event.operation == "push":
             self.line(
                 f"summary{group}: pushed {len(event.ids('pushedWorkspaceIds'))}, already pushed "
                 f"{len(event.ids('alreadyPushedWorkspaceIds'))}, merge conflicts "
-                f"{len(event.ids('mergeConflictWorkspaceIds'))}, errors {len(p.get('errors') or [])}"
-                + (" (dry run)" if p.get("dryRun") else "")
+                f"{len(event.ids('mergeConflictWorkspaceIds'))}, skipped while locked {len(locked or [])}, "
+                f"errors {len(p.get('errors') or [])}" + (" (dry run)" if p.get("dryRun") else "")
             )
+            for locked_slug in locked or []:
+                self.line(f"  skipped while locked: {locked_slug} (not pushed; unlock it or wait, then push again)")
         else:
             self.line(
                 f"summary{group}: created {len(event.ids('createdWorkspaceIds'))}, updated "

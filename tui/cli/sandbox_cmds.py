@@ -177,7 +177,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tui.sandbox.demo import DemoPlatform
+    from tui.sandbox.demo import DemoPlatform, Hangup, stop_on_signals
 
     try:
         args.realism = realism_from_args(args)
@@ -188,19 +188,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from tui.app.launch import run_demo
 
         return run_demo(args)
-    demo = DemoPlatform.start(args.data, realism=args.realism)
-    try:
-        for name, running in demo.instances.items():
-            print(f"{name:8} {running.url}  token {running.token}", flush=True)
-        print(f"release repository: {demo.root / 'release.git'}", flush=True)
-        print("Serving until Ctrl-C.", flush=True)
+    with stop_on_signals():
+        demo = DemoPlatform.start(args.data, realism=args.realism)
         try:
-            while True:
-                for running in demo.instances.values():
-                    if running.thread:
-                        running.thread.join(0.5)
-        except KeyboardInterrupt:
-            pass
-    finally:
-        demo.stop()
+            for name, running in demo.instances.items():
+                print(f"{name:8} {running.url}  token {running.token}", flush=True)
+            print(f"release repository: {demo.root / 'release.git'}", flush=True)
+            print("Serving until Ctrl-C.", flush=True)
+            try:
+                while True:
+                    for running in demo.instances.values():
+                        if running.thread:
+                            running.thread.join(0.5)
+            except (KeyboardInterrupt, Hangup):
+                pass
+        finally:
+            demo.stop()
     return EXIT_OK

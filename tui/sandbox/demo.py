@@ -11,9 +11,14 @@ import hashlib
 import os
 import secrets
 import shutil
+import signal
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from platformdirs import user_cache_dir
 
@@ -57,6 +62,15 @@ def seeded_template() -> Path:
     return template
 
 
+def remove_tree(root: Path, attempts: int = 20) -> None:
+    """Remove a folder a background thread may still be writing to (prod's startup import): try again."""
+    for _ in range(attempts):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.1)
+
+
 def prepare(root: Path) -> dict[str, Path]:
     """Copy a seeded demo into ``root``; returns environment name -> data folder."""
     shutil.copytree(seeded_template(), root, dirs_exist_ok=True, symlinks=True)
@@ -95,7 +109,7 @@ class DemoPlatform:
         for running in self.instances.values():
             running.stop()
         if self.owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_tree(self.root)
 
     def tokens(self) -> dict[str, str]:
         return {name: running.token for name, running in self.instances.items()}
@@ -124,3 +138,32 @@ class DemoPlatform:
             "",
         ]
         return "\n".join(lines)
+
+
+class Hangup(SystemExit):
+    """SIGHUP or SIGTERM: unwinds to the ``finally`` that stops the demo and removes its folders."""
+
+
+@contextmanager
+def stop_on_signals(ask_to_quit: Callable[[int], None] | None = None) -> Iterator[None]:
+    """A closed terminal (SIGHUP, an SSH drop) or SIGTERM ends the demo as ``q`` does: its temporary
+    folders are removed. Without a handler Python dies on the spot and leaves them behind.
+
+    ``ask_to_quit(code)`` asks the app to close (it restores the terminal, then the caller's ``finally``
+    cleans up); a second signal, or no app, unwinds at once."""
+    asked: list[int] = []
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        code = 128 + signum
+        if ask_to_quit is not None and not asked:
+            asked.append(signum)
+            ask_to_quit(code)
+            return
+        raise Hangup(code)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -83,3 +83,28 @@ class TableScreen(Dialog[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class TextScreen(Dialog[None]):
+    """Lines read in full: wrapped, inert text (log lines carry server messages), scrollable."""
+
+    BINDINGS = [Binding("escape,q,enter", "close", "Close")]
+
+    def __init__(self, title: str, lines: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.lines = title, lines
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+        from textual.content import Content
+
+        with Vertical(id="help"):
+            yield Label(self.title_text, id="dialog-title")
+            with VerticalScroll(id="text-body"):
+                yield Static(Content("\n".join(self.lines) or "(nothing shown)"), id="text-lines")
+
+    def on_mount(self) -> None:
+        self.query_one("#text-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

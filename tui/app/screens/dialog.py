@@ -18,23 +18,28 @@ class Dialog(ModalScreen[ResultT]):
     Dialog { align: center middle; }
     #dialog { width: 76; max-width: 100%; height: auto; max-height: 100%; border: thick $primary; background: $surface;
               padding: 0 1; }
-    #dialog.-tier-production { border: thick ansi_red; }
-    #dialog.-tier-staging { border: thick ansi_yellow; }
+    #dialog.-tier-production { border: thick #d70000; }
+    #dialog.-tier-staging { border: thick #d7af00; }
     #dialog-badge { background: $primary; color: $text; text-style: bold; }
-    #dialog.-tier-production #dialog-badge { background: ansi_red; color: ansi_bright_white; }
-    #dialog.-tier-staging #dialog-badge { background: ansi_yellow; color: ansi_black; }
-    #dialog.-tier-development #dialog-badge { background: ansi_green; color: ansi_black; }
-    #dialog-title { text-style: bold; padding: 0 0 1 0; width: 100%; }
-    #dialog-body { height: auto; max-height: 14; }
-    #dialog-summary { padding: 0 0 1 0; }
-    #dialog-details { padding: 0 0 1 0; color: $text-muted; }
+    #dialog.-tier-production #dialog-badge { background: #d70000; color: #ffffff; }
+    #dialog.-tier-staging #dialog-badge { background: #d7af00; color: #000000; }
+    #dialog.-tier-development #dialog-badge { background: #00af00; color: #000000; }
+    #dialog-title { text-style: bold; width: 100%; }
+    #dialog-summary { padding: 1 0 0 0; }
+    #dialog-warnings { height: auto; }
+    #dialog-body { height: auto; max-height: 14; margin: 1 0 0 0; }
+    #dialog-details { color: $text-muted; }
+    #dialog-details.-empty { display: none; }
 
     .field-label { padding: 1 0 0 0; color: $text-muted; }
     .field-error { color: $error; height: auto; }
-    .warning { color: $warning; text-style: bold; }
+    .warning { color: $warning; text-style: bold; width: 100%; }
     #confirm-hint { padding: 1 0 0 0; color: $warning; }
+    /* compact inputs (one row: the confirmation fits at 80x24) still read as boxes to type in */
+    #dialog Input.-textual-compact { background: $boost; padding: 0 1; }
+    #dialog Input.-textual-compact:focus { background: $primary 25%; }
     #dialog SelectionList { height: auto; max-height: 6; }
-    #dialog-buttons { height: 3; align: right middle; padding: 1 0 0 0; }
+    #dialog-buttons { height: 2; align: right bottom; }
     #dialog-buttons Button { margin: 0 0 0 2; }
     #help { width: 100; max-width: 100%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
     #help Markdown { height: 1fr; overflow-y: auto; }

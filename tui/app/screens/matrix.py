@@ -25,6 +25,7 @@ class MatrixScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="matrix.close"),
         Binding("enter", "mark", "Mark / diff", id="matrix.mark"),
+        Binding("d", "diff", "Diff with the left column", id="matrix.diff"),
         Binding("p", "promote", "Promote marked → here", id="matrix.promote"),
     ]
 
@@ -47,7 +48,8 @@ class MatrixScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(one_line(self.title_text), id="diff-title", markup=False)
         yield Label(
-            "= same content as the environment to the left   ≠ differs   ✎ edited since its last import   — absent",
+            "= same content as the column to the left   ≠ different content   ✎ dirty: content is not its "
+            "version label   — absent",
             id="matrix-legend",
         )
         yield DataTable(id="matrix", cursor_type="cell", zebra_stripes=True)
@@ -62,7 +64,7 @@ class MatrixScreen(Screen[None]):
             cells = []
             for env in self.matrix.envs:
                 cell = self.matrix.cells[(slug, env)]
-                style = "yellow" if cell.differs_from_left else ("red" if cell.drift or cell.error else "")
+                style = "yellow" if cell.differs_from_left else ("red" if cell.dirty or cell.error else "")
                 cells.append(Text(one_line(cell.text), style=style))
             table.add_row(Text(one_line(slug)), *cells, key=slug)  # a str cell would be read as markup
         table.focus()
@@ -84,6 +86,26 @@ class MatrixScreen(Screen[None]):
             return
         source, self.marked = self.marked, None
         self.post_message(self.DiffRequested(f"{source[1]}:{source[0]}", f"{here[1]}:{here[0]}"))
+
+    def action_diff(self) -> None:
+        """The highlighted cell against the marked one, else against its left neighbour (the first
+        environment against the second)."""
+        here = self._cursor()
+        if here is None:
+            self.notify("Move to an environment's column first.", severity="warning")
+            return
+        slug, env = here
+        if self.marked is not None and self.marked != here:
+            source, self.marked = self.marked, None
+            self.post_message(self.DiffRequested(f"{source[1]}:{source[0]}", f"{env}:{slug}"))
+            return
+        index = self.matrix.envs.index(env)
+        if len(self.matrix.envs) < 2:
+            return
+        if index == 0:
+            self.post_message(self.DiffRequested(f"{env}:{slug}", f"{self.matrix.envs[1]}:{slug}"))
+        else:
+            self.post_message(self.DiffRequested(f"{self.matrix.envs[index - 1]}:{slug}", f"{env}:{slug}"))
 
     def action_promote(self) -> None:
         here = self._cursor()

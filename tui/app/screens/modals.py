@@ -1,8 +1,8 @@
 """Modal dialogs: forms, then a summary of exactly what will happen, focus on Cancel.
 
 On a protected environment the confirm button stays disabled until the user types the workspace slug
-(or, for bulk operations, the environment name). Enter never confirms by accident: Confirm must be
-focused and enabled.
+(or, for bulk operations, the environment name); enter in the box confirms once it matches. Enter never
+confirms by accident elsewhere: Confirm must be focused and enabled.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.scalar import Scalar
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from tui.app.messages import TypedAhead
 from tui.app.screens.dialog import Dialog
 from tui.core.api.errors import InvalidVersionName
 from tui.core.api.models import validate_version_name
@@ -44,7 +47,13 @@ class Field:
 
 
 class ActionModal(Dialog[dict[str, Any] | None]):
-    """A titled form + summary + (maybe) type-to-confirm. Dismisses with the values, or None."""
+    """A titled form + summary + (maybe) type-to-confirm. Dismisses with the values, or None.
+
+    It opens at once, so keys typed after the action key land in it: what it must compute first (a diff
+    preview) is ``pending``, said in its place, and Confirm stays disabled until ``fill`` brings it.
+    The summary, the confirmation and the buttons stay on screen at 80x24; the body (preview, fields)
+    takes the room left and scrolls.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
@@ -60,6 +69,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         danger: bool = True,
         warnings: list[str] | None = None,
         details: list[str] | None = None,
+        pending: str | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -71,6 +81,9 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         self.danger = danger
         self.warnings = warnings or []
         self.details = details or []
+        self.pending = pending  # what is still being computed; Confirm waits for it
+        self.blocked: str | None = None  # why Confirm stays disabled whatever is typed (nothing to do)
+        self.focus_target: Widget | None = None  # where typing goes from the start
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
@@ -78,47 +91,61 @@ class ActionModal(Dialog[dict[str, Any] | None]):
             yield Label(one_line(self.title_text), id="dialog-title", markup=False)
             # What will happen never scrolls away: environment, target, versions stay in view.
             # Every line may carry server text (a description, a name): shown as text, never markup.
-            yield Static(_lines(self.summary_lines), id="dialog-summary", markup=False)
-            for warning in self.warnings:
-                yield Label(f"! {terminal_safe(warning)}", classes="warning", markup=False)
+            yield Static(Content(_lines(self.summary_lines)), id="dialog-summary")
+            with Vertical(id="dialog-warnings"):
+                for warning in self.warnings:
+                    yield Label(Content(f"! {one_line(warning)}"), classes="warning")
             with VerticalScroll(id="dialog-body"):
-                if self.details:
-                    yield Static(_lines(self.details), id="dialog-details", markup=False)
+                lines = self.details + ([self.pending] if self.pending else [])
+                yield Static(Content(_lines(lines)), id="dialog-details", classes="" if lines else "-empty")
                 for spec in self.fields:
-                    yield Label(one_line(spec.label), classes="field-label", markup=False)
-                    yield from self._field(spec)
-                    if spec.kind == "version":
-                        yield Label("", id=f"{spec.id}-error", classes="field-error")
-                if self.confirm_text:
-                    yield Label(
-                        Content.assemble(
-                            "Protected environment: type ",
-                            (one_line(self.confirm_text), "bold"),
-                            " to enable ",
-                            (self.confirm_label, "bold"),
-                            ":",
-                        ),
-                        id="confirm-hint",
-                    )
-                    yield Input(placeholder="type the name here", id="confirm-input")
+                    yield from self._field_widgets(spec)
+            if self.confirm_text:
+                yield Label(
+                    Content.assemble(
+                        "Protected: type ",
+                        (one_line(self.confirm_text), "bold"),
+                        " to enable ",
+                        (self.confirm_label, "bold"),
+                        ":",
+                    ),
+                    id="confirm-hint",
+                )
+                yield Input(placeholder="type the name here, enter confirms", id="confirm-input", compact=True)
             with Horizontal(id="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
+                yield Button("Cancel", id="cancel", compact=True)
                 yield Button(
                     self.confirm_label,
                     id="confirm",
                     variant="error" if self.danger else "primary",
-                    disabled=bool(self.confirm_text) or bool(self._invalid()),
+                    disabled=bool(self.confirm_text) or bool(self.pending) or bool(self._invalid()),
+                    compact=True,
                 )
+
+    def _field_widgets(self, spec: Field) -> ComposeResult:
+        if spec.kind != "check":  # a checkbox carries its own label
+            yield Label(Content(one_line(spec.label)), classes="field-label")
+        yield from self._field(spec)
+        if spec.kind == "version":
+            yield Label("", id=f"{spec.id}-error", classes="field-error")
 
     def _field(self, spec: Field) -> ComposeResult:
         if spec.kind in ("text", "version", "password"):
             yield Input(
-                value=str(spec.value or ""), placeholder=spec.placeholder, id=spec.id, password=spec.kind == "password"
+                value=terminal_safe(str(spec.value or "")),  # what is shown is what is submitted: inert
+                placeholder=spec.placeholder,
+                id=spec.id,
+                password=spec.kind == "password",
+                compact=True,
             )
         elif spec.kind == "select":
             options = [(Text(one_line(label)), value) for label, value in spec.options]
             yield Select(
-                options, value=spec.value if spec.value is not None else Select.NULL, id=spec.id, allow_blank=False
+                options,
+                value=spec.value if spec.value is not None else Select.NULL,
+                id=spec.id,
+                allow_blank=False,
+                compact=True,
             )
         elif spec.kind == "multi":
             yield SelectionList[Any](
@@ -126,12 +153,77 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 id=spec.id,
             )
         elif spec.kind == "check":
-            yield Checkbox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id)
+            yield Checkbox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id, compact=True)
 
     def on_mount(self) -> None:
-        # Focus starts where typing is needed (the first field, or the confirmation), otherwise on Cancel.
-        first = self.query("Input, Select, SelectionList").first() if self.fields or self.confirm_text else None
-        (first or self.query_one("#cancel", Button)).focus()
+        # Focus starts where typing is needed: a required field still empty, else the confirmation, else
+        # the first field, else Cancel. Keys typed as the dialog opens land there.
+        empty = next((f for f in self.fields if f.required and not f.value), None)
+        if empty is not None:
+            target: Widget | None = self.query_one(f"#{empty.id}")
+        elif self.confirm_text:
+            target = self.query_one("#confirm-input", Input)
+        else:
+            target = next(iter(self.query("#dialog-body Input, #dialog-body Select, #dialog-body SelectionList")), None)
+        self.focus_target = target or self.query_one("#cancel", Button)
+        self.focus_target.focus()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that reached the dialog itself was sent before its focus was set (an input
+        consumes the ones typed in it): it goes where typing goes."""
+        if event.is_printable:
+            event.stop()
+            self.on_typed_ahead(TypedAhead(event.key, event.character))
+
+    def on_typed_ahead(self, message: TypedAhead) -> None:
+        """Keys typed after the action key, before this dialog was on screen (``r`` then the slug, in one
+        burst), reached the main screen: they belong here, in order, in the box that has focus. Anything
+        else is dropped: nothing runs elsewhere."""
+        target = self.focused or self.focus_target
+        if not isinstance(target, Input):
+            return
+        if message.character and message.character.isprintable():
+            target.insert_text_at_cursor(message.character)
+        elif message.key == "backspace":
+            target.action_delete_left()
+
+    def _fit(self) -> None:
+        """Give the body the rows the rest leaves (the rest never scrolls away, down to 80x24)."""
+        dialog = self.query_one("#dialog")
+        body = self.query_one("#dialog-body")
+        others = sum(child.outer_size.height for child in dialog.children if child is not body)
+        room = self.size.height - others - dialog.styles.gutter.height - body.styles.margin.height
+        if body.styles.max_height != Scalar.from_number(max(room, 1)):
+            body.styles.max_height = max(room, 1)
+
+    # -- filled in later -------------------------------------------------------------------------------
+    async def fill(
+        self,
+        details: list[str],
+        *,
+        warnings: list[str] | None = None,
+        fields: list[Field] | None = None,
+        blocked: str | None = None,
+    ) -> None:
+        """What was pending arrived: the preview (and what it found: warnings, fields to acknowledge)."""
+        self.pending, self.blocked = None, blocked
+        self.details = details
+        details_widget = self.query_one("#dialog-details", Static)
+        details_widget.update(Content(_lines(details)))
+        details_widget.set_class(not details, "-empty")
+        for warning in warnings or []:
+            self.warnings.append(warning)
+            await self.query_one("#dialog-warnings").mount(Label(Content(f"! {one_line(warning)}"), classes="warning"))
+        body = self.query_one("#dialog-body")
+        for spec in fields or []:
+            self.fields.append(spec)
+            await body.mount_all(list(self._field_widgets(spec)))
+        self._refresh_state()
+        self.call_after_refresh(self._fit)
 
     # -- validation ---------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -149,6 +241,8 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         return result
 
     def _invalid(self) -> str | None:
+        if self.pending or self.blocked:
+            return self.pending or self.blocked
         if not self.is_mounted:
             return None
         values = self.values()
@@ -182,6 +276,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
     def _changed(self) -> None:
         self._refresh_state()
 
+    @on(Input.Submitted, "#confirm-input")  # enter in a correct confirmation confirms; a wrong one does nothing
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
         self._refresh_state()

@@ -26,6 +26,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
@@ -34,6 +35,12 @@ from tui.core.text import one_line
 
 
 class FixedTable(DataTable[Any]):
+    # Home/End move the row cursor (DataTable scrolls sideways, hiding the first columns).
+    BINDINGS = [
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         keys = list(new_rows)
         if any(column.auto_width for column in self.columns.values()) or any(

@@ -1,10 +1,12 @@
 """The operations log: Textual's ``Log`` fed in batches, a progress line and a summary that stays.
 
-Lines are buffered and flushed every 100 ms with ``write_lines`` (one refresh per batch, not per event);
-``Log.write_lines`` only follows the tail when the view is already at the end, so scrolling up to read
-history is never yanked back. The log is bounded (``max_lines``). The progress line is one widget that
-draws its own bar (Textual's ProgressBar is four, each styled and laid out at start-up and on every
-update while 50,000 events stream in).
+Lines are buffered and flushed every 100 ms with ``write_lines`` (one refresh per batch, not per event).
+Follow mode is explicit and named in the pane's title: following, new lines scroll into view; scrolling
+up pauses it (history is never yanked back) and the title counts the new lines below; ``f`` (or End)
+follows again. Lines do not wrap (one event a line, fast at 50,000 events): enter opens what the pane
+shows, wrapped, to read long lines in full. The log is bounded (``max_lines``). The progress line is one
+widget that draws its own bar (Textual's ProgressBar is four, each styled and laid out at start-up and on
+every update while 50,000 events stream in).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.timer import Timer
@@ -73,6 +76,10 @@ class LogPane(Vertical):
     LogPane Log { height: 1fr; }
     LogPane #op-summary { height: auto; padding: 0 1; }
     """
+    BINDINGS = [
+        Binding("enter", "read", "Read in full", show=False),
+        Binding("end", "follow", "Follow", show=False),
+    ]
 
     def __init__(
         self, *, max_lines: int = 20_000, id: str | None = None, clock: Callable[[], datetime] = datetime.now
@@ -81,6 +88,9 @@ class LogPane(Vertical):
         self.max_lines = max_lines
         self.clock = clock
         self._pending: list[str] = []
+        self.label = "Log"
+        self.following = True
+        self.unseen = 0  # lines written below the view while paused
 
     def compose(self) -> ComposeResult:
         log = Log(max_lines=self.max_lines, id="log", highlight=False)
@@ -90,7 +100,21 @@ class LogPane(Vertical):
         yield Static("", id="op-summary")
 
     def on_mount(self) -> None:
+        self._title()
         self.set_interval(0.1, self.flush)
+
+    def set_label(self, label: str) -> None:
+        self.label = label
+        self._title()
+
+    def _title(self) -> None:
+        if self.following:
+            state = "following · f pauses"
+        elif self.unseen:
+            state = f"PAUSED · {self.unseen} new line(s) below · f follows"
+        else:
+            state = "paused · f follows"
+        self.border_title = f"{self.label} · {state}"
 
     def add(self, *lines: str) -> None:
         """Lines of server text, shown as text: a line break starts another log line, every other
@@ -99,9 +123,40 @@ class LogPane(Vertical):
         self._pending.extend(f"{stamp} {one_line(part)}" for line in lines for part in str(line).split("\n"))
 
     def flush(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.query_one(Log).write_lines(batch)
+        log = self.query_one(Log)
+        if self.following and log.max_scroll_y and not log.is_vertical_scroll_end:
+            self.following = False  # the reader scrolled up: stay where they read
+            self._title()
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        log.write_lines(batch, scroll_end=False)
+        if self.following:
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.unseen += len(batch)
+            self._title()
+
+    def set_following(self, following: bool) -> None:
+        self.following = following
+        if following:
+            self.unseen = 0
+            self.query_one(Log).scroll_end(animate=False, immediate=True, x_axis=False)
+        self._title()
+
+    def action_follow(self) -> None:
+        self.set_following(True)
+
+    def visible_lines(self) -> list[str]:
+        log = self.query_one(Log)
+        top = int(log.scroll_y)
+        return list(log.lines[top : top + max(log.size.height, 1)])
+
+    def action_read(self) -> None:
+        """The lines the pane shows, wrapped: a long line (an error, a path) read in full."""
+        from tui.app.screens.activity import TextScreen
+
+        self.app.push_screen(TextScreen(f"{self.label} · the lines shown, in full", self.visible_lines()))
 
     def progress(self, title: str, current: int | None = None, total: int | None = None) -> None:
         """A title with no total: running, size unknown. "idle": nothing running."""

@@ -104,6 +104,14 @@ def event_type_kind(event_type: str) -> Kind:
     return tail if tail in ("started", "progress", "completed") else "unknown"  # type: ignore[return-value]
 
 
+def locked_slugs(event: BulkEvent) -> list[str]:
+    """Workspaces a bulk push's started event names as skipped for a write lock: no summary id lists them."""
+    if event.kind != "started" or event.operation != "push":
+        return []
+    named = event.payload.get("workspaces") or []
+    return [str(w.get("slug")) for w in named if isinstance(w, dict) and w.get("status") == "inProgress"]
+
+
 @dataclass
 class BulkTally:
     """Running counts for a progress bar and a summary panel, fed with BulkEvents."""
@@ -113,10 +121,12 @@ class BulkTally:
     by_status: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)  # candidate / alreadyPushed / inProgress...
     summary: BulkEvent | None = None
+    locked: list[str] = field(default_factory=list)  # named by the push, skipped: a write lock (inProgress)
 
     def feed(self, event: BulkEvent) -> None:
         if event.kind == "started":
             workspaces = event.payload.get("workspaces") or []
+            self.locked += [s for s in locked_slugs(event) if s not in self.locked]  # a recovery replays it
             for item in workspaces:
                 status = str(item.get("status") or "candidate")
                 self.categories[status] = self.categories.get(status, 0) + 1

@@ -827,12 +827,15 @@ class PrismeClient:
         force_reimport: bool = False,
         request_timeout: float = BULK_TIMEOUT,
         on_request_done: Callable[[], None] | None = None,
+        seen: set[str] | None = None,
     ) -> AsyncIterator[BulkEvent]:
         """Import ONE group (the guide's rule): progress comes from platform events while it runs.
 
         ``?timeout`` stays at most 15 s, as the service caps it: past it the answer is
         ``{processing: true}`` (or, behind a slow gateway, a 408), and the completion is followed
-        through the platform's events."""
+        through the platform's events.
+
+        ``seen``: ids of platform events already shown (by the previous groups of a run), skipped here."""
         body: dict[str, Any] = {"repository": {"id": repository_id}, "groups": [group]}
         if force_reimport:
             body["forceReimport"] = True
@@ -851,7 +854,7 @@ class PrismeClient:
                 deadline=self._waiting(wait),
             )
         )
-        seen: set[str] = set()
+        seen = set() if seen is None else seen
         types = ["workspaces.bulkImport.started", "workspaces.bulkImport.progress"]
         try:
             pause = self.poll_interval

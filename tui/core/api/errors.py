@@ -75,6 +75,9 @@ class PermissionDenied(PrismeError):
 
 
 class NotFound(PrismeError):
+    # An unknown workspace, version, group or repository is a usage or configuration error (exit 2):
+    # exit 1 means "the sides differ" for diff, and a typo must not read as drift in CI.
+    exit_code = 2
     kind = "not_found"
 
 

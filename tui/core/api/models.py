@@ -28,6 +28,28 @@ def validate_version_name(name: str) -> str:
             f"Version name {name!r} has characters the server refuses: {' '.join(repr(c) for c in bad)}. "
             "Use letters, digits, '.', '_' and '-'."
         )
+    return check_git_ref(name)
+
+
+def check_git_ref(name: str) -> str:
+    """A version becomes a git tag: refuse what `git check-ref-format` refuses (the push would fail late)."""
+    problem = (
+        "contains '..'"
+        if ".." in name
+        else "ends with '.lock'"
+        if name.endswith(".lock")
+        else "starts with '.'"
+        if name.startswith(".")
+        else "ends with '.'"
+        if name.endswith(".")
+        else "starts with '-'"
+        if name.startswith("-")
+        else "contains '@{'"
+        if "@{" in name
+        else None
+    )
+    if problem:
+        raise InvalidVersionName(f"Version name {name!r} {problem}: git refuses it as a tag name.")
     return name
 
 

@@ -33,6 +33,7 @@ class Outcome:
     steps: list[str] = field(default_factory=list)
     next_step: str | None = None
     snapshot_id: str | None = None  # the safety snapshot taken before (undo restores it)
+    content_note: str | None = None  # where the content came from when it is not the label's version
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok, "message": self.message, "steps": self.steps}
@@ -54,6 +55,8 @@ class Outcome:
             data["version"] = {"name": self.version.name, "repository": self.version.source}
         if self.snapshot_id:
             data["snapshot"] = self.snapshot_id
+        if self.content_note:
+            data["contentNote"] = self.content_note
         return data
 
 
@@ -307,9 +310,55 @@ def _unconfirmed(
 
 
 async def restore(ctx: Context, snapshot_id: str) -> Outcome:
-    """Import a safety snapshot back (with prune): the undo of a rollback, pull, import or promotion."""
-    store = snapshots.SnapshotStore.for_context(ctx)
-    snap = store.get(snapshot_id)
+    """Undo an overwrite with its safety snapshot, leaving the server's state true.
+
+    A snapshot of a clean workspace is exactly a version: pulling that version again brings back the
+    content, the label and a clean state. Otherwise the archive is imported (with prune), which the
+    server marks dirty, and says so: the content is restored, the label stays what it is."""
+    snap = snapshots.SnapshotStore.for_context(ctx).get(snapshot_id)
+    if snap.clean_version:
+        return await _pull_again(ctx, snap)
+    return await _import_snapshot(ctx, snap)
+
+
+async def _pull_again(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
+    version = snap.clean_version or "latest"
+    outcome = await pull(
+        ctx,
+        snap.env,
+        snap.slug,
+        version=version,
+        repository=snap.repository,
+        discard_local_changes=True,
+        action="restore",
+    )
+    if not outcome.ok:
+        return outcome
+    differs = await _differs_from(ctx, snap)
+    outcome.message = (
+        f"Restored {snap.slug} on {snap.env}: pulled {version} again (it was clean at {version} before "
+        f"{snap.action}); label and content agree."
+        if not differs
+        else f"Pulled {version} into {snap.slug} on {snap.env} (it was clean at {version} before {snap.action}), "
+        f"but the content differs from the snapshot in {len(differs)} file(s): {', '.join(differs[:5])}."
+    )
+    if differs:
+        outcome.ok = False
+        outcome.next_step = f"`prisme-deploy snapshots restore {snap.id}` imports the snapshot itself (marked dirty)."
+    return outcome
+
+
+async def _differs_from(ctx: Context, snap: snapshots.Snapshot) -> list[str]:
+    from tui.core.diff import diff_files, files_from_zip
+
+    async with ctx.client(snap.env) as client:
+        ws = await client.find_workspace(snap.slug)
+        now = files_from_zip(await client.export(ws.id))
+    result = await asyncio.to_thread(diff_files, files_from_zip(snap.archive.read_bytes()), now)
+    return [f.path for f in result.files]
+
+
+async def _import_snapshot(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
     with ctx.operation(snap.env, f"restore {snap.slug}"):
         async with ctx.client(snap.env) as client:
             ws = await client.find_workspace(snap.slug)
@@ -333,13 +382,21 @@ async def restore(ctx: Context, snapshot_id: str) -> Outcome:
             return Outcome(
                 ok,
                 f"Restored {snap.slug} on {snap.env} from the snapshot of {snap.time[:19]} "
-                f"(taken before {snap.action}; it ran {snap.live_version or 'an unknown version'})."
+                f"(taken before {snap.action}): {label_note(after, 'content restored from a snapshot')}."
                 if ok
                 else f"Restore of {snap.slug} reported errors: {result.errors[0]}",
                 after,
                 result,
                 snapshot_id=before.id if before else None,
+                content_note=label_note(after, "content restored from a snapshot") if ok else None,
             )
+
+
+def label_note(ws: Workspace, origin: str) -> str:
+    """An archive import changes content, not the version label: say both, in words."""
+    label = ws.live_version or "none"
+    dirty = "; marked dirty" if ws.dirty else ""
+    return f"{origin}; server label {label}{dirty}"
 
 
 async def unlock(ctx: Context, env: str, slug: str) -> Outcome:

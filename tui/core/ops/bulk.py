@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.api import errors as E
-from tui.core.api.bulk import BulkEvent
+from tui.core.api.bulk import BulkEvent, locked_slugs
 from tui.core.api.client import PrismeClient
+from tui.core.api.models import Workspace
 from tui.core.ops import snapshots
 from tui.core.ops.context import Context
 
@@ -26,10 +27,11 @@ class BulkRun:
     summaries: list[BulkEvent] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     stopped_at: str | None = None
+    locked: list[str] = field(default_factory=list)  # skipped for a write lock: not pushed, so not a success
 
     @property
     def failed(self) -> bool:
-        return any(s.failed for s in self.summaries) or self.stopped_at is not None
+        return any(s.failed for s in self.summaries) or self.stopped_at is not None or bool(self.locked)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,8 +40,28 @@ class BulkRun:
             "failed": self.failed,
             "stoppedAt": self.stopped_at,
             "notices": self.notices,
+            "skippedWhileLocked": self.locked,
             "summaries": [s.payload for s in self.summaries],
         }
+
+
+@dataclass
+class GroupEvents:
+    """Keeps one group's import events: the platform's event feed also holds the previous group's."""
+
+    group: str
+    members: set[str] | None = None  # the slugs its started event named
+
+    def accepts(self, event: BulkEvent) -> bool:
+        groups = event.payload.get("groups")
+        if event.kind in ("started", "completed") and isinstance(groups, list) and groups and self.group not in groups:
+            return False
+        if event.kind == "started":
+            named = event.payload.get("workspaces") or []
+            self.members = {str(w.get("slug")) for w in named if isinstance(w, dict)}
+        elif event.kind == "progress" and self.members is not None and event.slug:
+            return event.slug in self.members
+        return True
 
 
 async def validate_repository(client: PrismeClient, env: str, repository: str, *, write: bool) -> None:
@@ -56,14 +78,37 @@ async def validate_repository(client: PrismeClient, env: str, repository: str, *
         raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}; a bulk import needs to read it.")
 
 
-async def _snapshot_group(ctx: Context, client: PrismeClient, env: str, group: str) -> list[str] | None:
-    """Every workspace a group import may overwrite, exported concurrently first (None: snapshots off)."""
+async def group_members(client: PrismeClient, ctx: Context, group: str, repository: str) -> list[Workspace] | None:
+    """The workspaces of ``group``: by its configured labels, else as the server defines the group (a bulk
+    push dry run categorises its members and pushes nothing). None when neither can tell."""
+    known = ctx.config.groups.get(group)
+    if known:
+        return await client.list_workspaces(labels=list(known.labels))
+    slugs: set[str] = set()
+    try:
+        async for event in client.bulk_push(repository_id=repository, groups=[group], dry_run=True):
+            if event.kind == "started":
+                slugs = {str(w.get("slug")) for w in event.payload.get("workspaces") or [] if isinstance(w, dict)}
+    except E.PrismeError:
+        return None
+    return [w for w in await client.list_workspaces() if w.slug in slugs]
+
+
+async def _snapshot_group(
+    ctx: Context, client: PrismeClient, env: str, group: str, repository: str
+) -> tuple[list[str], str] | None:
+    """Every workspace a group import may overwrite, exported concurrently first (None: snapshots off).
+    Returns the snapshot ids and what to say about them."""
     if not snapshots.enabled(ctx, env):
         return None
-    known = ctx.config.groups.get(group)
-    workspaces = await client.list_workspaces(labels=list(known.labels) if known else None)
-    taken = await snapshots.take_many(ctx, client, env, workspaces, f"bulk-import {group}")
-    return [s.id for s in taken]
+    members = await group_members(client, ctx, group, repository)
+    if members is None:
+        members = await client.list_workspaces()
+        what = f"all {len(members)} workspace(s) saved before importing {group} (its members are unknown here)"
+    else:
+        what = f"{len(members)} workspace(s) of {group} saved before the import"
+    taken = await snapshots.take_many(ctx, client, env, members, f"bulk-import {group}")
+    return [s.id for s in taken], what
 
 
 async def bulk_push(
@@ -100,8 +145,12 @@ async def bulk_push(
                 ):
                     if event.kind == "notice" and event.message:
                         run.notices.append(event.message)
+                    run.locked += [s for s in locked_slugs(event) if s not in run.locked]  # a recovery replays it
                     if event.kind == "completed":
                         run.summaries.append(event)
+                        entry.details["skippedWhileLocked"] = list(run.locked)
+                        if run.locked:
+                            entry.outcome = "failed"
                         entry.details["pushed"] = len(event.ids("pushedWorkspaceIds"))
                         entry.details["errors"] = len(event.payload.get("errors") or [])
                         entry.details["mergeConflicts"] = len(event.ids("mergeConflictWorkspaceIds"))
@@ -126,6 +175,7 @@ async def bulk_import(
     run = run or BulkRun(env, "bulk-import")
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
+    seen: set[str] = set()  # platform event ids already shown: each group's run shows only its own
     with ctx.operation(env, "bulk import"):
         async with ctx.client(env) as client:
             await validate_repository(client, env, repository, write=False)
@@ -138,20 +188,17 @@ async def bulk_import(
             ) as entry:
                 for group in groups:
                     yield BulkEvent("notice", {}, "import", group, message=f"importing group {group}")
-                    saved = await _snapshot_group(ctx, client, env, group)
+                    saved = await _snapshot_group(ctx, client, env, group, repository)
                     if saved is not None:
-                        entry.details.setdefault("snapshots", []).extend(saved)
-                        yield BulkEvent(
-                            "notice",
-                            {},
-                            "import",
-                            group,
-                            message=f"safety snapshots: {len(saved)} workspace(s) of {group} saved before the import",
-                        )
+                        entry.details.setdefault("snapshots", []).extend(saved[0])
+                        yield BulkEvent("notice", {}, "import", group, message=f"safety snapshots: {saved[1]}")
                     summary: BulkEvent | None = None
+                    own = GroupEvents(group)
                     async for event in client.bulk_import(
-                        repository_id=repository, group=group, force_reimport=force_reimport
+                        repository_id=repository, group=group, force_reimport=force_reimport, seen=seen
                     ):
+                        if not own.accepts(event):
+                            continue
                         if event.kind == "completed":
                             summary = event
                             run.summaries.append(event)

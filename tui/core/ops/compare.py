@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.core.api import errors as E
+from tui.core.api.models import check_git_ref
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory
 from tui.core.ignore import Ignore
@@ -32,6 +33,8 @@ class Ref:
         if not sep or not env or not rest:
             raise E.UsageError(f"{text!r} is not ENV:SLUG[@VERSION] (for example prod:support-bot@v1.2.0).")
         slug, _, version = rest.partition("@")
+        if version:
+            check_git_ref(version)  # `a..b` would be read by git as a range
         return cls(env, slug, version or None)
 
     def __str__(self) -> str:
@@ -90,6 +93,12 @@ async def compare(
         ignore_keys=keys,
         ignore=ignore_rules(ctx) if ignore is None else ignore,
     )
+
+
+async def to_archive(ctx: Context, current: Ref, archive: bytes, label: str) -> WorkspaceDiff:
+    """What importing ``archive`` (a safety snapshot) changes: the workspace's current state -> it."""
+    files = await snapshot(ctx, current)
+    return await asyncio.to_thread(diff_files, files, files_from_zip(archive), old_label=str(current), new_label=label)
 
 
 async def drift(ctx: Context, env: str, slug: str) -> list[dict[str, Any]]:

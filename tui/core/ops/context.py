@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from tui.core.secrets import TokenStore, env_var_name
 if TYPE_CHECKING:
     from tui.core.api.budget import Wait
     from tui.core.api.client import PrismeClient
+
+
+def adhoc_name(url: str) -> str:
+    """A name for an instance given by URL alone: its host and port (``api.example.com``, ``127.0.0.1-8080``),
+    so what is filed per environment (snapshots, the audit) is filed per instance."""
+    parts = urlsplit(url)
+    name = (parts.hostname or "url") + (f"-{parts.port}" if parts.port else "")
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", name).strip(".-_")[:40] or "url"
 
 
 class Busy(PrismeError):
@@ -47,11 +56,12 @@ class Context:
     def env(self, name: str) -> Environment:
         return self.config.env(name)
 
-    def add_adhoc(self, name: str, url: str) -> Environment:
-        """``--url`` with no configuration file: an environment that exists for this run only."""
+    def add_adhoc(self, name: str, url: str, *, tier: str | None = None, protected: bool = False) -> Environment:
+        """``--url`` with no configured environment: one that exists for this run only. Production (asked
+        for, or guessed from "prod" in the name or host) is protected."""
         host = urlsplit(url).hostname or ""
-        tier = "production" if "prod" in (name + host).lower() else "development"
-        env = Environment(name=name, url=url.rstrip("/"), tier=tier, protected=tier == "production")
+        tier = tier or ("production" if "prod" in (name + host).lower() else "development")
+        env = Environment(name=name, url=url.rstrip("/"), tier=tier, protected=protected or tier == "production")
         self.config.environments[name] = env
         return env
 

@@ -3,11 +3,56 @@ platform repository's tags (versions pushed from other instances, which the API 
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the app draws its first frame before the models are loaded
-    from tui.core.api.models import Event, PushInfo, Version
+    from tui.core.api.models import Event, PushInfo, Version, Workspace
     from tui.core.config import Config, Environment
+    from tui.core.ops.context import Context
+
+
+OPTIONAL_RESERVE = 6  # event searches a nicety never spends (operations' verifications need them)
+
+
+@dataclass
+class History:
+    """What the app's version pane and ``prisme-deploy versions`` both show."""
+
+    workspace: Workspace
+    versions: list[Version]
+    changes: dict[str, str] = field(default_factory=dict)  # version name -> "3 files +10 -2"
+    why_empty: str = ""  # said instead of an empty list
+
+
+async def load(ctx: Context, env: str, slug: str) -> History:
+    """The instance's versions, its publish events and the repository clones' tags, merged."""
+    async with ctx.client(env) as client:
+        ws = await client.find_workspace(slug)
+        versions = await client.list_versions(ws.id)
+        # The +/- column is a nicety: skipped when the event-search budget runs low (browsing the list
+        # fast must not use up what a rollback's verification needs).
+        published = (
+            await client.events(ws.id, types=["workspaces.versions.published"], limit=100)
+            if client.budget.room("events") > OPTIONAL_RESERVE
+            else []
+        )
+    tags = await asyncio.to_thread(git_versions, ctx.config, ctx.env(env), slug)
+    merged = merge(versions, tags)
+    return History(ws, merged, changes_by_version(published), "" if merged else why_empty(ctx.config, ctx.env(env)))
+
+
+def why_empty(config: Config, env: Environment) -> str:
+    """Why a history is empty: what the instance and the configuration could not tell."""
+    wanted = env.repositories or tuple(config.repositories)
+    missing = [r for r in wanted if r not in config.repositories] or ([] if wanted else ["release"])
+    if missing:
+        return (
+            f"No versions on {env.name}, and no repository clone configured to read git tags from: "
+            f'add [repositories.{missing[0]}] path = "/path/to/clone".'
+        )
+    return f"No versions on {env.name}, and no tag for this workspace in {', '.join(wanted)}."
 
 
 def git_versions(config: Config, env: Environment, slug: str) -> list[Version]:

@@ -1,6 +1,7 @@
-"""The drift matrix: workspaces down, environments across; each cell the version that environment
-runs, whether its content differs from the environment to its left, and whether it was edited since
-its last import. The cross-instance view Argo CD gives for clusters."""
+"""The drift matrix: workspaces down, environments across; each cell the version label that environment
+shows, whether that label is dirty (the content is no longer that version), and whether its content
+(not its label) differs from the environment to its left. The cross-instance view Argo CD gives for
+clusters."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from tui.core.ops.context import Context
 @dataclass
 class Cell:
     present: bool
-    version: str | None = None
+    version: str | None = None  # the server's label: what it last pulled or pushed
     digest: str = ""
-    drift: int = 0
-    differs_from_left: bool = False
+    drift: int = 0  # objects edited since the last import (GET .../status)
+    differs_from_left: bool | None = None  # None: nothing to its left to compare with
     error: str | None = None
+    dirty: bool = False  # the server says the content is not its label's (as the workspaces table does)
 
     @property
     def text(self) -> str:
@@ -30,8 +32,9 @@ class Cell:
             return "error"
         if not self.present:
             return "—"
-        marks = (" ≠" if self.differs_from_left else " =") + (" ✎" if self.drift else "")
-        return f"{self.version or '?'}{marks}"
+        mark = "" if self.differs_from_left is None else (" ≠" if self.differs_from_left else " =")
+        # A dirty label names a version the content no longer is: say so next to it.
+        return f"{self.version or 'no version'}{' ✎' if self.dirty else ''}{mark}"
 
 
 @dataclass
@@ -77,7 +80,7 @@ async def build(ctx: Context, envs: list[str], labels: tuple[str, ...] | None, c
                 matrix.cells[(ws.slug, env)] = Cell(True, ws.live_version, error=exc.message)
                 return
         matrix.cells[(ws.slug, env)] = Cell(
-            True, ws.live_version, content_digest(archive, ignore), len(status.get("changes") or [])
+            True, ws.live_version, content_digest(archive, ignore), len(status.get("changes") or []), dirty=ws.dirty
         )
 
     await asyncio.gather(*(cell(env, ws) for env, found in per_env.items() for ws in found.values()))

@@ -14,7 +14,7 @@ from typing import Any
 from tui.core.api import errors as E
 from tui.core.diff import WorkspaceDiff
 from tui.core.ops import actions, snapshots, verify
-from tui.core.ops.actions import Outcome
+from tui.core.ops.actions import Outcome, label_note
 from tui.core.ops.compare import Ref, compare, drift
 from tui.core.ops.context import Context
 
@@ -42,7 +42,8 @@ class Plan:
 async def plan(ctx: Context, source: Ref, target: Ref) -> Plan:
     if source.version or target.version:
         raise E.UsageError("Promotion copies the current state: give ENV:SLUG without @VERSION.")
-    return Plan(source, target, await compare(ctx, source, target), await drift(ctx, target.env, target.slug))
+    # The preview reads as what changes on the target: its current state (old) -> the source's (new).
+    return Plan(source, target, await compare(ctx, target, source), await drift(ctx, target.env, target.slug))
 
 
 async def promote(
@@ -136,13 +137,16 @@ async def promote(
                         snapshot_id=snap.id if snap else None,
                         next_step="Check pull.exclude rules and the workspace's activity.",
                     )
+            landed = await dst.get_workspace(dst_ws.id)
+            note = None if via == "git" else label_note(landed, f"content of {source} by archive")
             return Outcome(
                 True,
                 f"Promoted {source} to {target} via {via}: {the_plan.diff.stat()['files']} file(s) "
-                f"changed; verified, no difference remains{_ignored(after.ignored)}.",
-                await dst.get_workspace(dst_ws.id),
+                f"changed; verified, no difference remains{_ignored(after.ignored)}" + (f" ({note})." if note else "."),
+                landed,
                 result,
                 snapshot_id=snap.id if snap else None,
+                content_note=note,
             )
 
 

@@ -36,6 +36,13 @@ class Snapshot:
     action: str
     size: int
     archive: Path
+    dirty: bool | None = None  # None: taken before this was recorded
+    repository: str | None = None  # where the live version came from (None: native, or unknown)
+
+    @property
+    def clean_version(self) -> str | None:
+        """The version the workspace exactly was when the snapshot was taken, if it was one (not dirty)."""
+        return self.live_version if self.dirty is False else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,7 +54,17 @@ class Snapshot:
             "action": self.action,
             "size": self.size,
             "archive": str(self.archive),
+            "dirty": self.dirty,
+            "repository": self.repository,
         }
+
+
+def _live_repository(ws: Workspace) -> str | None:
+    """The repository of the version the workspace runs (the newer of its last pull and push)."""
+    for info in (ws.last_pull, ws.last_push):
+        if info is not None and info.version == ws.live_version:
+            return info.repository_id
+    return None
 
 
 def _safe(name: str) -> str:
@@ -110,6 +127,8 @@ class SnapshotStore:
             "liveVersion": ws.live_version,
             "action": action,
             "size": len(archive),
+            "dirty": ws.dirty,
+            "repository": _live_repository(ws),
         }
         _write_private(folder / f"{sid}.json", json.dumps(meta, indent=1).encode("utf-8"))
         self.prune(env, ws.slug, protect=protect | {sid})
@@ -126,6 +145,8 @@ class SnapshotStore:
             str(meta["action"]),
             int(meta.get("size", 0)),
             meta_path.with_suffix(".zip"),
+            meta.get("dirty"),
+            meta.get("repository"),
         )
         if snap.archive.stat().st_size != snap.size:
             raise ValueError(f"the archive has {snap.archive.stat().st_size} bytes, the metadata says {snap.size}")
