@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import platform_config, set_faults
+from conftest import platform_config, set_faults, settle_tolerant
 from textual.widgets import Button, Input, Log, SelectionList
 
 from tui.app.app import PrismeDeployApp
@@ -47,11 +47,7 @@ def make_app(
 
 
 async def settle(pilot: object) -> None:
-    app = pilot.app  # type: ignore[attr-defined]
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.2)  # type: ignore[attr-defined]
-    await pilot.wait_for_scheduled_animations()  # type: ignore[attr-defined]
+    await settle_tolerant(pilot)  # a worker superseded by a newer selection is not a failure
 
 
 def log_text(app: PrismeDeployApp) -> str:

@@ -11,16 +11,31 @@ if TYPE_CHECKING:
 
 
 class Printer:
-    def __init__(self, *, json_mode: bool, out: TextIO | None = None, err: TextIO | None = None) -> None:
-        self.json_mode = json_mode
+    def __init__(
+        self, *, json_mode: bool, out: TextIO | None = None, err: TextIO | None = None, jq: str | None = None
+    ) -> None:
+        from tui.cli import jqfilter
+
+        self.json_mode = json_mode or bool(jq)
+        self.jq = jqfilter.compile_filter(jq) if jq else None
+        self.pager_tool: str | None = None  # a diff tool (`[diff] tool`) shown instead of the pager
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.tty = self.out.isatty() and not json_mode
         self._bar_shown = False
 
     def data(self, payload: Any) -> None:
-        self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        if self.jq is not None:
+            for text in self.jq(payload):
+                self.out.write(text + "\n")
+        else:
+            self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
+
+    def error(self, payload: Any) -> None:
+        """An error document: never filtered by --jq, so a script always sees what went wrong."""
+        self.jq = None
+        self.data(payload)
 
     def line(self, text: str = "") -> None:
         self._clear_bar()

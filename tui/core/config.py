@@ -34,11 +34,12 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "snapshots": bool,
     "description": str,
 }
-TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots")
+TOP_KEYS = ("environments", "groups", "repositories", "promotions", "keymap", "ui", "secrets", "snapshots", "diff")
 GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
 REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
 SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int, float), "enabled": bool}
+DIFF_KEYS: dict[str, type | tuple[type, ...]] = {"tool": str}  # a command reading a unified diff on stdin (delta)
 
 
 class ConfigError(UsageError):
@@ -120,6 +121,7 @@ class Config:
     snapshot_keep: int = 10
     snapshot_max_mb: float = 200.0
     snapshots_enabled: bool = True
+    diff_tool: str | None = None
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -147,7 +149,8 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
     lines = text.splitlines()
     start = 0
     if table:
-        header = re.compile(r"^\s*\[\[?\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]\]?\s*(#.*)?$")
+        dotted = r"\s*\.\s*".join("[\"']?" + re.escape(part) + "[\"']?" for part in table.split("."))  # [a."b"]
+        header = re.compile(r"^\s*\[\[?\s*" + dotted + r"\s*\]\]?\s*(#.*)?$")
         for number, line in enumerate(lines):
             if header.match(line):
                 start = number
@@ -186,7 +189,8 @@ class _Validator:
     def no_secrets(self, data: Any, table: str = "") -> None:
         if isinstance(data, dict):
             for key, value in data.items():
-                if SECRET_KEY_RE.search(str(key)):
+                # The [secrets] section itself (store = "keyring" | "none") is not a secret.
+                if SECRET_KEY_RE.search(str(key)) and not (table == "" and key == "secrets"):
                     raise self.fail(
                         f"key '{key}' looks like a secret; tokens never go in the configuration file.",
                         table,
@@ -325,6 +329,9 @@ def parse(text: str, path: Path | None = None) -> Config:
     config.snapshots_enabled = bool(snaps.get("enabled", True))
     if config.snapshot_keep < 1:
         raise check.fail("snapshots.keep must be at least 1.", "snapshots", "keep")
+    diff = data.get("diff") or {}
+    check.keys(diff, DIFF_KEYS, "diff")
+    config.diff_tool = diff.get("tool") or None
     return config
 
 
