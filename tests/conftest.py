@@ -293,3 +293,19 @@ def real_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
     finally:
         service.stop()
         reset_keyring()
+
+
+async def settle_tolerant(pilot: Any) -> None:
+    """Let the app's workers finish; a worker cancelled meanwhile (a newer selection replaced it) is fine.
+
+    Textual's wait_for_complete raises WorkerCancelled if any awaited worker was cancelled, which
+    happens whenever a test moves the cursor faster than the version history loads."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(3):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
+        await pilot.pause(0.2)
+    await pilot.wait_for_scheduled_animations()

@@ -8,7 +8,6 @@ by a fixed port, so the same seed draws the same screen.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,9 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import platform_config, set_faults
+from conftest import platform_config, set_faults, settle_tolerant
 from textual.widgets import Button, Input, Log, SelectionList
-from textual.worker import WorkerCancelled
 
 from tui.app.app import PrismeDeployApp
 from tui.app.messages import BulkUpdate
@@ -50,13 +48,7 @@ def make_app(
 
 
 async def settle(pilot: object) -> None:
-
-    app = pilot.app  # type: ignore[attr-defined]
-    for _ in range(3):
-        with contextlib.suppress(WorkerCancelled):  # a versions load replaced by a newer one (exclusive)
-            await app.workers.wait_for_complete()
-        await pilot.pause(0.2)  # type: ignore[attr-defined]
-    await pilot.wait_for_scheduled_animations()  # type: ignore[attr-defined]
+    await settle_tolerant(pilot)  # a worker superseded by a newer selection is not a failure
 
 
 def log_text(app: PrismeDeployApp) -> str:
@@ -390,11 +382,11 @@ def frozen(frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 SNAP = pytest.mark.xdist_group("snapshots")
 
 
-def snap_app(frozen: tuple[dict, Path], *, env: str = "prod") -> PrismeDeployApp:
+def snap_app(frozen: tuple[dict, Path], *, env: str = "prod", extra: str = "") -> PrismeDeployApp:
     """The app on the frozen platform; its screenshots name each instance by its fixed drawn port, and
     the temporary folder by a fixed name (both vary by run, nothing else does)."""
     instances, root = frozen
-    app = make_app(instances, root, env=env)
+    app = make_app(instances, root, env=env, extra=extra)
     export = app.export_screenshot
     swaps = [(f"127.0.0.1:{r.url.rsplit(':', 1)[1]}", f"127.0.0.1:{DRAWN_PORTS[n]}") for n, r in instances.items()]
 

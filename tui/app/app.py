@@ -17,6 +17,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
@@ -28,7 +29,10 @@ from textual.widgets.option_list import Option
 
 from tui import __version__
 from tui.app import messages as M
+from tui.app import server_groups, themes, yank
 from tui.app.bindings import ACTIONS, MUTATING, bindings
+from tui.app.marks import Marks
+from tui.app.marks import label as mark_label
 from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
@@ -128,6 +132,7 @@ class ActionsProvider(Provider):
 
 class PrismeDeployApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (benchmarks) live elsewhere
+    CSS = themes.tier_css()  # tier colours of the colour-blind and high-contrast themes
     TITLE = "prisme-deploy"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
     COMMANDS = App.COMMANDS | {ActionsProvider}
@@ -168,6 +173,9 @@ class PrismeDeployApp(App[int]):
         self.content_notes: dict[tuple[str, str], str] = {}  # (env, slug) -> "content restored from a snapshot…"
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
+        for theme in themes.THEMES:
+            self.register_theme(theme)
+        self.marks = Marks(self)  # Space: the marked workspaces that push, pull, promote, diff, snapshot act on
 
     def notify(
         self,
@@ -209,8 +217,7 @@ class PrismeDeployApp(App[int]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        if self.ctx.config.ui.get("theme"):
-            self.theme = str(self.ctx.config.ui["theme"])
+        themes.apply_configured(self, self.ctx.config.ui.get("theme"))
         self.main.query_one("#environments").border_title = "1 Environments"
         self.main.query_one("#groups").border_title = "2 Groups"
         self.main.query_one("#workspaces").border_title = "3 Workspaces"
@@ -331,6 +338,9 @@ class PrismeDeployApp(App[int]):
         for name, group in self.ctx.config.groups.items():
             count = sum(1 for w in self.workspaces if set(w.labels) & set(group.labels))
             lst.add_option(Option(Content(one_line(f"{name} ({count})")), id=f"group:{name}"))
+        for name in server_groups.server_only(self.ctx.config.groups, self.repositories.values()):
+            # From the server: no labels to filter with (add [groups.NAME] labels for that); bulk ops take it.
+            lst.add_option(Option(Text(one_line(f"{name} · server"), style="dim"), id=f"srv:{name}", disabled=True))
         if self.repositories:
             lst.add_option(None)
             for repo in self.repositories.values():
@@ -404,7 +414,8 @@ class PrismeDeployApp(App[int]):
         start = table.row_count
         chunk = shown[start : start + count]
         for ws in chunk:
-            table.add_text_row(*self._workspace_row(ws), key=ws.slug)
+            row = self._workspace_row(ws)
+            table.add_text_row(mark_label(ws.slug, ws.slug in self.marks), *row[1:], key=ws.slug)
         if self.selected_slug and any(ws.slug == self.selected_slug for ws in chunk):
             table.move_cursor(row=table.get_row_index(self.selected_slug))
         if table.row_count < len(shown):
@@ -667,6 +678,7 @@ class PrismeDeployApp(App[int]):
     def _env_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         name = event.option.id
         if name and name != self.env_name:
+            self.marks.clear()  # marks belong to one environment
             self.env_name = name
             self.workspaces, self.versions, self.selected_slug = [], [], None
             self.main.query_one("#workspaces", DataTable).clear()
@@ -733,9 +745,30 @@ class PrismeDeployApp(App[int]):
                 return None
             if action == "undo" and not self.last_undo:
                 return None
-            if action in ("push", "pull", "unlock", "rollback") and not self.selected_slug:
+            if action in ("push", "pull", "unlock", "rollback") and not (self.selected_slug or self.marks):
                 return None
         return True
+
+    def action_mark(self) -> None:
+        if self.selected_slug and self.focused is self.main.query_one("#workspaces"):
+            self.marks.toggle(self.selected_slug)
+            self.refresh_bindings()
+
+    def action_clear_marks(self) -> None:
+        self.marks.clear()
+        self.refresh_bindings()
+
+    def action_yank(self) -> None:
+        group = None if self.group == ALL else self.group
+        found = yank.target(
+            self.focused, slug=self.selected_slug, version=self.selected_version, env=self.env_name, group=group
+        )
+        if found is None:
+            self.notify("Nothing selected to copy.", severity="warning")
+            return
+        what, text = found
+        self.copy_to_clipboard(text)  # OSC 52: reaches the local clipboard over SSH in most terminals
+        self.notify(f"Copied {what}: {text}", markup=False)
 
     def action_focus_pane(self, pane: str) -> None:
         target = {"log": "#log"}.get(pane, f"#{pane}")
@@ -814,6 +847,8 @@ class PrismeDeployApp(App[int]):
         return target if self.env and self.env.protected else None
 
     def action_push(self) -> None:
+        if self.marks:
+            return self.marks.start("push")
         ws, env = self._current_ws(), self.env
         if not ws or not env:
             return
@@ -848,6 +883,8 @@ class PrismeDeployApp(App[int]):
         )
 
     def action_pull(self) -> None:
+        if self.marks:
+            return self.marks.start("pull")
         ws, env = self._current_ws(), self.env
         if not ws or not env:
             return
@@ -972,8 +1009,8 @@ class PrismeDeployApp(App[int]):
             done,
         )
 
-    def _group_options(self) -> list[tuple[str, str]]:
-        return [(f"{g.name} ({', '.join(g.labels)})", g.name) for g in self.ctx.config.groups.values()]
+    def _group_options(self) -> list[tuple[Any, str]]:
+        return server_groups.options(self.ctx.config.groups, self.repositories.values())
 
     def action_bulk_push(self) -> None:
         env = self.env
@@ -1071,6 +1108,8 @@ class PrismeDeployApp(App[int]):
         return f"{names[index - 1]}:{slug}", f"{self.env_name}:{slug}"
 
     def action_diff(self) -> None:
+        if self.marks and not (self.focused is not None and self.focused.id == "versions"):
+            return self.marks.start("diff")
         if not self.env_name or not self.selected_slug:
             return
         focused = self.focused
@@ -1130,6 +1169,8 @@ class PrismeDeployApp(App[int]):
         self.plan_promotion(message.source, message.target)
 
     def action_promote(self) -> None:
+        if self.marks:
+            return self.marks.start("promote")
         if not self.selected_slug:
             return
         refs = self._neighbours(self.selected_slug)
@@ -1328,6 +1369,8 @@ class PrismeDeployApp(App[int]):
         )
 
     def action_snapshots(self) -> None:
+        if self.marks:
+            return self.marks.start("snapshot")
         from tui.app.screens.activity import TableScreen
 
         store = snapshots.SnapshotStore.for_context(self.ctx)

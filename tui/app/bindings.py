@@ -55,6 +55,11 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("unlock", "u", "unlock", "Unlock", "Clear the selected workspace's write lock", mutating=True),
     Action("activity", "a", "activity", "Activity", "Events of the selected workspace"),
+    Action(
+        "yank", "y", "yank", "Yank", "Copy the selected slug, version, environment or log line (OSC 52)", show=False
+    ),
+    Action("mark", "space", "mark", "Mark", "Mark or unmark the workspace; actions apply to every mark", show=False),
+    Action("clear_marks", "M", "clear_marks", "Unmark all", "Clear every workspace mark", show=False),
     Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
     Action("clear", "escape", "clear_filter", "Clear", "Clear the filter", show=False),
     Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),

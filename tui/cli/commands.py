@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from tui.cli import interaction, jqfilter, pager
 from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
@@ -48,6 +49,8 @@ def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool
         help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config); also accepted before the command",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON; streams as JSON lines)")
+    jqfilter.add_flag(parser)
+    interaction.add_flag(parser)
     if env:
         parser.add_argument("--env", help="a configured environment (or a name for --url)")
         parser.add_argument("--url", help="API URL without configuration; token from PRISME_DEPLOY_TOKEN[_<ENV>]")
@@ -119,15 +122,16 @@ def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
 
 def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
     def main(args: argparse.Namespace) -> int:
-        printer = Printer(json_mode=bool(getattr(args, "json", False)))
+        printer = Printer(json_mode=bool(getattr(args, "json", False)), jq=getattr(args, "jq", None))
         ctx: Context | None = None
         try:
             ctx = _context(args)
             ctx.on_wait = printer.wait  # rate-limit waits, live on stderr (Ctrl-C cancels them)
-            return _audit_warnings(ctx, printer, asyncio.run(handler(args, ctx, printer)))
+            with pager.paging(args, printer):
+                return _audit_warnings(ctx, printer, asyncio.run(handler(args, ctx, printer)))
         except E.PrismeError as exc:
             if printer.json_mode:
-                printer.data(exc.to_json())
+                printer.error(exc.to_json())
             else:
                 printer.note(f"error: {exc.message}")
                 if exc.hint:
@@ -149,8 +153,7 @@ def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what:
     """Protected environments: --yes without a terminal, the typed name with one."""
     if not ctx.env(env).protected or args.yes:
         return
-    if not sys.stdin.isatty():
-        raise E.UsageError(f"{env} is protected: {what} needs --yes when there is no terminal to confirm on.")
+    interaction.require_prompt(args, f"{env} is protected: {what}", "--yes")
     sys.stderr.write(f"{env} is PROTECTED. {what}.\nType {target!r} to confirm: ")
     sys.stderr.flush()
     if input().strip() != target:
@@ -446,6 +449,7 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         for line in result.stat_lines():
             out.line(line)
     else:
+        out.pager_tool = ctx.config.diff_tool  # `[diff] tool`: replaces the pager on a terminal
         out.raw(result.patch())
         if result.identical:
             out.note(f"{result.old_label} and {result.new_label} are identical.")
@@ -516,10 +520,9 @@ async def cmd_login(args: argparse.Namespace, ctx: Context, out: Printer) -> int
     env = _env_name(args, ctx)
     if args.token_stdin:
         token = sys.stdin.readline().strip()
-    elif sys.stdin.isatty():
-        token = getpass.getpass(f"Token for {env} ({ctx.env(env).url}): ").strip()
     else:
-        raise E.UsageError("No terminal to prompt on: pipe the token with --token-stdin.")
+        interaction.require_prompt(args, f"Login to {env}", f"--token-stdin (a piped token) or {env_var_name(env)}")
+        token = getpass.getpass(f"Token for {env} ({ctx.env(env).url}): ").strip()
     if not token:
         raise E.UsageError("The token is empty; nothing was stored.")
     try:
@@ -626,8 +629,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = add("workspaces", cmd_workspaces, "list workspaces (all pages)")
     p.add_argument("--group", help="only a configured workspace group")
     p.add_argument("--dirty", action="store_true", help="only workspaces with unpushed changes")
-    add("versions", cmd_versions, "version history of a workspace (* marks the live one)", workspace=True)
+    p = add("versions", cmd_versions, "version history of a workspace (* marks the live one)", workspace=True)
+    pager.add_flag(p)
     p = add("events", cmd_events, "activity of a workspace, or of the platform (bulk operations)")
+    pager.add_flag(p)
     p.add_argument("workspace", nargs="?", default="platform", help="workspace slug, or 'platform' (default)")
     p.add_argument("--types", help="comma-separated event types")
     p.add_argument("--after", help="only events after this ISO date")
@@ -635,6 +640,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = add("audit", cmd_audit, "the local audit journal of mutating actions", env=False)
     p.add_argument("--env", help="only this environment")
     p.add_argument("--action", help="only this action (push, rollback, bulk-push...)")
+    pager.add_flag(p)
     p.add_argument("--limit", type=int, default=200)
 
     p = add(
@@ -683,6 +689,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "and the config's [diff] ignore",
     )
     p.add_argument("--context", type=int, default=3, help="lines of context (default 3)")
+    pager.add_flag(p)
     p = add(
         "promote",
         cmd_promote,

@@ -7,3 +7,4 @@ EXIT_AUTH = 3  # authentication or permission
 EXIT_NETWORK = 4  # network, timeout or server error
 EXIT_AUDIT = 5  # the operation succeeded, but its audit journal entry could not be written (disk full)
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # the reader of the output went away (`--json | head`): quiet, as a shell reports SIGPIPE

@@ -37,11 +37,12 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
-        from tui.cli import commands, sandbox_cmds
+        from tui.cli import commands, sandbox_cmds, shell_cmds
 
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
         commands.add_parsers(sub)
         sandbox_cmds.add_parsers(sub)
+        shell_cmds.add_parsers(sub)
     return parser
 
 
@@ -78,9 +79,11 @@ def _reader_gone() -> int:
     /dev/null silences the second. 141 is what a shell reports for a process killed by SIGPIPE."""
     import os
 
+    from tui.cli import exits
+
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    return 141
+    return exits.EXIT_PIPE
 
 
 if __name__ == "__main__":

@@ -16,8 +16,14 @@ WAIT_LINE_EVERY = 10  # seconds between two lines of a wait on a stderr that is 
 
 
 class Printer:
-    def __init__(self, *, json_mode: bool, out: TextIO | None = None, err: TextIO | None = None) -> None:
-        self.json_mode = json_mode
+    def __init__(
+        self, *, json_mode: bool, out: TextIO | None = None, err: TextIO | None = None, jq: str | None = None
+    ) -> None:
+        from tui.cli import jqfilter
+
+        self.json_mode = json_mode or bool(jq)
+        self.jq = jqfilter.compile_filter(jq) if jq else None
+        self.pager_tool: str | None = None  # a diff tool (`[diff] tool`) shown instead of the pager
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.tty = self.out.isatty() and not json_mode
@@ -25,8 +31,17 @@ class Printer:
         self._last_wait_line: float | None = None
 
     def data(self, payload: Any) -> None:
-        self.out.write(json_safe(json.dumps(payload, ensure_ascii=False, default=str)) + "\n")
+        if self.jq is not None:
+            for text in self.jq(payload):
+                self.out.write(terminal_safe(text) + "\n")  # a raw string from jq goes to the terminal as is
+        else:
+            self.out.write(json_safe(json.dumps(payload, ensure_ascii=False, default=str)) + "\n")
         self.out.flush()
+
+    def error(self, payload: Any) -> None:
+        """An error document: never filtered by --jq, so a script always sees what went wrong."""
+        self.jq = None
+        self.data(payload)
 
     def line(self, text: str = "") -> None:
         """Every human line goes through the sanitiser: most of them carry server text."""

@@ -76,7 +76,10 @@ GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description":
 REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
 SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int, float), "enabled": bool}
-DIFF_KEYS: dict[str, type | tuple[type, ...]] = {"ignore": list}  # FILE-GLOB:dotted.key (tui.core.ignore)
+DIFF_KEYS: dict[str, type | tuple[type, ...]] = {
+    "ignore": list,  # FILE-GLOB:dotted.key (tui.core.ignore)
+    "tool": str,  # a command reading a unified diff on stdin (delta)
+}
 
 
 class ConfigError(UsageError):
@@ -161,6 +164,7 @@ class Config:
     snapshots_enabled: bool = True
     diff_ignore: tuple[str, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)  # [limits]: see tui/core/limits.py
+    diff_tool: str | None = None
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -188,7 +192,8 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
     lines = text.splitlines()
     start = 0
     if table:
-        header = re.compile(r"^\s*\[\[?\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]\]?\s*(#.*)?$")
+        dotted = r"\s*\.\s*".join("[\"']?" + re.escape(part) + "[\"']?" for part in table.split("."))  # [a."b"]
+        header = re.compile(r"^\s*\[\[?\s*" + dotted + r"\s*\]\]?\s*(#.*)?$")
         for number, line in enumerate(lines):
             if header.match(line):
                 start = number
@@ -238,7 +243,8 @@ class _Validator:
     def no_secrets(self, data: Any, table: str = "") -> None:
         if isinstance(data, dict):
             for key, value in data.items():
-                if SECRET_KEY_RE.search(str(key)):
+                # The [secrets] section itself (store = "keyring" | "none") is not a secret.
+                if SECRET_KEY_RE.search(str(key)) and not (table == "" and key == "secrets"):
                     raise self.fail(
                         f"key '{key}' looks like a secret; tokens never go in the configuration file.",
                         table,
@@ -444,6 +450,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     limits = data.get("limits") or {}
     check.keys(limits, LIMIT_KEYS, "limits")
     config.limits = dict(limits)
+    config.diff_tool = (data.get("diff") or {}).get("tool") or None
     return config
 
 

@@ -15,8 +15,7 @@ import tarfile
 import threading
 from pathlib import Path
 
-from platformdirs import user_cache_dir
-
+from tui.core import paths
 from tui.core.api.errors import UsageError
 from tui.core.api.models import Version
 from tui.core.config import RepoSource
@@ -46,7 +45,7 @@ class GitHistory:
 
     def __init__(self, source: RepoSource, cache_root: Path | None = None) -> None:
         self.source = source
-        self.cache_root = cache_root or Path(user_cache_dir("prisme-deploy")) / "git"
+        self.cache_root = cache_root or paths.cache_dir() / "git"
         self._fetched = False
 
     @property

@@ -1,4 +1,4 @@
-"""Where prisme-deploy keeps things: the config file, the audit journal, safety snapshots."""
+"""Where prisme-deploy keeps things: the config file, the audit journal, safety snapshots, caches."""
 
 from __future__ import annotations
 
@@ -34,3 +34,12 @@ def audit_path() -> Path:
 
 def snapshots_dir() -> Path:
     return data_dir() / "snapshots"
+
+
+def cache_dir() -> Path:
+    """Git clones for diffs and the demo's seeded data: ``PRISME_DEPLOY_CACHE`` or the user cache folder."""
+    if os.environ.get("PRISME_DEPLOY_CACHE"):
+        return Path(os.environ["PRISME_DEPLOY_CACHE"]).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP))

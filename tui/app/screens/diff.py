@@ -123,6 +123,7 @@ class DiffScreen(Screen[None]):
         Binding("z", "toggle_context", "Full context", id="diff.context"),
         Binding("c", "copy_patch", "Copy patch", id="diff.copy"),
         Binding("w", "save_patch", "Save patch", id="diff.save"),
+        Binding("e", "external_tool", "Diff tool", id="diff.tool"),
     ]
 
     def __init__(self, title: str, diff: WorkspaceDiff | None = None, *, wide: bool | None = None) -> None:
@@ -232,6 +233,21 @@ class DiffScreen(Screen[None]):
         if self.current:
             self.app.copy_to_clipboard(self.current.patch())  # OSC 52: works over SSH in most terminals
             self.notify(f"Copied the patch of {self.current.path} (OSC 52).")
+
+    def action_external_tool(self) -> None:
+        """The whole patch through `[diff] tool` (delta...), the terminal handed over until it exits."""
+        from tui.app import external_diff
+
+        ctx = getattr(self.app, "ctx", None)
+        tool = ctx.config.diff_tool if ctx is not None else None
+        if not tool:
+            self.notify('No external diff tool: set [diff] tool = "delta" in the configuration.')
+            return
+        if self.diff is None or self.diff.identical:
+            return
+        error = external_diff.run(self.app, tool, self.diff.patch())
+        if error:
+            self.notify(error, severity="error", markup=False)
 
     def action_save_patch(self) -> None:
         if self.diff is None:

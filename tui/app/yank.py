@@ -1,0 +1,45 @@
+"""`y` yanks what is selected in the focused pane to the clipboard over OSC 52 (works over SSH in most
+terminals): the workspace slug, the version name, the log line at the bottom of the view, the
+environment or the group. The app copies; this module only decides what, so it is tested without one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+    from textual.widgets import Log
+
+
+def log_line_in_view(log: Log) -> str | None:
+    """The line at the bottom of what the log shows (the newest one while it follows the tail)."""
+    if not log.lines:
+        return None
+    bottom = int(log.scroll_offset.y) + max(log.scrollable_content_region.height, 1) - 1
+    return log.lines[min(bottom, len(log.lines) - 1)]
+
+
+def target(
+    focused: Widget | None,
+    *,
+    slug: str | None,
+    version: str | None,
+    env: str | None,
+    group: str | None,
+) -> tuple[str, str] | None:
+    """(what, text) to copy for the focused pane, or None when nothing there is selected."""
+    pane = focused.id if focused is not None else None
+    if pane == "log":
+        from textual.widgets import Log
+
+        assert isinstance(focused, Log)
+        line = log_line_in_view(focused)
+        return ("log line", line) if line else None
+    if pane == "versions" and version:
+        return "version", version
+    if pane == "environments" and env:
+        return "environment", env
+    if pane == "groups" and group:
+        return "group", group
+    return ("slug", slug) if slug else None
