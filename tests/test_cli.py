@@ -138,6 +138,7 @@ def test_protected_environment_needs_yes_without_tty(
     configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sys.stdin", open(os.devnull))  # noqa: SIM115
+    monkeypatch.setenv("PRISME_DEPLOY_REASON", "INC-1")  # prod requires a reason (issue 17)
     code, _, err = cli(capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "prod")
     assert code == 2 and "needs --yes" in err
     code, out, _ = cli(

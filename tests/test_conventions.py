@@ -235,6 +235,9 @@ def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         "secrets.store": "none",
         "snapshots.keep": 2,
         "diff.ignore": ["index.yml:description"],
+        "environments.freeze": ["2026-12-20/2027-01-03"],
+        "environments.platform_variables": ["WORKSPACE_SECRET_crm_OPENAI_KEY"],
+        "scan.allow": [{"fingerprint": "a0a02c3c7eeb95e3", "reason": "reviewed"}],
     }
     special_bad = {
         "environments.url": "ftp://x",
@@ -253,6 +256,8 @@ def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         "snapshots": schema["properties"]["snapshots"],
         "diff": schema["properties"]["diff"],
         "limits": schema["properties"]["limits"],
+        "parity": schema["properties"]["parity"],
+        "scan": schema["properties"]["scan"],
     }
     for table, spec in tables.items():
         for key, prop in spec["properties"].items():
@@ -321,6 +326,8 @@ def test_schema_and_validator_agree_on_every_key() -> None:
         "snapshots": cfg.SNAPSHOT_KEYS,
         "diff": cfg.DIFF_KEYS,
         "limits": cfg.LIMIT_KEYS,
+        "parity": cfg.PARITY_KEYS,
+        "scan": cfg.SCAN_KEYS,
         "secrets": {"store": str},
     }
     assert {(t, k) for t, k, _, _ in cases} == {(t, k) for t, keys in tables.items() for k in keys}
@@ -488,6 +495,7 @@ def test_no_input_and_ci_never_prompt_and_name_the_flag(
     monkeypatch.setattr("builtins.input", FakeTerminal().readline)
     monkeypatch.setattr("getpass.getpass", lambda *a, **k: FakeTerminal().readline())
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("PRISME_DEPLOY_REASON", "CHG-1")  # prod requires a reason; the question is --yes
     code, _, err = cli(capsys, "unlock", "support-bot", "--env", "prod", "--no-input")
     assert code == 2 and "needs --yes" in err and "--no-input" in err
     code, _, err = cli(capsys, "login", "--env", "dev", "--no-input")

@@ -79,11 +79,10 @@ def test_cli_diff_across_environments_and_versions(configured: Path, capsys: pyt
 
 @pytest.mark.e2e
 def test_promotion_detects_drift_then_leaves_no_diff(configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["promote", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--yes"])
+    promote = ["promote", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--yes", "--reason", "T-1"]
+    code = main(promote)
     assert code == 2 and "edited since its last import" in capsys.readouterr().err
-    code = main(
-        ["promote", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--yes", "--accept-drift", "--json"]
-    )
+    code = main([*promote, "--accept-drift", "--json"])
     outcome = json.loads(capsys.readouterr().out)
     assert code == 0 and outcome["ok"] and outcome["snapshot"]
     assert main(["diff", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant"]) == 0
@@ -111,13 +110,11 @@ def test_rollback_on_prod_then_restore_brings_back_exactly_the_content(
             return files_from_zip(await api.export((await api.find_workspace("meeting-notes")).id))
 
     before = asyncio.run(export())
-    assert (
-        main(["rollback", "meeting-notes", "v1.0.0", "--repository", "release", "--env", "prod", "--yes", "--json"])
-        == 0
-    )
+    rollback = ["rollback", "meeting-notes", "v1.0.0", "--repository", "release", "--env", "prod", "--yes", "--json"]
+    assert main([*rollback, "--reason", "INC-2"]) == 0
     snapshot = json.loads(capsys.readouterr().out)["snapshot"]
     assert not diff_files(before, asyncio.run(export())).identical
-    assert main(["snapshots", "restore", snapshot, "--yes"]) == 0
+    assert main(["snapshots", "restore", snapshot, "--yes", "--reason", "INC-2"]) == 0
     assert "Restored meeting-notes" in capsys.readouterr().out
     assert diff_files(before, asyncio.run(export())).identical
     main(["snapshots", "list", "--env", "prod", "--json"])

@@ -23,6 +23,12 @@ from tui.sandbox.runner import Running
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prod requires a reason for every change (issue 17); these tests are about the platform, not that."""
+    monkeypatch.setenv("PRISME_DEPLOY_REASON", "test")
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()

@@ -152,6 +152,7 @@ class PrismeDeployApp(App[int]):
         super().__init__()
         self.clock = clock
         self.ctx = ctx
+        ctx.reasons_enforced = False  # until the dialogs carry a reason field (issue 17); freeze windows hold
         self.demo_note = demo_note
         names = list(ctx.config.environments)
         self.env_name: str | None = initial_env if initial_env in names else (names[0] if names else None)
@@ -1246,6 +1247,11 @@ class PrismeDeployApp(App[int]):
             )
             accept = "I have reviewed the drift and accept to overwrite it"
             fields.append(modals.Field("accept_drift", accept, "check", False, required=True))
+        for row in the_plan.parity.missing() if the_plan.parity else []:
+            warnings.append(
+                f"MISSING on {target.env}: {row.kind} {row.name} (required by {row.declared_in}); "
+                "the promotion is refused until it is set there (`prisme-deploy parity`)."
+            )
         details = [f"What changes on {target} (current → {source}):", *the_plan.diff.stat_lines()]
         self.post_message(M.PreviewReady(dialog, details, warnings, fields, plan=the_plan))
 
@@ -1578,6 +1584,11 @@ class PrismeDeployApp(App[int]):
                 title="Busy",
                 severity="warning",
             )
+            return False
+        try:
+            self.ctx.check_rails(env, what)  # freeze windows (issue 17): refused before anything starts
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, what, False, str(exc)))
             return False
         self.log_pane.progress(f"{env}: {what}…")
         self.log_pane.add(f"{env}: {what}…")

@@ -68,12 +68,24 @@ def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool
             help="confirm without asking (needed with no tty on protected environments)",
         )
         parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--reason",
+            help="why (a ticket id, for example): into the audit journal and the version description; "
+            "required where require_reason = true (production by default). Default: PRISME_DEPLOY_REASON",
+        )
+        parser.add_argument(
+            "--break-glass",
+            metavar="REASON",
+            help="change an environment during a freeze window anyway (audited with this reason)",
+        )
 
 
 def _context(args: argparse.Namespace) -> Context:
     path = paths.config_path(getattr(args, "config", None))
     config = cfg.load(path, missing_ok=not getattr(args, "config", None))
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
+    if hasattr(args, "break_glass"):  # a mutating command: --reason, else PRISME_DEPLOY_REASON
+        ctx.set_reason(args.reason or os.environ.get("PRISME_DEPLOY_REASON") or None, args.break_glass)
     url = getattr(args, "url", None)
     if url:
         name = _url_env(args, ctx, url)
@@ -150,7 +162,9 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 
 def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what: str) -> None:
-    """Protected environments: --yes without a terminal, the typed name with one."""
+    """Protected environments: --yes without a terminal, the typed name with one. The rails (freeze
+    windows, a required reason) are checked first: nobody types a name only to be refused."""
+    ctx.check_rails(env, what)
     if not ctx.env(env).protected or args.yes:
         return
     interaction.require_prompt(args, f"{env} is protected: {what}", "--yes")
@@ -317,13 +331,19 @@ async def cmd_events(args: argparse.Namespace, ctx: Context, out: Printer) -> in
 
 
 async def cmd_audit(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    entries = ctx.audit.read(env=args.env, action=args.action, limit=args.limit)
+    entries = ctx.audit.read(env=args.env, action=args.action, limit=args.limit, reason=args.reason)
     if out.json_mode:
         for entry in entries:
             out.data(entry)
         return EXIT_OK
-    out.table([audit_row(e) for e in entries], AUDIT_COLUMNS)
+    rows = [[*audit_row(e), _reason_cell(e)] for e in entries]
+    out.table(rows, [*AUDIT_COLUMNS, "reason"])
     return EXIT_OK
+
+
+def _reason_cell(entry: dict[str, Any]) -> str:
+    glass = entry.get("breakGlass")
+    return (f"BREAK-GLASS: {glass}" if glass is not None else "") or str(entry.get("reason") or "")
 
 
 # --------------------------------------------------------------------------------------------- mutating
@@ -342,6 +362,7 @@ def _outcome(out: Printer, outcome: actions.Outcome) -> int:
 async def cmd_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
     confirm(args, ctx, env, args.workspace, f"Push {args.workspace}")
+    _allow_secrets(args, ctx)
     outcome = await actions.push(
         ctx, env, args.workspace, name=args.name, description=args.description, repository=args.repository
     )
@@ -385,6 +406,13 @@ async def cmd_unlock(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     return _outcome(out, await actions.unlock(ctx, env, args.workspace))
 
 
+def _allow_secrets(args: argparse.Namespace, ctx: Context) -> None:
+    if args.allow_secret:
+        from tui.core.ops import secretscan
+
+        secretscan.remember_allowed(ctx, paths.config_path(getattr(args, "config", None)), args.allow_secret)
+
+
 def _groups(text: str) -> list[str]:
     groups = [g.strip() for g in text.split(",") if g.strip()]
     if not groups:
@@ -397,6 +425,7 @@ async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) ->
     groups = _groups(args.groups)
     if not args.dry_run:
         confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {args.repository}")
+        _allow_secrets(args, ctx)
     run = bulk.BulkRun(env, "bulk-push")
     tally = api_bulk.BulkTally()
     async for event in bulk.bulk_push(
@@ -470,13 +499,21 @@ async def cmd_promote(args: argparse.Namespace, ctx: Context, out: Printer) -> i
                 f"drift: {change.get('type')}/{change.get('slug')} was edited on {target.env} "
                 f"by {change.get('updatedBy') or 'someone'} since its last import"
             )
+        for row in the_plan.parity.missing() if the_plan.parity else []:
+            out.note(f"missing on {target.env}: {row.kind} {row.name} (required; declared in {row.declared_in})")
     if args.dry_run:
         if out.json_mode:
             out.data(the_plan.to_json())
         return EXIT_OK
     confirm(args, ctx, target.env, target.slug, f"Promote {source} over {target}")
     outcome = await promote.promote(
-        ctx, the_plan, via=args.via, accept_drift=args.accept_drift, name=args.name, repository=args.repository
+        ctx,
+        the_plan,
+        via=args.via,
+        accept_drift=args.accept_drift,
+        name=args.name,
+        repository=args.repository,
+        allow_missing=args.allow_missing_secrets or (),
     )
     return _outcome(out, outcome)
 
@@ -606,6 +643,15 @@ async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 
 
 # --------------------------------------------------------------------------------------------- parsers
+def _allow_secret_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-secret",
+        action="append",
+        metavar="FINGERPRINT",
+        help="a reviewed false positive of the secret scan (repeatable): stored in [scan] allow with --reason",
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     def add(
         name: str,
@@ -641,6 +687,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", help="only this environment")
     p.add_argument("--action", help="only this action (push, rollback, bulk-push...)")
     pager.add_flag(p)
+    p.add_argument("--reason", help="only entries whose reason (or break-glass reason) contains this text")
     p.add_argument("--limit", type=int, default=200)
 
     p = add(
@@ -649,6 +696,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="version name: at most 15 of [A-Za-z0-9_.-]")
     p.add_argument("--description", "-m", required=True, help="becomes the git commit message")
     p.add_argument("--repository", help="platform repository id (omit for a native snapshot)")
+    _allow_secret_option(p)
     p = add("pull", cmd_pull, "pull the latest version of a workspace", mutating=True, workspace=True)
     p.add_argument("--repository", help="platform repository id")
     p.add_argument("--discard-local-changes", action="store_true", help="do not merge unpushed edits (lost)")
@@ -665,6 +713,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--description", "-m")
     p.add_argument("--dry-run", action="store_true", help="only categorise, push nothing")
     p.add_argument("--force", action="store_true", help="also push workspaces that are not dirty")
+    _allow_secret_option(p)
     p = add(
         "bulk-import", cmd_bulk_import, "import groups one at a time, stopping at the first with errors", mutating=True
     )
@@ -706,6 +755,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--accept-drift", action="store_true", help="overwrite edits made on the target since its last import"
     )
     p.add_argument("--dry-run", action="store_true", help="only show the diff and the drift")
+    p.add_argument(
+        "--allow-missing-secrets",
+        action="append",
+        metavar="NAME",
+        help="promote although the target lacks this required secret or config key (repeatable; audited)",
+    )
 
     snaps = sub.add_parser("snapshots", help="safety snapshots taken before every overwrite: list, show, restore")
     snap_sub = snaps.add_subparsers(dest="snap_command", metavar="ACTION", required=True)

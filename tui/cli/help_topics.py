@@ -48,6 +48,7 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "the API token of environment ENV (upper case, non-alphanumerics as _); read before the keyring, never stored",
     ),
     ("PRISME_DEPLOY_TOKEN", "the token for --url (when PRISME_DEPLOY_TOKEN_<ENV> is not set)"),
+    ("PRISME_DEPLOY_REASON", "the reason for every change of this run (a ticket id); --reason wins"),
     ("PRISME_DEPLOY_PAGER", "pager for diff, audit, events and versions on a terminal; empty: no pager"),
     ("PAGER", "pager when PRISME_DEPLOY_PAGER is not set (default: less -R)"),
     ("LESS", "options for less (default FRX: quit if one screen, keep colours)"),

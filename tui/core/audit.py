@@ -39,8 +39,11 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
     time: str = ""
     user: str = ""
+    reason: str | None = None
+    break_glass: str | None = None  # set when the change ran in a freeze window: the operator's reason
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"breakGlass": self.break_glass} if self.break_glass is not None else {}
         return {
             "time": self.time,
             "user": self.user,
@@ -53,6 +56,8 @@ class AuditEntry:
             "correlationIds": self.correlation_ids,
             "durationMs": self.duration_ms,
             "details": self.details,
+            "reason": self.reason,
+            **extra,
         }
 
 
@@ -72,6 +77,11 @@ def audit_row(entry: dict[str, Any]) -> list[str]:
     ]
 
 
+def _reasons(entry: dict[str, Any]) -> str:
+    """An entry's reason and break-glass reason, lower case, for ``audit --reason``."""
+    return f"{entry.get('reason') or ''} {entry.get('breakGlass') or ''}".lower()
+
+
 class AuditLog:
     def __init__(self, path: Path, *, tokens: list[str] | None = None) -> None:
         self.path = path
@@ -80,6 +90,9 @@ class AuditLog:
         # Entries that could not be written (a full disk): the operation's outcome stands, the caller
         # warns and the CLI exits with EXIT_AUDIT. Never raised over a result the server already has.
         self.failures: list[str] = []
+        # Stamped on every entry: the run's reason, and per environment the reason the glass was broken.
+        self.reason: str | None = None
+        self.break_glass: dict[str, str] = {}
 
     def take_failures(self) -> list[str]:
         failures, self.failures = self.failures, []
@@ -99,6 +112,9 @@ class AuditLog:
     def record(self, action: str, env: str, url: str = "", **fields: Any) -> Iterator[AuditEntry]:
         """Write the entry when the block ends: ok, failed (with the error) or cancelled."""
         entry = AuditEntry(action=action, env=env, url=url, **fields)
+        entry.reason = entry.reason or self.reason
+        if env in self.break_glass:
+            entry.break_glass = self.break_glass[env]
         start = monotonic()
         try:
             yield entry
@@ -126,7 +142,13 @@ class AuditLog:
                 )
 
     def read(
-        self, *, env: str | None = None, action: str | None = None, limit: int | None = None, text: str | None = None
+        self,
+        *,
+        env: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        text: str | None = None,
+        reason: str | None = None,
     ) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
@@ -142,6 +164,8 @@ class AuditLog:
                 if action and item.get("action") != action:
                     continue
                 if text and text.lower() not in line.lower():
+                    continue
+                if reason and reason.lower() not in _reasons(item):
                     continue
                 entries.append(item)
         entries.reverse()  # newest first

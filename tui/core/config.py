@@ -40,6 +40,9 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "repositories": list,
     "snapshots": bool,
     "description": str,
+    "require_reason": bool,  # default: true for production (issue 17)
+    "freeze": list,  # freeze windows (tui.core.freeze)
+    "platform_variables": list,  # WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform
 }
 TOP_KEYS = (
     "environments",
@@ -52,9 +55,27 @@ TOP_KEYS = (
     "snapshots",
     "limits",
     "diff",
+    "parity",
+    "scan",
 )
+# Keys that name secrets without holding one (the "looks like a secret" check lets them through).
+NAMES_SECRETS = frozenset({"optional_secrets"})
+PARITY_KEYS: dict[str, type | tuple[type, ...]] = {"optional_secrets": list}
+SCAN_KEYS: dict[str, type | tuple[type, ...]] = {"allow": list}
 # What each top-level key must be (`environments = 5` is a clear error, not a traceback).
-TOP_TABLES = ("environments", "groups", "repositories", "keymap", "ui", "secrets", "snapshots", "limits", "diff")
+TOP_TABLES = (
+    "environments",
+    "groups",
+    "repositories",
+    "keymap",
+    "ui",
+    "secrets",
+    "snapshots",
+    "limits",
+    "diff",
+    "parity",
+    "scan",
+)
 # Numbers that must be finite and within a range: (low, high), both inclusive.
 RANGES: dict[str, tuple[float, float]] = {
     "timeout": (0.1, 3600),
@@ -116,6 +137,9 @@ class Environment:
     repositories: tuple[str, ...] = ()
     snapshots: bool = True
     description: str = ""
+    require_reason: bool = False
+    freeze: tuple[str, ...] = ()
+    platform_variables: tuple[str, ...] = ()
 
     @property
     def badge(self) -> str:
@@ -165,6 +189,8 @@ class Config:
     diff_ignore: tuple[str, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)  # [limits]: see tui/core/limits.py
     diff_tool: str | None = None
+    optional_secrets: tuple[str, ...] = ()  # [parity]: NAME or slug:NAME
+    allowed_findings: dict[str, str] = field(default_factory=dict)  # [scan] allow: fingerprint -> reason
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -243,8 +269,9 @@ class _Validator:
     def no_secrets(self, data: Any, table: str = "") -> None:
         if isinstance(data, dict):
             for key, value in data.items():
-                # The [secrets] section itself (store = "keyring" | "none") is not a secret.
-                if SECRET_KEY_RE.search(str(key)) and not (table == "" and key == "secrets"):
+                # The [secrets] section (store = ...) and lists of secret NAMES are not secrets.
+                exempt = (table == "" and key == "secrets") or key in NAMES_SECRETS
+                if SECRET_KEY_RE.search(str(key)) and not exempt:
                     raise self.fail(
                         f"key '{key}' looks like a secret; tokens never go in the configuration file.",
                         table,
@@ -393,6 +420,9 @@ def parse(text: str, path: Path | None = None) -> Config:
             repositories=tuple(env.get("repositories", ())),
             snapshots=bool(env.get("snapshots", True)),
             description=str(env.get("description", "")),
+            require_reason=bool(env.get("require_reason", tier == "production")),
+            freeze=_freeze(env.get("freeze") or [], check, table),
+            platform_variables=_strings(env, "platform_variables", check, table),
         )
     for name, group in (data.get("groups") or {}).items():
         table = f"groups.{name}"
@@ -451,7 +481,48 @@ def parse(text: str, path: Path | None = None) -> Config:
     check.keys(limits, LIMIT_KEYS, "limits")
     config.limits = dict(limits)
     config.diff_tool = (data.get("diff") or {}).get("tool") or None
+    parity = data.get("parity") or {}
+    check.keys(parity, PARITY_KEYS, "parity")
+    config.optional_secrets = _strings(parity, "optional_secrets", check, "parity")
+    config.allowed_findings = _scan_allow(data.get("scan") or {}, check)
     return config
+
+
+def _strings(table: dict[str, Any], key: str, check: _Validator, where: str) -> tuple[str, ...]:
+    values = table.get(key) or []
+    if not all(isinstance(v, str) and v for v in values):
+        raise check.fail(f"'{key}' must be a list of names (strings).", where, key)
+    return tuple(values)
+
+
+def _freeze(windows: list[Any], check: _Validator, table: str) -> tuple[str, ...]:
+    from tui.core.freeze import FreezeSyntaxError, parse_window
+
+    for window in windows:
+        try:
+            parse_window(window) if isinstance(window, str) else parse_window("")
+        except FreezeSyntaxError as exc:
+            raise check.fail(f"freeze window {exc}", table, "freeze") from None
+    return tuple(windows)
+
+
+def _scan_allow(section: dict[str, Any], check: _Validator) -> dict[str, str]:
+    """[scan] allow = [{fingerprint = "...", reason = "..."}]: reviewed false positives of the secret scan."""
+    check.keys(section, SCAN_KEYS, "scan")
+    allowed: dict[str, str] = {}
+    for item in section.get("allow") or []:
+        if not (
+            isinstance(item, dict)
+            and set(item) == {"fingerprint", "reason"}
+            and all(isinstance(v, str) and v.strip() for v in item.values())
+        ):
+            raise check.fail(
+                'each [scan] allow entry needs exactly fingerprint = "..." and reason = "..." (both non-empty).',
+                "scan",
+                "allow",
+            )
+        allowed[item["fingerprint"]] = item["reason"]
+    return allowed
 
 
 def _diff_ignore(section: dict[str, Any], check: _Validator) -> tuple[str, ...]:
@@ -550,6 +621,19 @@ class ConfigEditor:
                 node[key] = _tomlkit().table(is_super_table=(node is self.doc and key == "environments"))
             node = node[key]
         return node
+
+    def allow_finding(self, fingerprint: str, reason: str) -> None:
+        """[scan] allow gets {fingerprint, reason}: a reviewed false positive of the secret scan."""
+        tomlkit = _tomlkit()
+        scan = self._table("scan")
+        if "allow" not in scan:
+            scan["allow"] = tomlkit.array()
+            scan["allow"].multiline(True)
+        if any(item.get("fingerprint") == fingerprint for item in scan["allow"]):
+            return
+        entry = tomlkit.inline_table()
+        entry.update({"fingerprint": fingerprint, "reason": reason})
+        scan["allow"].append(entry)
 
     def set_environment(self, name: str, values: dict[str, Any]) -> None:
         if not ENV_NAME_RE.match(name):

@@ -105,5 +105,22 @@ def schema() -> dict[str, Any]:
                 ignore={"description": "differences to ignore, FILE-GLOB:dotted.key (--no-ignore shows them)"},
             ),
             "limits": _table(cfg.LIMIT_KEYS),
+            "parity": _table(cfg.PARITY_KEYS, optional_secrets={"description": "secret names (NAME or slug:NAME)"}),
+            "scan": {
+                "type": "object",
+                "properties": {
+                    "allow": {
+                        "type": "array",
+                        "description": "reviewed false positives of the secret scan (--allow-secret writes them)",
+                        "items": {
+                            "type": "object",
+                            "properties": {"fingerprint": {"type": "string"}, "reason": {"type": "string"}},
+                            "required": ["fingerprint", "reason"],
+                            "additionalProperties": False,
+                        },
+                    }
+                },
+                "additionalProperties": False,
+            },
         },
     }

@@ -29,6 +29,7 @@ from tui.sandbox.faults import Faults
 from tui.sandbox.platform import load_platform
 from tui.sandbox.realism import RateLimiter, Realism, limit_class
 from tui.sandbox.search import search_events
+from tui.sandbox.settings import WorkspaceSettings
 from tui.sandbox.store import PLATFORM_ID, REQUEST_CORRELATION, SandboxError, Store, now_iso
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -121,6 +122,7 @@ class Sandbox:
         self.users: dict[str, str] = {token: ADMIN_ID, **(users or {})}  # token -> user id
         self.store = Store(data_dir, event_lag=lambda: self.realism.event_lag)
         self.engine = Engine(self.store, load_platform(data_dir, environ), self.faults, name, self.realism)
+        self.settings = WorkspaceSettings(self.store)
         self._stop = threading.Event()
         self._startup_thread: threading.Thread | None = None
         self.api = Starlette(
@@ -190,6 +192,9 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/writeLock", r(self.write_lock), methods=["POST", "DELETE"]),
             Route("/v2/workspaces/{wid}/events", r(self.events)),
             Route("/v2/workspaces/{wid}/search", r(self.search), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/config", r(self.config), methods=["GET", "PATCH"]),
+            Route("/v2/workspaces/{wid}/security/secrets", r(self.secrets), methods=["GET", "PUT", "PATCH"]),
+            Route("/v2/workspaces/{wid}/security/secrets/{name}", r(self.delete_secret), methods=["DELETE"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -357,6 +362,25 @@ class Sandbox:
         return JSONResponse(
             await self._run(self.engine.set_lock, wid, str(body.get("reason") or "manual"), self._user(request))
         )
+
+    # ------------------------------------------------------------------ config and secrets
+    async def config(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "PATCH":
+            return JSONResponse(await self._run(self.settings.patch_config, wid, await self._body(request)))
+        return JSONResponse(await self._run(self.settings.config, wid, request.query_params.get("version")))
+
+    async def secrets(self, request: Request) -> Response:
+        wid = request.path_params["wid"]
+        if request.method == "GET":
+            return JSONResponse(await self._run(self.settings.secrets, wid))
+        body = await self._body(request)
+        replace = request.method == "PUT"
+        return JSONResponse(await self._run(self.settings.set_secrets, wid, body, self._user(request), replace))
+
+    async def delete_secret(self, request: Request) -> Response:
+        p = request.path_params
+        return JSONResponse(await self._run(self.settings.delete_secret, p["wid"], p["name"]))
 
     # ------------------------------------------------------------------ versions
     async def versions(self, request: Request) -> Response:

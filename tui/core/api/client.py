@@ -480,6 +480,20 @@ class PrismeClient:
     async def unlock(self, workspace_id: str) -> None:
         await self._json("DELETE", f"{self._ws(workspace_id)}/writeLock")
 
+    async def secret_names(self, workspace_id: str) -> list[str]:
+        """The names of the secrets set on a workspace. The platform answers their values too: they are
+        dropped here, before anything else sees the body (never kept, printed, logged or stored)."""
+        data = await self._json("GET", f"{self._ws(workspace_id)}/security/secrets")
+        names = sorted(str(name) for name in data) if isinstance(data, dict) else None
+        del data
+        if names is None:
+            raise E.UnexpectedResponse(f"{self.env_name}: expected the workspace's secrets as an object.")
+        return names
+
+    async def workspace_config(self, workspace_id: str) -> dict[str, Any]:
+        """``GET .../config``: ``{schema, block, value}`` (only the keys are ever shown)."""
+        return dict(self._expect(await self._json("GET", f"{self._ws(workspace_id)}/config"), dict, "a config"))
+
     # ------------------------------------------------------------------ versions
     async def list_versions(self, workspace_id: str) -> list[Version]:
         items = self._expect(await self._json("GET", f"{self._ws(workspace_id)}/versions"), list, "a list")

@@ -17,6 +17,7 @@ from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
 from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
 from tui.core.ops import snapshots, verify
 from tui.core.ops.context import Context
+from tui.core.rails import with_reason
 
 Progress = Callable[[str], object]
 T = TypeVar("T")
@@ -130,7 +131,14 @@ async def push(
                 version=name,
                 details={"repository": repository or "native"},
             ) as entry:
-                version = await client.publish(ws.id, description=description, name=name, repository_id=repository)
+                if repository:  # what goes to git is scanned first (tui.core.ops.secretscan)
+                    from tui.core.ops import secretscan
+
+                    scan = await secretscan.guard(ctx, client, env, [ws], f"Push of {slug} to {repository}")
+                    entry.details["secretScan"] = scan.audit()
+                version = await client.publish(
+                    ws.id, description=with_reason(description, ctx.reason) or "", name=name, repository_id=repository
+                )
                 entry.version = version.name
                 after = await client.get_workspace(ws.id)
                 steps = await _steps(client, ws, since, "push")

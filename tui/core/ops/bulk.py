@@ -16,6 +16,7 @@ from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
 from tui.core.ops import snapshots
 from tui.core.ops.context import Context
+from tui.core.rails import with_reason
 
 
 @dataclass
@@ -111,6 +112,15 @@ async def _snapshot_group(
     return [s.id for s in taken], what
 
 
+async def _to_push(ctx: Context, client: PrismeClient, groups: list[str], force: bool) -> list[Workspace]:
+    """The workspaces a bulk push would push: the groups' dirty ones (all of them with --force)."""
+    labels = sorted({label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels})
+    if not labels:
+        return []
+    members = await client.list_workspaces(labels=labels)
+    return [w for w in members if force or w.dirty]
+
+
 async def bulk_push(
     ctx: Context,
     env: str,
@@ -124,7 +134,7 @@ async def bulk_push(
     run: BulkRun | None = None,
 ) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-push")
-    with ctx.operation(env, "bulk push"):
+    with ctx.operation(env, "bulk push", rails=not dry_run):
         async with ctx.client(env) as client:
             await validate_repository(client, env, repository, write=True)
             with ctx.audit.record(
@@ -135,11 +145,18 @@ async def bulk_push(
                 version=name,
                 details={"repository": repository, "dryRun": dry_run, "force": force},
             ) as entry:
+                if not dry_run:  # what goes to git is scanned first (tui.core.ops.secretscan)
+                    from tui.core.ops import secretscan
+
+                    scan = await secretscan.guard(
+                        ctx, client, env, await _to_push(ctx, client, groups, force), f"Bulk push to {repository}"
+                    )
+                    entry.details["secretScan"] = scan.audit()
                 async for event in client.bulk_push(
                     repository_id=repository,
                     groups=groups,
                     name=name,
-                    description=description,
+                    description=with_reason(description, ctx.reason),
                     dry_run=dry_run,
                     force=force,
                 ):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -46,12 +47,22 @@ class Context:
     # Told about every wait for the gateway's rate limits (a 429, or pacing imports), about once a
     # second: the CLI writes it on stderr, the app in its log.
     on_wait: Callable[[Wait], object] | None = None
+    # Why the changes of this run are made (--reason / PRISME_DEPLOY_REASON), and the reason for
+    # breaking the glass of a freeze window (--break-glass): both go into every journal entry.
+    reason: str | None = None
+    break_glass: str | None = None
+    # Whether an environment's require_reason is enforced: the app turns it off until its dialogs
+    # carry a reason field (issue 17, app part); freeze windows are enforced everywhere.
+    reasons_enforced: bool = True
 
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
         store = TokenStore(use_keyring=config.secrets_store == "keyring" if use_keyring is None else use_keyring)
         limits.configure(**config.limits)  # [limits]: response bodies, archives, YAML, streams
-        return cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
+        ctx = cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
+        with suppress(UsageError):  # a default reason for the whole run (a ticket id); the CLI checks it again
+            ctx.set_reason(os.environ.get("PRISME_DEPLOY_REASON") or None)
+        return ctx
 
     def env(self, name: str) -> Environment:
         return self.config.env(name)
@@ -61,7 +72,10 @@ class Context:
         for, or guessed from "prod" in the name or host) is protected."""
         host = urlsplit(url).hostname or ""
         tier = tier or ("production" if "prod" in (name + host).lower() else "development")
-        env = Environment(name=name, url=url.rstrip("/"), tier=tier, protected=protected or tier == "production")
+        production = tier == "production"
+        env = Environment(
+            name=name, url=url.rstrip("/"), tier=tier, protected=protected or production, require_reason=production
+        )
         self.config.environments[name] = env
         return env
 
@@ -102,10 +116,30 @@ class Context:
         if self.env(env_name).read_only:
             raise ReadOnly(f"Environment {env_name!r} is marked read_only in the configuration.")
 
+    def set_reason(self, reason: str | None, break_glass: str | None = None) -> None:
+        from tui.core.rails import clean_reason
+
+        self.reason = clean_reason(reason)
+        self.break_glass = clean_reason(break_glass, "--break-glass")
+        self.audit.reason = self.reason
+
+    def check_rails(self, env_name: str, what: str) -> None:
+        """Freeze windows and required reasons (tui.core.rails); a broken glass is noted for the journal."""
+        from tui.core import rails
+
+        env = self.env(env_name)
+        glass = rails.check(
+            env, what, reason=self.reason, break_glass=self.break_glass, enforce_reason=self.reasons_enforced
+        )
+        if glass:
+            self.audit.break_glass[env_name] = self.break_glass or ""
+
     @contextmanager
-    def operation(self, env_name: str, what: str) -> Iterator[None]:
-        """One mutating operation per environment at a time."""
+    def operation(self, env_name: str, what: str, *, rails: bool = True) -> Iterator[None]:
+        """One mutating operation per environment at a time (``rails=False``: a dry run, which changes nothing)."""
         self.require_writable(env_name)
+        if rails:
+            self.check_rails(env_name, what)
         if env_name in self.running:
             raise Busy(f"{env_name} is already running {self.running[env_name]}; wait for it to finish.")
         self.running[env_name] = what

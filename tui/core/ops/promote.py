@@ -8,8 +8,9 @@ snapshot of B is taken; afterwards the diff is computed again and must be empty.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.api import errors as E
 from tui.core.diff import WorkspaceDiff
@@ -17,6 +18,10 @@ from tui.core.ops import actions, snapshots, verify
 from tui.core.ops.actions import Outcome, label_note
 from tui.core.ops.compare import Ref, compare, drift
 from tui.core.ops.context import Context
+from tui.core.rails import with_reason
+
+if TYPE_CHECKING:
+    from tui.core.ops.parity import Parity
 
 
 class DriftNotAcknowledged(E.UsageError):
@@ -29,6 +34,7 @@ class Plan:
     target: Ref
     diff: WorkspaceDiff
     drift: list[dict[str, Any]] = field(default_factory=list)
+    parity: Parity | None = None  # secrets and config names the target lacks (tui.core.ops.parity)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,14 +42,23 @@ class Plan:
             "to": str(self.target),
             "diff": self.diff.to_json(hunks=False),
             "drift": self.drift,
+            "parity": self.parity.to_json() if self.parity else None,
         }
 
 
 async def plan(ctx: Context, source: Ref, target: Ref) -> Plan:
     if source.version or target.version:
         raise E.UsageError("Promotion copies the current state: give ENV:SLUG without @VERSION.")
+    from tui.core.ops.parity import parity
+
     # The preview reads as what changes on the target: its current state (old) -> the source's (new).
-    return Plan(source, target, await compare(ctx, target, source), await drift(ctx, target.env, target.slug))
+    return Plan(
+        source,
+        target,
+        await compare(ctx, target, source),
+        await drift(ctx, target.env, target.slug),
+        await parity(ctx, source, target),
+    )
 
 
 async def promote(
@@ -54,8 +69,15 @@ async def promote(
     accept_drift: bool = False,
     name: str | None = None,
     repository: str | None = None,
+    allow_missing: Collection[str] = (),
 ) -> Outcome:
     source, target = the_plan.source, the_plan.target
+    if the_plan.parity:
+        from tui.core.ops.parity import refusal
+
+        refused = refusal(the_plan.parity, allow_missing)
+        if refused:
+            raise refused
     if the_plan.drift and not accept_drift:
         slugs = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
         raise DriftNotAcknowledged(
@@ -84,11 +106,15 @@ async def promote(
                     "snapshot": snap.id if snap else None,
                     "stat": the_plan.diff.stat(),
                     "drift": len(the_plan.drift),
+                    "allowedMissing": sorted(r.name for r in _accepted(the_plan, allow_missing)),
                 },
             ) as entry:
                 if via == "git":
                     await src.publish(
-                        src_ws.id, name=name, description=f"Promote {source} to {target}", repository_id=repository
+                        src_ws.id,
+                        name=name,
+                        description=with_reason(f"Promote {source} to {target}", ctx.reason) or "",
+                        repository_id=repository,
                     )
                     await dst.ready_for("imports")
                     since = dst.server_now(-2)
@@ -148,6 +174,12 @@ async def promote(
                 snapshot_id=snap.id if snap else None,
                 content_note=note,
             )
+
+
+def _accepted(the_plan: Plan, allow_missing: Collection[str]) -> list[Any]:
+    """The missing required names the operator accepted with --allow-missing-secrets (for the journal)."""
+    missing = the_plan.parity.missing() if the_plan.parity else []
+    return [r for r in missing if r.name in allow_missing]
 
 
 def _ignored(count: int) -> str:
