@@ -16,7 +16,7 @@ from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api import errors as E
 from tui.core.audit import AUDIT_COLUMNS, audit_row
-from tui.core.ops import health
+from tui.core.ops import health, history
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
 from tui.lazy import lazy
@@ -39,7 +39,13 @@ Handler = Callable[[argparse.Namespace, Context, Printer], Coroutine[Any, Any, i
 
 # --------------------------------------------------------------------------------------------- plumbing
 def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool = False) -> None:
-    parser.add_argument("--config", help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)")
+    # SUPPRESS: unset here, it must not overwrite a --config given before the command (`prisme-deploy
+    # --config F status`): argparse lets a subcommand's default replace the main parser's value.
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON; streams as JSON lines)")
     if env:
         parser.add_argument("--env", help="a configured environment (or a name for --url)")
@@ -107,10 +113,16 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     printer.note(f"correlation id: {exc.correlation_id}")
             return _audit_warnings(ctx, printer, exc.exit_code)
         except KeyboardInterrupt:
-            printer.note(
-                "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
-                "before retrying."
-            )
+            if printer.in_rate_wait():  # Ctrl-C cancels the wait: what it held back never left
+                printer.note(
+                    "Interrupted: stopped waiting for the rate limit; the held-back request was not sent "
+                    "(what ran before it is in `prisme-deploy audit`)."
+                )
+            else:
+                printer.note(
+                    "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
+                    "before retrying."
+                )
             return EXIT_INTERRUPTED
 
     return main
@@ -224,6 +236,10 @@ async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     async with ctx.client(env) as client:
         ws = await client.find_workspace(args.workspace)
         versions = await client.list_versions(ws.id)
+    # As in the app: the platform repository's tags too (an instance that never pushes, such as prod,
+    # lists none of the versions it can be rolled back to), whichever tag layout the repository uses.
+    tags = await asyncio.to_thread(history.git_versions, ctx.config, ctx.env(env), ws.slug)
+    versions = history.merge(versions, tags)
     live = ws.live_version
     if out.json_mode:
         out.data(
@@ -288,6 +304,11 @@ async def cmd_audit(args: argparse.Namespace, ctx: Context, out: Printer) -> int
 
 
 # --------------------------------------------------------------------------------------------- mutating
+def _following(out: Printer, env: str) -> Callable[[str], None]:
+    """After a 408 the verification can follow the pull for minutes: say so live on stderr, not silence."""
+    return lambda text: out.note(f"{env}: {text}")
+
+
 def _outcome(out: Printer, outcome: actions.Outcome) -> int:
     if out.json_mode:
         out.data(outcome.to_json())
@@ -319,6 +340,7 @@ async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         version="latest",
         repository=args.repository,
         discard_local_changes=args.discard_local_changes,
+        on_wait=_following(out, env),
     )
     return _outcome(out, outcome)
 
@@ -334,6 +356,7 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
         version=args.version,
         repository=args.repository,
         discard_local_changes=args.discard_local_changes,
+        on_wait=_following(out, env),
         action="rollback",
     )
     return _outcome(out, outcome)
