@@ -290,3 +290,63 @@ def test_distinctive_token_is_in_no_file_the_app_writes(
     assert any(p.name == "audit.jsonl" for p in written)
     for path in written:
         assert token.encode() not in path.read_bytes(), path
+
+
+def test_the_config_given_before_the_command_is_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`prisme-deploy --config FILE COMMAND` (as the usage line shows it) must not fall back to
+    PRISME_DEPLOY_CONFIG or the user's file: the command would act on another configuration's prod."""
+    other = tmp_path / "other.toml"
+    other.write_text('[environments.other]\nurl = "http://127.0.0.1:9"\n', encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[environments.mine]\nurl = "http://127.0.0.1:9"\n', encoding="utf-8")
+    monkeypatch.setenv("PRISME_DEPLOY_CONFIG", str(other))
+    code, out, err = cli(capsys, "--config", str(mine), "envs", "--json")
+    assert code == 0, err
+    assert [e["name"] for e in json.loads(out)] == ["mine"]
+    code, _, err = cli(capsys, "--config", str(mine), "env", "add", "extra", "--url", "http://127.0.0.1:8")
+    assert code == 0, err
+    assert "extra" in mine.read_text() and "extra" not in other.read_text()
+    code, out, err = cli(capsys, "envs", "--config", str(mine), "--json")  # after the command: the same file
+    assert code == 0 and sorted(e["name"] for e in json.loads(out)) == ["extra", "mine"], out + err
+
+
+async def test_ctrl_c_during_a_rate_limit_wait_says_the_request_was_not_sent(
+    sandbox: Running, isolated_home: Path
+) -> None:
+    """Ctrl-C cancels the wait; the rollback it held back never left, and the message says so (not
+    "the server may still be running the operation")."""
+    import asyncio
+    import selectors
+    import signal
+
+    from tui.core.api.budget import RequestBudget
+    from tui.core.api.client import PrismeClient
+
+    sandbox.sandbox.realism.rate_limits = {"events": 20, "imports": 1, "create": 3}
+    async with PrismeClient(sandbox.url, sandbox.token, budget=RequestBudget("other", limits={})) as other:
+        ws = await other.find_workspace("securechat")
+        before = ws.live_version
+        await other.pull(ws.id, "latest", repository_id="release", wait=False)  # another tool spent the minute
+    env = {**os.environ, "PRISME_DEPLOY_TOKEN_SB": sandbox.token}
+    argv = ["rollback", "securechat", "v1.0.0", "--repository", "release", "--url", sandbox.url, "--env", "sb", "-y"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    seen = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stderr, selectors.EVENT_READ)  # type: ignore[arg-type]
+        for _ in range(120):  # a line at the first report of the wait; no timing asserted
+            if "rate limited by the gateway" in seen or proc.poll() is not None:
+                break
+            if selector.select(timeout=0.5):
+                seen += proc.stderr.readline()  # type: ignore[union-attr]
+    assert "rate limited by the gateway" in seen, seen
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+    assert proc.returncode == 130, out + seen + err
+    assert "stopped waiting for the rate limit; the held-back request was not sent" in err, seen + err
+    assert "may still be running" not in err
+    async with PrismeClient(sandbox.url, sandbox.token, budget=RequestBudget("check", limits={})) as check:
+        assert (await check.find_workspace("securechat")).live_version == before

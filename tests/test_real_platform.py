@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -130,6 +133,7 @@ async def test_rollback_through_a_gateway_408_is_followed_to_completion(
     )
     assert code == 0, out + err
     assert "still running on the server" in out and "verified, the workspace now runs v1.1.0" in out
+    assert "prod: still running on the server" in err and "following its state" in err  # live, not silence
     assert await live_version(platform["prod"], "securechat") == "v1.1.0"
 
 
@@ -246,3 +250,65 @@ async def test_git_credentials_are_not_a_missing_super_admin_role(
     assert code == 3, out + err
     assert "Authentication failed for repository" in err and "repository's credentials" in err
     assert "super admin" not in err
+
+
+@pytest.mark.parametrize("layout", ["slug", "plain"])
+async def test_cli_versions_lists_the_repository_history_in_either_tag_layout(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str], layout: str
+) -> None:
+    """prod never pushes: its API lists no version of securechat, the release repository's tags do. The
+    on-call engineer choosing a version to roll back to from the shell must see them, as the app does."""
+    platform["dev"].sandbox.realism.tag_layout = layout
+    ctx = context(configured)
+    pushed = await actions.push(ctx, "dev", "securechat", name="v1.9.0", description="ship", repository="release")
+    assert pushed.ok, pushed.message
+    code, out, err = await asyncio.to_thread(cli, capsys, "versions", "securechat", "--env", "prod", "--json")
+    assert code == 0, out + err
+    listed = {v["name"]: v for v in json.loads(out)}
+    assert {"v1.9.0", "v1.2.0", "v1.1.0", "v1.0.0"} <= set(listed), out
+    assert listed["v1.9.0"]["repository"] == "release"
+    live = await live_version(platform["prod"], "securechat")
+    assert [name for name, v in listed.items() if v["live"]] == [live]
+    code, out, err = await asyncio.to_thread(cli, capsys, "versions", "securechat", "--env", "prod")
+    assert code == 0 and f"* {live}" in out and "  v1.9.0" in out, out + err
+
+
+def _release_version_with_a_taken_slug(root: Path, where: Path) -> None:
+    """securechat v1.3.0 in the release repository, whose index.yml claims ai-store's slug."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@t"
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=where, check=True, capture_output=True, env=env)
+
+    subprocess.run(["git", "clone", "-q", str(root / "release.git"), str(where)], check=True, capture_output=True)
+    index = where / "workspaces" / "securechat" / "index.yml"
+    index.write_text(re.sub(r"(?m)^slug: .*$", "slug: ai-store", index.read_text()), encoding="utf-8")
+    meta = index.parent / ".import.yml"  # the version's own record of its name, as a push writes it
+    meta.write_text(re.sub(r"(?m)^  name: .*$", "  name: v1.3.0", meta.read_text()), encoding="utf-8")
+    git("commit", "-qam", "securechat claims ai-store")
+    git("tag", "securechat/v1.3.0")
+    git("push", "-q", "origin", "HEAD:main", "securechat/v1.3.0")
+
+
+@pytest.mark.parametrize("gateway_408", [False, True])
+async def test_a_rollback_whose_pull_reports_slug_already_in_use_is_not_a_success(
+    configured: Path,
+    platform: dict[str, Running],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    gateway_408: bool,
+) -> None:
+    """The platform answers the pull with ``errors`` (index.yml not applied): a failure, also when the
+    gateway gave up first (408) and the outcome was followed through the workspace's state."""
+    _release_version_with_a_taken_slug(Path(platform["dev"].sandbox.data_dir).parent, tmp_path / "clone")
+    prod = platform["prod"].sandbox
+    if gateway_408:
+        prod.realism.gateway_timeout = 0.5
+        prod.faults.pull_delay_ms = 1500
+    code, out, err = await asyncio.to_thread(
+        cli, capsys, "rollback", "securechat", "v1.3.0", "--repository", "release", "--env", "prod", "--yes"
+    )
+    assert code != 0, out + err
+    assert "SlugAlreadyInUse" in out + err or "already used" in out + err, out + err
+    assert "Rolled back securechat" not in out, out

@@ -152,10 +152,16 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     printer.note(f"correlation id: {exc.correlation_id}")
             return _audit_warnings(ctx, printer, exc.exit_code)
         except KeyboardInterrupt:
-            printer.note(
-                "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
-                "before retrying."
-            )
+            if printer.in_rate_wait():  # Ctrl-C cancels the wait: what it held back never left
+                printer.note(
+                    "Interrupted: stopped waiting for the rate limit; the held-back request was not sent "
+                    "(what ran before it is in `prisme-deploy audit`)."
+                )
+            else:
+                printer.note(
+                    "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
+                    "before retrying."
+                )
             return EXIT_INTERRUPTED
 
     return main
@@ -347,6 +353,11 @@ def _reason_cell(entry: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------- mutating
+def _following(out: Printer, env: str) -> Callable[[str], None]:
+    """After a 408 the verification can follow the pull for minutes: say so live on stderr, not silence."""
+    return lambda text: out.note(f"{env}: {text}")
+
+
 def _outcome(out: Printer, outcome: actions.Outcome) -> int:
     if out.json_mode:
         out.data(outcome.to_json())
@@ -379,6 +390,7 @@ async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         version="latest",
         repository=args.repository,
         discard_local_changes=args.discard_local_changes,
+        on_wait=_following(out, env),
     )
     return _outcome(out, outcome)
 
@@ -395,6 +407,7 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
         version=args.version,
         repository=args.repository,
         discard_local_changes=args.discard_local_changes,
+        on_wait=_following(out, env),
         action="rollback",
     )
     return _outcome(out, outcome)

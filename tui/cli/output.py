@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tui.core.text import json_safe, one_line, terminal_safe
@@ -29,6 +30,7 @@ class Printer:
         self.tty = self.out.isatty() and not json_mode
         self._bar_shown = False
         self._last_wait_line: float | None = None
+        self._wait_ends: float | None = None  # when the rate-limit wait last reported ends (monotonic)
 
     def data(self, payload: Any) -> None:
         if self.jq is not None:
@@ -58,6 +60,7 @@ class Printer:
         """A rate-limit wait, live on stderr (JSON output included: stdout stays one document).
 
         On a terminal the line counts down in place; elsewhere a line every few seconds."""
+        self._wait_ends = time.monotonic() + wait.seconds
         text = f"{wait.env}: {wait.text}" if wait.env else wait.text
         if self.err.isatty():
             self.err.write("\r" + text.ljust(70) + "\r")
@@ -68,6 +71,10 @@ class Printer:
             self._last_wait_line = wait.seconds
             self.err.write(text + "\n")
             self.err.flush()
+
+    def in_rate_wait(self) -> bool:
+        """A rate-limit wait is running now: the request it holds back has not been sent."""
+        return self._wait_ends is not None and time.monotonic() < self._wait_ends
 
     def raw(self, text: str) -> None:
         """A block of text (a patch) written as it is, control characters made visible."""

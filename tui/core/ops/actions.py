@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.core.api import errors as E
 from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
@@ -18,6 +18,9 @@ from tui.core.api.models import PullResult, Version, Workspace, validate_version
 from tui.core.ops import snapshots, verify
 from tui.core.ops.context import Context
 from tui.core.rails import with_reason
+
+if TYPE_CHECKING:
+    from tui.core.audit import AuditEntry
 
 Progress = Callable[[str], object]
 T = TypeVar("T")
@@ -161,12 +164,15 @@ async def pull(
     discard_local_changes: bool = False,
     action: str = "pull",
     on_step: Progress | None = None,
+    on_wait: Progress | None = None,
 ) -> Outcome:
     """Pull latest, or roll back to ``version``; then verify it from the workspace's state.
 
     Success means the workspace reports the pull (its ``lastPull``, live version and lock), read with
     backoff until a deadline; a 408 or ``{processing: true}`` is "still running", followed the same
-    way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs."""
+    way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs; ``on_wait``
+    (default ``on_step``) what the verification is waiting for, after a 408 possibly for minutes."""
+    on_wait = on_wait or on_step
     segment(version, "version name")  # '.' or '..' would become another endpoint: refused before any request
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
@@ -212,22 +218,12 @@ async def pull(
                         next_step=exc.hint,
                     )
                 if result.errors:
-                    entry.outcome = "failed"
-                    entry.details["errors"] = list(result.errors)
-                    first = result.errors[0]
-                    return Outcome(
-                        False,
-                        f"{slug}: the pull reported errors: {first.get('msg') or first.get('message') or first}",
-                        await client.get_workspace(ws.id),
-                        result,
-                        steps=await _steps(client, ws, since),
-                        next_step="Fix the cause (for a slug conflict, rename or exclude index), then retry.",
-                    )
-                if result.pending and on_step is not None:
-                    on_step(f"still running on the server ({result.message or 'processing'}); following its state")
+                    return await _pull_errors(client, ws, entry, result, await _steps(client, ws, since))
+                if result.pending and on_wait is not None:
+                    on_wait(f"still running on the server ({result.message or 'processing'}); following its state")
                 deadline = client.processing_wait if result.pending else min(SETTLE_WAIT, client.processing_wait)
                 settled = await verify.settle_pull(
-                    client, ws, version, since=since, answered=result, deadline=deadline, on_wait=on_step
+                    client, ws, version, since=since, answered=result, deadline=deadline, on_wait=on_wait
                 )
                 steps = await _steps(client, ws, since)
                 if result.pending:
@@ -248,9 +244,34 @@ async def pull(
                 if not settled.confirmed:
                     entry.outcome = "failed" if not result.pending else "unconfirmed"
                     return _unconfirmed(slug, version, action, settled, result, steps, snap)
-            if settled.event is not None and result.pending:
-                result = PullResult.from_json(settled.event.payload, recovered=True)
+                if result.pending:  # the answer never came (408): its errors are in the imported event only
+                    event = settled.event or await verify.import_report(client, ws.id, version, since=since)
+                    if event is None:
+                        steps.append(
+                            "the platform's import report was not searchable in time: per-file errors unchecked"
+                        )
+                    else:
+                        result = PullResult.from_json(event.payload, recovered=True)
+                    if result.errors:
+                        return await _pull_errors(client, ws, entry, result, steps)
             return _confirmed(slug, version, action, settled, result, steps, before, snap)
+
+
+async def _pull_errors(
+    client: PrismeClient, ws: Workspace, entry: AuditEntry, result: PullResult, steps: list[str]
+) -> Outcome:
+    """The platform applied the pull only in part (a SlugAlreadyInUse leaves index.yml out): a failure."""
+    entry.outcome = "failed"
+    entry.details["errors"] = list(result.errors)
+    first = result.errors[0]
+    return Outcome(
+        False,
+        f"{ws.slug}: the pull reported errors: {first.get('msg') or first.get('message') or first}",
+        await client.get_workspace(ws.id),
+        result,
+        steps=steps,
+        next_step="Fix the cause (for a slug conflict, rename or exclude index), then retry.",
+    )
 
 
 def _confirmed(

@@ -24,6 +24,7 @@ EVENT_RESERVE = 2  # event searches left for others (the TUI's history, the acti
 # A pull that looks done is read once more after this pause: a second pull queued behind ours (two
 # operators rolling back at once) shows by then, and then ours is not reported as the final state.
 CONFIRM_PAUSE = 1.0
+REPORT_WAIT = 12.0  # the platform's events are searchable 1 to 5 s late; twice that, and more
 
 
 @dataclass
@@ -117,6 +118,24 @@ async def settle_pull(
         await asyncio.sleep(pause)
         pause = min(pause * 1.6, MAX_PAUSE)
     return Settled(False, current, describe(current), waited=loop.time() - start)
+
+
+async def import_report(
+    client: PrismeClient, workspace_id: str, version: str, *, since: str, deadline: float = REPORT_WAIT
+) -> Event | None:
+    """The workspaces.imported event of a pull already confirmed from state, waited for (events are
+    searchable seconds late): after a 408 it is the only place the pull's per-file ``errors`` (a
+    SlugAlreadyInUse) can be read. None when it is not searchable by ``deadline`` or the budget is low."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    pause = FIRST_PAUSE
+    wanted = None if version == "latest" else version
+    while True:
+        event = await _imported_event(client, workspace_id, wanted, since)
+        if event is not None or loop.time() + pause > end or client.budget.room("events") <= EVENT_RESERVE:
+            return event
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.6, MAX_PAUSE)
 
 
 async def _imported_event(client: PrismeClient, workspace_id: str, version: str | None, since: str) -> Event | None:
