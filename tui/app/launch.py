@@ -47,8 +47,8 @@ def run_demo(args: argparse.Namespace) -> int:
         app = PrismeDeployApp(
             ctx,
             initial_env="prod",
-            demo_note="Demo: dev, staging and prod run on loopback; prod is protected (type the slug to "
-            "confirm) and just ran its startup import: press A. ? for keys.",
+            demo_note="Demo: dev, staging, prod and a fleet (prod-eu, prod-us) run on loopback; prod is protected "
+            "(type the slug to confirm) and just ran its startup import: press A. ? for keys.",
         )
         return app.run(mouse=not getattr(args, "no_mouse", False)) or 0
     finally:

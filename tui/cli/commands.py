@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from tui.cli import sticky_cmds
 from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
@@ -327,6 +328,8 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     env = _env_name(args, ctx)
     ctx.require_writable(env)
     confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
+    if args.sticky:  # roll forward to the old content, so a restart's startup import keeps it (issue 16)
+        return await sticky_cmds.sticky(args, ctx, out, env)
     outcome = await actions.pull(
         ctx,
         env,
@@ -336,7 +339,7 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
         discard_local_changes=args.discard_local_changes,
         action="rollback",
     )
-    return _outcome(out, outcome)
+    return await sticky_cmds.with_restart_risk(ctx, out, env, args.workspace, outcome)
 
 
 async def cmd_unlock(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
@@ -598,6 +601,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version", help="version name (a git tag for a repository, or a native version)")
     p.add_argument("--repository", help="platform repository id (omit for a native version)")
     p.add_argument("--discard-local-changes", action="store_true", help="unpushed edits are lost")
+    sticky_cmds.add_arguments(p)
     add("unlock", cmd_unlock, "clear a workspace's write lock", mutating=True, workspace=True)
 
     p = add("bulk-push", cmd_bulk_push, "push workspace groups to a platform repository (SSE progress)", mutating=True)

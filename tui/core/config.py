@@ -52,6 +52,8 @@ TOP_KEYS = (
     "snapshots",
     "limits",
     "diff",
+    "rollout",
+    "smoke",
 )
 # What each top-level key must be (`environments = 5` is a clear error, not a traceback).
 TOP_TABLES = ("environments", "groups", "repositories", "keymap", "ui", "secrets", "snapshots", "limits", "diff")
@@ -161,6 +163,8 @@ class Config:
     snapshots_enabled: bool = True
     diff_ignore: tuple[str, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)  # [limits]: see tui/core/limits.py
+    rollout: list[dict[str, Any]] = field(default_factory=list)  # [[rollout]] stages: tui/core/ops/rollout.py
+    smoke: list[dict[str, Any]] = field(default_factory=list)  # [[smoke]] tests: tui/core/ops/rollout.py
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -444,6 +448,10 @@ def parse(text: str, path: Path | None = None) -> Config:
     limits = data.get("limits") or {}
     check.keys(limits, LIMIT_KEYS, "limits")
     config.limits = dict(limits)
+    for key in ("rollout", "smoke"):  # checked in full by tui.core.ops.rollout.stages (file:line there too)
+        if key in data and not (isinstance(data[key], list) and all(isinstance(t, dict) for t in data[key])):
+            raise check.fail(f"'{key}' must be a list of [[{key}]] tables.", "", key)
+        setattr(config, key, [dict(t) for t in data.get(key) or []])
     return config
 
 

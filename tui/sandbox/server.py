@@ -190,6 +190,7 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/writeLock", r(self.write_lock), methods=["POST", "DELETE"]),
             Route("/v2/workspaces/{wid}/events", r(self.events)),
             Route("/v2/workspaces/{wid}/search", r(self.search), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/test/{automation}", r(self.test_automation), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -551,6 +552,11 @@ class Sandbox:
         p = request.path_params
         text = None if request.method == "DELETE" else (await request.body()).decode("utf-8")
         return JSONResponse(await self._run(self.engine.edit_file, p["wid"], p["path"], text))
+
+    async def test_automation(self, request: Request) -> Response:
+        """Smoke tests: the automation's declared ``output``, or an injected failure (fault ``smoke_fail``)."""
+        p = request.path_params
+        return JSONResponse(await self._run(self.engine.test_automation, p["wid"], p["automation"]))
 
     async def rerun_startup_import(self, request: Request) -> Response:
         """Simulate a workspaces-service restart: run STARTUP_IMPORT_* now (in the background)."""
