@@ -309,3 +309,9 @@ async def settle_tolerant(pilot: Any) -> None:
             pass
         await pilot.pause(0.2)
     await pilot.wait_for_scheduled_animations()
+
+
+@pytest.fixture
+def a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production requires a reason for every change (issue 17): tests about something else give one."""
+    monkeypatch.setenv("PRISME_DEPLOY_REASON", "test")

@@ -23,13 +23,7 @@ from tui.core.ops import actions, history
 from tui.core.ops.context import Context
 from tui.sandbox.runner import Running
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    """prod requires a reason for every change (issue 17); these tests are about the platform, not that."""
-    monkeypatch.setenv("PRISME_DEPLOY_REASON", "test")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]  # prod needs a reason
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -68,8 +68,8 @@ def _run_demo_app(args: argparse.Namespace, demo: Any, home: Path, running: list
     app = PrismeDeployApp(
         ctx,
         initial_env="prod",
-        demo_note="Demo: dev, staging and prod run on loopback; prod is protected (type the slug to "
-        "confirm) and just ran its startup import: press A. ? for keys.",
+        demo_note="Demo: dev, staging, prod and a fleet (prod-eu, prod-us) run on loopback; prod is protected "
+        "(type the slug to confirm) and just ran its startup import: press A. ? for keys.",
     )
     running.append(app)
     return app.run(mouse=not getattr(args, "no_mouse", False)) or 0

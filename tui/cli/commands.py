@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import interaction, jqfilter, pager
+from tui.cli import interaction, jqfilter, pager, sticky_cmds
 from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
@@ -400,6 +400,8 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     env = _env_name(args, ctx)
     ctx.require_writable(env)
     confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
+    if args.sticky:  # roll forward to the old content, so a restart's startup import keeps it (issue 16)
+        return await sticky_cmds.sticky(args, ctx, out, env)
     outcome = await actions.pull(
         ctx,
         env,
@@ -410,7 +412,7 @@ async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> 
         on_wait=_following(out, env),
         action="rollback",
     )
-    return _outcome(out, outcome)
+    return await sticky_cmds.with_restart_risk(ctx, out, env, args.workspace, outcome)
 
 
 async def cmd_unlock(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
@@ -717,6 +719,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version", help="version name (a git tag for a repository, or a native version)")
     p.add_argument("--repository", help="platform repository id (omit for a native version)")
     p.add_argument("--discard-local-changes", action="store_true", help="unpushed edits are lost")
+    sticky_cmds.add_arguments(p)
     add("unlock", cmd_unlock, "clear a workspace's write lock", mutating=True, workspace=True)
 
     p = add("bulk-push", cmd_bulk_push, "push workspace groups to a platform repository (SSE progress)", mutating=True)

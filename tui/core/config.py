@@ -57,6 +57,8 @@ TOP_KEYS = (
     "diff",
     "parity",
     "scan",
+    "rollout",
+    "smoke",
 )
 # Keys that name secrets without holding one (the "looks like a secret" check lets them through).
 NAMES_SECRETS = frozenset({"optional_secrets"})
@@ -191,6 +193,8 @@ class Config:
     diff_tool: str | None = None
     optional_secrets: tuple[str, ...] = ()  # [parity]: NAME or slug:NAME
     allowed_findings: dict[str, str] = field(default_factory=dict)  # [scan] allow: fingerprint -> reason
+    rollout: list[dict[str, Any]] = field(default_factory=list)  # [[rollout]] stages: tui/core/ops/rollout.py
+    smoke: list[dict[str, Any]] = field(default_factory=list)  # [[smoke]] tests: tui/core/ops/rollout.py
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -485,6 +489,10 @@ def parse(text: str, path: Path | None = None) -> Config:
     check.keys(parity, PARITY_KEYS, "parity")
     config.optional_secrets = _strings(parity, "optional_secrets", check, "parity")
     config.allowed_findings = _scan_allow(data.get("scan") or {}, check)
+    for key in ("rollout", "smoke"):  # checked in full by tui.core.ops.rollout.stages (file:line there too)
+        if key in data and not (isinstance(data[key], list) and all(isinstance(t, dict) for t in data[key])):
+            raise check.fail(f"'{key}' must be a list of [[{key}]] tables.", "", key)
+        setattr(config, key, [dict(t) for t in data.get(key) or []])
     return config
 
 

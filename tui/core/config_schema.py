@@ -105,6 +105,16 @@ def schema() -> dict[str, Any]:
                 ignore={"description": "differences to ignore, FILE-GLOB:dotted.key (--no-ignore shows them)"},
             ),
             "limits": _table(cfg.LIMIT_KEYS),
+            "rollout": {
+                "type": "array",
+                "description": "[[rollout]] stages in canary order: stage, environments, soak, max_parallel",
+                "items": {"type": "object"},
+            },
+            "smoke": {
+                "type": "array",
+                "description": "[[smoke]] tests after each import: workspace, automation, expect",
+                "items": {"type": "object"},
+            },
             "parity": _table(cfg.PARITY_KEYS, optional_secrets={"description": "secret names (NAME or slug:NAME)"}),
             "scan": {
                 "type": "object",

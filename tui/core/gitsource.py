@@ -135,6 +135,14 @@ class GitHistory:
                 return sha
         raise GitSourceError(f"repository {self.source.id!r} has no version {ref!r} for {slug}.")
 
+    def slugs(self, ref: str = "latest") -> list[str]:
+        """Workspaces (folders) in the repository at ``ref`` (``latest``: the branch head)."""
+        sha = self.resolve("", ref)
+        folder = self.source.dirpath.strip("/") + "/" if self.source.dirpath else ""
+        out = _git(self.repo, "ls-tree", "-d", "--name-only", sha, "--", folder or ".", check=False)
+        names = [line[len(folder) :] if folder else line for line in out.splitlines()]
+        return sorted(n for n in names if n and not n.startswith("."))
+
     def files(self, slug: str, ref: str) -> Files:
         sha = self.resolve(slug, ref)
         folder = self.folder(slug)

@@ -32,6 +32,22 @@ from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
 
 DEMO_ENVS = (("dev", "development"), ("staging", "staging"), ("prod", "production"))
+# A small fleet to rehearse a rollout on (issue 16): copies of prod as seeded, without its startup import.
+FLEET = ("prod-eu", "prod-us")
+ROLLOUT_TOML = """
+[[rollout]]
+stage = "staging"
+environments = ["staging"]
+
+[[rollout]]
+stage = "prod"
+environments = ["prod-eu", "prod-us"]
+max_parallel = 1
+
+[[smoke]]
+workspace = "knowledge-base"
+automation = "healthcheck"
+"""
 # prod boots as after an image rollout: it imports base1, base2 and extended from the release repository
 # at startup, and one workspace fails with a slug conflict, so the platform activity (A) has a story.
 STARTUP_ROLLOUT = {
@@ -93,9 +109,13 @@ class DemoPlatform:
         owns = root is None
         root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
         dirs = prepare(root)
+        for name in FLEET:
+            if not (root / name).exists():
+                shutil.copytree(dirs["prod"], root / name, symlinks=True)
+            dirs[name] = root / name
         demo = cls(root=root, owns_root=owns)
         try:
-            for name, _tier in DEMO_ENVS:
+            for name, _tier in (*DEMO_ENVS, *((f, "production") for f in FLEET)):
                 token = f"at:demo-{name}-{secrets.token_urlsafe(12)}"
                 environ = STARTUP_ROLLOUT if (name == "prod" and rollout) else {}
                 strict = Realism(**realism.to_json()) if realism is not None else Realism(import_suffix=True)
@@ -117,10 +137,10 @@ class DemoPlatform:
     def config_toml(self) -> str:
         """A throwaway configuration for the TUI and CLI: never the user's own."""
         lines = ["# prisme-deploy demo configuration (temporary; deleted when the demo stops)", ""]
-        for name, tier in DEMO_ENVS:
+        for name, tier in (*DEMO_ENVS, *((f, "production") for f in FLEET)):
             running = self.instances[name]
             lines += [f"[environments.{name}]", f'url = "{running.url}"', f'tier = "{tier}"']
-            if name == "prod":
+            if tier == "production":
                 lines.append("protected = true")
             lines += ['repositories = ["release"]', ""]
         for group, labels in GROUP_LABELS.items():
@@ -135,7 +155,7 @@ class DemoPlatform:
             "[[promotions]]",
             'from = "dev:support-bot-dev"',
             'to = "dev:support-bot"',
-            "",
+            ROLLOUT_TOML,
         ]
         return "\n".join(lines)
 

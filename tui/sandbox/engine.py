@@ -1096,6 +1096,17 @@ class Engine:
         self.store.emit(PLATFORM_ID, "workspaces.bulkImport.completed", summary, user_id=user)
         return summary
 
+    def test_automation(self, workspace_id: str, automation: str) -> Any:
+        """Run an automation deterministically: its declared ``output`` (null without one)."""
+        meta = self.store.get(workspace_id)
+        files = self.store.read_files(workspace_id)
+        doc = dsul.load_yaml(files.get(f"automations/{automation}.yml", b""))
+        if not isinstance(doc, dict):
+            raise SandboxError(404, "ObjectNotFoundError", f"Automation '{automation}' not found")
+        if meta["slug"] in self.faults.smoke_fail or f"{meta['slug']}/{automation}" in self.faults.smoke_fail:
+            raise SandboxError(500, "PrismeError", f"Automation '{automation}' failed: injected failure")
+        return doc.get("output")
+
     def startup_import(self, stop: threading.Event) -> None:
         """STARTUP_IMPORT_REPOSITORY / _GROUPS: groups in order, a pause between, stop at the first error."""
         repo_id, groups = self.platform.startup_repository, self.platform.startup_groups

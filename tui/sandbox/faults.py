@@ -19,6 +19,7 @@ class Faults:
     pull_delay_ms: int = 0  # each pull / import takes this much longer (to meet the gateway's 408)
     html_200: list[str] = field(default_factory=list)  # path prefixes answered by an HTML page (a proxy login)
     git_auth_fail: list[str] = field(default_factory=list)  # repository ids whose git credentials are refused
+    smoke_fail: list[str] = field(default_factory=list)  # "slug" or "slug/automation": its test run fails
 
     def update(self, data: dict[str, Any]) -> None:
         """All or nothing: every value is checked before any is set, so a wrongly typed fault is a 400
@@ -38,7 +39,7 @@ _NUMBERS = {
     "sse_drop_after": int,
     "processing_after": float,
 }
-_LISTS = ("push_fail", "stuck_lock", "html_200", "git_auth_fail")
+_LISTS = ("push_fail", "stuck_lock", "html_200", "git_auth_fail", "smoke_fail")
 _MAPS = {"import_fail": str, "error_5xx": int}
 
 
@@ -79,7 +80,7 @@ def parse_fault(text: str) -> dict[str, Any]:
         return {key: int(value)}
     if key == "processing_after":
         return {key: float(value)}
-    if key in ("push_fail", "stuck_lock", "html_200", "git_auth_fail"):
+    if key in _LISTS:
         return {key: [v for v in value.split(",") if v]}
     if key in ("import_fail", "error_5xx"):
         pairs: dict[str, Any] = {}

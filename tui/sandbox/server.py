@@ -195,6 +195,7 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/config", r(self.config), methods=["GET", "PATCH"]),
             Route("/v2/workspaces/{wid}/security/secrets", r(self.secrets), methods=["GET", "PUT", "PATCH"]),
             Route("/v2/workspaces/{wid}/security/secrets/{name}", r(self.delete_secret), methods=["DELETE"]),
+            Route("/v2/workspaces/{wid}/test/{automation}", r(self.test_automation), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -575,6 +576,11 @@ class Sandbox:
         p = request.path_params
         text = None if request.method == "DELETE" else (await request.body()).decode("utf-8")
         return JSONResponse(await self._run(self.engine.edit_file, p["wid"], p["path"], text))
+
+    async def test_automation(self, request: Request) -> Response:
+        """Smoke tests: the automation's declared ``output``, or an injected failure (fault ``smoke_fail``)."""
+        p = request.path_params
+        return JSONResponse(await self._run(self.engine.test_automation, p["wid"], p["automation"]))
 
     async def rerun_startup_import(self, request: Request) -> Response:
         """Simulate a workspaces-service restart: run STARTUP_IMPORT_* now (in the background)."""

@@ -583,6 +583,11 @@ class PrismeClient:
             return PullResult.from_json(event.payload, recovered=True)
         return PullResult.from_json(self._expect(data, dict, "a pull result"))
 
+    async def test_automation(self, workspace_id: str, automation: str, payload: Any = None) -> Any:
+        """``POST /v2/workspaces/{id}/test/{automationSlug}``: the automation's output (smoke tests)."""
+        path = f"{self._ws(workspace_id)}/test/{segment(automation, 'automation slug')}"
+        return await self._json("POST", path, json={"payload": payload or {}})
+
     async def delete_version(self, workspace_id: str, version: str) -> None:
         if version == "current":
             raise E.UsageError("The current version cannot be deleted.")

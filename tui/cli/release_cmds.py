@@ -1,0 +1,122 @@
+"""`prisme-deploy release snapshot|list|show|diff`: named sets of workspace versions (issue 16)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from tui.cli.commands import _common, run
+from tui.cli.exits import EXIT_FAILED, EXIT_OK
+from tui.cli.output import Printer
+from tui.core.api import errors as E
+from tui.core.ops.context import Context
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from tui.core.ops import release as releases
+else:  # loaded by the command that runs: the parser stays light (bench/: start-up)
+    releases = lazy("tui.core.ops.release")
+
+
+async def cmd_snapshot(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    if bool(args.env) == bool(args.from_repository):
+        raise E.UsageError("Record from --env ENV (what it runs) or --from-repository (its branch head), one of them.")
+    if args.env:
+        labels = None
+        if args.group:
+            if args.group not in ctx.config.groups:
+                raise E.UsageError(f"Unknown group {args.group!r}.")
+            labels = list(ctx.config.groups[args.group].labels)
+        release = await releases.from_env(ctx, args.env, args.name, labels=labels)
+    else:
+        release = releases.from_repository(ctx, releases._repository(ctx, args.repository), args.name)
+    saved = releases.save(ctx, release, args.repository, local=args.store == "local")
+    with ctx.audit.record(
+        "release", args.env or saved.repository, targets=sorted(saved.workspaces), version=saved.name
+    ):
+        pass
+    if out.json_mode:
+        out.data({**saved.to_json(), "storage": saved.storage})
+    else:
+        where = "locally" if saved.storage == "local" else f"in repository {saved.repository}"
+        out.line(f"Recorded release {saved.name} ({len(saved.workspaces)} workspaces) {where}.")
+    return EXIT_OK
+
+
+async def cmd_list(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    found = releases.list_releases(ctx, args.repository)
+    if out.json_mode:
+        out.data([{**r.to_json(), "storage": r.storage} for r in found])
+        return EXIT_OK
+    out.table(
+        [[r.name, r.created_at, _source(r.source), str(len(r.workspaces)), r.storage] for r in found],
+        ["release", "created", "from", "workspaces", "stored"],
+    )
+    return EXIT_OK
+
+
+def _source(source: dict) -> str:
+    return str(source.get("env") or source.get("repository") or source.get("kind") or "")
+
+
+async def cmd_show(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    release = releases.get(ctx, args.name, args.repository)
+    if out.json_mode:
+        out.data({**release.to_json(), "storage": release.storage})
+        return EXIT_OK
+    out.line(f"release {release.name}: {release.created_at}, from {_source(release.source)}, {release.storage}")
+    out.table(
+        [[slug, version or "—"] for slug, version in sorted(release.workspaces.items())], ["workspace", "version"]
+    )
+    return EXIT_OK
+
+
+async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    names = list(args.names)
+    if args.env:
+        if len(names) != 1:
+            raise E.UsageError("`release diff --env ENV NAME` compares one release with what ENV runs.")
+        release = releases.get(ctx, names[0], args.repository)
+        found = await releases.diff_env(ctx, args.env, release)
+        title = f"release {release.name} vs {args.env}"
+    else:
+        if len(names) != 2:
+            raise E.UsageError("`release diff A B` compares two releases (or give --env ENV NAME).")
+        old, new = (releases.get(ctx, n, args.repository) for n in names)
+        found = releases.diff(old.workspaces, new.workspaces)
+        title = f"release {old.name} vs {new.name}"
+    if out.json_mode:
+        out.data({"title": title, "identical": not found, "differences": [d.to_json() for d in found]})
+    else:
+        out.line(title + (": identical" if not found else ""))
+        if found:
+            out.table(
+                [[d.workspace, d.state, d.old or "—", d.new or "—"] for d in found],
+                ["workspace", "change", names[0], "now" if args.env else names[1]],
+            )
+    return EXIT_FAILED if found else EXIT_OK
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("release", help="named sets of workspace versions: snapshot, list, show, diff")
+    rel = parser.add_subparsers(dest="release_command", metavar="ACTION", required=True)
+
+    def add(name: str, handler: object, help_text: str, *, env: bool = False) -> argparse.ArgumentParser:
+        p = rel.add_parser(name, help=help_text, description=help_text)
+        _common(p, env=env)
+        p.add_argument("--repository", help="platform repository holding the releases (default: the only one)")
+        p.set_defaults(func=run(handler))  # type: ignore[arg-type]
+        return p
+
+    p = add("snapshot", cmd_snapshot, "record a release: what an environment runs, or the repository's head", env=True)
+    p.add_argument("--name", required=True, help="release name, for example 2026.12.1")
+    p.add_argument("--from-repository", action="store_true", help="the versions at the repository's branch head")
+    p.add_argument("--group", help="only the workspaces of a configured group (with --env)")
+    p.add_argument(
+        "--store", choices=("repository", "local"), default="repository", help="local: a read-only repository"
+    )
+    add("list", cmd_list, "list releases (repository and local)")
+    p = add("show", cmd_show, "the workspace versions of a release")
+    p.add_argument("name")
+    p = add("diff", cmd_diff, "two releases, or a release against an environment (exit 1 when they differ)", env=True)
+    p.add_argument("names", nargs="+", metavar="NAME")

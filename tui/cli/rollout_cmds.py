@@ -1,0 +1,88 @@
+"""`prisme-deploy rollout RELEASE`: through the [[rollout]] stages, gates after each environment (issue 16)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from tui.cli.commands import _common, run
+from tui.cli.exits import EXIT_FAILED, EXIT_OK
+from tui.cli.output import Printer
+from tui.core.api import errors as E
+from tui.core.ops.context import Context
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from tui.core.ops import plan as plans
+    from tui.core.ops import rollout
+else:  # loaded by the command that runs: the parser stays light (bench/: start-up)
+    rollout = lazy("tui.core.ops.rollout")
+
+
+def _notify(out: Printer) -> Any:
+    def show(step: dict[str, Any]) -> None:
+        if out.json_mode:
+            out.data({k: v for k, v in step.items() if k != "plan"})
+            return
+        (out.line if step.get("ok", True) else out.note)(f"[{step['kind']}] {step['message']}")
+        if step["kind"] == "plan":
+            for line in (step.get("plan") or {}).get("items", []):
+                if line["action"] != "skip":
+                    out.line(f"    {line['action']:8} {line['workspace']} {line['from'] or '—'} → {line['to'] or '—'}")
+
+    return show
+
+
+def _confirm(args: argparse.Namespace) -> Any:
+    async def confirm(env: str, the_plan: plans.Plan) -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            return False  # stopped, resumable with --resume --yes
+        sys.stderr.write(f"{env} is PROTECTED. Roll release {args.release} out to it.\nType {env!r} to confirm: ")
+        sys.stderr.flush()
+        return input().strip() == env
+
+    return confirm
+
+
+async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    notify = _notify(out)
+    if args.rollback:
+        state, outcomes = await rollout.rollback(ctx, args.release, notify=notify)
+        ok = all(o.ok for o in outcomes)
+    else:
+        groups = [g for g in (args.groups or "").split(",") if g]
+        if not groups and not args.resume:
+            raise E.UsageError("--groups is required, in order (for example base1,base2,extended).")
+        state = await rollout.run(
+            ctx,
+            args.release,
+            repository=args.repository,
+            groups=groups,
+            resume=args.resume,
+            confirm=_confirm(args),
+            notify=notify,
+        )
+        ok = state.status == "completed"
+    if out.json_mode:
+        out.data({"release": state.release, "status": state.status, "done": state.done, "failed": state.failed})
+    else:
+        out.line(f"rollout {state.release}: {state.status}" + (f" at {state.failed['env']}" if state.failed else ""))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    text = (
+        "roll a release out through the [[rollout]] stages: plan, confirm, record, bulk import, gates "
+        "(readiness, [[smoke]] automations, soak); stops at the first failed gate (exit 1)"
+    )
+    p = sub.add_parser("rollout", help=text, description=text)
+    _common(p, env=False, mutating=True)
+    p.add_argument("release", help="a recorded release (release list); the repository head must be it")
+    p.add_argument("--groups", help="comma-separated, in order (base1,base2,extended)")
+    p.add_argument("--repository", help="platform repository holding the release")
+    p.add_argument("--resume", action="store_true", help="continue a stopped rollout after its last passed env")
+    p.add_argument("--rollback", action="store_true", help="pull the previous versions back where it imported")
+    p.set_defaults(func=run(cmd_rollout))

@@ -1,0 +1,231 @@
+"""Rollbacks that survive a restart.
+
+The Deployment guide's startup import (``STARTUP_IMPORT_REPOSITORY`` / ``_GROUPS``) re-imports the
+repository's version of every workspace of those groups at each workspaces-service restart, and skips a
+workspace only when that version's name equals the one it last pulled. A rollback pulls an older version,
+so the next pod restart silently re-imports the newer one.
+
+- ``restart_risk`` detects it: the platform activity shows the ``system:startup-import`` runs (which
+  repository, which groups), and the repository's head says which version a restart would import.
+- ``sticky_rollback`` is the fix that sticks: roll *forward* to the old content. The old version's files
+  are published as a new version at the head of the repository's branch (``v1.1.0-revert``), then pulled,
+  so the repository and the instance agree and the startup import skips the workspace.
+  Publishing goes through git (the configured ``[repositories.<id>]``), not the instance: production
+  instances usually read their repository ``read-only``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tui.core import gitwrite
+from tui.core.api import errors as E
+from tui.core.api.client import PrismeClient
+from tui.core.api.models import validate_version_name
+from tui.core.config import RepoSource
+from tui.core.ops import actions
+from tui.core.ops.context import Context
+from tui.core.ops.plan import read_repository
+
+STARTUP_USER = "system:startup-import"
+STARTUP_TYPES = ["workspaces.bulkImport.completed", "workspaces.bulkImport.started"]
+
+
+@dataclass
+class StartupImport:
+    """What the platform activity says about the startup imports (the newest run first)."""
+
+    repository: str
+    groups: list[str]
+    last_run: str
+    stopped_at: str | None = None  # the newest run ended with errors in this group: later groups never showed
+
+
+@dataclass
+class RestartRisk:
+    at_risk: bool
+    message: str
+    startup: StartupImport | None = None
+    reimports: str | None = None  # the version a restart would import
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "atRisk": self.at_risk,
+            "message": self.message,
+            "reimports": self.reimports,
+            "startupImport": (
+                {"repository": self.startup.repository, "groups": self.startup.groups, "lastRun": self.startup.last_run}
+                if self.startup
+                else None
+            ),
+        }
+
+
+async def startup_import(client: PrismeClient) -> StartupImport | None:
+    """The newest ``system:startup-import`` runs in the platform activity (one event search)."""
+    events = await client.events(
+        "platform", types=STARTUP_TYPES, limit=100, sort="desc", filters={"source.userId": STARTUP_USER}
+    )
+    runs = [e for e in events if e.source.get("userId") == STARTUP_USER]
+    if not runs:
+        return None
+    repository = str(runs[0].payload.get("repositoryId") or "")
+    groups: list[str] = []
+    for event in reversed(runs):  # oldest first: the configured order
+        if str(event.payload.get("repositoryId") or "") != repository:
+            continue
+        for group in event.payload.get("groups") or []:
+            if isinstance(group, str) and group not in groups:
+                groups.append(group)
+    newest = runs[0]
+    failed = newest.type.endswith(".completed") and bool(newest.payload.get("errors"))
+    stopped = next((g for g in newest.payload.get("groups") or [] if isinstance(g, str)), None) if failed else None
+    return StartupImport(repository, groups, newest.created_at, stopped)
+
+
+async def restart_risk(ctx: Context, env: str, slug: str) -> RestartRisk:
+    """Will the next restart of ``env``'s workspaces service undo what ``slug`` runs now?"""
+    async with ctx.client(env) as client:
+        startup = await startup_import(client)
+        ws = await client.find_workspace(slug)
+    if startup is None:
+        return RestartRisk(
+            False, f"no startup import ({STARTUP_USER}) in {env}'s platform activity: a restart re-imports nothing"
+        )
+    pulled = ws.last_pull.version if ws.last_pull else None
+    try:
+        content = await asyncio.to_thread(read_repository, ctx, startup.repository, "latest", only=[slug])
+    except E.PrismeError as exc:
+        return RestartRisk(
+            True,
+            f"at risk: the next restart re-imports the latest {slug} of repository {startup.repository} "
+            f"(its version could not be read: {exc.message})",
+            startup,
+        )
+    source = next((w for w in content if w.slug == slug), None)
+    if source is not None and startup.stopped_at and not set(source.groups) & set(startup.groups):
+        return RestartRisk(
+            True,
+            f"possibly at risk: the last startup import stopped at group {startup.stopped_at} with errors, so "
+            f"groups after it are not in the activity; a restart that gets past it re-imports "
+            f"{source.version or 'latest'} of {slug} if its group is configured",
+            startup,
+            source.version,
+        )
+    if source is None or not set(source.groups) & set(startup.groups):
+        return RestartRisk(
+            False, f"{slug} is not in the startup import ({startup.repository}: {', '.join(startup.groups)})", startup
+        )
+    if source.version and source.version == pulled:
+        return RestartRisk(
+            False,
+            f"sticks: the startup import skips {slug} ({startup.repository} holds {pulled}, its last pull)",
+            startup,
+            None,
+        )
+    return RestartRisk(
+        True,
+        f"at risk: the next restart re-imports {source.version or 'latest'} "
+        f"(startup import of {startup.repository}, groups {', '.join(startup.groups)}; last run {startup.last_run}). "
+        f"Make it stick: rollback --sticky",
+        startup,
+        source.version,
+    )
+
+
+# ------------------------------------------------------------------------------------------- the fix
+@dataclass
+class Published:
+    name: str
+    tag: str
+    commit: str
+    steps: list[str] = field(default_factory=list)
+
+
+def publish_revert(source: RepoSource, slug: str, old: str, name: str | None, author: str) -> Published:
+    """Commit ``old``'s files of ``slug`` as a new version at the branch head, tag it, push it."""
+    folder = f"{source.dirpath.strip('/')}/{slug}" if source.dirpath else slug
+    with gitwrite.clone(source) as repo:
+        plain = not gitwrite.tag_exists(repo, f"{slug}/{old}") and gitwrite.tag_exists(repo, old)
+        ref = old if plain else f"{slug}/{old}"
+        if not gitwrite.tag_exists(repo, ref):
+            raise E.NotFound(f"repository {source.id!r} has no version {old!r} of {slug} to republish.")
+        chosen = name or _free_name(repo, slug, f"{old}-revert"[:15], plain)
+        validate_version_name(chosen)
+        tag = chosen if plain else f"{slug}/{chosen}"
+        if gitwrite.tag_exists(repo, tag):
+            raise E.VersionNameTaken(f"version {chosen!r} already exists in repository {source.id!r}.")
+        gitwrite.git(repo, "rm", "-r", "-q", "--ignore-unmatch", "--", folder)
+        gitwrite.git(repo, "checkout", ref, "--", folder)
+        _rename_version(repo / folder / ".import.yml", chosen)
+        gitwrite.git(repo, "add", "-A", "--", folder)
+        message = f"Revert {slug} to {old} as {chosen} (sticky rollback) | Author : {author}"
+        gitwrite.git(repo, "commit", "-q", "-m", message)
+        gitwrite.git(repo, "tag", "-a", tag, "-m", message)
+        commit = gitwrite.push(repo, source.branch, tag)
+        return Published(
+            chosen, tag, commit, [f"published {old}'s content of {slug} as {chosen} ({tag} at {commit[:10]})"]
+        )
+
+
+def _free_name(repo: Path, slug: str, base: str, plain: bool) -> str:
+    for n in range(1, 10):
+        candidate = base if n == 1 else f"{base[:14]}{n}"
+        if not gitwrite.tag_exists(repo, candidate if plain else f"{slug}/{candidate}"):
+            return candidate
+    raise E.VersionNameTaken(f"{base} and its numbered variants are taken: give a name with --sticky-name.")
+
+
+def _rename_version(path: Path, name: str) -> None:
+    """The new version's name where the workspaces service reads it (``.import.yml`` ``version.name``)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    doc = doc if isinstance(doc, dict) else {}
+    version = doc.get("version")
+    doc["version"] = {**(version if isinstance(version, dict) else {}), "name": name}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+async def sticky_rollback(
+    ctx: Context,
+    env: str,
+    slug: str,
+    version: str,
+    *,
+    repository: str | None,
+    name: str | None = None,
+    on_step: actions.Progress | None = None,
+) -> tuple[actions.Outcome, RestartRisk]:
+    """Roll forward to ``version``'s content: publish it as a new version, pull it, check a restart keeps it."""
+    ctx.require_writable(env)
+    startup = None
+    async with ctx.client(env) as client:
+        startup = await startup_import(client)
+    repo_id = startup.repository if startup and startup.repository else repository
+    if not repo_id:
+        raise E.UsageError("Say which repository to publish the revert to with --repository (no startup import seen).")
+    source = ctx.config.repositories.get(repo_id)
+    if source is None:
+        raise E.UsageError(
+            f"A sticky rollback publishes to repository {repo_id!r} through git, and no local copy is configured.",
+            hint=f'Add [repositories.{repo_id}] with path = "/path/to/clone" (or url) to the config.',
+        )
+    with ctx.audit.record("rollback-sticky", env, ctx.env(env).url, targets=[slug], version=version) as entry:
+        published = await asyncio.to_thread(publish_revert, source, slug, version, name, "prisme-deploy")
+        entry.details.update({"repository": repo_id, "published": published.name, "commit": published.commit})
+        if on_step:
+            on_step(published.steps[0])
+        outcome = await actions.pull(
+            ctx, env, slug, version="latest", repository=repo_id, discard_local_changes=True, action="rollback"
+        )
+        if not outcome.ok:
+            entry.outcome = "failed"
+    outcome.steps[:0] = published.steps
+    risk = await restart_risk(ctx, env, slug) if outcome.ok else RestartRisk(True, "the pull of the revert failed")
+    if outcome.ok:
+        outcome.message = f"{outcome.message} Sticky: {version}'s content is now {published.name} in {repo_id}."
+    return outcome, risk
