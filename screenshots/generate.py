@@ -25,6 +25,7 @@ async def main() -> None:
     from tui.core import config as cfg
     from tui.core.api.client import PrismeClient
     from tui.core.ops.context import Context
+    from tui.core.secrets import env_var_name
     from tui.sandbox.demo import DemoPlatform
     from tui.sandbox.seed import seed_demo_platform
 
@@ -32,13 +33,19 @@ async def main() -> None:
     demo = DemoPlatform(root=root / "platform")
     from tui.sandbox.runner import start_in_thread
 
+    import shutil
+
+    from tui.sandbox.demo import FLEET
+
+    for name in FLEET:  # the demo's fleet: copies of prod, as DemoPlatform.start makes them
+        shutil.copytree(root / "platform" / "prod", root / "platform" / name, symlinks=True)
     try:
-        for number, name in enumerate(("dev", "staging", "prod")):
+        for number, name in enumerate(("dev", "staging", "prod", *FLEET)):
             token = f"at:demo-{name}-screenshots"
             demo.instances[name] = start_in_thread(
                 root / "platform" / name, token, name=name, port=39501 + number, environ={}
             )
-            os.environ[f"PRISME_DEPLOY_TOKEN_{name.upper()}"] = token
+            os.environ[env_var_name(name)] = token
         config = cfg.parse(demo.config_toml())
 
         def app(env: str = "prod") -> PrismeDeployApp:

@@ -318,3 +318,39 @@ async def test_the_log_follows_pauses_maximises_and_reads_long_lines_in_full(
         await pilot.pause()
         assert isinstance(app.screen, TextScreen)
         assert any(line.endswith("x" * 200) for line in app.screen.lines)  # the long line, whole
+
+
+# ------------------------------------------------------------------------------------------------ dirty
+async def test_the_rollback_dialog_says_which_edits_a_dirty_workspace_would_lose(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    """The platform marks every pull dirty, so "dirty" alone is no edit: the dialog reads the status and
+    says "no edit is lost" after a plain pull, and names the edited objects once there are some."""
+    import httpx
+
+    prod = platform["prod"]
+    app = make_app(platform, root_of, env="prod")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await open_version(pilot, app, "support-bot", "v1.0.0")
+        assert app.query_one("#workspaces", DataTable).get_row("support-bot")[1].plain == "dirty"
+        await pilot.press("r")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        said = "\n".join(modal.warnings)
+        assert "no edit is lost" in said and "LOST" not in said
+        await pilot.press("escape")
+
+        headers = {"Authorization": f"Bearer {prod.token}"}
+        wid = httpx.get(f"{prod.url}/v2/workspaces", params={"slug": "support-bot"}, headers=headers).json()[0]["id"]
+        edited = httpx.put(
+            f"{prod.url}/sandbox/workspaces/{wid}/files/automations/hotfix.yml",
+            content=b"slug: hotfix\nname: Hotfix\ndo: []\n",
+            headers=headers,
+        )
+        assert edited.status_code == 200, edited.text
+        await pilot.press("r")
+        await settle(pilot)
+        said = "\n".join(app.screen.warnings)  # type: ignore[attr-defined]
+        assert "object(s) edited since the last import will be LOST" in said and "hotfix" in said

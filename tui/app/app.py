@@ -898,9 +898,7 @@ class PrismeDeployApp(App[int]):
             modals.Field("repository", "Repository:", "select", options[0][1], options),
             modals.Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty),
         ]
-        warnings = (
-            ["The workspace is DIRTY: unpushed edits are merged, or lost if you discard them."] if ws.dirty else []
-        )
+        warnings: list[str] = []  # whether a dirty workspace has edits to lose comes with the preview
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
@@ -921,7 +919,7 @@ class PrismeDeployApp(App[int]):
             pending=PENDING,
         )
         self.push_screen(modal, done)
-        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@latest", PRUNE_NOTE)
+        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@latest", PRUNE_NOTE, dirty=ws.dirty)
 
     def action_rollback(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -933,13 +931,11 @@ class PrismeDeployApp(App[int]):
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
             f"Workspace:    {ws.slug}",
-            f"Live version: {live or 'unknown'}" + (" + unpushed edits (dirty)" if ws.dirty else ""),
+            f"Live version: {live or 'unknown'}" + (" (marked dirty)" if ws.dirty else ""),
             f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
             f"Description:  {version.description}",
         ]
-        warnings = []
-        if ws.dirty:
-            warnings.append("DIRTY: this workspace has unpushed edits; they will be LOST.")
+        warnings = []  # a dirty workspace's edits to lose: with the preview (the status says which)
         if ws.write_lock:
             warnings.append(f"Locked ({ws.write_lock.reason}): the pull will be refused until it is unlocked.")
         if version.name == live:
@@ -960,12 +956,25 @@ class PrismeDeployApp(App[int]):
             pending=PENDING,
         )
         self.push_screen(modal, done)
-        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@{version.name}", PRUNE_NOTE)
+        self.preview_change(
+            modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@{version.name}", PRUNE_NOTE, dirty=ws.dirty
+        )
 
     @work(group="preview", exclusive=True, exit_on_error=False)
-    async def preview_change(self, dialog: Any, current: str, after: str, note: str = "") -> None:
-        """What a pull or rollback changes on the workspace: its current state -> what it will be."""
-        self.post_message(M.PreviewReady(dialog, await self._change_lines(current, after, note)))
+    async def preview_change(
+        self, dialog: Any, current: str, after: str, note: str = "", dirty: bool = False, discard: bool = True
+    ) -> None:
+        """What a pull or rollback changes on the workspace: its current state -> what it will be; for a
+        dirty workspace, which edits it would lose (none when only the last pull marked it dirty)."""
+        lines = await self._change_lines(current, after, note)
+        warnings: list[str] = []
+        if dirty:
+            ref = compare.Ref.parse(current)
+            try:
+                warnings.append(await compare.lost_edits(self.ctx, ref.env, ref.slug, discard=discard))
+            except E.PrismeError as exc:
+                warnings.append(f"DIRTY: which edits would be lost is unknown ({exc.message}); assume they are.")
+        self.post_message(M.PreviewReady(dialog, lines, warnings))
 
     async def _change_lines(self, current: str, after: str, note: str = "") -> list[str]:
         try:

@@ -107,3 +107,20 @@ async def drift(ctx: Context, env: str, slug: str) -> list[dict[str, Any]]:
         ws = await client.find_workspace(slug)
         status = await client.status(ws.id)
     return list(status.get("changes") or [])
+
+
+async def lost_edits(ctx: Context, env: str, slug: str, *, discard: bool = True) -> str:
+    """What a dirty workspace would lose to an import that discards local changes, in words.
+
+    The platform marks a workspace dirty after any content update, a pull included, so "dirty" alone
+    does not mean someone edited it: its ``status`` lists the objects changed since the last import."""
+    changes = await drift(ctx, env, slug)
+    if not changes:
+        return (
+            f"Marked dirty by the platform, but {slug}'s status lists no object edited since its last "
+            "import: no edit is lost."
+        )
+    names = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in changes[:5])
+    more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
+    fate = "will be LOST" if discard else "are merged, or LOST if you discard local changes"
+    return f"DIRTY: {len(changes)} object(s) edited since the last import {fate}: {names}{more}."
