@@ -448,7 +448,8 @@ class PrismeDeployApp(App[int]):
         if note:
             return note
         if ws.dirty:
-            return f"* server label {ws.live_version or 'none'} · DIRTY: the content has changed since"
+            # The platform marks any content update dirty, a pull included: not proof of an edit (r says).
+            return f"* server label {ws.live_version or 'none'} · marked dirty (an edit, or its last pull)"
         return "* live"
 
     # ------------------------------------------------------------------ workers (never touch widgets)
