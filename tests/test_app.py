@@ -90,6 +90,7 @@ async def test_main_screen_lists_environments_groups_workspaces(platform: dict[s
         assert len(app.visible_workspaces()) == 14
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running], root_of: Path) -> None:
     """On the realistic sandbox (late events, rate limits): filter, select the version, r, type, confirm."""
     assert platform["prod"].sandbox.realism.event_lag > 0
@@ -127,6 +128,7 @@ async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running
     assert app.ctx.audit.read(action="rollback")[0]["outcome"] == "ok"
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_a_rate_limit_wait_shows_live_in_the_log_and_x_cancels_it(
     platform: dict[str, Running], root_of: Path
 ) -> None:
@@ -152,6 +154,7 @@ async def test_a_rate_limit_wait_shows_live_in_the_log_and_x_cancels_it(
         assert (await api.find_workspace("doc-search")).live_version == "v1.0.0"
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_undo_restores_the_previous_content(platform: dict[str, Running], root_of: Path) -> None:
     app = make_app(platform, root_of)
     async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
@@ -284,6 +287,7 @@ async def test_diff_screen_and_promotion_leave_no_difference(platform: dict[str,
         assert "verified, no difference remains" in log_text(app)
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_promotion_through_git_with_drift_acknowledged(platform: dict[str, Running], root_of: Path) -> None:
     from textual.widgets import Checkbox, Select
 

@@ -62,6 +62,7 @@ async def mark(pilot: Any, app: Any, *slugs: str) -> None:
     await settle_tolerant(pilot)  # once: waiting between moves races the version loads that each move cancels
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_space_marks_and_one_confirmation_snapshots_every_marked_workspace(
     platform: dict[str, Running], root_of: Path
 ) -> None:

@@ -75,6 +75,7 @@ async def test_promotion_preview_shows_what_changes_on_the_target(platform: dict
 
 
 # ------------------------------------------------------------------------------------------------ 2
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_undo_of_a_rollback_from_a_clean_version_pulls_it_again(
     platform: dict[str, Running], root_of: Path
 ) -> None:
@@ -102,6 +103,7 @@ async def test_undo_of_a_rollback_from_a_clean_version_pulls_it_again(
     assert ws.live_version == "v1.1.0" and not ws.dirty
 
 
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_archive_promotion_says_label_and_content_disagree_and_the_matrix_compares_content(
     platform: dict[str, Running], root_of: Path
 ) -> None:
@@ -129,6 +131,7 @@ async def test_archive_promotion_says_label_and_content_disagree_and_the_matrix_
 
 
 # ------------------------------------------------------------------------------------------------ 3
+@pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
 async def test_keys_typed_while_the_preview_computes_land_in_the_dialog(
     platform: dict[str, Running], root_of: Path
 ) -> None:

@@ -29,7 +29,7 @@ from textual.widgets.option_list import Option
 
 from tui import __version__
 from tui.app import messages as M
-from tui.app import server_groups, themes, yank
+from tui.app import rails, server_groups, themes, yank
 from tui.app.bindings import ACTIONS, MUTATING, bindings
 from tui.app.marks import Marks
 from tui.app.marks import label as mark_label
@@ -152,7 +152,6 @@ class PrismeDeployApp(App[int]):
         super().__init__()
         self.clock = clock
         self.ctx = ctx
-        ctx.reasons_enforced = False  # until the dialogs carry a reason field (issue 17); freeze windows hold
         self.demo_note = demo_note
         names = list(ctx.config.environments)
         self.env_name: str | None = initial_env if initial_env in names else (names[0] if names else None)
@@ -871,7 +870,8 @@ class PrismeDeployApp(App[int]):
             if values:
                 self.run_push(env.name, ws.slug, values["name"], values["description"], values["repository"] or None)
 
-        self.push_screen(
+        rails.open_guarded(
+            self,
             modals.ActionModal(
                 title="Push a version",
                 env=env,
@@ -882,6 +882,7 @@ class PrismeDeployApp(App[int]):
                 danger=False,
             ),
             done,
+            "push",
         )
 
     def action_pull(self) -> None:
@@ -919,8 +920,10 @@ class PrismeDeployApp(App[int]):
             confirm_label="Pull",
             pending=PENDING,
         )
-        self.push_screen(modal, done)
-        self.preview_change(modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@latest", PRUNE_NOTE, dirty=ws.dirty)
+        rails.open_guarded(self, modal, done, "pull")
+        self.preview_change(
+            modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@latest", PRUNE_NOTE, dirty=ws.dirty, discard=False
+        )
 
     def action_rollback(self) -> None:
         ws, env = self._current_ws(), self.env
@@ -956,7 +959,7 @@ class PrismeDeployApp(App[int]):
             confirm_label="Roll back",
             pending=PENDING,
         )
-        self.push_screen(modal, done)
+        rails.open_guarded(self, modal, done, "rollback")
         self.preview_change(
             modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@{version.name}", PRUNE_NOTE, dirty=ws.dirty
         )
@@ -1008,7 +1011,8 @@ class PrismeDeployApp(App[int]):
             if values is not None:
                 self.run_unlock(env.name, ws.slug)
 
-        self.push_screen(
+        rails.open_guarded(
+            self,
             modals.ActionModal(
                 title=f"Unlock {ws.slug}",
                 env=env,
@@ -1018,6 +1022,7 @@ class PrismeDeployApp(App[int]):
                 confirm_label="Unlock",
             ),
             done,
+            "unlock",
         )
 
     def _group_options(self) -> list[tuple[Any, str]]:
@@ -1044,7 +1049,8 @@ class PrismeDeployApp(App[int]):
             if values:
                 self.run_bulk_push(env.name, values)
 
-        self.push_screen(
+        rails.open_guarded(
+            self,
             modals.ActionModal(
                 title="Bulk push",
                 env=env,
@@ -1057,6 +1063,7 @@ class PrismeDeployApp(App[int]):
                 confirm_label="Bulk push",
             ),
             done,
+            "bulk push",
         )
 
     def action_bulk_import(self) -> None:
@@ -1080,7 +1087,8 @@ class PrismeDeployApp(App[int]):
             if values:
                 self.run_bulk_import(env.name, values)
 
-        self.push_screen(
+        rails.open_guarded(
+            self,
             modals.ActionModal(
                 title="Bulk import",
                 env=env,
@@ -1093,6 +1101,7 @@ class PrismeDeployApp(App[int]):
                 confirm_label="Bulk import",
             ),
             done,
+            "bulk import",
         )
 
     # -- diff, drift, promotion, undo --------------------------------------------------------------
@@ -1172,6 +1181,25 @@ class PrismeDeployApp(App[int]):
     def on_matrix_screen_diff_requested(self, message: MatrixScreen.DiffRequested) -> None:
         self.open_diff(message.source, message.target)
 
+    def on_matrix_screen_parity_requested(self, message: MatrixScreen.ParityRequested) -> None:
+        self.build_parity(message.envs, message.slugs)
+
+    @work(group="parity", exclusive=True, exit_on_error=False)
+    async def build_parity(self, envs: list[str], slugs: list[str]) -> None:
+        from tui.app.screens.parity import ParityReady
+        from tui.core.ops import parity_matrix
+
+        title = self.group if self.group in self.ctx.config.groups else "all workspaces"
+        self.post_message(M.LogLines([f"parity matrix of {title}: secret and config names, never values…"]))
+        result = await parity_matrix.build(self.ctx, envs, slugs)
+        self.post_message(ParityReady(f"Secrets/config parity · {title}", result))
+
+    @while_open
+    def on_parity_ready(self, message: Any) -> None:
+        from tui.app.screens.parity import ParityScreen
+
+        self.push_screen(ParityScreen(message.title, message.matrix))
+
     def on_matrix_screen_promote_requested(self, message: MatrixScreen.PromoteRequested) -> None:
         target_env = message.target.split(":", 1)[0]
         if not self.ctx.writable(target_env):
@@ -1234,7 +1262,7 @@ class PrismeDeployApp(App[int]):
             pending=PENDING,
         )
         modal.planned = planned  # type: ignore[attr-defined]  # filled by on_preview_ready
-        self.push_screen(modal, done)
+        rails.open_guarded(self, modal, done, "promote")
         self._plan_worker(modal, src, dst)
 
     @work(group="plan", exclusive=True, exit_on_error=False)
@@ -1346,7 +1374,7 @@ class PrismeDeployApp(App[int]):
             confirm_label="Restore",
             pending=PENDING,
         )
-        self.push_screen(modal, done)
+        rails.open_guarded(self, modal, done, "restore")
         self.preview_restore(modal, snap)
 
     @work(group="preview", exclusive=True, exit_on_error=False)

@@ -88,18 +88,18 @@ class Marks:
             if values is not None:
                 self._launch(kind, env.name, slugs, values)
 
-        app.push_screen(
-            modals.ActionModal(
-                title=f"{TITLES[kind]} {len(slugs)} marked workspaces",
-                env=env,
-                summary=summary,
-                fields=fields,
-                confirm_text=env.name if env.protected and kind != "snapshot" else None,
-                confirm_label=kind.capitalize(),
-                danger=kind in ("pull", "promote"),
-            ),
-            done,
+        from tui.app import rails
+
+        modal = modals.ActionModal(
+            title=f"{TITLES[kind]} {len(slugs)} marked workspaces",
+            env=env,
+            summary=summary,
+            fields=fields,
+            confirm_text=env.name if env.protected and kind != "snapshot" else None,
+            confirm_label=kind.capitalize(),
+            danger=kind in ("pull", "promote"),
         )
+        rails.open_guarded(app, modal, done, f"{kind} {len(slugs)} marked workspace(s)")
 
     def _fields(self, kind: str) -> list[Any]:
         from tui.app.screens import modals

@@ -30,6 +30,8 @@ class Dialog(ModalScreen[ResultT]):
     #dialog-body { height: auto; max-height: 14; margin: 1 0 0 0; }
     #dialog-details { color: $text-muted; }
     #dialog-details.-empty { display: none; }
+    #dialog-rails { height: auto; }
+    #dialog-rails .field-label { padding: 0; }
 
     .field-label { padding: 1 0 0 0; color: $text-muted; }
     .field-error { color: $error; height: auto; }

@@ -27,6 +27,7 @@ class MatrixScreen(Screen[None]):
         Binding("enter", "mark", "Mark / diff", id="matrix.mark"),
         Binding("d", "diff", "Diff with the left column", id="matrix.diff"),
         Binding("p", "promote", "Promote marked → here", id="matrix.promote"),
+        Binding("s", "parity", "Secrets/config parity", id="matrix.parity"),
     ]
 
     @dataclass
@@ -38,6 +39,13 @@ class MatrixScreen(Screen[None]):
     class PromoteRequested(Message):
         source: str
         target: str
+
+    @dataclass
+    class ParityRequested(Message):
+        """The parity matrix of the same workspaces and environments (issue 17)."""
+
+        envs: list[str]
+        slugs: list[str]
 
     def __init__(self, title: str, matrix: Matrix) -> None:
         super().__init__()
@@ -113,6 +121,9 @@ class MatrixScreen(Screen[None]):
             self.notify("Mark the source cell (enter), move to the target cell, then press p.", severity="warning")
             return
         self.post_message(self.PromoteRequested(f"{self.marked[1]}:{self.marked[0]}", f"{here[1]}:{here[0]}"))
+
+    def action_parity(self) -> None:
+        self.post_message(self.ParityRequested(list(self.matrix.envs), list(self.matrix.slugs)))
 
     def action_close(self) -> None:
         self.dismiss(None)

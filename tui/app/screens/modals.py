@@ -70,6 +70,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         warnings: list[str] | None = None,
         details: list[str] | None = None,
         pending: str | None = None,
+        rails: list[Field] | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -84,6 +85,8 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         self.pending = pending  # what is still being computed; Confirm waits for it
         self.blocked: str | None = None  # why Confirm stays disabled whatever is typed (nothing to do)
         self.focus_target: Widget | None = None  # where typing goes from the start
+        # The reason / break-glass fields (tui.app.rails): next to the confirmation, never scrolled away.
+        self.rails_fields = rails or []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
@@ -100,6 +103,10 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 yield Static(Content(_lines(lines)), id="dialog-details", classes="" if lines else "-empty")
                 for spec in self.fields:
                     yield from self._field_widgets(spec)
+            if self.rails_fields:
+                with Vertical(id="dialog-rails"):
+                    for spec in self.rails_fields:
+                        yield from self._field_widgets(spec)
             if self.confirm_text:
                 yield Label(
                     Content.assemble(
@@ -165,6 +172,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
             target = self.query_one("#confirm-input", Input)
         else:
             target = next(iter(self.query("#dialog-body Input, #dialog-body Select, #dialog-body SelectionList")), None)
+            target = target or next(iter(self.query("#dialog-rails Input")), None)
         self.focus_target = target or self.query_one("#cancel", Button)
         self.focus_target.focus()
         self.call_after_refresh(self._fit)
@@ -228,7 +236,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
     # -- validation ---------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for spec in self.fields:
+        for spec in self.fields + self.rails_fields:
             widget = self.query_one(f"#{spec.id}")
             if isinstance(widget, Input):
                 result[spec.id] = widget.value.strip()
@@ -246,7 +254,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         if not self.is_mounted:
             return None
         values = self.values()
-        for spec in self.fields:
+        for spec in self.fields + self.rails_fields:
             value = values.get(spec.id)
             if spec.kind == "version" and value:
                 try:
