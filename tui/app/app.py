@@ -47,6 +47,8 @@ from tui.lazy import lazy
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from tui.app import plans as app_plans
+    from tui.app import releases as app_releases
     from tui.app.screens import modals
     from tui.app.screens.matrix import MatrixScreen
     from tui.app.screens.modals import Field
@@ -54,14 +56,16 @@ if TYPE_CHECKING:
     from tui.core.api import bulk as api_bulk
     from tui.core.api.bulk import BulkTally
     from tui.core.api.models import Repository, Version, Workspace
-    from tui.core.ops import actions, bulk, compare, matrix, promote, snapshots
+    from tui.core.ops import actions, bulk, compare, matrix, promote, rollout, snapshots, sticky
 else:
     # What operations need (httpx, YAML, zip and git handling, dialogs) loads when first used: the
     # first frame does not wait for it (bench/: start-up).
     modals, api_bulk = lazy("tui.app.screens.modals"), lazy("tui.core.api.bulk")
     actions, bulk, compare = lazy("tui.core.ops.actions"), lazy("tui.core.ops.bulk"), lazy("tui.core.ops.compare")
     matrix, promote = lazy("tui.core.ops.matrix"), lazy("tui.core.ops.promote")
-    snapshots = lazy("tui.core.ops.snapshots")
+    snapshots, sticky = lazy("tui.core.ops.snapshots"), lazy("tui.core.ops.sticky")
+    app_plans, app_releases = lazy("tui.app.plans"), lazy("tui.app.releases")
+    rollout = lazy("tui.core.ops.rollout")
 
 # Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
@@ -946,7 +950,9 @@ class PrismeDeployApp(App[int]):
             warnings.append("This is already the live version.")
 
         def done(values: dict[str, Any] | None) -> None:
-            if values is not None:
+            if values is not None and values.get("sticky"):
+                self.run_sticky_rollback(env.name, ws.slug, version.name, version.repository_id)
+            elif values is not None:
                 self.run_pull(env.name, ws.slug, version.name, version.repository_id, True, "rollback")
 
         # Open at once (keys typed meanwhile land here, not on the main screen); the preview follows.
@@ -960,9 +966,19 @@ class PrismeDeployApp(App[int]):
             pending=PENDING,
         )
         rails.open_guarded(self, modal, done, "rollback")
-        self.preview_change(
-            modal, f"{env.name}:{ws.slug}", f"{env.name}:{ws.slug}@{version.name}", PRUNE_NOTE, dirty=ws.dirty
+        self.preview_rollback(modal, env.name, ws.slug, version.name, dirty=ws.dirty)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def preview_rollback(self, dialog: Any, env: str, slug: str, version: str, dirty: bool = False) -> None:
+        """The rollback's change, the edits it would lose, and whether the next restart undoes it (then the
+        sticky variant is offered)."""
+        lines, risk = await asyncio.gather(
+            self._change_lines(f"{env}:{slug}", f"{env}:{slug}@{version}", PRUNE_NOTE),
+            app_plans.restart_risk(self.ctx, env, slug, version),
         )
+        warnings = ([await self._lost_edits(env, slug, discard=True)] if dirty else []) + risk.warnings
+        fields = [modals.Field("sticky", app_plans.STICKY_LABEL, "check", False)] if risk.warnings else []
+        self.post_message(M.PreviewReady(dialog, lines + risk.details, warnings, fields))
 
     @work(group="preview", exclusive=True, exit_on_error=False)
     async def preview_change(
@@ -971,14 +987,16 @@ class PrismeDeployApp(App[int]):
         """What a pull or rollback changes on the workspace: its current state -> what it will be; for a
         dirty workspace, which edits it would lose (none when only the last pull marked it dirty)."""
         lines = await self._change_lines(current, after, note)
-        warnings: list[str] = []
-        if dirty:
-            ref = compare.Ref.parse(current)
-            try:
-                warnings.append(await compare.lost_edits(self.ctx, ref.env, ref.slug, discard=discard))
-            except E.PrismeError as exc:
-                warnings.append(f"DIRTY: which edits would be lost is unknown ({exc.message}); assume they are.")
+        ref = compare.Ref.parse(current)
+        warnings = [await self._lost_edits(ref.env, ref.slug, discard=discard)] if dirty else []
         self.post_message(M.PreviewReady(dialog, lines, warnings))
+
+    async def _lost_edits(self, env: str, slug: str, *, discard: bool) -> str:
+        """A dirty workspace's edits an import would lose, in words (the platform marks every pull dirty)."""
+        try:
+            return await compare.lost_edits(self.ctx, env, slug, discard=discard)
+        except E.PrismeError as exc:
+            return f"DIRTY: which edits would be lost is unknown ({exc.message}); assume they are."
 
     async def _change_lines(self, current: str, after: str, note: str = "") -> list[str]:
         try:
@@ -1085,7 +1103,7 @@ class PrismeDeployApp(App[int]):
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
-                self.run_bulk_import(env.name, values)
+                self.confirm_bulk_import(env, values)
 
         rails.open_guarded(
             self,
@@ -1095,14 +1113,42 @@ class PrismeDeployApp(App[int]):
                 fields=fields,
                 summary=[
                     f"Import into {env.name}, one group at a time; local edits of every "
-                    "imported workspace are overwritten."
+                    "imported workspace are overwritten. The plan is shown before anything runs."
                 ],
-                confirm_text=self._confirm_text(env.name),
-                confirm_label="Bulk import",
+                confirm_label="Plan…",
+                danger=False,
             ),
             done,
             "bulk import",
         )
+
+    def confirm_bulk_import(self, env: Environment, values: dict[str, Any]) -> None:
+        """The chosen import's plan (as `plan bulk-import`), computed after the dialog opened; confirm runs it."""
+
+        def done(answer: dict[str, Any] | None) -> None:
+            if answer is not None:
+                self.run_bulk_import(env.name, values)
+
+        modal = modals.ActionModal(
+            title=f"Bulk import into {env.name}: plan",
+            env=env,
+            summary=[
+                f"Repository {values['repository']} → {env.name}, groups in order: {', '.join(values['groups'])}",
+                "Every imported workspace's local edits are discarded (discardLocalChanges).",
+            ],
+            confirm_text=env.name if env.protected else None,
+            confirm_label="Bulk import",
+            pending="Plan: computing…",
+        )
+        self.push_screen(modal, done)
+        self._bulk_plan_worker(modal, env.name, values)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def _bulk_plan_worker(self, dialog: Any, env: str, values: dict[str, Any]) -> None:
+        found = await app_plans.bulk_import(
+            self.ctx, env, values["repository"], list(values["groups"]), bool(values.get("force"))
+        )
+        self.post_message(M.PreviewReady(dialog, found.details, found.warnings, blocked=found.blocked))
 
     # -- diff, drift, promotion, undo --------------------------------------------------------------
     def _pair_for(self, env: str, slug: str) -> tuple[str, str] | None:
@@ -1673,6 +1719,9 @@ class PrismeDeployApp(App[int]):
             return
         if outcome.snapshot_id:
             self.post_message(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
+        if action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
+            risk = await app_plans.restart_risk(self.ctx, env, slug, version)
+            self.post_message(M.LogLines([f"  {line}" for line in risk.warnings + risk.details]))
         self.post_message(
             M.OperationFinished(
                 env,
@@ -1684,6 +1733,168 @@ class PrismeDeployApp(App[int]):
                 target=(env, slug),
             )
         )
+
+    def run_sticky_rollback(self, env: str, slug: str, version: str, repository: str | None) -> None:
+        if self._guard(env, f"sticky rollback of {slug} to {version}'s content"):
+            self._sticky_worker(env, slug, version, repository)
+
+    @work(group="op", exit_on_error=False)
+    async def _sticky_worker(self, env: str, slug: str, version: str, repository: str | None) -> None:
+        title = f"Sticky rollback {slug}"
+        try:
+            outcome, risk = await sticky.sticky_rollback(self.ctx, env, slug, version, repository=repository)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(env, title, False, str(exc), exc.hint))
+            return
+        self.post_message(M.LogLines([f"  {s}" for s in outcome.steps] + [f"  after a restart: {risk.message}"]))
+        self.post_message(
+            M.OperationFinished(
+                env,
+                title,
+                outcome.ok,
+                outcome.message,
+                outcome.next_step,
+                undo=self._undo_of(outcome),
+                target=(env, slug),
+            )
+        )
+
+    # -- releases and rollouts (issue 16; what they compute lives in tui.app.releases) ----------------
+    def action_releases(self) -> None:
+        self.build_releases()
+
+    @work(group="releases", exclusive=True, exit_on_error=False)
+    async def build_releases(self) -> None:
+        try:
+            columns, rows = await app_releases.matrix(self.ctx)
+        except E.PrismeError as exc:
+            self.post_message(M.ReleasesReady([], [], exc.message))
+            return
+        self.post_message(M.ReleasesReady(columns, rows))
+
+    def on_releases_ready(self, message: M.ReleasesReady) -> None:
+        from tui.app.screens.activity import TableScreen
+
+        if message.error is not None:
+            self.notify(message.error, title="Releases", severity="error")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != "(nothing)":
+                self.choose_rollout(name)
+
+        note = "deployed; drifted (edited since); partial n/m; -: absent. Enter rolls the release out."
+        if not message.rows:
+            note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
+        self.push_screen(TableScreen("Releases", message.columns, message.rows, note, selectable=True), chosen)
+
+    def choose_rollout(self, name: str) -> None:
+        envs = app_releases.environments(self.ctx)
+        if not envs:
+            self.notify("No [[rollout]] stages are configured.", severity="warning")
+            return
+        fields = [modals.Field("groups", "Groups, in order:", "multi", [], self._group_options(), required=True)]
+        summary = [f"Roll release {name} out to {' → '.join(envs)}, stopping at the first failed gate."]
+        env = self.ctx.env(envs[0])
+        modal = modals.ActionModal(
+            title=f"Roll out {name}", env=env, summary=summary, fields=fields, confirm_label="Plan…", danger=False
+        )
+        self.push_screen(modal, lambda values: self.confirm_rollout(name, values["groups"]) if values else None)
+
+    def confirm_rollout(self, name: str, groups: list[str]) -> None:
+        envs = app_releases.environments(self.ctx)
+        protected = [e for e in envs if self.ctx.env(e).protected]
+        summary = [f"Release {name}, groups {', '.join(groups)}: {' → '.join(envs)}"]
+        if protected:
+            summary.append(f"Typing the release confirms the protected {', '.join(protected)}.")
+        modal = modals.ActionModal(
+            title=f"Roll out {name}: plan",
+            env=self.ctx.env(protected[-1] if protected else envs[-1]),
+            summary=summary,
+            confirm_text=name if protected else None,
+            confirm_label="Roll out",
+            pending="Plan: computing…",
+        )
+        # The reason (and break-glass) asked here covers the rollout's changes; the core checks each environment.
+        rails.open_guarded(
+            self, modal, lambda values: self.run_rollout(name, groups) if values is not None else None, "rollout"
+        )
+        self._rollout_plan_worker(modal, name, groups)
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def _rollout_plan_worker(self, dialog: Any, name: str, groups: list[str]) -> None:
+        try:
+            details, warnings = await app_releases.rollout_plans(self.ctx, name, groups)
+        except E.PrismeError as exc:
+            self.post_message(M.PreviewReady(dialog, [f"Cannot roll out: {exc.message}"], blocked=exc.message))
+            return
+        self.post_message(M.PreviewReady(dialog, details, warnings))
+
+    def run_rollout(self, name: str, groups: list[str]) -> None:
+        first = app_releases.environments(self.ctx)[0]
+        if self._guard(first, f"rollout of {name}"):
+            self._rollout_worker(name, groups)
+
+    @work(group="op", exit_on_error=False)
+    async def _rollout_worker(self, name: str, groups: list[str]) -> None:
+        async def confirmed(env: str, the_plan: Any) -> bool:
+            return True  # the release name typed in the plan dialog confirmed every protected environment
+
+        def step(found: dict[str, Any]) -> None:
+            self.post_message(M.LogLines([app_releases.step_line(found)]))
+
+        title, where = f"Rollout {name}", app_releases.environments(self.ctx)[0]
+        try:
+            state = await rollout.run(self.ctx, name, groups=groups, confirm=confirmed, notify=step)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished(where, title, False, str(exc), exc.hint))
+            return
+        if state.failed:
+            failed = state.failed
+            text = f"stopped at {failed.get('env')}, gate {failed.get('gate')}: {failed.get('message')}"
+            self.post_message(M.OperationFinished(str(failed.get("env")), title, False, text))
+            if state.changed:
+                self.post_message(M.RolloutStopped(name, failed, list(state.changed)))
+            return
+        self.post_message(M.OperationFinished(where, title, True, f"{state.status}: {', '.join(state.done)}"))
+
+    def on_rollout_stopped(self, message: M.RolloutStopped) -> None:
+        """Offer to pull the previous versions back wherever this rollout imported."""
+        protected = any(self.ctx.env(e).protected for e in message.changed)
+        modal = modals.ActionModal(
+            title=f"Roll back rollout {message.release}?",
+            env=self.ctx.env(message.changed[-1]),
+            summary=[
+                f"The rollout stopped at {message.failed.get('env')} ({message.failed.get('gate')} gate).",
+                f"Pull the previous versions back on {', '.join(reversed(message.changed))}.",
+            ],
+            confirm_text=message.release if protected else None,
+            confirm_label="Roll back",
+        )
+        rails.open_guarded(
+            self,
+            modal,
+            lambda values: self.run_rollout_rollback(message.release) if values is not None else None,
+            "rollback of a rollout",
+        )
+
+    def run_rollout_rollback(self, name: str) -> None:
+        self._rollout_rollback_worker(name)
+
+    @work(group="op", exit_on_error=False)
+    async def _rollout_rollback_worker(self, name: str) -> None:
+        def step(found: dict[str, Any]) -> None:
+            self.post_message(M.LogLines([app_releases.step_line(found)]))
+
+        title = f"Roll back rollout {name}"
+        try:
+            state, outcomes = await rollout.rollback(self.ctx, name, notify=step)
+        except E.PrismeError as exc:
+            self.post_message(M.OperationFinished("", title, False, str(exc), exc.hint))
+            return
+        ok = all(o.ok for o in outcomes)
+        where = state.changed[-1] if state.changed else ""
+        self.post_message(M.OperationFinished(where, title, ok, f"{state.status}: {len(outcomes)} pull(s)"))
 
     def run_unlock(self, env: str, slug: str) -> None:
         if self._guard(env, f"unlock {slug}"):

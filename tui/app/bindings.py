@@ -63,6 +63,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("filter", "slash", "filter", "Filter", "Filter the workspaces table (slug, name, labels)"),
     Action("clear", "escape", "clear_filter", "Clear", "Clear the filter", show=False),
     Action("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions"),
+    Action("releases", "R", "releases", "Releases", "Releases × environments; enter rolls one out", show=False),
     Action("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment", show=False),
     Action(
         "platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform", show=False

@@ -111,3 +111,21 @@ class TypedAhead(Message):
 
     key: str
     character: str | None
+
+
+@dataclass(repr=False, eq=False)
+class ReleasesReady(Message):
+    """The Releases view's table (issue 16), or why it could not be built."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    error: str | None = None
+
+
+@dataclass(repr=False, eq=False)
+class RolloutStopped(Message):
+    """A rollout stopped at a failed gate after importing somewhere: the app offers to roll it back."""
+
+    release: str
+    failed: dict[str, Any]
+    changed: list[str]

@@ -88,8 +88,9 @@ async def startup_import(client: PrismeClient) -> StartupImport | None:
     return StartupImport(repository, groups, newest.created_at, stopped)
 
 
-async def restart_risk(ctx: Context, env: str, slug: str) -> RestartRisk:
-    """Will the next restart of ``env``'s workspaces service undo what ``slug`` runs now?"""
+async def restart_risk(ctx: Context, env: str, slug: str, after: str | None = None) -> RestartRisk:
+    """Will the next restart of ``env``'s workspaces service undo what ``slug`` runs now (or will run once
+    version ``after`` is pulled: a rollback dialog asks before the rollback)?"""
     async with ctx.client(env) as client:
         startup = await startup_import(client)
         ws = await client.find_workspace(slug)
@@ -97,7 +98,7 @@ async def restart_risk(ctx: Context, env: str, slug: str) -> RestartRisk:
         return RestartRisk(
             False, f"no startup import ({STARTUP_USER}) in {env}'s platform activity: a restart re-imports nothing"
         )
-    pulled = ws.last_pull.version if ws.last_pull else None
+    pulled = after or (ws.last_pull.version if ws.last_pull else None)
     try:
         content = await asyncio.to_thread(read_repository, ctx, startup.repository, "latest", only=[slug])
     except E.PrismeError as exc:

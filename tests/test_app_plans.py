@@ -1,0 +1,253 @@
+"""Issue 16 in the app: the plan before a bulk import, and rollbacks at risk of the next restart.
+
+Driven with Pilot (pressing keys) against real sandboxes; assertions read what the dialogs draw.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import set_faults
+from test_app import log_text, make_app, settle
+from test_app_truth import on_screen, open_version
+from test_plan_sticky import STARTUP, wait_for_runs
+from test_rollout import ROLLOUT
+from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList, Static
+
+from tui.app.screens.activity import TableScreen
+from tui.app.screens.modals import ActionModal
+from tui.core.ops import release
+from tui.sandbox.faults import Faults
+from tui.sandbox.runner import Running, start_in_thread
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
+
+
+@pytest.fixture
+def root_of(platform: dict[str, Running]) -> Path:
+    return Path(platform["dev"].sandbox.data_dir).parent
+
+
+def admin(running: Running, method: str, path: str, **kwargs: object) -> httpx.Response:
+    response = httpx.request(
+        method, f"{running.url}{path}", headers={"Authorization": f"Bearer {running.token}"}, timeout=30, **kwargs
+    )
+    response.raise_for_status()
+    return response
+
+
+def server_ws(running: Running, slug: str) -> dict:
+    return next(w for w in admin(running, "GET", "/v2/workspaces", params={"limit": 100}).json() if w["slug"] == slug)
+
+
+def dialog_text(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, ActionModal)
+    parts = [str(screen.query_one("#dialog-details", Static).render())]
+    parts += [str(label.render()) for label in screen.query("#dialog-warnings Label")]
+    return "\n".join(parts)
+
+
+async def test_the_bulk_import_dialog_shows_the_plan_and_lists_a_dirty_workspaces_edits_as_lost(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    prod = platform["prod"]
+    bot = server_ws(prod, "support-bot")
+    edit = f"/sandbox/workspaces/{bot['id']}/files/automations/answer.yml"
+    admin(prod, "PUT", edit, content=b"slug: answer\ndo: []\n")
+    app = make_app(platform, root_of, env="prod")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        groups = app.screen.query_one("#groups", SelectionList)
+        for group in ("base1", "base2", "extended"):
+            groups.select(group)
+        await pilot.pause()
+        await pilot.click("#confirm")  # "Plan…": nothing runs yet
+        await settle(pilot)
+        plan_dialog = app.screen
+        on_screen(app, "#dialog-summary", "#confirm-input", "#confirm", "#cancel")
+        assert isinstance(plan_dialog, ActionModal) and plan_dialog.title_text == "Bulk import into prod: plan"
+        text = dialog_text(app)
+        lost = next(line for line in text.splitlines() if "EDITS THAT WILL BE LOST on prod:" in line)
+        assert "support-bot (1)" in lost
+        bot_line = next(line for line in text.splitlines() if " support-bot " in line)
+        assert "update" in bot_line and "v1.1.0 → v1.2.0" in bot_line and "file(s)" in bot_line
+        assert "edit(s) made on this instance will be lost" in text and "- automations/answer" in text
+        assert text.index("group base1:") < text.index("group base2:") < text.index("group extended:")
+        assert plan_dialog.query_one("#confirm", Button).disabled  # protected: the name must be typed
+        plan_dialog.query_one("#confirm-input", Input).value = "prod"
+        await pilot.pause()
+        assert not plan_dialog.query_one("#confirm", Button).disabled
+        await pilot.press("escape")  # cancelled: nothing imported
+        await settle(pilot)
+        assert "Bulk import" not in log_text(app)
+    after = server_ws(prod, "support-bot")
+    assert after["lastPull"]["version"] == "v1.1.0"
+
+
+@pytest.fixture
+def prod_with_startup_import(demo_template: Path, tmp_path: Path) -> object:
+    """prod deployed from an image: every restart re-imports the release repository."""
+    import shutil
+
+    root = tmp_path / "platform"
+    shutil.copytree(demo_template, root, symlinks=True)
+    running = start_in_thread(
+        root / "prod", "at:test-prod-token-0123456789", name="prod", faults=Faults(), environ=STARTUP
+    )
+    try:
+        wait_for_runs(running, 3)
+        yield {"prod": running}, root
+    finally:
+        running.stop()
+
+
+async def test_the_rollback_dialog_says_at_risk_and_its_sticky_variant_survives_a_restart(
+    prod_with_startup_import: tuple[dict[str, Running], Path],
+) -> None:
+    instances, root = prod_with_startup_import
+    prod = instances["prod"]
+    app = make_app(instances, root, env="prod")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await open_version(pilot, app, "knowledge-base", "v1.1.0")
+        await pilot.press("r")
+        await settle(pilot)
+        text = dialog_text(app)
+        assert "AT RISK: the next restart of prod re-imports v1.2.0 over v1.1.0" in text, text
+        assert "After a restart: at risk" in text
+        on_screen(app, "#dialog-summary", "#confirm-input", "#confirm", "#cancel")
+        sticky = app.screen.query_one("#sticky", Checkbox)
+        assert "sticks across restarts" in str(sticky.label)
+        sticky.value = True
+        app.screen.query_one("#confirm-input", Input).value = "knowledge-base"
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        log = log_text(app)
+        assert "published v1.1.0's content of knowledge-base as v1.1.0-revert" in log, log
+        assert "after a restart: sticks" in log, log
+    kb = server_ws(prod, "knowledge-base")
+    assert kb["lastPull"]["version"] == "v1.1.0-revert"
+    admin(prod, "POST", "/sandbox/startup-import", json={})
+    wait_for_runs(prod, 6)
+    kb = server_ws(prod, "knowledge-base")
+    assert kb["lastPull"]["version"] == "v1.1.0-revert"  # the startup import skipped it: it stuck
+
+
+# ------------------------------------------------------------------------------------------- releases
+@pytest.fixture
+def fleet(
+    platform: dict[str, Running], root_of: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Running]]:
+    """dev, staging, prod and prod-us (a copy of prod) sharing the release repository, with [[rollout]] stages."""
+    shutil.copytree(root_of / "prod", root_of / "prod-us", symlinks=True)
+    us = start_in_thread(root_of / "prod-us", "at:test-prod-us-token-0123", name="prod-us", faults=Faults(), environ={})
+    monkeypatch.setenv("PRISME_DEPLOY_TOKEN_PROD_US", us.token)
+    try:
+        yield {**platform, "prod-us": us}
+    finally:
+        us.stop()
+
+
+FLEET = '\n[environments.prod-us]\nurl = "{url}"\ntier = "production"\nrepositories = ["release"]\n' + ROLLOUT
+
+
+async def test_the_releases_view_shows_where_a_release_runs_and_a_rollout_stops_at_a_failed_smoke(
+    fleet: dict[str, Running], root_of: Path
+) -> None:
+    platform = {k: v for k, v in fleet.items() if k != "prod-us"}
+    app = make_app(platform, root_of, env="dev", extra=FLEET.format(url=fleet["prod-us"].url))
+    before = await release.from_env(app.ctx, "prod-us", "before", labels=["production:app:base1"])
+    assert "knowledge-base" in before.workspaces
+    release.save(app.ctx, before, None, local=True)
+    release.save(app.ctx, release.from_repository(app.ctx, "release", "2026.12.1"), None)
+    kb = server_ws(fleet["prod"], "knowledge-base")  # edited on prod since its import: drifted there
+    admin(
+        fleet["prod"],
+        "PUT",
+        f"/sandbox/workspaces/{kb['id']}/files/automations/search.yml",
+        content=b"slug: search\ndo: []\n",
+    )
+    set_faults(fleet["prod-us"], smoke_fail=["knowledge-base"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, TableScreen)
+        table = app.screen.query_one(DataTable)
+        columns = [str(c.label) for c in table.columns.values()]
+        rows = {
+            str(table.get_row_at(i)[0]): dict(zip(columns, map(str, table.get_row_at(i)), strict=True))
+            for i in range(table.row_count)
+        }
+        assert rows["before"]["prod-us"] == "deployed" and rows["before"]["prod"] == "drifted (1)", rows
+        assert rows["2026.12.1"]["staging"] == "deployed" and rows["2026.12.1"]["prod-us"].startswith("partial "), rows
+        table.move_cursor(row=list(rows).index("2026.12.1"))
+        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#groups", SelectionList).select("base1")
+        await pilot.pause()
+        await pilot.click("#confirm")  # Plan…
+        await settle(pilot)
+        text = dialog_text(app)
+        assert text.count("Plan: bulk-import release →") == 3 and "→ prod-us" in text, text
+        app.screen.query_one("#confirm-input", Input).value = "2026.12.1"
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        log = log_text(app)
+        assert "rollout stopped: FAILED prod-us: [smoke]" in log, log
+        assert "FAIL Rollout 2026.12.1: stopped at prod-us, gate smoke" in log
+        offer = app.screen
+        assert isinstance(offer, ActionModal) and offer.title_text == "Roll back rollout 2026.12.1?"
+        offer.query_one("#confirm-input", Input).value = "2026.12.1"
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "OK   Roll back rollout 2026.12.1: rolled-back" in log_text(app), log_text(app)
+    assert not await release.diff_env(app.ctx, "prod-us", before)  # prod-us runs the previous release again
+
+
+def test_a_release_cell_says_deployed_drifted_partial_absent_or_empty() -> None:
+    from tui.app.releases import state_of
+
+    two = release.Release("r", {"a": "v1", "b": "v1"})
+    assert state_of(two, []) == "deployed"
+    assert state_of(two, [release.Difference("a", "v1", "v1", "drifted")]) == "drifted (1)"
+    assert state_of(two, [release.Difference("a", "v1", "v2", "changed")]) == "partial 1/2"
+    assert (
+        state_of(two, [release.Difference("a", "v1", None, "removed"), release.Difference("b", "v1", "v0", "changed")])
+        == "-"
+    )
+    assert state_of(release.Release("r", {}), []) == "empty"
+
+
+async def test_a_plain_rollback_from_the_app_is_logged_at_risk_and_a_restart_undoes_it(
+    prod_with_startup_import: tuple[dict[str, Running], Path],
+) -> None:
+    instances, root = prod_with_startup_import
+    prod = instances["prod"]
+    app = make_app(instances, root, env="prod")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await open_version(pilot, app, "knowledge-base", "v1.1.0")
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one("#confirm-input", Input).value = "knowledge-base"  # the sticky box left unticked
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(pilot)
+        log = log_text(app)
+        assert "OK   Rollback knowledge-base" in log, log
+        assert "AT RISK: the next restart of prod re-imports v1.2.0 over v1.1.0" in log, log
+    assert server_ws(prod, "knowledge-base")["lastPull"]["version"] == "v1.1.0"
+    admin(prod, "POST", "/sandbox/startup-import", json={})
+    wait_for_runs(prod, 6)
+    assert server_ws(prod, "knowledge-base")["lastPull"]["version"] == "v1.2.0"  # what the dialog warned of

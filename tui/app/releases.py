@@ -1,0 +1,75 @@
+"""The app's Releases view and rollout (issue 16): each recorded release against each environment.
+
+A cell says where a release is ``deployed`` (every workspace at its version, no edit since), ``drifted``
+(at its versions, but edited on the instance since the import), ``partial n/m`` (some workspaces at the
+release's version), or ``-`` (none). Rollout steps arrive as dicts (tui.core.ops.rollout) and become log
+lines here. Textual-free: the app posts what these functions return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tui.core.api import errors as E
+from tui.core.ops import plan, release, rollout
+from tui.core.ops.context import Context
+
+MISMATCH = ("removed", "changed")
+
+
+def state_of(the_release: release.Release, differences: list[release.Difference]) -> str:
+    total = len(the_release.workspaces)
+    off = sum(1 for d in differences if d.state in MISMATCH)
+    drifted = sum(1 for d in differences if d.state == "drifted")
+    if total == 0:
+        return "empty"  # a release of no workspace is deployed nowhere
+    if off == 0:
+        return f"drifted ({drifted})" if drifted else "deployed"
+    if off < total:
+        return f"partial {total - off}/{total}" + (f", drifted ({drifted})" if drifted else "")
+    return "-"
+
+
+async def _cell(ctx: Context, env: str, the_release: release.Release) -> str:
+    try:
+        return state_of(the_release, await release.diff_env(ctx, env, the_release))
+    except E.PrismeError as exc:
+        return f"? {exc.message}"
+
+
+async def matrix(ctx: Context) -> tuple[list[str], list[list[str]]]:
+    """Columns (release, created, then one per environment) and one row per release, newest first."""
+    releases = list(reversed(await asyncio.to_thread(release.list_releases, ctx)))
+    envs = list(ctx.config.environments)
+    cells = await asyncio.gather(*(_cell(ctx, env, r) for r in releases for env in envs))
+    rows = [
+        [r.name, (r.created_at or "")[:16], *cells[i * len(envs) : (i + 1) * len(envs)]] for i, r in enumerate(releases)
+    ]
+    return ["release", "created", *envs], rows
+
+
+def environments(ctx: Context) -> list[str]:
+    return [env for stage in rollout.stages(ctx) for env in stage.environments]
+
+
+async def rollout_plans(ctx: Context, name: str, groups: list[str]) -> tuple[list[str], list[str]]:
+    """What the rollout would import on each environment of its stages, in order (as `plan rollout`)."""
+    the_release = await asyncio.to_thread(release.get, ctx, name)
+    details: list[str] = []
+    warnings: list[str] = []
+    for env in environments(ctx):
+        found = await plan.bulk_import(ctx, env, repository=the_release.repository or "", groups=groups)
+        details.extend([*found.lines(), ""])
+        lost = [item.slug for item in found.items if item.lost_edits]
+        if lost:
+            warnings.append(f"EDITS THAT WILL BE LOST on {env}: {', '.join(lost)} (listed below).")
+    return details, warnings
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One rollout step as a log line (the CLI prints the same facts)."""
+    where = f"{step.get('env')}: " if step.get("env") else ""
+    gate = f"[{step['gate']}] " if step.get("gate") else ""
+    mark = "" if step.get("ok", True) else "FAILED "
+    return f"  rollout {step.get('kind')}: {mark}{where}{gate}{step.get('message')}"
