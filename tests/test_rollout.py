@@ -70,7 +70,10 @@ def fleet(
 
 
 def test_a_failed_smoke_gate_stops_the_rollout_and_the_rollback_restores_the_previous_release(
-    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    fleet: dict[str, Running],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
 ) -> None:
     assert (
         cli(
@@ -98,6 +101,11 @@ def test_a_failed_smoke_gate_stops_the_rollout_and_the_rollback_restores_the_pre
     assert final["status"] == "stopped" and final["done"] == ["staging", "prod"]
     assert final["failed"]["env"] == "prod-us" and final["failed"]["gate"] == "smoke"
     assert any(s.get("kind") == "gate" and s.get("env") == "prod" and s.get("gate") == "smoke" for s in lines)
+    journal = [json.loads(x) for x in next(isolated_home.rglob("audit.jsonl")).read_text().splitlines()]
+    rollout_entry = [e for e in journal if e["action"] == "rollout"][-1]
+    journaled = [(s["kind"], s["env"]) for s in rollout_entry["details"]["steps"]]
+    assert journaled == [(s["kind"], s["env"]) for s in lines[:-1]]  # every step, in order, in the journal
+    assert ("gate", "prod-us") in journaled and rollout_entry["outcome"] == "failed"
     code, out, _ = cli(capsys, "release", "diff", "--env", "prod-us", "before")
     assert code == 1  # prod-us now runs the new versions
 

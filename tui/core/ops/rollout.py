@@ -180,14 +180,21 @@ async def run(
                     state.status = "stopped"
                     entry.outcome = "failed"
                     entry.details["failed"] = state.failed
+                    entry.details["steps"] = _journal(state.steps)
                     state.save()
                     return state
                 state.done.append(env)
                 state.save()
         state.status = "completed"
         say("completed", None, f"release {name} rolled out to {', '.join(state.done)}")
+        entry.details["steps"] = _journal(state.steps)
     state.save()
     return state
+
+
+def _journal(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step of the run for the audit journal: what, where, whether it passed (plans stay in --json)."""
+    return [{k: v for k, v in step.items() if k != "plan"} for step in steps]
 
 
 async def _one_env(
