@@ -1722,17 +1722,7 @@ class PrismeDeployApp(App[int]):
         if action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
             risk = await app_plans.restart_risk(self.ctx, env, slug, version)
             self.post_message(M.LogLines([f"  {line}" for line in risk.warnings + risk.details]))
-        self.post_message(
-            M.OperationFinished(
-                env,
-                title,
-                outcome.ok,
-                outcome.message,
-                outcome.next_step,
-                undo=self._undo_of(outcome),
-                target=(env, slug),
-            )
-        )
+        self.post_message(self._finished(env, slug, title, outcome))
 
     def run_sticky_rollback(self, env: str, slug: str, version: str, repository: str | None) -> None:
         if self._guard(env, f"sticky rollback of {slug} to {version}'s content"):
@@ -1747,16 +1737,12 @@ class PrismeDeployApp(App[int]):
             self.post_message(M.OperationFinished(env, title, False, str(exc), exc.hint))
             return
         self.post_message(M.LogLines([f"  {s}" for s in outcome.steps] + [f"  after a restart: {risk.message}"]))
-        self.post_message(
-            M.OperationFinished(
-                env,
-                title,
-                outcome.ok,
-                outcome.message,
-                outcome.next_step,
-                undo=self._undo_of(outcome),
-                target=(env, slug),
-            )
+        self.post_message(self._finished(env, slug, title, outcome))
+
+    def _finished(self, env: str, slug: str, title: str, outcome: Any) -> M.OperationFinished:
+        """A single-workspace operation's outcome, with its undo point."""
+        return M.OperationFinished(
+            env, title, outcome.ok, outcome.message, outcome.next_step, undo=self._undo_of(outcome), target=(env, slug)
         )
 
     # -- releases and rollouts (issue 16; what they compute lives in tui.app.releases) ----------------

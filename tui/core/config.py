@@ -64,20 +64,10 @@ TOP_KEYS = (
 NAMES_SECRETS = frozenset({"optional_secrets"})
 PARITY_KEYS: dict[str, type | tuple[type, ...]] = {"optional_secrets": list}
 SCAN_KEYS: dict[str, type | tuple[type, ...]] = {"allow": list}
-# What each top-level key must be (`environments = 5` is a clear error, not a traceback).
-TOP_TABLES = (
-    "environments",
-    "groups",
-    "repositories",
-    "keymap",
-    "ui",
-    "secrets",
-    "snapshots",
-    "limits",
-    "diff",
-    "parity",
-    "scan",
-)
+# What each top-level key must be (`environments = 5` is a clear error, not a traceback): a table, but for
+# the arrays of tables ([[promotions]], [[rollout]], [[smoke]]).
+TOP_ARRAYS = ("promotions", "rollout", "smoke")
+TOP_TABLES = tuple(key for key in TOP_KEYS if key not in TOP_ARRAYS)
 # Numbers that must be finite and within a range: (low, high), both inclusive.
 RANGES: dict[str, tuple[float, float]] = {
     "timeout": (0.1, 3600),
