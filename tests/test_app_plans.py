@@ -9,12 +9,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import set_faults
 from test_app import log_text, make_app, settle
 from test_app_truth import on_screen, open_version
-from test_plan_sticky import STARTUP, wait_for_runs
+from test_plan_sticky import STARTUP, admin, wait_for_runs
+from test_plan_sticky import workspace as server_ws
 from test_rollout import ROLLOUT
 from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList, Static
 
@@ -30,18 +30,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
 @pytest.fixture
 def root_of(platform: dict[str, Running]) -> Path:
     return Path(platform["dev"].sandbox.data_dir).parent
-
-
-def admin(running: Running, method: str, path: str, **kwargs: object) -> httpx.Response:
-    response = httpx.request(
-        method, f"{running.url}{path}", headers={"Authorization": f"Bearer {running.token}"}, timeout=30, **kwargs
-    )
-    response.raise_for_status()
-    return response
-
-
-def server_ws(running: Running, slug: str) -> dict:
-    return next(w for w in admin(running, "GET", "/v2/workspaces", params={"limit": 100}).json() if w["slug"] == slug)
 
 
 def dialog_text(app: object) -> str:
