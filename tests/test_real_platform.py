@@ -112,7 +112,7 @@ async def test_two_bulk_imports_of_three_groups_back_to_back_are_paced_not_refus
     assert "rate limited by the gateway" not in err  # paced: never refused
     lines = out.splitlines()
     for slug in ("securechat", "doc-search", "support-bot"):  # one of each group: once each, in its group
-        assert len([line for line in lines if "] imported" in line and f" {slug} " in f"{line} "]) == 1, out
+        assert len([line for line in lines if "] IMPORTED" in line and f" {slug} " in f"{line} "]) == 1, out
 
 
 # ------------------------------------------------------------------------------------------------ 408

@@ -11,15 +11,18 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import interaction, jqfilter, pager, sticky_cmds
-from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui.cli import exits, exporters, interaction, jqfilter, pager, sticky_cmds
+from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api import errors as E
 from tui.core.api.models import check_git_ref
 from tui.core.audit import AUDIT_COLUMNS, audit_row
-from tui.core.ops import health, history
+from tui.core.ops import confirm as confirmation
+from tui.core.ops import envs, health, history
+from tui.core.ops import filter as ws_filter
+from tui.core.ops import format as fmt
 from tui.core.ops.context import Context, adhoc_name
 from tui.core.secrets import env_var_name
 from tui.lazy import lazy
@@ -150,7 +153,16 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     printer.note(f"hint: {exc.hint}")
                 if exc.correlation_id:
                     printer.note(f"correlation id: {exc.correlation_id}")
-            return _audit_warnings(ctx, printer, exc.exit_code)
+            return _audit_warnings(ctx, printer, exits.code_for(exc))
+        except OSError as exc:  # a local file (the config, a snapshot, the journal's folder): said, no traceback
+            if isinstance(exc, BrokenPipeError):
+                raise  # main() ends quietly
+            text = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+            if printer.json_mode:
+                printer.error({"error": "local_io", "message": text})
+            else:
+                printer.note(f"error: {text}")
+            return _audit_warnings(ctx, printer, exits.code_for(exc))
         except KeyboardInterrupt:
             if printer.in_rate_wait():  # Ctrl-C cancels the wait: what it held back never left
                 printer.note(
@@ -162,41 +174,29 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                     "Interrupted. The server may still be running the operation: check `prisme-deploy events` "
                     "before retrying."
                 )
-            return EXIT_INTERRUPTED
+            return exits.code_for(KeyboardInterrupt())
 
     return main
 
 
 def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what: str) -> None:
-    """Protected environments: --yes without a terminal, the typed name with one. The rails (freeze
-    windows, a required reason) are checked first: nobody types a name only to be refused."""
-    ctx.check_rails(env, what)
-    if not ctx.env(env).protected or args.yes:
+    """The confirmation rule (``tui.core.ops.confirm``), asked on a terminal: a read-only environment and
+    the rails (freeze windows, a required reason) refuse first, so nobody types a name only to be refused;
+    a protected environment then wants ``target`` typed, or --yes."""
+    rule = confirmation.guard(ctx, env, target, what)
+    if not rule.must_type(yes=args.yes):
         return
     interaction.require_prompt(args, f"{env} is protected: {what}", "--yes")
     sys.stderr.write(f"{env} is PROTECTED. {what}.\nType {target!r} to confirm: ")
     sys.stderr.flush()
-    if input().strip() != target:
-        raise E.UsageError("Confirmation did not match; nothing was done.")
+    rule.check(input())
 
 
 # --------------------------------------------------------------------------------------------- read-only
 async def cmd_envs(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     envs = list(ctx.config.environments.values())
     if out.json_mode:
-        out.data(
-            [
-                {
-                    "name": e.name,
-                    "url": e.url,
-                    "tier": e.tier,
-                    "protected": e.protected,
-                    "readOnly": e.read_only,
-                    "tokenSource": ctx.tokens.resolve(e.name)[1] if args.tokens else None,
-                }
-                for e in envs
-            ]
-        )
+        out.data([exporters.environment(e, ctx.tokens.resolve(e.name)[1] if args.tokens else None) for e in envs])
         return EXIT_OK
     out.table(
         [[e.name, e.badge, e.url, "yes" if e.protected else "", "yes" if e.read_only else ""] for e in envs],
@@ -209,16 +209,9 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     names = [args.env] if getattr(args, "env", None) else sorted(ctx.config.environments)
     if not names:
         raise E.UsageError("No environments configured. Add one with `prisme-deploy env add`.")
-
-    async def one(name: str) -> health.Health:
-        try:
-            client = ctx.client(name)
-        except E.AuthenticationFailed as exc:
-            return health.Health(name, True, None, None, message=exc.message)
-        async with client:
-            return await health.check(name, client)
-
-    results = await asyncio.gather(*(one(n) for n in names))
+    for name in names:
+        ctx.env(name)  # an unknown name is a usage error (exit 2, "did you mean"), not a DOWN row
+    results = await health.check_all(ctx, names)
     if out.json_mode:
         out.data([h.to_json() for h in results])
     else:
@@ -226,7 +219,7 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
             [[h.env, h.label, ctx.env(h.env).url, h.user or "", h.message] for h in results],
             ["env", "state", "url", "user", "message"],
         )
-    return EXIT_OK if all(h.state == "up" for h in results) else E.NetworkError.exit_code
+    return health.exit_code(results)
 
 
 async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
@@ -236,23 +229,10 @@ async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -
     labels = list(ctx.config.groups[args.group].labels) if args.group else None
     async with ctx.client(env) as client:
         items = await client.list_workspaces(labels=labels, dirty=True if args.dirty else None)
+    if args.filter:  # the app's `/` filter, the same rule (tui.core.ops.filter)
+        items = ws_filter.WorkspaceIndex(items).select(args.filter)
     if out.json_mode:
-        out.data(
-            [
-                {
-                    "id": w.id,
-                    "slug": w.slug,
-                    "name": w.name,
-                    "labels": list(w.labels),
-                    "dirty": w.dirty,
-                    "writeLock": w.write_lock.reason if w.write_lock else None,
-                    "liveVersion": w.live_version,
-                    "lastPush": w.raw.get("lastPush"),
-                    "lastPull": w.raw.get("lastPull"),
-                }
-                for w in items
-            ]
-        )
+        out.data([exporters.workspace(w) for w in items])
         return EXIT_OK
     out.table(
         [
@@ -276,19 +256,7 @@ async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     found = await history.load(ctx, env, args.workspace)
     live = found.workspace.live_version
     if out.json_mode:
-        out.data(
-            [
-                {
-                    "name": v.name,
-                    "createdAt": v.created_at,
-                    "description": v.description,
-                    "repository": v.source,
-                    "live": v.name == live,
-                    "changes": found.changes.get(v.name),
-                }
-                for v in found.versions
-            ]
-        )
+        out.data([exporters.version(v, live=live, changes=found.changes) for v in found.versions])
         if found.why_empty:
             out.note(found.why_empty)
         return EXIT_OK
@@ -315,24 +283,10 @@ async def cmd_events(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         events = await client.events(workspace_id, types=types or None, after_date=args.after, limit=args.limit)
     if out.json_mode:
         for event in events:
-            out.data(
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "createdAt": event.created_at,
-                    "payload": event.payload,
-                    "source": event.source,
-                }
-            )
+            out.data(exporters.event(event))
         return EXIT_OK
     for event in events:
-        summary = (
-            event.payload.get("step")
-            or event.payload.get("workspaceSlug")
-            or (event.payload.get("version") or {}).get("name")
-            or ""
-        )
-        out.line(f"{event.created_at}  {event.type:36} {summary}")
+        out.line(fmt.event_line(event))
     return EXIT_OK
 
 
@@ -398,7 +352,6 @@ async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     check_git_ref(args.version)
     env = _env_name(args, ctx)
-    ctx.require_writable(env)
     confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
     if args.sticky:  # roll forward to the old content, so a restart's startup import keeps it (issue 16)
         return await sticky_cmds.sticky(args, ctx, out, env)
@@ -562,7 +515,6 @@ async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) ->
                 out.line(f"{key:12} {value}")
             out.line("files        " + ", ".join(sorted(files)))
         return EXIT_OK
-    ctx.require_writable(snap.env)
     confirm(args, ctx, snap.env, snap.slug, f"Restore {snap.slug} from the snapshot of {snap.time[:19]}")
     return _outcome(out, await actions.restore(ctx, snap.id))
 
@@ -613,47 +565,32 @@ async def cmd_logout(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     return EXIT_OK if result.persisted else EXIT_FAILED
 
 
-def _edit_environment(args: argparse.Namespace, editor: cfg.ConfigEditor) -> None:
-    """The change of `env add|edit|remove`, checked against the file as read under the lock."""
-    known = cfg.parse(editor.original, editor.path).environments
-    if args.env_command == "remove":
-        editor.remove_environment(args.name)
-        return
-    if args.env_command == "add" and args.name in known:
-        raise E.UsageError(f"Environment {args.name!r} already exists; use `env edit`.")
-    if args.env_command == "edit" and args.name not in known:
-        cfg.Config(environments=known).env(args.name)
-    values: dict[str, Any] = {"url": args.url, "tier": args.tier}
+def _env_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings `env add|edit` was given (an option left out is None: unchanged)."""
+    values: dict[str, Any] = {"url": args.url, "tier": args.tier, "ca_bundle": args.ca_bundle or None}
     for flag in ("protected", "read_only", "verify_tls"):
         value = getattr(args, flag)
-        if value is not None:
-            values[flag] = value == "yes"
-    if args.ca_bundle:
-        values["ca_bundle"] = args.ca_bundle
-    if args.timeout:
-        values["timeout"] = args.timeout
+        values[flag] = None if value is None else value == "yes"
+    values["timeout"] = args.timeout or None
     if args.repositories:
         values["repositories"] = [r for r in args.repositories.split(",") if r]
-    if args.env_command == "add" and not args.url:
-        raise E.UsageError("`env add` needs --url.")
-    editor.set_environment(args.name, {k: v for k, v in values.items() if v is not None})
+    return values
 
 
 async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    path = paths.config_path(getattr(args, "config", None))
     if args.env_command == "list":
         return await cmd_envs(argparse.Namespace(tokens=False), ctx, out)
     if args.env_command == "test":
         return await cmd_status(args, ctx, out)
-    with cfg.ConfigEditor.locked(path) as editor:  # read-modify-write under the lock: no lost update
-        _edit_environment(args, editor)
-        new = editor.save()
-    with ctx.audit.record("config", args.name, details={"change": args.env_command, "file": str(path)}):
-        pass
-    if out.json_mode:
-        out.data({"file": str(path), "environments": sorted(new.environments)})
+    path = paths.config_path(getattr(args, "config", None))
+    if args.env_command == "remove":
+        change = envs.remove(ctx, args.name, path)
     else:
-        out.line(f"{args.env_command}: {args.name} ({path})")
+        change = (envs.add if args.env_command == "add" else envs.edit)(ctx, args.name, _env_values(args), path)
+    if out.json_mode:
+        out.data({"file": str(change.path), "environments": sorted(change.config.environments)})
+    else:
+        out.line(f"{change.action}: {change.name} ({change.path})")
     return EXIT_OK
 
 
@@ -690,6 +627,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = add("workspaces", cmd_workspaces, "list workspaces (all pages)")
     p.add_argument("--group", help="only a configured workspace group")
     p.add_argument("--dirty", action="store_true", help="only workspaces with unpushed changes")
+    p.add_argument(
+        "--filter", metavar="TEXT", help="as the app's /: slug, name or label contains TEXT (!TEXT: does not)"
+    )
     p = add("versions", cmd_versions, "version history of a workspace (* marks the live one)", workspace=True)
     pager.add_flag(p)
     p = add("events", cmd_events, "activity of a workspace, or of the platform (bulk operations)")

@@ -16,7 +16,8 @@ EXIT_CODES: list[tuple[int, str]] = [
     (
         exits.EXIT_FAILED,
         "the operation reported errors or merge conflicts; for `diff`: the two sides differ, "
-        "like `git diff --exit-code`; for `logout`: nothing could be removed",
+        "like `git diff --exit-code`; for `matrix`: some content differs between neighbouring environments; "
+        "for `logout`: nothing could be removed; a local file that cannot be read or written",
     ),
     (
         exits.EXIT_USAGE,
@@ -28,7 +29,7 @@ EXIT_CODES: list[tuple[int, str]] = [
     (
         exits.EXIT_NETWORK,
         "network, timeout or server error (5xx, an HTML page instead of JSON, an answer beyond [limits]); "
-        "`status`: an environment is not up",
+        "`status`: an environment is not up; `matrix`: a cell could not be read (and nothing differs)",
     ),
     (
         exits.EXIT_AUDIT,

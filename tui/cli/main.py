@@ -37,10 +37,20 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
-        from tui.cli import commands, plan_cmds, release_cmds, rollout_cmds, safety_cmds, sandbox_cmds, shell_cmds
+        from tui.cli import (
+            commands,
+            matrix_cmds,
+            plan_cmds,
+            release_cmds,
+            rollout_cmds,
+            safety_cmds,
+            sandbox_cmds,
+            shell_cmds,
+        )
 
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
         commands.add_parsers(sub)
+        matrix_cmds.add_parsers(sub)
         safety_cmds.add_parsers(sub)
         sandbox_cmds.add_parsers(sub)
         shell_cmds.add_parsers(sub)

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tui.core.ops import format as fmt
 from tui.core.text import json_safe, one_line, terminal_safe
 
 if TYPE_CHECKING:
@@ -107,22 +108,16 @@ class Printer:
                 line["skippedWhileLocked"] = list(tally.locked)  # named only by the started event
             self.data(line)
             return
-        if event.kind == "started":
-            count = len(event.payload.get("workspaces") or [])
-            self.line(f"started: {count} workspace(s) in {', '.join(event.payload.get('groups') or [])}")
-        elif event.kind == "progress":
-            errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
-            duration = event.payload.get("duration")
-            took = f" {duration / 1000:.1f}s" if isinstance(duration, (int, float)) else ""
-            self.line(
-                f"[{event.current}/{event.total}] {event.status:9} {event.slug}{took}"
-                + (f"  {errors}" if errors else "")
-            )
-            self._bar(tally)
-        elif event.kind in ("notice", "processing"):
-            self.note(f"note: {event.message}")
-        elif event.kind == "completed":
+        if event.kind == "completed":
             self.summary(event, tally.locked)
+            return
+        text = fmt.bulk_line(event, tally)  # the words of the app's log (tui.core.ops.format)
+        if event.kind in ("notice", "processing"):
+            self.note(text)
+        elif text:
+            self.line(text)
+        if event.kind == "progress":
+            self._bar(tally)
 
     def _bar(self, tally: BulkTally) -> None:
         if not self.tty or not tally.total:
@@ -139,24 +134,5 @@ class Printer:
             self._bar_shown = False
 
     def summary(self, event: BulkEvent, locked: list[str] | None = None) -> None:
-        p = event.payload
-        group = f" ({event.group})" if event.group else ""
-        if event.operation == "push":
-            self.line(
-                f"summary{group}: pushed {len(event.ids('pushedWorkspaceIds'))}, already pushed "
-                f"{len(event.ids('alreadyPushedWorkspaceIds'))}, merge conflicts "
-                f"{len(event.ids('mergeConflictWorkspaceIds'))}, skipped while locked {len(locked or [])}, "
-                f"errors {len(p.get('errors') or [])}" + (" (dry run)" if p.get("dryRun") else "")
-            )
-            for locked_slug in locked or []:
-                self.line(f"  skipped while locked: {locked_slug} (not pushed; unlock it or wait, then push again)")
-        else:
-            self.line(
-                f"summary{group}: created {len(event.ids('createdWorkspaceIds'))}, updated "
-                f"{len(event.ids('updatedWorkspaceIds'))}, skipped {len(event.ids('skippedWorkspaceIds'))}, "
-                f"errors {len(p.get('errors') or [])}"
-            )
-        for err in p.get("errors") or []:
-            details = err.get("details") or {}
-            slug = details.get("workspaceSlug") if isinstance(details, dict) else None
-            self.line(f"  error{' in ' + slug if slug else ''}: {err.get('message') or err.get('error')}")
+        for text in fmt.summary_lines(event, locked):
+            self.line(text)

@@ -10,6 +10,7 @@ from tui.cli.commands import _common, run
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.output import Printer
 from tui.core.api import errors as E
+from tui.core.ops import confirm as confirmation
 from tui.core.ops.context import Context
 from tui.lazy import lazy
 
@@ -34,15 +35,19 @@ def _notify(out: Printer) -> Any:
     return show
 
 
-def _confirm(args: argparse.Namespace) -> Any:
+def _confirm(args: argparse.Namespace, ctx: Context) -> Any:
+    """The confirmation rule (tui.core.ops.confirm) of each protected stage: the environment's name typed,
+    or --yes; without a terminal the rollout stops there, resumable with --resume --yes."""
+
     async def confirm(env: str, the_plan: plans.Plan) -> bool:
-        if args.yes:
+        rule = confirmation.rule(ctx, env, env, f"Roll release {args.release} out to {env}")
+        if not rule.must_type(yes=args.yes):
             return True
         if not sys.stdin.isatty():
-            return False  # stopped, resumable with --resume --yes
-        sys.stderr.write(f"{env} is PROTECTED. Roll release {args.release} out to it.\nType {env!r} to confirm: ")
+            return False
+        sys.stderr.write(f"{env} is PROTECTED. {rule.what}.\nType {env!r} to confirm: ")
         sys.stderr.flush()
-        return input().strip() == env
+        return rule.matches(input())
 
     return confirm
 
@@ -62,7 +67,7 @@ async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> i
             repository=args.repository,
             groups=groups,
             resume=args.resume,
-            confirm=_confirm(args),
+            confirm=_confirm(args, ctx),
             notify=notify,
         )
         ok = state.status == "completed"
