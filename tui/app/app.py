@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.command import Hit, Hits, Provider
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
@@ -28,11 +28,12 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import __version__
+from tui.app import actions as app_actions
 from tui.app import messages as M
 from tui.app import rails, server_groups, themes, yank
-from tui.app.bindings import ACTIONS, MUTATING, bindings
 from tui.app.marks import Marks
 from tui.app.marks import label as mark_label
+from tui.app.palette import ActionPalette
 from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
@@ -113,33 +114,18 @@ class MainScreen(Screen[Any]):
     """The panes. Keys typed here are marked so the app can tell, when they reach it (key bindings run
     there), that they were typed for the panes (see ``PrismeDeployApp.on_key``)."""
 
+    SCOPE = "main"  # its actions in the one table (help, palette)
+
     def on_key(self, event: events.Key) -> None:
         event.typed_on_main = True  # type: ignore[attr-defined]
-
-
-class ActionsProvider(Provider):
-    """Command palette: every action that is valid right now (hidden ones are not offered)."""
-
-    async def search(self, query: str) -> Hits:
-        app = self.app
-        assert isinstance(app, PrismeDeployApp)
-        matcher = self.matcher(query)
-        for spec in ACTIONS:
-            name = spec.action.split("(")[0]
-            if app.check_action(name, ()) is False:
-                continue
-            text = f"{spec.description}: {spec.help}"
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), lambda a=spec.action: app.run_action(a), help=spec.id)
 
 
 class PrismeDeployApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (benchmarks) live elsewhere
     CSS = themes.tier_css()  # tier colours of the colour-blind and high-contrast themes
     TITLE = "prisme-deploy"
-    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App accepts
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    BINDINGS = app_actions.bindings("main")
+    COMMANDS = App.COMMANDS | {ActionPalette}
     AUTO_FOCUS = "#workspaces"  # focused from the first frame (moving focus later restyles twice)
     # Textual sets these classes on the screen as the terminal resizes (80x24 gets the compact layout).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -741,8 +727,11 @@ class PrismeDeployApp(App[int]):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING:
-            if isinstance(self.screen, ModalScreen) or self.env_name is None:
+        if action in app_actions.MUTATING:
+            # The main keys live on the App: under a dialog they must not run. The palette is modal too, but
+            # asks on the main screen's behalf (tui/app/palette.py).
+            modal = isinstance(self.screen, ModalScreen) and not isinstance(self.screen, CommandPalette)
+            if modal or self.env_name is None:
                 return False
             if not self.ctx.writable(self.env_name):
                 return False  # read-only: absent, not greyed
@@ -811,9 +800,9 @@ class PrismeDeployApp(App[int]):
             self.load_workspaces(self.env_name)
 
     def action_help(self) -> None:
-        from tui.app.screens.help import HelpScreen
+        from tui.app.screens.help import open_help
 
-        self.push_screen(HelpScreen(self.ctx.config.keymap))
+        open_help(self.screen)
 
     def action_login(self) -> None:
         if self.env_name:

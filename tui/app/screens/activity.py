@@ -6,10 +6,10 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
+from tui.app import actions
 from tui.app.screens.dialog import Dialog
 from tui.core.text import one_line, terminal_safe
 
@@ -42,7 +42,8 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
 class TableScreen(Dialog[str | None]):
     """A table in a dialog (events, audit, snapshots). With ``selectable``, enter returns the row's first cell."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close")]
+    SCOPE = "activity"
+    BINDINGS = actions.bindings("activity")
 
     def __init__(
         self, title: str, columns: list[str], rows: list[list[str]], note: str = "", selectable: bool = False
@@ -88,7 +89,8 @@ class TableScreen(Dialog[str | None]):
 class TextScreen(Dialog[None]):
     """Lines read in full: wrapped, inert text (log lines carry server messages), scrollable."""
 
-    BINDINGS = [Binding("escape,q,enter", "close", "Close")]
+    SCOPE = "text"
+    BINDINGS = actions.bindings("text")
 
     def __init__(self, title: str, lines: list[str]) -> None:
         super().__init__()

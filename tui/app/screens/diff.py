@@ -14,12 +14,12 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.app import actions
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.diff import STATUS_MARK, FileDiff, Hunk, Line, WorkspaceDiff
 from tui.core.text import one_line, same_length
@@ -113,18 +113,8 @@ class DiffScreen(Screen[None]):
     #diff-files { width: 42; height: 1fr; border: round $primary-muted; }
     #diff-body { width: 1fr; border: round $primary-muted; }
     """
-    BINDINGS = [
-        Binding("escape,q", "close", "Back", id="diff.close"),
-        Binding("s", "toggle_split", "Split/unified", id="diff.split"),
-        Binding("n", "hunk(1)", "Next hunk", id="diff.next_hunk"),
-        Binding("N", "hunk(-1)", "Prev hunk", id="diff.prev_hunk"),
-        Binding("right_square_bracket", "file(1)", "Next file", id="diff.next_file"),
-        Binding("left_square_bracket", "file(-1)", "Prev file", id="diff.prev_file"),
-        Binding("z", "toggle_context", "Full context", id="diff.context"),
-        Binding("c", "copy_patch", "Copy patch", id="diff.copy"),
-        Binding("w", "save_patch", "Save patch", id="diff.save"),
-        Binding("e", "external_tool", "Diff tool", id="diff.tool"),
-    ]
+    SCOPE = "diff"
+    BINDINGS = actions.bindings("diff")
 
     def __init__(self, title: str, diff: WorkspaceDiff | None = None, *, wide: bool | None = None) -> None:
         super().__init__()
@@ -260,6 +250,11 @@ class DiffScreen(Screen[None]):
             self.notify(f"Could not save {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"Saved the whole patch to {path}")
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import open_help
+
+        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

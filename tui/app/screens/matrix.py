@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
+from tui.app import actions
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.matrix import Matrix
 from tui.core.text import one_line
@@ -22,13 +22,8 @@ class MatrixScreen(Screen[None]):
     #matrix-legend { height: 1; color: $text-muted; padding: 0 1; }
     #matrix { height: 1fr; }
     """
-    BINDINGS = [
-        Binding("escape,q", "close", "Back", id="matrix.close"),
-        Binding("enter", "mark", "Mark / diff", id="matrix.mark"),
-        Binding("d", "diff", "Diff with the left column", id="matrix.diff"),
-        Binding("p", "promote", "Promote marked → here", id="matrix.promote"),
-        Binding("s", "parity", "Secrets/config parity", id="matrix.parity"),
-    ]
+    SCOPE = "matrix"
+    BINDINGS = actions.bindings("matrix")
 
     @dataclass
     class DiffRequested(Message):
@@ -124,6 +119,17 @@ class MatrixScreen(Screen[None]):
 
     def action_parity(self) -> None:
         self.post_message(self.ParityRequested(list(self.matrix.envs), list(self.matrix.slugs)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Promote writes to an environment: absent when none of the columns is writable (--read-only)."""
+        writable = getattr(getattr(self.app, "ctx", None), "writable", None)
+        hidden = action in actions.MUTATING and writable and not any(writable(env) for env in self.matrix.envs)
+        return not hidden
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import open_help
+
+        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -13,13 +13,13 @@ from typing import Any
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.css.scalar import Scalar
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from tui.app import actions
 from tui.app.messages import TypedAhead
 from tui.app.screens.dialog import Dialog
 from tui.core.api.errors import InvalidVersionName
@@ -55,7 +55,8 @@ class ActionModal(Dialog[dict[str, Any] | None]):
     takes the room left and scrolls.
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    SCOPE = "dialog"
+    BINDINGS = actions.bindings("dialog")
 
     def __init__(
         self,
@@ -299,7 +300,8 @@ class ActionModal(Dialog[dict[str, Any] | None]):
 class LoginModal(Dialog[str | None]):
     """A password field for a missing or rejected token. The value goes to the keyring, never to a file."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    SCOPE = "dialog"
+    BINDINGS = actions.bindings("dialog")
 
     def __init__(self, env: Environment, reason: str) -> None:
         super().__init__()
@@ -339,7 +341,8 @@ class LoginModal(Dialog[str | None]):
 
 
 class YesNoModal(Dialog[bool]):
-    BINDINGS = [Binding("escape", "no", show=False), Binding("y", "yes", show=False), Binding("n", "no", show=False)]
+    SCOPE = "confirm"
+    BINDINGS = actions.bindings("confirm")
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()

@@ -8,11 +8,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
+from tui.app import actions
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.parity_matrix import ParityMatrix
 from tui.core.text import one_line
@@ -31,7 +31,8 @@ class ParityScreen(Screen[None]):
     #parity-legend { height: auto; color: $text-muted; padding: 0 1; }
     #parity { height: 1fr; }
     """
-    BINDINGS = [Binding("escape,q", "close", "Back", id="parity.close")]
+    SCOPE = "parity"
+    BINDINGS = actions.bindings("parity")
 
     def __init__(self, title: str, matrix: ParityMatrix) -> None:
         super().__init__()
@@ -67,6 +68,11 @@ class ParityScreen(Screen[None]):
                 *(Text(c, style=STYLES[c] if c != "✗" or item.required else "red") for c in cells),
             )
         table.focus()
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import open_help
+
+        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)
