@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,9 @@ from tui.core.api import errors as E
 
 if TYPE_CHECKING:
     from tui.core.api.client import PrismeClient
+    from tui.core.ops.context import Context
+
+EXIT_NOT_UP = E.NetworkError.exit_code  # `status`: some environment is not up
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,11 @@ class Health:
         if self.ready is False:
             return "degraded"
         return "up"
+
+    @property
+    def needs_login(self) -> bool:
+        """No token, or one the instance refused: ask for one (the app's login dialog, `login` in a shell)."""
+        return self.state in ("no-token", "auth")
 
     @property
     def label(self) -> str:
@@ -57,7 +67,12 @@ async def check(env: str, client: PrismeClient) -> Health:
         return Health(env, False, None, None, message=exc.message)
     except E.PrismeError as exc:
         return Health(env, True, None, None, message=exc.message)
-    readiness = await client.readiness()
+    try:
+        readiness = await client.readiness()
+    except E.NetworkError as exc:  # gone between the two requests
+        return Health(env, False, None, None, message=exc.message)
+    except E.PrismeError as exc:  # the token works; readiness is unknown, said
+        return Health(env, True, True, None, user=me.email or me.id, message=f"readiness unknown: {exc.message}")
     ready = readiness.ready if readiness.allowed else None
     message = (
         ""
@@ -65,3 +80,27 @@ async def check(env: str, client: PrismeClient) -> Health:
         else "not ready: " + ", ".join(f"{k}={v}" for k, v in readiness.services.items() if v != "ready")
     )
     return Health(env, True, True, ready, user=me.email or me.id, message=message)
+
+
+async def check_env(ctx: Context, name: str) -> Health:
+    """One configured environment's health, the way the app's environments pane and `status` show it:
+    no token is "no-token" (LOGIN) without a request; an unusable setting (a bad CA bundle) is "down"."""
+    try:
+        client = ctx.client(name)
+    except E.AuthenticationFailed as exc:
+        return Health(name, True, None, None, message=exc.message)
+    except E.PrismeError as exc:
+        return Health(name, False, None, None, message=exc.message)
+    async with client:
+        return await check(name, client)
+
+
+async def check_all(ctx: Context, names: Iterable[str] | None = None) -> list[Health]:
+    """Every environment's health (in parallel), in the order given (default: the configuration's)."""
+    wanted = list(ctx.config.environments) if names is None else list(names)
+    return list(await asyncio.gather(*(check_env(ctx, name) for name in wanted)))
+
+
+def exit_code(results: Iterable[Health]) -> int:
+    """0 when every environment is up, else 4 (as for a network error): `status` in a pipeline."""
+    return 0 if all(h.state == "up" for h in results) else EXIT_NOT_UP

@@ -42,6 +42,59 @@ class Matrix:
     envs: list[str]
     slugs: list[str]
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    # An environment whose workspaces could not be listed: its column is empty for that reason, not
+    # because nothing is deployed there.
+    env_errors: dict[str, str] = field(default_factory=dict)
+
+    def cell(self, slug: str, env: str) -> Cell:
+        return self.cells.get((slug, env)) or Cell(False)
+
+    @property
+    def drifted(self) -> list[str]:
+        """Workspaces whose content differs between two neighbouring environments that both have it."""
+        return [s for s in self.slugs if any(self.cell(s, e).differs_from_left for e in self.envs)]
+
+    @property
+    def errors(self) -> list[str]:
+        """What could not be read, one line each: environments not listed, cells not exported."""
+        found = [f"{env}: workspaces not listed: {message}" for env, message in self.env_errors.items()]
+        found += [
+            f"{env}:{slug}: {self.cell(slug, env).error}"
+            for slug in self.slugs
+            for env in self.envs
+            if self.cell(slug, env).error
+        ]
+        return found
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "envs": list(self.envs),
+            "drifted": self.drifted,
+            "errors": self.errors,
+            "workspaces": [
+                {"slug": slug, "cells": {env: _cell_json(self.cell(slug, env)) for env in self.envs}}
+                for slug in self.slugs
+            ],
+        }
+
+
+def _cell_json(cell: Cell) -> dict[str, object]:
+    return {
+        "present": cell.present,
+        "version": cell.version,
+        "dirty": cell.dirty,
+        "differsFromLeft": cell.differs_from_left,
+        "drift": cell.drift,
+        "error": cell.error,
+    }
+
+
+def exit_code(matrix: Matrix) -> int:
+    """As `diff`: 1 when some content differs between neighbouring environments, 0 when none does;
+    4 when nothing differs but something could not be read (no drift cannot be promised)."""
+    if matrix.drifted:
+        return 1
+    return E.NetworkError.exit_code if matrix.errors else 0
 
 
 def content_digest(archive: bytes, ignore: Ignore | None = None) -> str:
@@ -57,18 +110,20 @@ async def build(ctx: Context, envs: list[str], labels: tuple[str, ...] | None, c
     gate = asyncio.Semaphore(concurrency)
     ignore = Ignore.from_config(ctx.config.diff_ignore)
     per_env: dict[str, dict[str, Workspace]] = {}
+    env_errors: dict[str, str] = {}
 
     async def list_env(env: str) -> None:
         try:
             async with ctx.client(env) as client:
                 items = await client.list_workspaces(labels=list(labels) if labels else None)
-        except E.PrismeError:
+        except E.PrismeError as exc:
             items = []
+            env_errors[env] = exc.message
         per_env[env] = {w.slug: w for w in items}
 
     await asyncio.gather(*(list_env(e) for e in envs))
     slugs = sorted({slug for found in per_env.values() for slug in found})
-    matrix = Matrix(envs, slugs)
+    matrix = Matrix(envs, slugs, env_errors={e: env_errors[e] for e in envs if e in env_errors})
 
     async def cell(env: str, ws: Workspace) -> None:
         async with gate:
