@@ -86,9 +86,10 @@ import gc, sys, time
 gc.disable()  # what `prisme-deploy` does first (tui.cli.main), before the imports below
 from tui.cli.main import main
 from tui.app import app as module  # the modules main() would import a line later: same cost
+from tui.app.main_screen import MainScreen
 
 App = module.PrismeDeployApp
-ready, loaded = App.on_ready, App.on_workspaces_loaded
+ready, loaded = App.on_ready, MainScreen.on_workspaces_loaded
 
 def on_ready(self):  # Textual's Ready: the first frame of the main screen is on screen
     self.first_frame = time.time()
@@ -96,9 +97,10 @@ def on_ready(self):  # Textual's Ready: the first frame of the main screen is on
 
 def on_workspaces_loaded(self, message):  # the first page of workspaces, drawn on the next refresh
     loaded(self, message)
-    self.call_after_refresh(lambda: (print(self.first_frame, time.time()), self.exit()))
+    app = self.app
+    self.call_after_refresh(lambda: (print(app.first_frame, time.time()), app.exit()))
 
-App.on_ready, App.on_workspaces_loaded = on_ready, on_workspaces_loaded
+App.on_ready, MainScreen.on_workspaces_loaded = on_ready, on_workspaces_loaded
 run = App.run
 App.run = lambda self, **options: run(self, **{**options, "headless": True})  # as the bare app below
 main(["--config", sys.argv[1]])
@@ -199,8 +201,8 @@ async def _filter_keystrokes(items: list[Any], runs: int) -> float:
     app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
     timings: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        app.workspaces = items
-        app._render_workspaces()
+        app.main.workspaces = items
+        app.main.show_workspaces()
         await pilot.press("slash")  # opens the filter box
         await pilot.pause()
         screen = app.screen
@@ -211,7 +213,7 @@ async def _filter_keystrokes(items: list[Any], runs: int) -> float:
 
         def painting() -> None:
             paint()
-            if app.filter_text == expected:  # a frame with the table filtered, not only the box echoing
+            if app.main.filter_text == expected:  # a frame with the table filtered, not only the box echoing
                 painted.append(time.perf_counter())
 
         screen._compositor_refresh = painting  # type: ignore[method-assign]
@@ -226,7 +228,7 @@ async def _filter_keystrokes(items: list[Any], runs: int) -> float:
                 while not painted and time.perf_counter() - start < 2:
                     await asyncio.sleep(0.001)
                 timings.append((painted[0] - start) * 1000)
-        assert app.filter_text == "", "the keys did not reach the filter box"
+        assert app.main.filter_text == "", "the keys did not reach the filter box"
     return median(timings)
 
 
@@ -279,8 +281,8 @@ async def _ingest_once(count: int) -> tuple[float, float]:
 
         watcher = asyncio.create_task(watch())
         start = time.perf_counter()
-        app.run_worker(app.relay_bulk("bench", stream()), group="bulk:bench")  # as the app's bulk push does
-        while app.tallies.get("bench") is None or app.tallies["bench"].current < count:
+        app.run_worker(app.runner.relay("bench", stream()), group="bulk:bench")  # as the app's bulk push does
+        while app.runner.tallies.get("bench") is None or app.runner.tallies["bench"].current < count:
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
         done.set()
@@ -407,11 +409,11 @@ from tui.core.ops.context import Context
 async def main(count, lines):
     app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
     async with app.run_test(size=(120, 40)) as pilot:
-        app.workspaces = [Workspace.from_json({"id": f"id{n}", "slug": f"ws-{n:05d}", "name": f"Workspace {n}",
+        app.main.workspaces = [Workspace.from_json({"id": f"id{n}", "slug": f"ws-{n:05d}", "name": f"Workspace {n}",
                                                "labels": ["production:app:base1"], "dirty": n % 3 == 0,
                                                "lastPush": {"version": "v1.2.0", "createdAt": "2026-03-02"}})
                           for n in range(count)]
-        app._render_workspaces()
+        app.main.show_workspaces()
         for start in range(0, lines, 1000):
             app.log_pane.add(*(f"[{n}/{lines}] PUSHED ws-{n:05d} 0.1s" for n in range(start, start + 1000)))
             app.log_pane.flush()

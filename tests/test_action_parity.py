@@ -18,7 +18,8 @@ from textual.widgets import Input
 
 from tui.app import actions
 from tui.app.actions import Action
-from tui.app.app import MainScreen, PrismeDeployApp
+from tui.app.app import PrismeDeployApp
+from tui.app.main_screen import APP_ACTIONS, MainScreen
 from tui.app.screens.activity import TableScreen, TextScreen
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.help import HelpScreen, KeyGrid, Row, details, grid_lines
@@ -44,9 +45,10 @@ SCREENS: dict[str, list[type]] = {
 }
 
 
-def holder(cls: type) -> type:
-    """Where a screen's keys are bound: the main screen's live on the App until MainScreen declares them."""
-    return PrismeDeployApp if cls is MainScreen and "BINDINGS" not in vars(MainScreen) else cls
+def holder(cls: type, action: Action) -> type:
+    """Where a screen's keys are bound: help and quit of the main screen live on the App (every screen keeps
+    them), the rest on the screen."""
+    return PrismeDeployApp if cls is MainScreen and action.action in APP_ACTIONS else cls
 
 
 def test_every_scope_has_its_screens() -> None:
@@ -59,7 +61,7 @@ def test_every_scope_has_its_screens() -> None:
 @pytest.mark.parametrize("action", actions.ACTIONS, ids=lambda a: a.id)
 def test_every_action_is_bound_to_its_key_on_its_screen(action: Action) -> None:
     for screen in SCREENS[action.scope]:
-        cls = holder(screen)
+        cls = holder(screen, action)
         bound = [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id == action.id]  # type: ignore[attr-defined]
         assert [(b.key, b.action) for b in bound] == [(action.keys, action.action)], cls
         assert hasattr(cls, f"action_{action.name}"), f"{cls.__name__} cannot run {action.action}"
@@ -154,7 +156,7 @@ async def test_palette_offers_rollback_from_the_main_screen_and_runs_it(platform
     app = make_app(platform)
     async with app.run_test(size=(120, 40)) as pilot:
         await select_version(pilot, app)
-        assert app.selected_version == "v1.0.0"
+        assert app.main.selected_version == "v1.0.0"
         offered = await palette_offers(pilot, "roll")
         assert any(o.startswith("Rollback: Roll back") for o in offered), offered
         await pilot.press("enter")
@@ -168,7 +170,7 @@ async def test_palette_never_offers_what_cannot_run(platform: dict[str, Running]
     app = make_app(platform, env="staging")  # read_only = true in the configuration
     async with app.run_test(size=(120, 40)) as pilot:
         await select_version(pilot, app)
-        assert app.selected_version  # rollback would run here but for read_only
+        assert app.main.selected_version  # rollback would run here but for read_only
         assert not [o for o in await palette_offers(pilot, "roll") if o.startswith("Rollback")]
         await pilot.press("escape")
         await pilot.press("question_mark")
@@ -184,13 +186,13 @@ async def test_read_only_offers_no_mutating_action_anywhere(platform: dict[str, 
     app = make_app(platform, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await select_version(pilot, app)
-        hints = str(app.query_one(KeyBar).render())
+        hints = str(app.main.query_one(KeyBar).render())
         mutating = [a for a in actions.for_scope("main") if a.mutating]
         for action in mutating:
             assert f" {action.description} " not in hints
             assert not [o for o in await palette_offers(pilot, action.description) if o.startswith(action.description)]
             await pilot.press("escape")
-        assert [a.id for a in actions.for_scope("main") if app.check_action(a.name, a.params) is False] == [
+        assert [a.id for a in actions.for_scope("main") if app.main.check_action(a.name, a.params) is False] == [
             a.id for a in mutating
         ]
 

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import platform_config, set_faults, settle_tolerant
@@ -63,6 +64,35 @@ async def select_workspace(pilot: object, app: PrismeDeployApp, slug: str) -> No
     await settle(pilot)
 
 
+async def roll_back(pilot: Any, app: PrismeDeployApp, slug: str, version: str) -> None:
+    """As an operator does: the workspace, its version in the history (4), r, the slug typed, confirm."""
+    await select_workspace(pilot, app, slug)
+    versions = app.query_one("#versions")
+    versions.focus()
+    versions.move_cursor(row=versions.get_row_index(version))  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    assert isinstance(app.screen, ActionModal)
+    await pilot.press(*slug)
+    await pilot.click("#confirm")
+
+
+async def bulk_push(pilot: Any, app: PrismeDeployApp, group: str, name: str = "", force: bool = False) -> None:
+    """P, the group ticked, a version name, confirm."""
+    from textual.widgets import Checkbox
+
+    await pilot.press("P")
+    await pilot.pause()
+    modal = app.screen
+    assert isinstance(modal, ActionModal)
+    modal.query_one(SelectionList).select(group)
+    modal.query_one("#name", Input).value = name
+    modal.query_one("#force", Checkbox).value = force
+    await pilot.pause()
+    await pilot.click("#confirm")
+
+
 @pytest.fixture
 def root_of(platform: dict[str, Running]) -> Path:
     return Path(platform["dev"].sandbox.data_dir).parent
@@ -72,22 +102,22 @@ async def test_main_screen_lists_environments_groups_workspaces(platform: dict[s
     app = make_app(platform, root_of)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.env_name == "prod"
-        assert {h.state for h in app.health.values()} == {"up"}
-        assert len(app.workspaces) == 14
+        assert app.main.env_name == "prod"
+        assert {h.state for h in app.main.health.values()} == {"up"}
+        assert len(app.main.workspaces) == 14
         assert "PROD" in str(app.query_one("#banner").render())
         await select_workspace(pilot, app, "securechat")
-        assert [v.name for v in app.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]  # from git: prod never pushes
+        assert [v.name for v in app.main.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]  # from git: prod never pushes
         await pilot.press("slash", *"base2")
         await pilot.pause()
-        assert {w.slug for w in app.visible_workspaces()} == {
+        assert {w.slug for w in app.main.visible_workspaces()} == {
             "doc-search",
             "translation-hub",
             "meeting-notes",
             "contract-review",
         }
         await pilot.press("escape")
-        assert len(app.visible_workspaces()) == 14
+        assert len(app.main.visible_workspaces()) == 14
 
 
 @pytest.mark.usefixtures("a_reason")  # production requires a reason (issue 17)
@@ -99,12 +129,12 @@ async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running
         await settle(pilot)
         await pilot.press("slash", *"securechat", "enter")
         await settle(pilot)
-        assert app.selected_slug == "securechat"
+        assert app.main.selected_slug == "securechat"
         await pilot.press("4")
-        assert [v.name for v in app.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]
+        assert [v.name for v in app.main.versions] == ["v1.2.0", "v1.1.0", "v1.0.0"]
         await pilot.press("down", "down")
         await pilot.pause()
-        assert app.selected_version == "v1.0.0"
+        assert app.main.selected_version == "v1.0.0"
         await pilot.press("r")
         await settle(pilot)
         modal = app.screen
@@ -136,10 +166,10 @@ async def test_a_rate_limit_wait_shows_live_in_the_log_and_x_cancels_it(
     app = make_app(platform, root_of)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_pull("prod", "doc-search", "v1.0.0", "release", True, "rollback")
+        await roll_back(pilot, app, "doc-search", "v1.0.0")
         await settle(pilot)
         assert "OK   Rollback doc-search" in log_text(app)
-        app.run_pull("prod", "doc-search", "v1.1.0", "release", True, "rollback")  # the gateway allows 1 a minute
+        await roll_back(pilot, app, "doc-search", "v1.1.0")  # the gateway allows 1 import a minute
         for _ in range(20):
             await pilot.pause(0.2)
             if "staying within the gateway's limit of 1 imports per minute: next in" in log_text(app):
@@ -162,7 +192,7 @@ async def test_undo_restores_the_previous_content(platform: dict[str, Running], 
         before = await api.export(ws.id)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_pull("prod", "doc-search", "v1.0.0", "release", True, "rollback")
+        await roll_back(pilot, app, "doc-search", "v1.0.0")
         await settle(pilot)
         await pilot.press("U")
         await pilot.pause()
@@ -200,7 +230,7 @@ async def test_bulk_push_failure_and_dropped_stream_are_shown(platform: dict[str
     app = make_app(platform, root_of, env="dev")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_bulk_push("dev", {"repository": "release", "groups": ["extended"], "name": "v3.1.0"})
+        await bulk_push(pilot, app, "extended", "v3.1.0")
         await settle(pilot)
         text = log_text(app)
         assert "recovering it from the platform" in text
@@ -214,7 +244,7 @@ async def test_read_only_hides_mutating_actions(platform: dict[str, Running], ro
         await settle(pilot)
         await select_workspace(pilot, app, "securechat")
         for action in ("push", "pull", "rollback", "bulk_push", "bulk_import", "unlock", "promote"):
-            assert app.check_action(action, ()) is False
+            assert app.main.check_action(action, ()) is False
         await pilot.press("r", "P", "p")
         assert not isinstance(app.screen, ActionModal)
         assert "READ-ONLY" in str(app.query_one("#banner").render())
@@ -247,8 +277,8 @@ async def test_environment_down_keeps_the_rest_working(platform: dict[str, Runni
     app = make_app(platform, root_of, extra=extra)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.health["gone"].state == "down"
-        assert len(app.workspaces) == 14
+        assert app.main.health["gone"].state == "down"
+        assert len(app.main.workspaces) == 14
     del os.environ["PRISME_DEPLOY_TOKEN_GONE"]
 
 
@@ -259,11 +289,15 @@ async def test_a_second_operation_on_the_same_environment_is_refused(
     app = make_app(platform, root_of, env="dev")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_bulk_push("dev", {"repository": "release", "groups": ["extended"], "force": True})
+        await select_workspace(pilot, app, "securechat")
+        await bulk_push(pilot, app, "extended", force=True)
         await pilot.pause(0.3)
-        app.run_pull("dev", "securechat", "latest", "release", True, "pull")
+        await pilot.press("l")
+        await pilot.pause(0.3)
+        await pilot.click("#confirm")
         await pilot.pause(0.1)
         assert "bulk push" in app.ctx.running.get("dev", "")
+        assert any("dev is already running bulk push" in str(n.message) for n in app._notifications)
         await settle(pilot)
     assert not app.ctx.audit.read(action="pull")
 
@@ -278,7 +312,7 @@ async def test_diff_screen_and_promotion_leave_no_difference(platform: dict[str,
         assert isinstance(app.screen, DiffScreen)
         assert app.screen.diff is not None and not app.screen.diff.identical
         await pilot.press("escape")
-        app.plan_promotion("dev:support-bot-dev", "dev:support-bot")
+        app.promotion.plan_promotion("dev:support-bot-dev", "dev:support-bot")
         await settle(pilot)
         modal = app.screen
         assert isinstance(modal, ActionModal)
@@ -294,7 +328,8 @@ async def test_promotion_through_git_with_drift_acknowledged(platform: dict[str,
     app = make_app(platform, root_of, env="prod")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.plan_promotion("staging:hr-assistant", "prod:hr-assistant")
+        await select_workspace(pilot, app, "hr-assistant")
+        await pilot.press("o")  # from the environment before: staging
         await settle(pilot)
         modal = app.screen
         assert isinstance(modal, ActionModal) and any("DRIFT" in w for w in modal.warnings)
@@ -349,7 +384,7 @@ async def test_edit_environment_from_the_app_keeps_comments(
         await pilot.click("#confirm")
         await settle(pilot)
         assert app.ctx.config.environments["staging"].read_only
-        assert app.check_action("push", ()) is False
+        assert app.main.check_action("push", ()) is False
     text = path.read_text()
     assert text.startswith("# my platforms") and "read_only = true" in text
     assert app.ctx.audit.read(action="config")
@@ -590,7 +625,7 @@ async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
     app = Recording(Context.create(cfg.Config(), use_keyring=False))
     async with app.run_test(size=(120, 40)) as pilot:
         with pytest.raises(PrismeError):
-            await app.relay_bulk("dev", stream())  # type: ignore[arg-type]
+            await app.runner.relay("dev", stream())  # type: ignore[arg-type]
         await pilot.pause(0.2)
         assert bursts == [["a", "b"], ["c"]]  # the burst before the error still arrives, in order
         assert "PUSHED    c" in log_text(app)
@@ -625,22 +660,22 @@ async def test_typing_in_the_filter_narrows_a_large_table_and_shows_names_as_wri
 
     app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
     async with app.run_test(size=(120, 40)) as pilot:
-        app.workspaces = [
+        app.main.workspaces = [
             Workspace.from_json({"id": f"i{n}", "slug": f"ws-{n:05d}", "name": f"[red]W{n}[/]", "labels": ["l"]})
             for n in range(3000)
         ]
-        app._render_workspaces()
+        app.main.show_workspaces()
         await pilot.pause(0.3)
         table = app.query_one("#workspaces", FixedTable)
         assert table.row_count == 400 and "first 400 of 3000" in str(table.border_subtitle)  # rest added by frame
         assert table.virtual_size.width == sum(c.get_render_width(table) for c in table.columns.values())
         await pilot.press("slash", "0", "0", "1", "2")
         await pilot.pause(0.3)
-        assert app.filter_text == "0012" and table.row_count == 11  # ws-00012, ws-00120 … ws-00129
+        assert app.main.filter_text == "0012" and table.row_count == 11  # ws-00012, ws-00120 … ws-00129
         assert str(table.get_row_at(1)[3]) == "[red]W120[/]"  # user data, never markup
         await pilot.press("escape")
         await pilot.pause(0.3)
-        assert app.filter_text == "" and table.row_count == 400
+        assert app.main.filter_text == "" and table.row_count == 400
 
 
 async def test_a_result_arriving_while_the_app_closes_is_dropped() -> None:

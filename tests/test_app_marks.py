@@ -112,7 +112,7 @@ async def test_marked_pull_and_diff_apply_to_every_marked_workspace(
         app.query_one("#environments").focus()
         await pilot.press("down")
         await pilot.pause(0.3)
-        assert not app.marks
+        assert not app.main.marks
 
 
 async def test_e_in_the_diff_screen_runs_the_configured_diff_tool(

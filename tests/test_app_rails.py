@@ -14,6 +14,7 @@ from test_app import log_text, settle
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
 from tui.app.app import PrismeDeployApp
+from tui.app.controllers.operations import PullRequest
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal
 from tui.app.screens.parity import ParityScreen
@@ -44,7 +45,7 @@ async def test_a_change_in_a_freeze_window_is_refused_with_its_end(platform: dic
     app = make_app(platform, root_of, 'freeze = ["2020-01-01/2099-12-31 Europe/Paris"]')
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_pull("prod", "doc-search", "v1.0.0", "release", True, "rollback")
+        app.operations.run_pull(PullRequest("prod", "doc-search", "v1.0.0", "release", True, "rollback"))
         await settle(pilot)
         text = log_text(app)
         assert "FAIL rollback doc-search to v1.0.0: prod is frozen until" in text
@@ -108,7 +109,7 @@ async def test_a_prod_rollback_cannot_be_confirmed_without_a_reason_and_records_
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         modal = await open_rollback(pilot, app)
-        target = app.selected_version
+        target = app.main.selected_version
         await pilot.press(*"securechat")  # the confirmation has the focus: typed right after r
         await pilot.pause()
         confirm = modal.query_one("#confirm", Button)
@@ -151,7 +152,7 @@ async def test_a_mutation_in_a_freeze_window_is_refused_before_the_dialog_and_go
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         modal = await open_rollback(pilot, app)
-        target = app.selected_version
+        target = app.main.selected_version
         # Said as the key is pressed, with the window's end: not after typing and confirming.
         assert "FROZEN prod is frozen until 2100-01-01T00:00+01:00" in log_text(app)
         assert any(w.startswith("FROZEN until 2100-01-01T00:00+01:00") for w in modal.warnings)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from conftest import set_faults
-from test_app import log_text, make_app, settle
+from test_app import bulk_push, log_text, make_app, roll_back, settle
 from textual import events
 from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList
 
+from tui.app.controllers.operations import PullRequest
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal
@@ -85,9 +86,10 @@ async def test_undo_of_a_rollback_from_a_clean_version_pulls_it_again(
     app = make_app(platform, root_of, env="prod")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_pull("prod", "support-bot", "v1.1.0", "release", True, "pull")
+        # no key pulls one given version (l pulls the latest): the hook
+        app.operations.run_pull(PullRequest("prod", "support-bot", "v1.1.0", "release", True, "pull"))
         await settle(pilot)
-        app.run_pull("prod", "support-bot", "v1.0.0", "release", True, "rollback")
+        await roll_back(pilot, app, "support-bot", "v1.0.0")
         await settle(pilot)
         await pilot.press("U")
         await settle(pilot)
@@ -111,7 +113,7 @@ async def test_archive_promotion_says_label_and_content_disagree_and_the_matrix_
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await select_workspace(pilot, app, "support-bot")
-        app.plan_promotion("staging:support-bot", "prod:support-bot")
+        await pilot.press("o")  # from the environment before: staging
         await settle(pilot)
         app.screen.query_one("#confirm-input", Input).value = "support-bot"
         await pilot.pause()
@@ -165,14 +167,14 @@ async def test_actions_apply_only_to_the_visibly_selected_workspace(
         await settle(pilot)
         await pilot.press("slash", *"support-bot", "enter")
         await settle(pilot)
-        assert app.selected_slug == "support-bot"
+        assert app.main.selected_slug == "support-bot"
         await pilot.press("escape", "slash", *"zzz", "enter")
         await settle(pilot)
         assert app.query_one("#workspaces", DataTable).row_count == 0
         await pilot.press("4", "r", "p", "l")
         await settle(pilot)
         assert not isinstance(app.screen, ActionModal)
-        assert app.selected_slug is None and app.query_one("#versions", DataTable).row_count == 0
+        assert app.main.selected_slug is None and app.query_one("#versions", DataTable).row_count == 0
         await pilot.press("escape")
         await settle(pilot)
         await select_workspace(pilot, app, "support-bot")
@@ -180,8 +182,8 @@ async def test_actions_apply_only_to_the_visibly_selected_workspace(
         groups.focus()
         groups.highlighted = 1  # base1: support-bot is not in it
         await settle(pilot)
-        assert app.selected_slug != "support-bot"
-        assert app.selected_slug in {w.slug for w in app.visible_workspaces()}
+        assert app.main.selected_slug != "support-bot"
+        assert app.main.selected_slug in {w.slug for w in app.main.visible_workspaces()}
 
 
 # ------------------------------------------------------------------------------------------------ 8
@@ -278,7 +280,7 @@ async def test_bulk_push_outcome_keeps_the_counts_and_names_the_locked_workspace
     app = make_app(platform, root_of, env="dev")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.run_bulk_push("dev", {"repository": "release", "groups": ["extended"], "name": "v3.2.0"})
+        await bulk_push(pilot, app, "extended", "v3.2.0")
         await settle(pilot)
         status = str(app.query_one("#op-summary").render())
         assert "pushed 2 · already pushed 4" in status and "skipped while locked 1 (ticket-triage)" in status

@@ -9,7 +9,10 @@ import pytest
 
 from tui.lazy import lazy
 
-HEAVY = ("httpx", "yaml", "tomlkit", "tui.core.diff", "tui.core.ops.actions", "tui.app.screens.modals")
+HEAVY = (
+    *("httpx", "yaml", "tomlkit", "tui.core.diff", "tui.core.ops.actions", "tui.app.screens.modals"),
+    *("tui.app.controllers.operations", "tui.app.controllers.bulk", "tui.app.controllers.promotion"),  # on first use
+)
 
 
 def loaded_after(code: str) -> set[str]:

@@ -67,7 +67,7 @@ async def test_configured_theme_colours_the_banner_by_tier(
             if key:
                 await pilot.press(key)  # the environments list: highlighting one switches to it
                 await pilot.pause(0.3)
-            assert app.env_name == env
+            assert app.main.env_name == env
             background, _ = themes.TIER_COLOURS[theme][tier]
             assert banner.styles.background == TColor.parse(background), (env, banner.styles.background)
             assert {"production": "PROD", "staging": "STAGING", "development": "DEV"}[tier] in str(banner.render())

@@ -68,7 +68,7 @@ async def test_every_screen_shows_hostile_server_text_as_text(hostile: HostileSe
     app = make_app(hostile_config)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.workspaces and app.versions
+        assert app.main.workspaces and app.main.versions
         assert_inert(app)  # tables, border titles, repositories pane, log
 
         await pilot.press("a")  # the workspace's activity: event types and payloads

@@ -230,6 +230,11 @@ def by_group(items: list[Action]) -> list[Action]:
 
 
 def bindings(scope: str) -> list[BindingType]:
+    return list(main_bindings(scope))
+
+
+def main_bindings(scope: str = "main") -> list[Binding]:
+    """The scope's bindings typed as such (the main ones are split between the App and MainScreen)."""
     return [Binding(a.keys, a.action, a.description, show=a.show, id=a.id) for a in for_scope(scope)]
 
 

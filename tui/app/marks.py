@@ -69,7 +69,7 @@ class Marks:
     # ------------------------------------------------------------------ actions on the marked set
     def start(self, kind: str) -> None:
         """One confirmation listing the marked workspaces, then the worker (diff needs no confirmation)."""
-        app, env = self.app, self.app.env
+        app, env = self.app, self.app.main.env
         if env is None or not self.slugs:
             return
         slugs = list(self.slugs)
@@ -106,7 +106,7 @@ class Marks:
 
         app = self.app
         if kind == "push":
-            repos = app._writable_repos()
+            repos = app.main.writable_repos()
             options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
             return [
                 modals.Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
@@ -114,7 +114,7 @@ class Marks:
                 modals.Field("repository", "Repository:", "select", options[0][1], options),
             ]
         if kind == "pull":
-            options = [(f"{r.id} ({r.mode})", r.id) for r in app.repositories.values() if r.readable]
+            options = [(f"{r.id} ({r.mode})", r.id) for r in app.main.repositories.values() if r.readable]
             if not options:
                 return []
             return [
@@ -124,10 +124,10 @@ class Marks:
         return []
 
     def _launch(self, kind: str, env: str, slugs: list[str], values: dict[str, Any]) -> None:
-        if kind == "diff" or self.app._guard(env, f"{kind} {len(slugs)} marked workspace(s)"):
-            self.app.run_worker(self._run(kind, env, slugs, values), group="op", exit_on_error=False)
+        title, what = f"{TITLES[kind]} {len(slugs)} marked", f"{kind} {len(slugs)} marked workspace(s)"
+        self.app.runner.run(env, title, self._run(kind, env, slugs, values), what=what, guard=kind != "diff")
 
-    async def _run(self, kind: str, env: str, slugs: list[str], values: dict[str, Any]) -> None:
+    async def _run(self, kind: str, env: str, slugs: list[str], values: dict[str, Any]) -> M.OperationFinished | None:
         app = self.app
         done: list[str] = []
         failed: list[str] = []
@@ -141,8 +141,8 @@ class Marks:
         summary = f"{len(done)}/{len(slugs)} done" + (f"; failed: {', '.join(failed)}" if failed else "")
         if kind == "diff":
             app.post_message(M.LogLines([f"diff of {len(slugs)} marked workspace(s): {summary}"]))
-            return
-        app.post_message(M.OperationFinished(env, f"{TITLES[kind]} {len(slugs)} marked", not failed, summary))
+            return None
+        return M.OperationFinished(env, f"{TITLES[kind]} {len(slugs)} marked", not failed, summary)
 
     async def _one(self, kind: str, env: str, slug: str, values: dict[str, Any]) -> tuple[bool, str]:
         from tui.core.ops import actions, compare, promote, snapshots
@@ -170,7 +170,7 @@ class Marks:
                 ws = await client.find_workspace(slug)
                 snap = await snapshots.take(ctx, client, env, ws, "manual")
             return (True, f"snapshot {snap.id}") if snap else (False, "snapshots are off for this environment")
-        refs = self.app._neighbours(slug)
+        refs = self.app.main.neighbours(slug)
         if refs is None:
             return False, "no other environment (or promotion pair) to compare with"
         if kind == "diff":

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:  # types only: the modules behind them load with the first request
+    from tui.app.screens.modals import ActionModal, Field
     from tui.core.api.budget import Wait
     from tui.core.api.bulk import BulkEvent
     from tui.core.api.models import Version, Workspace
     from tui.core.ops.health import Health
+    from tui.core.ops.promote import Plan
 
 
 @dataclass(repr=False, eq=False)  # messages are compared by identity; fewer generated methods
@@ -97,12 +99,12 @@ class MatrixReady(Message):
 class PreviewReady(Message):
     """What an open dialog was computing (its diff preview), for the handler to fill it in."""
 
-    dialog: Any  # the ActionModal that asked; dropped if it was closed meanwhile
+    dialog: ActionModal  # the dialog that asked; dropped if it was closed meanwhile
     details: list[str]
     warnings: list[str] = field(default_factory=list)
-    fields: list[Any] = field(default_factory=list)
+    fields: list[Field] = field(default_factory=list)
     blocked: str | None = None  # nothing to confirm (e.g. nothing to promote)
-    plan: Any = None  # a promotion's plan, for the confirmation
+    plan: Plan | None = None  # a promotion's plan, for the confirmation
 
 
 @dataclass(repr=False, eq=False)
@@ -111,6 +113,15 @@ class TypedAhead(Message):
 
     key: str
     character: str | None
+
+
+@dataclass(repr=False, eq=False)
+class EventsReady(Message):
+    """A workspace's or the platform's events, as the activity table's rows."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
 
 
 @dataclass(repr=False, eq=False)

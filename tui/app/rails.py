@@ -17,9 +17,9 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tui.core import freeze
 from tui.core.api import errors as E
 from tui.core.config import Environment
+from tui.core.ops.confirm import frozen_until
 from tui.core.rails import REASON_VARIABLE
 
 if TYPE_CHECKING:
@@ -28,15 +28,6 @@ if TYPE_CHECKING:
 
 REASON = "reason"
 BREAK_GLASS = "break_glass"
-
-
-def frozen_until(env: Environment) -> str | None:
-    """``until 2026-12-24T08:00+01:00 (window 'Fri 16:00-Mon 08:00 Europe/Paris')`` while frozen, else None."""
-    current = freeze.state(env.name, env.freeze).current
-    if current is None:
-        return None
-    window, _begin, end = current
-    return f"until {end.isoformat(timespec='minutes')} (window {window.text!r})"
 
 
 def fields(env: Environment, frozen: str | None) -> list[Field]:

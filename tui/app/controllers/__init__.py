@@ -1,0 +1,59 @@
+"""Controllers: one per feature, each owning its dialogs' forms and the workers it starts.
+
+A controller is plain Python, made by the App on first use (start-up loads none of them). Its workers are
+App workers (they outlive dialogs and views) and post messages; the App's handlers pass the results back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from tui.app.app import PrismeDeployApp
+    from tui.app.main_screen import MainScreen
+    from tui.app.runner import OperationRunner
+    from tui.app.screens.modals import ActionModal
+    from tui.core.ops.context import Context
+
+
+class Controller:
+    def __init__(self, app: PrismeDeployApp) -> None:
+        self.app = app
+
+    @property
+    def ctx(self) -> Context:
+        return self.app.ctx
+
+    @property
+    def main(self) -> MainScreen:
+        return self.app.main
+
+    @property
+    def runner(self) -> OperationRunner:
+        return self.app.runner
+
+    def post(self, message: Any) -> None:
+        self.app.post_message(message)
+
+    def start(self, coro: Coroutine[Any, Any, Any], group: str, *, exclusive: bool = True) -> Worker[Any]:
+        """A background job that is not an operation (a preview, a list): errors reach the App's fallback."""
+        return self.app.run_worker(coro, group=group, exclusive=exclusive, exit_on_error=False)
+
+    def confirm_text(self, env: str, target: str, what: str) -> str | None:
+        """What the dialog wants typed to confirm (the CLI's rule): the target on a protected environment."""
+        from tui.core.api import errors as E
+        from tui.core.ops import confirm
+
+        try:
+            return confirm.rule(self.ctx, env, target, what).typed
+        except E.PrismeError:  # read-only meanwhile: the core refuses the operation; typing costs nothing
+            return target
+
+    def open_guarded(self, modal: ActionModal, done: Callable[[dict[str, Any] | None], None], what: str) -> None:
+        """A mutating dialog, with its rails (reason, freeze window, break-glass)."""
+        from tui.app import rails
+
+        rails.open_guarded(self.app, modal, done, what)

@@ -1,0 +1,134 @@
+"""The environments in the configuration (add, edit, remove, each with its audit row) and their tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.app import messages as M
+from tui.app.controllers import Controller
+from tui.core.api import errors as E
+from tui.core.config import Environment  # at run time too: N builds a placeholder environment
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from tui.app.screens import modals
+    from tui.app.screens.modals import Field
+    from tui.core.ops import envs
+else:
+    modals, envs = lazy("tui.app.screens.modals"), lazy("tui.core.ops.envs")
+
+
+class Environments(Controller):
+    # ------------------------------------------------------------------ tokens
+    def need_token(self, message: M.NeedToken) -> None:
+        env = self.ctx.config.environments.get(message.env)
+        if env is None or isinstance(self.app.screen, modals.LoginModal) or message.env != self.main.env_name:
+            return
+
+        def done(token: str | None) -> None:
+            if token:
+                self.start(self._verify(message.env, token), "secrets", exclusive=False)
+
+        self.app.push_screen(modals.LoginModal(env, message.reason or "No token is stored for this environment."), done)
+
+    async def _verify(self, env_name: str, token: str) -> None:
+        try:
+            async with self.ctx.client_with(env_name, token) as client:
+                me = await client.me()
+        except E.PrismeError as exc:
+            self.post(M.OperationFinished(env_name, "Login", False, exc.message))
+            return
+        saved = await asyncio.to_thread(self.ctx.tokens.save, env_name, token)
+        self.post(M.OperationFinished(env_name, "Login", True, f"Logged in as {me.email or me.id}. {saved.message}"))
+        self.app.refresh_health()
+
+    # ------------------------------------------------------------------ the configuration
+    def fields(self, env: Environment | None) -> list[Field]:
+        tiers = [(t, t) for t in ("development", "staging", "production")]
+        name = [] if env else [modals.Field("name", "Name (letters, digits, . _ -):", "text", required=True)]
+        return [
+            *name,
+            modals.Field("url", "API URL (https://api.example.com):", "text", env.url if env else "", required=True),
+            modals.Field("tier", "Tier:", "select", env.tier if env else "development", tiers),
+            modals.Field(
+                "protected",
+                "Protected: type the name to confirm destructive actions",
+                "check",
+                env.protected if env else False,
+            ),
+            modals.Field(
+                "read_only", "Read-only: hide every mutating action", "check", env.read_only if env else False
+            ),
+            modals.Field("verify_tls", "Verify TLS certificates", "check", env.verify_tls if env else True),
+        ]
+
+    def edit(self) -> None:
+        env = self.main.env
+        if env is None:
+            return
+        modal = modals.ActionModal(
+            title=f"Edit environment {env.name}",
+            env=env,
+            fields=self.fields(env),
+            summary=[f"Saved to {self.config_path()} (comments are kept)."],
+            confirm_label="Save",
+            danger=False,
+        )
+        self.app.push_screen(modal, lambda values: self._save(env.name, values) if values else None)
+
+    def add(self) -> None:
+        modal = modals.ActionModal(
+            title="Add an environment",
+            env=Environment(name="new", url="https://"),
+            fields=self.fields(None),
+            summary=[f"Saved to {self.config_path()}; then log in with ctrl+l."],
+            confirm_label="Add",
+            danger=False,
+        )
+        self.app.push_screen(modal, lambda values: self._save(str(values.pop("name")), values) if values else None)
+
+    def remove(self) -> None:
+        env = self.main.env
+        if env is None:
+            return
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self._change(lambda: envs.remove(self.ctx, env.name))
+
+        modal = modals.ActionModal(
+            title=f"Remove environment {env.name}",
+            env=env,
+            summary=[
+                f"Removes [environments.{env.name}] from {self.config_path()}.",
+                "Its token stays in the keyring (prisme-deploy logout removes it).",
+            ],
+            confirm_text=env.name,
+            confirm_label="Remove",
+        )
+        self.app.push_screen(modal, done)
+
+    def config_path(self) -> Path:
+        return envs.config_path(self.ctx)
+
+    def _save(self, name: str, values: dict[str, Any]) -> None:
+        self._change(lambda: envs.save(self.ctx, name, values))
+
+    def _change(self, change: Callable[[], envs.EnvChange]) -> None:
+        """The change, written under the file's lock with its audit row (the CLI's ``env`` does the same)."""
+        try:
+            done = change()
+        except E.PrismeError as exc:
+            self.app.notify(str(exc), title="Configuration not changed", severity="error", timeout=15)
+            return
+        self.ctx.config = done.config
+        main = self.main
+        if main.env_name not in done.config.environments:
+            main.switch_env(next(iter(done.config.environments), None))
+        main.log_pane.add(done.line)
+        main.show_environments()
+        main.show_env()
+        self.app.refresh_health()  # "test connection": /v2/me and readiness, shown in the environments pane

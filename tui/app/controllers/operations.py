@@ -1,0 +1,393 @@
+"""Operations on the selected workspace: push, pull, rollback (and its sticky variant), unlock, undo.
+
+Each dialog opens at once (keys typed meanwhile land in it); what it changes is computed after, by a
+preview worker, and fills it (``PreviewReady``). Confirmed, the operation goes to the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tui.app import messages as M
+from tui.app.controllers import Controller
+from tui.core.api import errors as E
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from tui.app import plans as app_plans
+    from tui.app.screens import modals
+    from tui.core.api.models import Version, Workspace
+    from tui.core.config import Environment
+    from tui.core.ops import actions, compare, snapshots, sticky
+else:
+    modals, app_plans = lazy("tui.app.screens.modals"), lazy("tui.app.plans")
+    actions, compare = lazy("tui.core.ops.actions"), lazy("tui.core.ops.compare")
+    snapshots, sticky = lazy("tui.core.ops.snapshots"), lazy("tui.core.ops.sticky")
+
+PENDING = "What changes: computing…"  # a dialog's preview line until the diff arrives
+PRUNE_NOTE = ", files the version lacks are removed"
+
+
+@dataclass(frozen=True)
+class PushForm:
+    name: str
+    description: str
+    repository: str | None  # None: a native snapshot
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> PushForm:
+        return cls(str(values["name"]), str(values["description"]), values.get("repository") or None)
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """What a pull or a rollback imports: the same operation, named differently in the log."""
+
+    env: str
+    slug: str
+    version: str
+    repository: str | None
+    discard: bool
+    action: str  # "pull" or "rollback"
+
+
+def undo_of(outcome: Any) -> dict[str, Any] | None:
+    return {"snapshot": outcome.snapshot_id} if outcome.snapshot_id else None
+
+
+def finished(env: str, slug: str, title: str, outcome: Any) -> M.OperationFinished:
+    """A single-workspace operation's outcome, with its undo point."""
+    return M.OperationFinished(
+        env, title, outcome.ok, outcome.message, outcome.next_step, undo=undo_of(outcome), target=(env, slug)
+    )
+
+
+class Operations(Controller):
+    # ------------------------------------------------------------------ push
+    def push(self) -> None:
+        main = self.main
+        if main.marks:
+            return main.marks.start("push")
+        ws, env = main.current_ws(), main.env
+        if not ws or not env:
+            return
+        repos = main.writable_repos()
+        options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
+        fields = [
+            modals.Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
+            modals.Field("description", "Description (commit message):", "text", required=True),
+            modals.Field("repository", "Repository:", "select", options[0][1], options),
+        ]
+        summary = [
+            f"Push {ws.slug} on {env.name}.",
+            f"Labels: {', '.join(ws.labels) or '-'}",
+            f"Live version: {ws.live_version or '-'}; dirty: {'yes' if ws.dirty else 'no'}",
+        ]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                self.run_push(env.name, ws.slug, PushForm.of(values))
+
+        modal = modals.ActionModal(
+            title="Push a version",
+            env=env,
+            summary=summary,
+            fields=fields,
+            confirm_text=self.confirm_text(env.name, ws.slug, "push"),
+            confirm_label="Push",
+            danger=False,
+        )
+        self.open_guarded(modal, done, "push")
+
+    def run_push(self, env: str, slug: str, form: PushForm) -> None:
+        self.runner.run(env, f"Push {slug}", self._push(env, slug, form), what=f"push {slug} as {form.name}")
+
+    async def _push(self, env: str, slug: str, form: PushForm) -> M.OperationFinished:
+        outcome = await actions.push(
+            self.ctx, env, slug, name=form.name, description=form.description, repository=form.repository
+        )
+        self.post(M.LogLines([f"  {s}" for s in outcome.steps]))
+        return M.OperationFinished(
+            env, f"Push {slug}", outcome.ok, outcome.message, outcome.next_step, target=(env, slug)
+        )
+
+    # ------------------------------------------------------------------ pull and rollback
+    def pull(self) -> None:
+        main = self.main
+        if main.marks:
+            return main.marks.start("pull")
+        ws, env = main.current_ws(), main.env
+        if not ws or not env:
+            return
+        options = [(f"{r.id} ({r.mode})", r.id) for r in main.repositories.values() if r.readable]
+        if not options:
+            self.app.notify("No readable platform repository on this environment.", severity="warning")
+            return
+        fields = [
+            modals.Field("repository", "Repository:", "select", options[0][1], options),
+            modals.Field("discard", "Discard local changes (unpushed edits are lost)", "check", ws.dirty),
+        ]
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values:
+                repo, discard = values["repository"], bool(values["discard"])
+                self.run_pull(PullRequest(env.name, ws.slug, "latest", repo, discard, "pull"))
+
+        modal = modals.ActionModal(
+            title=f"Pull latest into {ws.slug}",
+            env=env,
+            fields=fields,
+            summary=[
+                f"Environment: {env.name} ({env.url})",
+                f"Workspace: {ws.slug}",
+                f"Live version: {ws.live_version or '-'} -> latest",
+            ],
+            warnings=[],  # whether a dirty workspace has edits to lose comes with the preview
+            confirm_text=self.confirm_text(env.name, ws.slug, "pull"),
+            confirm_label="Pull",
+            pending=PENDING,
+        )
+        self.open_guarded(modal, done, "pull")
+        here = f"{env.name}:{ws.slug}"
+        self.start(self._preview_change(modal, here, f"{here}@latest", PRUNE_NOTE, ws.dirty, False), "preview")
+
+    def rollback(self) -> None:
+        main = self.main
+        ws, env, version = main.current_ws(), main.env, main.current_version()
+        if not ws or not env or not version:
+            self.app.notify("Select a version in the history (4) first.", severity="warning")
+            return
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None and values.get("sticky"):
+                self.run_sticky(env.name, ws.slug, version.name, version.repository_id)
+            elif values is not None:
+                self.run_pull(PullRequest(env.name, ws.slug, version.name, version.repository_id, True, "rollback"))
+
+        # Open at once (keys typed meanwhile land here, not on the main screen); the preview follows.
+        modal = self._rollback_dialog(env, ws, version, self.confirm_text(env.name, ws.slug, "rollback"))
+        self.open_guarded(modal, done, "rollback")
+        self.start(self._preview_rollback(modal, env.name, ws.slug, version.name, ws.dirty), "preview")
+
+    @staticmethod
+    def _rollback_dialog(env: Environment, ws: Workspace, version: Version, typed: str | None) -> Any:
+        live = ws.live_version
+        summary = [
+            f"Environment:  {env.name} ({env.badge}) {env.url}",
+            f"Workspace:    {ws.slug}",
+            f"Live version: {live or 'unknown'}" + (" (marked dirty)" if ws.dirty else ""),
+            f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
+            f"Description:  {version.description}",
+        ]
+        warnings = []  # a dirty workspace's edits to lose: with the preview (the status says which)
+        if ws.write_lock:
+            warnings.append(f"Locked ({ws.write_lock.reason}): the pull will be refused until it is unlocked.")
+        if version.name == live:
+            warnings.append("This is already the live version.")
+        return modals.ActionModal(
+            title=f"Roll back {ws.slug}",
+            env=env,
+            summary=summary,
+            warnings=warnings,
+            confirm_text=typed,
+            confirm_label="Roll back",
+            pending=PENDING,
+        )
+
+    def run_pull(self, req: PullRequest) -> None:
+        what = f"{req.action} {req.slug} to {req.version}"
+        self.runner.run(req.env, f"{req.action.capitalize()} {req.slug}", self._pull(req), what=what)
+
+    async def _pull(self, req: PullRequest) -> M.OperationFinished:
+        env, slug = req.env, req.slug
+        outcome = await actions.pull(
+            self.ctx,
+            env,
+            slug,
+            version=req.version,
+            repository=req.repository,
+            discard_local_changes=req.discard,
+            action=req.action,
+            on_step=lambda step: self.post(M.LogLines([f"  {step}"])),  # live, as they happen
+        )
+        if outcome.snapshot_id:
+            self.post(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
+        if req.action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
+            risk = await app_plans.restart_risk(self.ctx, env, slug, req.version)
+            self.post(M.LogLines([f"  {line}" for line in risk.warnings + risk.details]))
+        return finished(env, slug, f"{req.action.capitalize()} {slug}", outcome)
+
+    def run_sticky(self, env: str, slug: str, version: str, repository: str | None) -> None:
+        what = f"sticky rollback of {slug} to {version}'s content"
+        self.runner.run(env, f"Sticky rollback {slug}", self._sticky(env, slug, version, repository), what=what)
+
+    async def _sticky(self, env: str, slug: str, version: str, repository: str | None) -> M.OperationFinished:
+        outcome, risk = await sticky.sticky_rollback(self.ctx, env, slug, version, repository=repository)
+        self.post(M.LogLines([f"  {s}" for s in outcome.steps] + [f"  after a restart: {risk.message}"]))
+        return finished(env, slug, f"Sticky rollback {slug}", outcome)
+
+    # ------------------------------------------------------------------ previews (fill the open dialog)
+    async def _preview_rollback(self, dialog: Any, env: str, slug: str, version: str, dirty: bool) -> None:
+        """The rollback's change, the edits it would lose, and whether the next restart undoes it (then the
+        sticky variant is offered)."""
+        lines, risk = await asyncio.gather(
+            self.change_lines(f"{env}:{slug}", f"{env}:{slug}@{version}", PRUNE_NOTE),
+            app_plans.restart_risk(self.ctx, env, slug, version),
+        )
+        warnings = ([await self._lost_edits(env, slug, discard=True)] if dirty else []) + risk.warnings
+        fields = [modals.Field("sticky", app_plans.STICKY_LABEL, "check", False)] if risk.warnings else []
+        self.post(M.PreviewReady(dialog, lines + risk.details, warnings, fields))
+
+    async def _preview_change(
+        self, dialog: Any, current: str, after: str, note: str, dirty: bool, discard: bool
+    ) -> None:
+        """What a pull changes on the workspace: its current state -> what it will be; for a dirty
+        workspace, which edits it would lose (none when only the last pull marked it dirty)."""
+        lines = await self.change_lines(current, after, note)
+        ref = compare.Ref.parse(current)
+        warnings = [await self._lost_edits(ref.env, ref.slug, discard=discard)] if dirty else []
+        self.post(M.PreviewReady(dialog, lines, warnings))
+
+    async def _lost_edits(self, env: str, slug: str, *, discard: bool) -> str:
+        """A dirty workspace's edits an import would lose, in words (the platform marks every pull dirty)."""
+        try:
+            return await compare.lost_edits(self.ctx, env, slug, discard=discard)
+        except E.PrismeError as exc:
+            return f"DIRTY: which edits would be lost is unknown ({exc.message}); assume they are."
+
+    async def change_lines(self, current: str, after: str, note: str = "") -> list[str]:
+        try:
+            result = await compare.compare(self.ctx, compare.Ref.parse(current), compare.Ref.parse(after))
+        except E.PrismeError as exc:
+            return [f"What changes is unknown: {exc.message}"]
+        if result.identical:
+            return ["No content change: the workspace already has exactly this content."]
+        return [f"What changes on {current} (current → after){note}:", *result.stat_lines()]
+
+    # ------------------------------------------------------------------ unlock
+    def unlock(self) -> None:
+        ws, env = self.main.current_ws(), self.main.env
+        if not ws or not env:
+            return
+        lock = ws.write_lock
+        if not lock:
+            self.app.notify(f"{ws.slug} is not locked.")
+            return
+        warnings = [E.hint_for_lock(lock.reason)] if lock.reason == "merge_conflict" else []
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.runner.run(
+                    env.name, f"Unlock {ws.slug}", self._unlock(env.name, ws.slug), what=f"unlock {ws.slug}"
+                )
+
+        modal = modals.ActionModal(
+            title=f"Unlock {ws.slug}",
+            env=env,
+            warnings=warnings,
+            summary=[f"Lock: {lock.reason} by {lock.locked_by} since {lock.locked_at}"],
+            confirm_text=self.confirm_text(env.name, ws.slug, "unlock"),
+            confirm_label="Unlock",
+        )
+        self.open_guarded(modal, done, "unlock")
+
+    async def _unlock(self, env: str, slug: str) -> M.OperationFinished:
+        outcome = await actions.unlock(self.ctx, env, slug)
+        return M.OperationFinished(env, f"Unlock {slug}", outcome.ok, outcome.message)
+
+    # ------------------------------------------------------------------ undo: restore a snapshot
+    def undo(self) -> None:
+        if self.app.last_undo:
+            self.confirm_restore(self.app.last_undo["snapshot"])
+
+    def show_snapshots(self) -> None:
+        main = self.main
+        if main.marks:
+            return main.marks.start("snapshot")
+        from tui.app.screens.activity import TableScreen
+
+        store = snapshots.SnapshotStore.for_context(self.ctx)
+        snaps = store.list(main.env_name)
+        rows = [[s.id, s.slug, s.time[:19], s.live_version or "", s.action, f"{s.size // 1024} KiB"] for s in snaps]
+
+        def chosen(snapshot_id: str | None) -> None:
+            if snapshot_id:
+                self.confirm_restore(snapshot_id)
+
+        screen = TableScreen(
+            f"Snapshots · {main.env_name}  (enter restores)",
+            ["id", "workspace", "time", "live", "before", "size"],
+            rows,
+            note="\n".join([str(store.root), *store.warnings]),  # unreadable entries: skipped, said
+            selectable=True,
+        )
+        self.app.push_screen(screen, chosen)
+
+    def confirm_restore(self, snapshot_id: str) -> None:
+        store = snapshots.SnapshotStore.for_context(self.ctx)
+        try:
+            snap = store.get(snapshot_id)
+        except E.PrismeError as exc:
+            self.app.notify(exc.message, severity="error")
+            return
+        env = self.ctx.env(snap.env)
+        if not self.ctx.writable(env.name):
+            self.app.notify(f"{env.name} is read-only.", severity="warning")
+            return
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                title = f"Restore {snap.slug}"
+                self.runner.run(env.name, title, self._restore(snap), what=f"restore {snap.slug}")
+
+        if snap.clean_version:
+            how = (
+                f"It was clean at {snap.clean_version}: pulls {snap.clean_version} again "
+                "(content, label and clean state come back)."
+            )
+        else:
+            how = "It had unpushed edits: imports the snapshot (prune); the server label stays, marked dirty."
+        modal = modals.ActionModal(
+            title=f"Undo: restore {snap.slug}",
+            env=env,
+            summary=[
+                f"Restore {snap.slug} on {env.name} to its state of {snap.time[:19]}",
+                f"(taken before {snap.action}; label then {snap.live_version or 'none'}).",
+                how,
+                "A new snapshot is taken first.",
+            ],
+            confirm_text=self.confirm_text(env.name, snap.slug, "restore"),
+            confirm_label="Restore",
+            pending=PENDING,
+        )
+        self.open_guarded(modal, done, "restore")
+        self.start(self._preview_restore(modal, snap), "preview")
+
+    async def _preview_restore(self, dialog: Any, snap: snapshots.Snapshot) -> None:
+        current = compare.Ref(snap.env, snap.slug)
+        try:
+            archive = await asyncio.to_thread(snap.archive.read_bytes)
+            result = await compare.to_archive(self.ctx, current, archive, f"snapshot {snap.time[:19]}")
+        except (E.PrismeError, OSError) as exc:
+            self.post(M.PreviewReady(dialog, [f"What changes is unknown: {exc}"]))
+            return
+        if result.identical:
+            lines = ["No content change: the workspace already has the snapshot's content."]
+        else:
+            lines = [f"What changes on {current} (current → snapshot):", *result.stat_lines()]
+        self.post(M.PreviewReady(dialog, lines))
+
+    async def _restore(self, snap: snapshots.Snapshot) -> M.OperationFinished:
+        outcome = await actions.restore(self.ctx, snap.id)
+        return M.OperationFinished(
+            snap.env,
+            f"Restore {snap.slug}",
+            outcome.ok,
+            outcome.message,
+            outcome.next_step,
+            undo=undo_of(outcome),
+            target=(snap.env, snap.slug),
+            content_note=outcome.content_note,
+        )

@@ -1,0 +1,42 @@
+"""The banner: which environment, its URL, protection and health, in text (never colour alone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+from textual.reactive import var
+from textual.widgets import Static
+
+from tui.core.text import one_line
+
+if TYPE_CHECKING:
+    from tui.core.config import Environment
+    from tui.core.ops.health import Health
+
+
+@dataclass(frozen=True)
+class BannerView:
+    env: Environment | None
+    writable: bool = True
+    health: Health | None = None
+
+
+class Banner(Static):
+    view: var[BannerView | None] = var(None, init=False, always_update=True)
+
+    def watch_view(self, view: BannerView | None) -> None:
+        self.update(Content(banner_text(view)))
+
+
+def banner_text(view: BannerView | None) -> str:
+    env = view.env if view else None
+    if view is None or env is None:
+        return " prisme-deploy: no environment"
+    flags = (["PROTECTED"] if env.protected else []) + ([] if view.writable else ["READ-ONLY"])
+    return one_line(
+        f" {env.badge} · {env.name} · {env.url}"
+        + (f" · {' '.join(flags)}" if flags else "")
+        + (f" · {view.health.label}" if view.health else "")
+    )

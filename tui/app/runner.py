@@ -1,0 +1,222 @@
+"""One way to run an operation: ``OperationRunner.run(env, title, coro)``.
+
+It refuses what cannot start (the environment busy, a freeze window) before anything is sent, says the
+operation in the log and the status line, runs it in an App worker (leaving a view or closing a dialog
+never cancels it), and turns ANY exception into a failed outcome with its error shown: a bug is a FAIL
+line, never "env: push…" forever. The environment's lock is the core's (``Context.operation``), taken
+inside every operation of ``tui.core.ops``.
+
+Bulk streams come through one buffer: ``relay`` posts a burst per network read, ``drain`` draws them on
+the app's timer within a time budget. The outcome (``OperationFinished``) is drawn by ``finished``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from tui.app import messages as M
+from tui.core.api import errors as E
+from tui.core.ops.format import bulk_line
+from tui.core.secrets import redact
+from tui.lazy import lazy
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
+    from tui.app.app import PrismeDeployApp
+    from tui.app.widgets.log_pane import LogPane
+    from tui.core.api import bulk as api_bulk
+    from tui.core.api.budget import Wait
+    from tui.core.api.bulk import BulkTally
+else:
+    api_bulk = lazy("tui.core.api.bulk")
+
+DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
+DRAIN_CHUNK = 100  # events between two looks at the clock
+WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
+
+
+def failure(env: str, title: str, exc: BaseException) -> M.OperationFinished:
+    """Any exception as a failed outcome: ours with their hint, anything else named by its type."""
+    if isinstance(exc, E.PrismeError):
+        return M.OperationFinished(env, title, False, str(exc), exc.hint)
+    return M.OperationFinished(env, title, False, f"{type(exc).__name__}: {exc}")
+
+
+class OperationRunner:
+    def __init__(self, app: PrismeDeployApp) -> None:
+        self.app = app
+        self.tallies: dict[str, BulkTally] = {}
+        self._pending: deque[tuple[str, Any]] = deque()  # (env, BulkEvent) not drawn yet
+        self._waiting: dict[str, tuple[float, float]] = {}  # env -> (when reported, when last logged)
+
+    @property
+    def log(self) -> LogPane:
+        return self.app.main.log_pane
+
+    # ------------------------------------------------------------------ starting
+    def guard(self, env: str, what: str) -> bool:
+        """Whether ``what`` may start on ``env`` now (said in the log when it does)."""
+        ctx = self.app.ctx
+        if env in ctx.running:
+            self.app.notify(
+                f"{env} is already running {ctx.running[env]}; wait for it to finish.", title="Busy", severity="warning"
+            )
+            return False
+        try:
+            ctx.check_rails(env, what)  # freeze windows (issue 17): refused before anything starts
+        except E.PrismeError as exc:
+            self.app.post_message(M.OperationFinished(env, what, False, str(exc)))
+            return False
+        self.log.progress(f"{env}: {what}…")
+        self.log.add(f"{env}: {what}…")
+        return True
+
+    def run(
+        self,
+        env: str,
+        title: str,
+        coro: Awaitable[M.OperationFinished | None],
+        *,
+        what: str | None = None,
+        group: str = "op",
+        guard: bool = True,
+    ) -> bool:
+        """Run ``coro`` (it returns the outcome to show) once ``what`` passed the guard; False if refused."""
+        if guard and not self.guard(env, what or title):
+            if asyncio.iscoroutine(coro):
+                coro.close()  # never started: no "coroutine was never awaited"
+            return False
+        self.app.run_worker(self._outcome(env, title, coro), name=title, group=group, exit_on_error=False)
+        return True
+
+    async def _outcome(self, env: str, title: str, coro: Awaitable[M.OperationFinished | None]) -> None:
+        try:
+            result = await coro
+        except asyncio.CancelledError:
+            raise  # x: stopped on purpose, said where it was stopped
+        except Exception as exc:  # any error, ours or a bug, ends as a FAIL line
+            result = failure(env, title, exc)
+        if result is not None:
+            self.app.post_message(result)
+
+    # ------------------------------------------------------------------ the outcome
+    def finished(self, message: M.OperationFinished) -> None:
+        while self._pending:  # the stream's last lines first, then the outcome
+            self.drain()
+        app, log = self.app, self.log
+        text = redact(message.message, app.ctx.tokens.known_tokens())
+        log.add(("OK   " if message.ok else "FAIL ") + f"{message.title}: {text}")
+        if message.next_step:
+            log.add(f"     next: {message.next_step}")
+        log.summary(f"{message.title}: {text}", ok=message.ok)
+        log.progress("idle")
+        severity: SeverityLevel = "information" if message.ok else "error"
+        app.notify(text, title=message.title, severity=severity, timeout=8 if message.ok else 15)
+        for missed in app.ctx.audit.take_failures():  # the outcome above stands; the journal missed it
+            log.add(f"WARN {missed}")
+            app.notify(missed, title="Audit entry not written", severity="warning", timeout=15)
+        if message.undo:
+            app.last_undo = message.undo
+        app.main.operation_done(message)
+
+    # ------------------------------------------------------------------ bulk streams: one buffer
+    async def relay(self, env: str, events: AsyncIterator[Any]) -> None:
+        """Post a bulk stream to the app one message per burst, not one per event.
+
+        The events one network read brings arrive without the worker yielding; the flush scheduled with
+        call_soon runs only once it does, so each burst travels as one message. Textual's dispatch of
+        one message per event was most of the stall at 50,000 events (bench/: ingest).
+        """
+        burst: list[Any] = []
+
+        def flush() -> None:
+            if burst:
+                self.app.post_message(M.BulkUpdate(env, burst.copy()))
+                burst.clear()
+
+        loop = asyncio.get_running_loop()
+        try:
+            async for event in events:
+                if not burst:
+                    loop.call_soon(flush)
+                burst.append(event)
+        finally:
+            flush()  # the last burst goes before whatever the caller posts next (the outcome)
+
+    def queue(self, message: M.BulkUpdate) -> None:
+        # Queued here, drawn by drain on a timer: a stream can bring thousands of events a second.
+        self._pending.extend((message.env, event) for event in message.events)
+
+    def drain(self) -> None:
+        """Draw queued bulk events for at most DRAIN_BUDGET seconds: however fast the stream, the
+        keyboard and the screen get the rest of every tick (bench/: ingest stall)."""
+        if not self._pending:
+            return
+        log = self.log
+        deadline = perf_counter() + DRAIN_BUDGET
+        lines: list[str] = []
+        title = ""
+        env = ""
+        while self._pending and perf_counter() < deadline:
+            for _ in range(min(DRAIN_CHUNK, len(self._pending))):
+                env, event = self._pending.popleft()
+                if event.kind == "started":
+                    self.tallies[env] = api_bulk.BulkTally()
+                tally = self.tallies.setdefault(env, api_bulk.BulkTally())
+                tally.feed(event)
+                title = f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
+                line = bulk_line(event, tally, title)
+                if line:
+                    lines.append(line)
+                if event.kind == "completed":
+                    log.summary(line, ok=not event.failed)
+        if not env:
+            return  # a slow tick: nothing drawn this time, the next one draws
+        log.add(*lines)
+        tally = self.tallies[env]
+        log.progress(f"{title} {tally.current}/{tally.total}" if tally.total else title, tally.current, tally.total)
+
+    # ------------------------------------------------------------------ rate-limit waits
+    def rate_wait(self, wait: Wait) -> None:
+        """Live in the operation line; in the log when the wait starts and every WAIT_LOG_EVERY seconds."""
+        now = perf_counter()
+        text = f"{wait.env}: {wait.text}" + ("  (x: stop waiting)" if wait.kind == "imports" else "")
+        self.log.progress(text)
+        _reported, logged = self._waiting.get(wait.env, (0.0, 0.0))
+        if wait.first or now - logged >= WAIT_LOG_EVERY:
+            self.log.add(text)
+            logged = now
+        self._waiting[wait.env] = (now, logged)
+
+    def stop_waiting(self, env: str) -> None:
+        """x while an operation waits out a rate limit: cancel it (a held-back request is never sent)."""
+        reported, _logged = self._waiting.pop(env, (0.0, 0.0))
+        if perf_counter() - reported > 2.0:
+            return
+        waiting = [w for w in self.app.workers if w.group == "op" and w.is_running]
+        for worker in waiting:
+            worker.cancel()
+        if waiting:
+            self.app.ctx.running.pop(env, None)
+            self.log.progress("idle")
+            self.log.add(
+                f"{env}: stopped waiting for the rate limit; the held-back request was not sent "
+                "(anything sent before goes on on the server: check the activity, a)."
+            )
+
+    def stop_watching(self, env: str) -> None:
+        self.stop_waiting(env)
+        stopped = [w for w in self.app.workers if w.group == f"bulk:{env}" and w.is_running]
+        for worker in stopped:
+            worker.cancel()
+        if stopped:
+            self.app.ctx.running.pop(env, None)
+            self.log.add(
+                f"{env}: stopped watching the bulk operation; the server goes on. "
+                "Its result will be in the platform activity (A)."
+            )
