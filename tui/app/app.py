@@ -24,7 +24,7 @@ from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import __version__
@@ -33,11 +33,12 @@ from tui.app import rails, server_groups, themes, yank
 from tui.app.bindings import ACTIONS, MUTATING, bindings
 from tui.app.marks import Marks
 from tui.app.marks import label as mark_label
-from tui.app.widgets.fixed_table import FixedTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
+from tui.app.widgets.virtual_table import Column, VirtualTable
 from tui.core.api import errors as E
 from tui.core.config import Environment  # at run time too: N builds a placeholder environment
+from tui.core.ops import filter as workspace_filter
 from tui.core.ops import health, history
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
@@ -69,9 +70,23 @@ else:
 
 # Screens other than the main one are imported when first opened: start-up pays only for what it shows.
 ALL = "__all__"
-MAX_ROWS = 400
-FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is taller)
-ROWS_PER_FRAME = 120
+WORKSPACE_COLUMNS = (  # fixed widths: no column jitter while rows stream in, and stable screenshots
+    Column("slug", "slug", 18),
+    Column("state", "state", 12),
+    Column("live", "live", 8),
+    Column("name", "name", 18),
+    Column("labels", "labels", 20),
+    Column("push", "last push", 15),
+    Column("pull", "last pull", 15),
+)
+VERSION_COLUMNS = (
+    Column("live", "", 1),
+    Column("name", "version", 15),
+    Column("date", "date", 16),
+    Column("repo", "repository", 10),
+    Column("changes", "changes", 18),
+    Column("desc", "description", 40),
+)
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
 WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
@@ -96,6 +111,18 @@ def summary_counts(event: Any, locked: list[str]) -> str:
         f"{len(event.ids('updatedWorkspaceIds'))} · skipped {len(event.ids('skippedWorkspaceIds'))}"
         f" · errors {len(p.get('errors') or [])}"
     )
+
+
+def _slug_of(ws: Workspace) -> str:
+    return ws.slug
+
+
+def _first(row: tuple[str, ...]) -> str:
+    return row[0]
+
+
+def _rest(row: tuple[str, ...]) -> tuple[str, ...]:
+    return row[1:]
 
 
 def while_open(handler: Callable[..., None]) -> Callable[..., None]:
@@ -165,7 +192,8 @@ class PrismeDeployApp(App[int]):
         self.versions: list[Version] = []
         self.group: str = ALL
         self.filter_text = ""
-        self._rows_generation = 0  # bumped by every workspaces render (see _add_workspace_rows)
+        self._index: workspace_filter.WorkspaceIndex | None = None  # for self._index_of (see visible_workspaces)
+        self._index_of: list[Workspace] | None = None
         self.selected_slug: str | None = None
         self.selected_version: str | None = None
         self.tallies: dict[str, BulkTally] = {}
@@ -215,8 +243,10 @@ class PrismeDeployApp(App[int]):
                 yield OptionList(id="environments")
                 yield OptionList(id="groups")
             with Vertical(id="right"):
-                yield FixedTable(id="workspaces", cursor_type="row", zebra_stripes=True)
-                yield FixedTable(id="versions", cursor_type="row")
+                yield VirtualTable(
+                    WORKSPACE_COLUMNS, key=_slug_of, cells=self._workspace_cells, zebra_stripes=True, id="workspaces"
+                )
+                yield VirtualTable(VERSION_COLUMNS, key=_first, cells=_rest, id="versions")
         yield LogPane(id="log-pane", max_lines=int(self.ctx.config.ui.get("log_lines", 20_000)), clock=self.clock)
         yield KeyBar()
 
@@ -227,22 +257,6 @@ class PrismeDeployApp(App[int]):
         self.main.query_one("#workspaces").border_title = "3 Workspaces"
         self.main.query_one("#versions").border_title = "4 Versions"
         self.log_pane.set_label("5 Log")
-        table = self.main.query_one("#workspaces", DataTable)
-        # Fixed widths: no column jitter while rows stream in, and stable screenshots.
-        table.add_column("slug", key="slug", width=18)
-        table.add_column("state", key="state", width=12)
-        table.add_column("live", key="live", width=8)
-        table.add_column("name", key="name", width=18)
-        table.add_column("labels", key="labels", width=20)
-        table.add_column("last push", key="push", width=15)
-        table.add_column("last pull", key="pull", width=15)
-        versions = self.main.query_one("#versions", DataTable)
-        versions.add_column("", key="live", width=1)
-        versions.add_column("version", key="name", width=15)
-        versions.add_column("date", key="date", width=16)
-        versions.add_column("repository", key="repo", width=10)
-        versions.add_column("changes", key="changes", width=18)
-        versions.add_column("description", key="desc", width=40)
         self._render_envs()
         self.log_pane.add(
             f"prisme-deploy {__version__}: {len(self.ctx.config.environments)} environment(s)"
@@ -358,43 +372,22 @@ class PrismeDeployApp(App[int]):
         )
 
     def visible_workspaces(self) -> list[Workspace]:
-        items = self.workspaces
-        if self.group != ALL and self.group in self.ctx.config.groups:
-            labels = set(self.ctx.config.groups[self.group].labels)
-            items = [w for w in items if labels & set(w.labels)]
-        needle = self.filter_text.lower().strip()
-        if needle:
-            invert = needle.startswith("!")
-            needle = needle.lstrip("!")
-            items = [
-                w
-                for w in items
-                if (
-                    needle in w.slug.lower()
-                    or needle in w.name.lower()
-                    or any(needle in label.lower() for label in w.labels)
-                )
-                != invert
-            ]
-        return items
+        labels = workspace_filter.group_labels(self.ctx.config, self.group)
+        if labels is None and workspace_filter.Query.parse(self.filter_text).empty:
+            return self.workspaces  # nothing to filter: no index built (pages arriving pay nothing)
+        if self._index_of is not self.workspaces:  # lowered once per list loaded, narrowed per keystroke
+            self._index, self._index_of = workspace_filter.WorkspaceIndex(self.workspaces), self.workspaces
+        assert self._index is not None
+        return self._index.select(self.filter_text, labels)
 
     def _render_workspaces(self) -> None:
-        table = self.main.query_one("#workspaces", FixedTable)
-        table.clear()
+        table = self.main.query_one("#workspaces", VirtualTable)
         matching = self.visible_workspaces()
-        # DataTable cost grows with rows added: on a platform of thousands, show the first MAX_ROWS
-        # matches and say so. The rows that fill the pane go in now, the rest after the frame is
-        # painted, a chunk per refresh: a keystroke in the filter is on screen within one frame
-        # (bench/: filter keystroke). A newer render drops the chunks of an older one.
-        shown_rows = matching[:MAX_ROWS]
-        if self.selected_slug and not any(ws.slug == self.selected_slug for ws in shown_rows):
+        # Every match: the table draws only the rows on screen (bench/: filter keystroke, 50,000 rows).
+        table.set_rows(matching, keep=self.selected_slug)
+        if self.selected_slug and table.cursor_key != self.selected_slug:
             self._select_workspace(None)  # actions apply only to what is visibly selected
-        self._rows_generation += 1
-        first = max(table.size.height, FIRST_ROWS)  # what the pane shows now, the rest after the frame
-        self._add_workspace_rows(self._rows_generation, shown_rows, first)
-        shown = f"{len(shown_rows)}/{len(self.workspaces)}"
-        if len(matching) > len(shown_rows):
-            shown = f"first {len(shown_rows)} of {len(matching)} matching · / to narrow"
+        shown = f"{len(matching)}/{len(self.workspaces)}"
         subtitle = f"{shown} · filter: {self.filter_text}" if self.filter_text else shown
         table.border_subtitle = Content(one_line(subtitle))
 
@@ -411,34 +404,27 @@ class PrismeDeployApp(App[int]):
             history.stamp(ws.last_pull),
         )
 
-    def _add_workspace_rows(self, generation: int, shown: list[Workspace], count: int) -> None:
-        if generation != self._rows_generation:
-            return  # the filter changed since: these rows are stale
-        table = self.main.query_one("#workspaces", FixedTable)
-        start = table.row_count
-        chunk = shown[start : start + count]
-        for ws in chunk:
-            row = self._workspace_row(ws)
-            table.add_text_row(mark_label(ws.slug, ws.slug in self.marks), *row[1:], key=ws.slug)
-        if self.selected_slug and any(ws.slug == self.selected_slug for ws in chunk):
-            table.move_cursor(row=table.get_row_index(self.selected_slug))
-        if table.row_count < len(shown):
-            self.call_after_refresh(self._add_workspace_rows, generation, shown, ROWS_PER_FRAME)
+    def _workspace_cells(self, ws: Workspace) -> tuple[str, ...]:
+        """A row as drawn, asked by the table for the rows on screen only (marks change it)."""
+        row = self._workspace_row(ws)
+        return (mark_label(ws.slug, ws.slug in self.marks), *row[1:])
 
     def _render_versions(self, ws: Workspace, changes: dict[str, str], why_empty: str = "") -> None:
-        table = self.main.query_one("#versions", FixedTable)
-        table.clear()
+        table = self.main.query_one("#versions", VirtualTable)
         live = ws.live_version
-        for version in self.versions:
-            table.add_text_row(
+        rows = [
+            (
+                version.name,  # the key
                 "*" if version.name == live else "",
                 version.name,
                 (version.created_at or "")[:16],
                 version.source,
                 changes.get(version.name, ""),
                 version.description,
-                key=version.name,
             )
+            for version in self.versions
+        ]
+        table.set_rows(rows, keep=self.selected_version)
         table.border_title = Content(one_line(f"4 Versions · {ws.slug}"))  # a str title is read as markup
         table.border_subtitle = Content(one_line(self._label_line(ws)))
         if why_empty:
@@ -686,8 +672,8 @@ class PrismeDeployApp(App[int]):
             self.marks.clear()  # marks belong to one environment
             self.env_name = name
             self.workspaces, self.versions, self.selected_slug = [], [], None
-            self.main.query_one("#workspaces", DataTable).clear()
-            self.main.query_one("#versions", DataTable).clear()
+            self.main.query_one("#workspaces", VirtualTable).clear()
+            self.main.query_one("#versions", VirtualTable).clear()
             self._apply_env()
             state = self.health.get(name)
             if state and state.state in ("no-token", "auth"):
@@ -703,9 +689,9 @@ class PrismeDeployApp(App[int]):
         self.group = option_id.split(":", 1)[1] if option_id.startswith("group:") else ALL
         self._render_workspaces()
 
-    @on(DataTable.RowHighlighted, "#workspaces")
-    def _workspace_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        slug = event.row_key.value if event.row_key else None
+    @on(VirtualTable.Highlighted, "#workspaces")
+    def _workspace_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        slug = event.key
         if slug and slug != self.selected_slug and self.env_name:
             self._select_workspace(slug)
             self.load_versions(self.env_name, slug)
@@ -716,20 +702,20 @@ class PrismeDeployApp(App[int]):
         self.selected_version = None
         self.versions = []
         if slug is None:
-            versions = self.main.query_one("#versions", FixedTable)
+            versions = self.main.query_one("#versions", VirtualTable)
             versions.clear()
             versions.border_title = "4 Versions"
             versions.border_subtitle = ""
         self.refresh_bindings()
 
-    @on(DataTable.RowHighlighted, "#versions")
-    def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.selected_version = event.row_key.value if event.row_key else None
+    @on(VirtualTable.Highlighted, "#versions")
+    def _version_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self.selected_version = event.key
         self.refresh_bindings()  # rollback is offered only with a version selected: keep the footer true
 
-    @on(DataTable.HeaderSelected, "#workspaces")
-    def _sort(self, event: DataTable.HeaderSelected) -> None:
-        event.data_table.sort(event.column_key)
+    @on(VirtualTable.HeaderClicked, "#workspaces")
+    def _sort(self, event: VirtualTable.HeaderClicked) -> None:
+        event.table.sort(event.column.key)
 
     def on_filter_box_edited(self, message: FilterBox.Edited) -> None:
         if message.value != self.filter_text:
@@ -1215,7 +1201,7 @@ class PrismeDeployApp(App[int]):
     @work(group="matrix", exclusive=True, exit_on_error=False)
     async def build_matrix(self, title: str, labels: tuple[str, ...] | None) -> None:
         self.post_message(M.LogLines([f"drift matrix of {title}: exporting every workspace of every environment…"]))
-        result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels)
+        result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels, with_status=False)
         self.post_message(M.MatrixReady(f"Drift matrix · {title}", result))
 
     @while_open
