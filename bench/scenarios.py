@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import workspaces
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import platform_env
@@ -32,14 +33,15 @@ class Scale:
     push_workspaces: int
     diff_files: int
     log_lines: int
+    matrix_workspaces: int = 1_000  # per environment, 3 environments (bench/workspaces.py)
 
     @classmethod
     def full(cls) -> Scale:
-        return cls(5_000, 10_000, 50_000, 30, 2_000, 100_000)
+        return cls(5_000, 50_000, 50_000, 30, 2_000, 200_000, 1_000)
 
     @classmethod
     def quick(cls) -> Scale:
-        return cls(200, 500, 2_000, 3, 100, 2_000)
+        return cls(200, 500, 2_000, 3, 100, 2_000, 30)
 
 
 def median(values: list[float]) -> float:
@@ -167,69 +169,6 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
             "workspaces": scale.startup_workspaces,
         },
     )
-
-
-# ------------------------------------------------------------------------------------------------ 2 table
-def table(work: Path, scale: Scale, runs: int) -> Yield:
-    from tui.core.api.client import PrismeClient
-
-    data = work / "table"
-    seed_many(data, scale.table_workspaces)
-    running = start_in_thread(data, TOKEN, name="bench", environ={})
-
-    async def load() -> tuple[float, list[Any]]:
-        async with PrismeClient(running.url, TOKEN) as api:
-            start = time.perf_counter()
-            items = await api.list_workspaces()
-            return time.perf_counter() - start, items
-
-    try:
-        loads = [asyncio.run(load()) for _ in range(runs)]
-    finally:
-        running.stop()
-    items = loads[0][1]
-    per_key = asyncio.run(_filter_keystrokes(items, runs))
-    yield "filter", per_key, {"load_all_pages_s": round(median([t for t, _ in loads]), 3), "rows": len(items)}
-
-
-async def _filter_keystrokes(items: list[Any], runs: int) -> float:
-    """Key press to the next frame painted, typing into the filter box as a user does."""
-    from tui.app.app import PrismeDeployApp
-    from tui.core.config import Config
-    from tui.core.ops.context import Context
-
-    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
-    timings: list[float] = []
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.main.workspaces = items
-        app.main.show_workspaces()
-        await pilot.press("slash")  # opens the filter box
-        await pilot.pause()
-        screen = app.screen
-        painted: list[float] = []
-        paint = screen._compositor_refresh
-
-        expected = ""
-
-        def painting() -> None:
-            paint()
-            if app.main.filter_text == expected:  # a frame with the table filtered, not only the box echoing
-                painted.append(time.perf_counter())
-
-        screen._compositor_refresh = painting  # type: ignore[method-assign]
-        typed = "ws-001"
-        keys = [("minus" if c == "-" else c, typed[: n + 1]) for n, c in enumerate(typed)]
-        keys += [("backspace", typed[:n]) for n in range(len(typed) - 1, -1, -1)]
-        for _ in range(runs):
-            for key, expected in keys:  # noqa: B007 (painting() reads it)
-                painted.clear()
-                start = time.perf_counter()
-                await pilot.press(key)
-                while not painted and time.perf_counter() - start < 2:
-                    await asyncio.sleep(0.001)
-                timings.append((painted[0] - start) * 1000)
-        assert app.main.filter_text == "", "the keys did not reach the filter box"
-    return median(timings)
 
 
 # ------------------------------------------------------------------------------------------------ 3 log ingest
@@ -398,51 +337,13 @@ def diff(work: Path, scale: Scale, runs: int) -> Yield:
     )
 
 
-# ------------------------------------------------------------------------------------------------ 6 memory
-MEMORY_CHILD = """
-import asyncio, resource, sys
-from tui.app.app import PrismeDeployApp
-from tui.core.api.models import Workspace
-from tui.core.config import Config
-from tui.core.ops.context import Context
-
-async def main(count, lines):
-    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.main.workspaces = [Workspace.from_json({"id": f"id{n}", "slug": f"ws-{n:05d}", "name": f"Workspace {n}",
-                                               "labels": ["production:app:base1"], "dirty": n % 3 == 0,
-                                               "lastPush": {"version": "v1.2.0", "createdAt": "2026-03-02"}})
-                          for n in range(count)]
-        app.main.show_workspaces()
-        for start in range(0, lines, 1000):
-            app.log_pane.add(*(f"[{n}/{lines}] PUSHED ws-{n:05d} 0.1s" for n in range(start, start + 1000)))
-            app.log_pane.flush()
-            await pilot.pause(0)
-        await pilot.pause(0.2)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
-"""
-
-
-def memory(work: Path, scale: Scale, runs: int) -> Yield:
-    values = []
-    for _ in range(max(1, min(runs, 3))):
-        out = subprocess.run(
-            [PY, "-c", MEMORY_CHILD, str(scale.table_workspaces), str(scale.log_lines)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        values.append(float(out.stdout.strip().splitlines()[-1]))
-    yield "memory", median(values), {"workspaces": scale.table_workspaces, "log_lines": scale.log_lines}
-
-
 ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
     "startup": startup,
-    "table": table,
+    "filter": workspaces.table,
+    "load_pages": workspaces.load_pages,
     "ingest": ingest,
     "bulk_push": bulk_push,
     "diff": diff,
-    "memory": memory,
+    "matrix": workspaces.matrix,
+    "memory": workspaces.memory,
 }

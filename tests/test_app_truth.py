@@ -18,6 +18,7 @@ from tui.app.controllers.operations import PullRequest
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal
+from tui.app.widgets.virtual_table import VirtualTable
 from tui.core.api.client import PrismeClient
 from tui.sandbox.runner import Running
 
@@ -98,7 +99,7 @@ async def test_undo_of_a_rollback_from_a_clean_version_pulls_it_again(
         await pilot.press(*"support-bot", "enter")  # enter in a correct confirmation confirms
         await settle(pilot)
         assert "label and content agree" in log_text(app)
-        row = app.query_one("#workspaces", DataTable).get_row("support-bot")
+        row = app.query_one("#workspaces", VirtualTable).get_row("support-bot")
         assert [str(c) for c in row[1:3]] == ["clean", "v1.1.0"]
     async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
         ws = await api.find_workspace("support-bot")
@@ -170,11 +171,11 @@ async def test_actions_apply_only_to_the_visibly_selected_workspace(
         assert app.main.selected_slug == "support-bot"
         await pilot.press("escape", "slash", *"zzz", "enter")
         await settle(pilot)
-        assert app.query_one("#workspaces", DataTable).row_count == 0
+        assert app.query_one("#workspaces", VirtualTable).row_count == 0
         await pilot.press("4", "r", "p", "l")
         await settle(pilot)
         assert not isinstance(app.screen, ActionModal)
-        assert app.main.selected_slug is None and app.query_one("#versions", DataTable).row_count == 0
+        assert app.main.selected_slug is None and app.query_one("#versions", VirtualTable).row_count == 0
         await pilot.press("escape")
         await settle(pilot)
         await select_workspace(pilot, app, "support-bot")
@@ -236,7 +237,7 @@ async def test_home_and_end_move_the_cursor_in_the_tables(platform: dict[str, Ru
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await select_workspace(pilot, app, "securechat")
-        versions = app.query_one("#versions", DataTable)
+        versions = app.query_one("#versions", VirtualTable)
         versions.focus()
         await pilot.press("end")
         await pilot.pause()
@@ -338,7 +339,7 @@ async def test_the_rollback_dialog_says_which_edits_a_dirty_workspace_would_lose
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await open_version(pilot, app, "support-bot", "v1.0.0")
-        assert app.query_one("#workspaces", DataTable).get_row("support-bot")[1].plain == "dirty"
+        assert app.query_one("#workspaces", VirtualTable).get_row("support-bot")[1] == "dirty"
         await pilot.press("r")
         await settle(pilot)
         modal = app.screen

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, OptionList
+from textual.widgets import OptionList
 
 from tui import __version__
 from tui.app import actions, yank
@@ -28,9 +28,10 @@ from tui.app.panes.banner import Banner, BannerView
 from tui.app.panes.environments import EnvironmentList, EnvironmentsView
 from tui.app.panes.groups import ALL, GroupList, GroupsView
 from tui.app.panes.versions import VersionsView, VersionTable
-from tui.app.panes.workspaces import WorkspacesView, WorkspaceTable, shown
+from tui.app.panes.workspaces import WorkspacesView, WorkspaceTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
+from tui.app.widgets.virtual_table import VirtualTable
 from tui.core.api import errors as E
 from tui.core.ops import enablement, history, routing
 from tui.core.ops.filter import WorkspaceIndex, group_labels, writable_repos
@@ -150,13 +151,15 @@ class MainScreen(Screen[Any]):
 
     def show_workspaces(self) -> None:
         matching = self.visible_workspaces()
-        if self.selected_slug and not any(ws.slug == self.selected_slug for ws in shown(matching)):
+        table = self.query_one(WorkspaceTable)
+        table.view = WorkspacesView(matching, len(self.workspaces), self.filter_text, self.marks, self.selected_slug)
+        if self.selected_slug and table.cursor_key != self.selected_slug:
             self.select_workspace(None)  # actions apply only to what is visibly selected
-        view = WorkspacesView(matching, len(self.workspaces), self.filter_text, self.marks, self.selected_slug)
-        self.query_one(WorkspaceTable).view = view
 
     def show_versions(self, ws: Workspace, changes: dict[str, str], why_empty: str = "") -> None:
-        self.query_one(VersionTable).view = VersionsView(ws, self.versions, self.label_line(ws), changes, why_empty)
+        self.query_one(VersionTable).view = VersionsView(
+            ws, self.versions, self.label_line(ws), changes, why_empty, self.selected_version
+        )
         if why_empty:
             self.log_pane.add(f"{ws.slug}: {why_empty}")
 
@@ -324,21 +327,21 @@ class MainScreen(Screen[Any]):
         self.group = option_id.split(":", 1)[1] if option_id.startswith("group:") else ALL
         self.show_workspaces()
 
-    @on(DataTable.RowHighlighted, "#workspaces")
-    def _workspace_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        slug = event.row_key.value if event.row_key else None
+    @on(VirtualTable.Highlighted, "#workspaces")
+    def _workspace_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        slug = event.key
         if slug and slug != self.selected_slug and self.env_name:
             self.select_workspace(slug)
             self.load_versions(self.env_name, slug)
 
-    @on(DataTable.RowHighlighted, "#versions")
-    def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.selected_version = event.row_key.value if event.row_key else None
+    @on(VirtualTable.Highlighted, "#versions")
+    def _version_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        self.selected_version = event.key
         self.refresh_bindings()  # rollback is offered only with a version selected: keep the footer true
 
-    @on(DataTable.HeaderSelected, "#workspaces")
-    def _sort(self, event: DataTable.HeaderSelected) -> None:
-        event.data_table.sort(event.column_key)
+    @on(VirtualTable.HeaderClicked, "#workspaces")
+    def _sort(self, event: VirtualTable.HeaderClicked) -> None:
+        event.table.sort(event.column.key)
 
     def filter_edited(self, value: str) -> None:
         if value != self.filter_text:

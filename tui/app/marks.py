@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-
 from tui.app import messages as M
 from tui.core.api import errors as E
 
@@ -53,16 +51,11 @@ class Marks:
         self._subtitle()
 
     def _redraw(self, slug: str) -> None:
-        from textual.widgets import DataTable
-
-        table = self.app.main.query_one("#workspaces", DataTable)
-        if slug in table.rows:
-            table.update_cell(slug, "slug", Text(label(slug, slug in self.slugs)))
+        # The table asks the app for the rows it draws (the mark included): drawing again is enough.
+        self.app.main.query_one("#workspaces").refresh_rows()  # type: ignore[attr-defined]
 
     def _subtitle(self) -> None:
-        from textual.widgets import DataTable
-
-        table = self.app.main.query_one("#workspaces", DataTable)
+        table = self.app.main.query_one("#workspaces")
         base = str(table.border_subtitle or "").split(" · marked ")[0]
         table.border_subtitle = f"{base} · marked {len(self.slugs)}" if self.slugs else base
 

@@ -7,12 +7,13 @@ labels that make them filterable (the server never exposes a group's labels).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from tui.core.api.models import Repository
-from tui.core.config import Group
+if TYPE_CHECKING:  # the models load with the first answer, not at start-up (bench/: start-up)
+    from tui.core.api.models import Repository
+    from tui.core.config import Group
 
 
 def from_server(repositories: Iterable[Repository]) -> dict[str, list[str]]:

@@ -93,6 +93,8 @@ class Engine:
         self._bulk_tags: dict[int, set[str]] = {}  # bulk-push thread -> plain tags it made (they move along)
         self._drivers: dict[str, GitRepository | FolderRepository] = {}
         self._bulk_lock = threading.Lock()
+        self._order: list[dict[str, Any]] = []  # the listing order, for self._order_key (see _listing_order)
+        self._order_key: tuple[int, int, bool] | None = None
         self._ws_locks: dict[str, threading.Lock] = {}
         for slug in faults.stuck_lock:
             self.apply_stuck_lock(slug)
@@ -227,8 +229,19 @@ class Engine:
             )
 
     # ------------------------------------------------------------------ workspaces
+    def _listing_order(self, newest_first: bool) -> list[dict[str, Any]]:
+        """Every workspace by creation date, sorted once per change of the store, not once per page: paging
+        through 50,000 workspaces would otherwise sort them 500 times (bench/: load all pages)."""
+        key = (self.store.generation, len(self.store.meta), newest_first)
+        if self._order_key != key:
+            with self.store.lock:
+                metas = [m for m in self.store.meta.values() if m["id"] != PLATFORM_ID]
+            metas.sort(key=lambda m: m.get("createdAt") or "", reverse=newest_first)
+            self._order, self._order_key = metas, key
+        return self._order
+
     def list_workspaces(self, params: dict[str, str]) -> list[dict[str, Any]]:
-        metas = [m for m in self.store.meta.values() if m["id"] != PLATFORM_ID]
+        metas = self._listing_order(params.get("sort") == "-createdAt")
         if params.get("labels"):
             wanted = {x for x in params["labels"].split(",") if x}
             metas = [m for m in metas if wanted.intersection(m.get("labels") or [])]
@@ -242,7 +255,6 @@ class Engine:
             metas = [m for m in metas if m["id"] in ids]
         if params.get("search") or params.get("name"):
             metas = [m for m in metas if _found(m, params)]
-        metas.sort(key=lambda m: m.get("createdAt") or "", reverse=params.get("sort") == "-createdAt")
         try:
             limit = max(1, min(int(params.get("limit", 20)), 1000))
             page = max(0, int(params.get("page", 0)))

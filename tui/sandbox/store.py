@@ -79,6 +79,7 @@ class Store:
         self.root = root
         self.lock = threading.RLock()
         self.meta: dict[str, dict[str, Any]] = {}
+        self.generation = 0  # bumped by every change of self.meta: caches of it (the listing order) check it
         self.events: list[dict[str, Any]] = []
         # The events service indexes late: an event is searchable only from this monotonic time on.
         # Not persisted: after a restart every stored event is visible, as it would be in Elasticsearch.
@@ -133,6 +134,7 @@ class Store:
         with self.lock:
             meta["updatedAt"] = meta.get("updatedAt") or now_iso()
             self.meta[meta["id"]] = meta
+            self.generation += 1
             atomic_write(self.ws_dir(meta["id"]) / "meta.json", json.dumps(meta, indent=1).encode())
 
     # -- workspaces ---------------------------------------------------------------------------------
@@ -199,6 +201,7 @@ class Store:
             self.get(workspace_id)
             shutil.rmtree(self.ws_dir(workspace_id), ignore_errors=True)
             self.meta.pop(workspace_id, None)
+            self.generation += 1
 
     def read_files(self, workspace_id: str, version: str = "current") -> dsul.Files:
         return dsul.content(dsul.read_tree(self._version_dir(workspace_id, version)))

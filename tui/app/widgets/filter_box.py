@@ -22,6 +22,13 @@ class FilterBox(Input):
     class Done(Message):
         """Enter: back to the table."""
 
+    @property
+    def content_width(self) -> int:
+        """Input makes its virtual size this wide on every edit, and a new virtual size lays the whole
+        screen out again (20 ms at 120x40, most of a filter keystroke on 50,000 rows). As wide as the box at
+        least, it changes only when the text outgrows the box (then the box scrolls as Input's does)."""
+        return max(super().content_width, self.scrollable_content_region.width)
+
     def watch_value(self, value: str) -> None:
         self.app.post_message(self.Edited(value))
 

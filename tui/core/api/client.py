@@ -16,6 +16,7 @@ import ipaddress
 import json
 import re
 import ssl
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -46,6 +47,7 @@ from tui.core.api.models import (
 
 USER_AGENT = "prisme-deploy"
 PAGE_SIZE = 100
+PAGES_AHEAD = 4  # workspace list pages in flight at once (see iter_workspace_pages)
 BULK_TIMEOUT = 15  # the workspaces service caps ?timeout at 15 s so that the gateway never answers 408
 PROGRESS_RESERVE = 5  # event searches kept for completion checks when progress polling is optional
 RATE_RETRIES = 8  # 429s in a row before giving up (each waits the gateway's retryAfter)
@@ -74,6 +76,16 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_date(header: str) -> datetime | None:
+    """A ``Date`` header (whole seconds: answers within one second share it, so it is parsed once)."""
+    try:
+        server = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return server if server.tzinfo is not None else server.replace(tzinfo=UTC)
 
 
 def server_date(response: httpx.Response) -> datetime | None:
@@ -269,13 +281,9 @@ class PrismeClient:
         header = response.headers.get("date")
         if not header:
             return
-        try:
-            server = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return
-        if server.tzinfo is None:
-            server = server.replace(tzinfo=UTC)
-        self._clock_offset = (server - datetime.now(UTC)).total_seconds()
+        server = _parse_date(header)
+        if server is not None:
+            self._clock_offset = (server - datetime.now(UTC)).total_seconds()
 
     def server_now(self, delta_seconds: float = 0.0) -> str:
         """Now on the server's clock (its Date header, 1 s resolution), as ``afterDate`` wants it.
@@ -422,23 +430,41 @@ class PrismeClient:
     async def iter_workspace_pages(
         self, *, labels: list[str] | None = None, dirty: bool | None = None, page_size: int = PAGE_SIZE
     ) -> AsyncIterator[list[Workspace]]:
-        """Page by page, so a screen can show the first page while the rest arrives."""
+        """Page by page, in order, so a screen can show the first page while the rest arrives.
+
+        After a full first page, up to PAGES_AHEAD pages are asked for at once: the server prepares the next
+        ones while this one is read (bench/: load all pages, 50,000 workspaces). The end is known only from
+        a short page, so up to PAGES_AHEAD - 1 requests past it are cancelled or answered empty; a platform
+        that fits in one page still costs one request."""
+        params: dict[str, Any] = {"limit": page_size}
+        if labels:
+            params["labels"] = ",".join(labels)
+        if dirty is not None:
+            params["dirty"] = str(dirty).lower()
+
+        async def fetch(page: int) -> list[Any]:
+            found = await self._json("GET", "/v2/workspaces", params={**params, "page": page})
+            return list(self._expect(found, list, "a list"))
+
         seen: set[str] = set()
-        page = 0
-        while True:
-            params: dict[str, Any] = {"limit": page_size, "page": page}
-            if labels:
-                params["labels"] = ",".join(labels)
-            if dirty is not None:
-                params["dirty"] = str(dirty).lower()
-            items = self._expect(await self._json("GET", "/v2/workspaces", params=params), list, "a list")
-            fresh = [w for w in items if isinstance(w, dict) and str(w.get("id")) not in seen]
-            seen.update(str(item.get("id")) for item in fresh)
-            if fresh:
-                yield [Workspace.from_json(item) for item in fresh]
-            if len(items) < page_size or not fresh:
-                return
-            page += 1
+        pending: deque[asyncio.Task[list[Any]]] = deque([asyncio.ensure_future(fetch(0))])
+        following = 1
+        try:
+            while pending:
+                items = await pending.popleft()
+                fresh = [w for w in items if isinstance(w, dict) and str(w.get("id")) not in seen]
+                seen.update(str(item.get("id")) for item in fresh)
+                if fresh:
+                    yield [Workspace.from_json(item) for item in fresh]
+                if len(items) < page_size or not fresh:
+                    return
+                while len(pending) < PAGES_AHEAD:
+                    pending.append(asyncio.ensure_future(fetch(following)))
+                    following += 1
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)  # no "exception never retrieved"
 
     async def get_workspace(self, workspace_id: str) -> Workspace:
         """The workspace document, plus the list fields (dirty, lastPush, lastPull) the spec puts there."""
