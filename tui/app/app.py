@@ -74,9 +74,30 @@ FIRST_ROWS = 20  # rows added before the frame at least (more if the pane is tal
 ROWS_PER_FRAME = 120
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
+# A stream faster than the drawing waits (TCP holds the rest): a backlog of a whole stream's events was
+# what every full GC collection walked, the longest stall at 200,000 events (bench/: ingest).
+BULK_BACKLOG = 5_000
+
 WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
 PENDING = "What changes: computing…"  # a dialog's preview line until the diff arrives
 PRUNE_NOTE = ", files the version lacks are removed"
+
+
+def progress_line(event: Any) -> str:
+    """A bulk progress event's log line (from the event alone: the log formats it when drawn)."""
+    errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
+    took = event.payload.get("duration")
+    return (
+        f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
+        + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
+        + (f"  {errors}" if errors else "")
+    )
+
+
+def progress_text(payload: dict[str, Any]) -> str:
+    """The log line of a progress event's payload: the log keeps payloads, not events, until drawn
+    (20,000 events held as objects made every full collection of the GC walk them: bench/: ingest stall)."""
+    return progress_line(api_bulk.BulkEvent("progress", payload))
 
 
 def summary_counts(event: Any, locked: list[str]) -> str:
@@ -170,6 +191,7 @@ class PrismeDeployApp(App[int]):
         self.selected_version: str | None = None
         self.tallies: dict[str, BulkTally] = {}
         self._bulk_pending: deque[tuple[str, Any]] = deque()  # (env, BulkEvent) not drawn yet
+        self._bulk_unread = 0  # events relayed (posted or queued) and not drawn yet: relays wait above BULK_BACKLOG
         self.last_undo: dict[str, Any] | None = None
         self._waiting: dict[str, tuple[float, float]] = {}  # env -> (when reported, when last logged)
         # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
@@ -633,44 +655,49 @@ class PrismeDeployApp(App[int]):
 
     def _drain_bulk(self) -> None:
         """Draw queued bulk events for at most DRAIN_BUDGET seconds: however fast the stream, the
-        keyboard and the screen get the rest of every tick (bench/: ingest stall)."""
+        keyboard and the screen get the rest of every tick (bench/: ingest stall). Progress lines go to
+        the log deferred (``progress_line``): text is made only for the lines drawn."""
         if not self._bulk_pending:
             return
         deadline = perf_counter() + DRAIN_BUDGET
-        lines: list[str] = []
-        title = ""
+        pending, log = self._bulk_pending, self.log_pane
+        before = len(pending)
+        progress: list[Any] = []
         env = ""
-        while self._bulk_pending and perf_counter() < deadline:
-            for _ in range(min(DRAIN_CHUNK, len(self._bulk_pending))):
-                env, event = self._bulk_pending.popleft()
-                if event.kind == "started":
-                    self.tallies[env] = api_bulk.BulkTally()
-                tally = self.tallies.setdefault(env, api_bulk.BulkTally())
+        while pending and perf_counter() < deadline:
+            for _ in range(min(DRAIN_CHUNK, len(pending))):
+                env, event = pending.popleft()
+                tally = self.tallies.get(env)
+                if tally is None or event.kind == "started":
+                    tally = self.tallies[env] = api_bulk.BulkTally()
                 tally.feed(event)
-                title = f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
-                line = self._bulk_line(title, event, tally)
+                if event.kind == "progress":
+                    progress.append(event.payload)  # a dict of plain values: the GC stops tracking it
+                    continue
+                if progress:  # keep the order: the progress lines so far, then this one
+                    log.add_deferred(progress_text, progress)
+                    progress = []
+                line = self._bulk_line(self._bulk_title(env, event), event, tally)
                 if line:
-                    lines.append(line)
+                    log.add(line)
                 if event.kind == "completed":
-                    self.log_pane.summary(line, ok=not event.failed)
-        self.log_pane.add(*lines)
-        tally = self.tallies[env]
-        self.log_pane.progress(
-            f"{title} {tally.current}/{tally.total}" if tally.total else title, tally.current, tally.total
-        )
+                    log.summary(line, ok=not event.failed)
+        if progress:
+            log.add_deferred(progress_text, progress)
+        self._bulk_unread -= before - len(pending)  # drawn now
+        tally, title = self.tallies[env], self._bulk_title(env, event)
+        log.progress(f"{title} {tally.current}/{tally.total}" if tally.total else title, tally.current, tally.total)
+
+    @staticmethod
+    def _bulk_title(env: str, event: Any) -> str:
+        return f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
 
     @staticmethod
     def _bulk_line(title: str, event: Any, tally: BulkTally) -> str:
         if event.kind == "started":
             return f"{title}: started, {len(event.payload.get('workspaces') or [])} workspace(s)"
         if event.kind == "progress":
-            errors = "; ".join(str(e.get("message") or e.get("msg") or e) for e in event.errors)
-            took = event.payload.get("duration")
-            return (
-                f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
-                + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) else "")
-                + (f"  {errors}" if errors else "")
-            )
+            return progress_line(event)
         if event.kind in ("notice", "processing"):
             return f"note: {event.message}"
         if event.kind != "completed":
@@ -1910,6 +1937,7 @@ class PrismeDeployApp(App[int]):
 
         def flush() -> None:
             if burst:
+                self._bulk_unread += len(burst)
                 self.post_message(M.BulkUpdate(env, burst.copy()))
                 burst.clear()
 
@@ -1917,6 +1945,8 @@ class PrismeDeployApp(App[int]):
         try:
             async for event in events:
                 if not burst:
+                    while self._bulk_unread > BULK_BACKLOG:  # the drawing is behind: let it catch up
+                        await asyncio.sleep(0.02)
                     loop.call_soon(flush)
                 burst.append(event)
         finally:
