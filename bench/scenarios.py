@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -14,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import workspaces
+from bench import diffs, streams, workspaces  # their scenarios, registered in ALL below
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import platform_env
@@ -171,64 +169,6 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
     )
 
 
-# ------------------------------------------------------------------------------------------------ 3 log ingest
-def ingest(work: Path, scale: Scale, runs: int) -> Yield:
-    rates, stalls = [], []
-    for _ in range(runs):
-        rate, stall = asyncio.run(_ingest_once(scale.events))
-        rates.append(rate)
-        stalls.append(stall)
-    yield "ingest_rate", median(rates), {"events": scale.events}
-    yield "ingest_stall", median(stalls), {"events": scale.events}
-
-
-async def _ingest_once(count: int) -> tuple[float, float]:
-    from tui.app.app import PrismeDeployApp
-    from tui.core.api.bulk import BulkEvent
-    from tui.core.config import Config
-    from tui.core.ops.context import Context
-
-    async def stream() -> Any:
-        """What bulk.bulk_push yields to the app's worker, arriving in network-sized bursts."""
-        yield BulkEvent("started", {"repositoryId": "r", "groups": ["g"], "workspaces": []})
-        for number in range(1, count + 1):
-            payload = {
-                "repositoryId": "r",
-                "workspaceSlug": f"ws-{number}",
-                "status": "pushed",
-                "current": number,
-                "total": count,
-                "percentage": 100 * number / count,
-                "duration": 12,
-            }
-            yield BulkEvent("progress", payload)
-            if number % 500 == 0:
-                await asyncio.sleep(0)  # a stream arrives in chunks, not all at once
-
-    app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        worst = 0.0
-        done = asyncio.Event()
-
-        async def watch() -> None:
-            nonlocal worst
-            while not done.is_set():
-                before = time.perf_counter()
-                await asyncio.sleep(0.005)
-                worst = max(worst, (time.perf_counter() - before - 0.005) * 1000)
-
-        watcher = asyncio.create_task(watch())
-        start = time.perf_counter()
-        app.run_worker(app.runner.relay("bench", stream()), group="bulk:bench")  # as the app's bulk push does
-        while app.runner.tallies.get("bench") is None or app.runner.tallies["bench"].current < count:
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - start
-        done.set()
-        await watcher
-    return count / elapsed, worst
-
-
 # ------------------------------------------------------------------------------------------------ 4 bulk push
 def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
     if shutil.which("curl") is None:
@@ -287,63 +227,14 @@ def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
     )
 
 
-# ------------------------------------------------------------------------------------------------ 5 diff
-def diff(work: Path, scale: Scale, runs: int) -> Yield:
-    from tui.core.diff import diff_files
-
-    rng = random.Random(7)
-    old: dict[str, bytes] = {}
-    new: dict[str, bytes] = {}
-    for number in range(scale.diff_files):
-        doc = {
-            "slug": f"a{number}",
-            "name": f"Automation {number}",
-            "do": [{"set": {"name": f"v{k}", "value": rng.randint(0, 9)}} for k in range(20)],
-        }
-        old[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
-        if number % 10 == 0:
-            doc["do"][3]["set"]["value"] = 42
-        new[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
-    for side, files in (("old", old), ("new", new)):
-        for path, body in files.items():
-            target = work / "diff" / side / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
-
-    def ours() -> float:
-        from tui.core import yaml_canonical
-
-        yaml_canonical._scalar.cache_clear()  # each run as a fresh process would: no warm scalar cache
-        start = time.perf_counter()
-        diff_files(old, new).patch()
-        return time.perf_counter() - start
-
-    def git() -> float:
-        start = time.perf_counter()
-        subprocess.run(
-            ["git", "diff", "--no-index", "--no-color", "old", "new"], cwd=work / "diff", stdout=subprocess.DEVNULL
-        )
-        return time.perf_counter() - start
-
-    ours(), git()  # warm: modules loaded, files in the page cache
-    our_times, git_times = [], []
-    for _ in range(max(runs, 5)):  # back to back, so a pair sees the same machine
-        our_times.append(ours())
-        git_times.append(git())
-    yield (
-        "diff",
-        median([a / b for a, b in zip(our_times, git_times, strict=True)]),
-        {"ours_s": round(median(our_times), 3), "git_s": round(median(git_times), 3), "files": scale.diff_files},
-    )
-
-
 ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
     "startup": startup,
     "filter": workspaces.table,
     "load_pages": workspaces.load_pages,
-    "ingest": ingest,
+    "ingest": streams.ingest,  # 200,000 events (bench/streams.py)
     "bulk_push": bulk_push,
-    "diff": diff,
+    "diff": diffs.diff,  # diff and diff_large (bench/diffs.py)
     "matrix": workspaces.matrix,
     "memory": workspaces.memory,
+    "rate_limited": streams.rate_limited,
 }

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import platform_config, set_faults, settle_tolerant
-from textual.widgets import Button, Input, Log, SelectionList
+from textual.widgets import Button, Input, SelectionList
 
 from tui.app.app import PrismeDeployApp
 from tui.app.messages import BulkUpdate
@@ -53,8 +53,7 @@ async def settle(pilot: object) -> None:
 
 
 def log_text(app: PrismeDeployApp) -> str:
-    app.log_pane.flush()
-    return "\n".join(app.query_one(Log).lines)
+    return "\n".join(app.log_pane.lines())
 
 
 async def select_workspace(pilot: object, app: PrismeDeployApp, slug: str) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from conftest import settle_tolerant
 from test_app import log_text, make_app
-from textual.widgets import Log
 
 from tui.app.screens.modals import ActionModal
 from tui.core.ops import snapshots
@@ -40,8 +39,7 @@ async def test_y_yanks_the_slug_the_version_the_environment_and_the_log_line(
         await pilot.press("1", "y")
         assert app.clipboard == "prod"
         await pilot.press("5", "y")
-        app.log_pane.flush()
-        assert app.clipboard and app.clipboard == app.query_one(Log).lines[-1]
+        assert app.clipboard and app.clipboard == app.log_pane.lines()[-1]
         assert any("Copied log line" in str(n.message) for n in app._notifications)
 
 

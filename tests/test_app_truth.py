@@ -291,15 +291,14 @@ async def test_bulk_push_outcome_keeps_the_counts_and_names_the_locked_workspace
 async def test_the_log_follows_pauses_maximises_and_reads_long_lines_in_full(
     platform: dict[str, Running], root_of: Path
 ) -> None:
-    from textual.widgets import Log
-
     from tui.app.screens.activity import TextScreen
+    from tui.app.widgets.log_pane import LogView
 
     app = make_app(platform, root_of, env="dev")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         pane = app.log_pane
-        log = app.query_one(Log)
+        log = app.query_one(LogView)
         assert "following" in str(pane.border_title)
         small = log.size.height
         await pilot.press("z")

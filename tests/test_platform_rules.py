@@ -4,7 +4,9 @@ budget, the server's clock, what the diff ignores, and both git tag layouts."""
 from __future__ import annotations
 
 import io
+import math
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -110,6 +112,29 @@ def test_gateway_headers_lower_the_limit_and_block_when_nothing_remains() -> Non
     budget.observe("events", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "30"})
     assert budget.room("events") == 0 and budget.delay("events") > 25
     assert not budget.refused_now("events")  # we pace ourselves: the gateway has refused nothing
+
+
+async def test_the_window_the_gateway_tells_paces_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that opens the gateway's window (remaining = limit - 1) tells its length by its reset:
+    a 2 s window frees its slots after about 3 s (2 s and the margin), not after a minute."""
+    monkeypatch.setattr("tui.core.api.budget.NOTIFY_FROM", 0.0)
+    budget = RequestBudget("prod")
+
+    def headers(remaining: int) -> dict[str, str]:
+        reset = str(math.ceil(time.time() + 2))  # epoch seconds, rounded up, as the gateway writes it
+        return {"x-ratelimit-limit": "3", "x-ratelimit-remaining": str(remaining), "x-ratelimit-reset": reset}
+
+    for remaining in (2, 1, 0):
+        await budget.acquire("imports")
+        budget.observe("imports", headers(remaining))
+    assert budget.windows["imports"] in (2.0, 3.0) and budget.room("imports") == 0
+    assert 0 < budget.delay("imports") <= 4.0
+    waits: list[Wait] = []
+    await budget.acquire("imports", waits.append)
+    assert waits and any(f"limit of 3 imports per {n} s" in waits[0].text for n in (2, 3))
+    other = RequestBudget("prod")
+    other.observe("imports", headers(1))
+    assert "imports" not in other.windows  # not the window's first request: its reset says nothing of the length
 
 
 def test_the_cli_shows_the_wait_on_stderr() -> None:

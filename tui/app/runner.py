@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.app import messages as M
 from tui.core.api import errors as E
-from tui.core.ops.format import bulk_line
+from tui.core.ops.format import bulk_line, progress_text
 from tui.core.secrets import redact
 from tui.lazy import lazy
 
@@ -37,7 +37,14 @@ else:
 
 DRAIN_BUDGET = 0.015  # seconds of each 50 ms tick spent drawing bulk events
 DRAIN_CHUNK = 100  # events between two looks at the clock
+# A stream faster than the drawing waits (TCP holds the rest): a backlog of a whole stream's events was
+# what every full GC collection walked, the longest stall at 200,000 events (bench/: ingest).
+BULK_BACKLOG = 5_000
 WAIT_LOG_EVERY = 10.0  # seconds between two log lines of one rate-limit wait (the op line counts down live)
+
+
+def _title(env: str, event: Any) -> str:
+    return f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
 
 
 def failure(env: str, title: str, exc: BaseException) -> M.OperationFinished:
@@ -52,6 +59,7 @@ class OperationRunner:
         self.app = app
         self.tallies: dict[str, BulkTally] = {}
         self._pending: deque[tuple[str, Any]] = deque()  # (env, BulkEvent) not drawn yet
+        self.unread = 0  # events relayed and not drawn yet: a relay waits above BULK_BACKLOG
         self._waiting: dict[str, tuple[float, float]] = {}  # env -> (when reported, when last logged)
 
     @property
@@ -136,6 +144,7 @@ class OperationRunner:
 
         def flush() -> None:
             if burst:
+                self.unread += len(burst)
                 self.app.post_message(M.BulkUpdate(env, burst.copy()))
                 burst.clear()
 
@@ -143,6 +152,8 @@ class OperationRunner:
         try:
             async for event in events:
                 if not burst:
+                    while self.unread > BULK_BACKLOG:  # the drawing is behind: let it catch up
+                        await asyncio.sleep(0.02)
                     loop.call_soon(flush)
                 burst.append(event)
         finally:
@@ -154,31 +165,40 @@ class OperationRunner:
 
     def drain(self) -> None:
         """Draw queued bulk events for at most DRAIN_BUDGET seconds: however fast the stream, the
-        keyboard and the screen get the rest of every tick (bench/: ingest stall)."""
-        if not self._pending:
+        keyboard and the screen get the rest of every tick (bench/: ingest stall). Progress lines go to
+        the log deferred: their text is made only for the lines drawn."""
+        pending = self._pending
+        if not pending:
             return
         log = self.log
         deadline = perf_counter() + DRAIN_BUDGET
-        lines: list[str] = []
-        title = ""
-        env = ""
-        while self._pending and perf_counter() < deadline:
-            for _ in range(min(DRAIN_CHUNK, len(self._pending))):
-                env, event = self._pending.popleft()
-                if event.kind == "started":
-                    self.tallies[env] = api_bulk.BulkTally()
-                tally = self.tallies.setdefault(env, api_bulk.BulkTally())
+        before = len(pending)
+        progress: list[dict[str, Any]] = []
+        env, event = "", None
+        while pending and perf_counter() < deadline:
+            for _ in range(min(DRAIN_CHUNK, len(pending))):
+                env, event = pending.popleft()
+                tally = self.tallies.get(env)
+                if tally is None or event.kind == "started":
+                    tally = self.tallies[env] = api_bulk.BulkTally()
                 tally.feed(event)
-                title = f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
-                line = bulk_line(event, tally, title)
+                if event.kind == "progress":
+                    progress.append(event.payload)  # a dict of plain values: the GC stops tracking it
+                    continue
+                if progress:  # keep the order: the progress lines so far, then this one
+                    log.add_deferred(progress_text, progress)
+                    progress = []
+                line = bulk_line(event, tally, _title(env, event))
                 if line:
-                    lines.append(line)
+                    log.add(line)
                 if event.kind == "completed":
                     log.summary(line, ok=not event.failed)
-        if not env:
+        if progress:
+            log.add_deferred(progress_text, progress)
+        self.unread -= before - len(pending)  # drawn now
+        if event is None:
             return  # a slow tick: nothing drawn this time, the next one draws
-        log.add(*lines)
-        tally = self.tallies[env]
+        tally, title = self.tallies[env], _title(env, event)
         log.progress(f"{title} {tally.current}/{tally.total}" if tally.total else title, tally.current, tally.total)
 
     # ------------------------------------------------------------------ rate-limit waits

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.widget import Widget
-    from textual.widgets import Log
+
+    from tui.app.widgets.log_pane import LogView
 
 
-def log_line_in_view(log: Log) -> str | None:
+def log_line_in_view(log: LogView) -> str | None:
     """The line at the bottom of what the log shows (the newest one while it follows the tail)."""
-    if not log.lines:
+    if not log.line_count:
         return None
     bottom = int(log.scroll_offset.y) + max(log.scrollable_content_region.height, 1) - 1
-    return log.lines[min(bottom, len(log.lines) - 1)]
+    return log.line(min(bottom, log.line_count - 1))
 
 
 def target(
@@ -31,9 +32,9 @@ def target(
     """(what, text) to copy for the focused pane, or None when nothing there is selected."""
     pane = focused.id if focused is not None else None
     if pane == "log":
-        from textual.widgets import Log
+        from tui.app.widgets.log_pane import LogView
 
-        assert isinstance(focused, Log)
+        assert isinstance(focused, LogView)
         line = log_line_in_view(focused)
         return ("log line", line) if line else None
     if pane == "versions" and version:

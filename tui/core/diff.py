@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from tui.core import yaml_canonical
+from tui.core import linediff, yaml_canonical
 from tui.core.ignore import Ignore
 
 Files = dict[str, bytes]
@@ -120,6 +120,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Hunk:
+    """One hunk as the app draws it (line numbers, intra-line spans); patches are written by ``linediff``."""
+
     old_start: int
     old_len: int
     new_start: int
@@ -128,7 +130,9 @@ class Hunk:
 
     @property
     def header(self) -> str:
-        return f"@@ -{self.old_start},{self.old_len} +{self.new_start},{self.new_len} @@"
+        old = linediff.unified_range(self.old_start - 1, self.old_start - 1 + self.old_len)
+        new = linediff.unified_range(self.new_start - 1, self.new_start - 1 + self.new_len)
+        return f"@@ -{old} +{new} @@"
 
 
 def _intraline(old: str, new: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
@@ -145,11 +149,15 @@ def _intraline(old: str, new: str) -> tuple[tuple[tuple[int, int], ...], tuple[t
     return tuple(old_spans), tuple(new_spans)
 
 
-def compute_hunks(old_text: str, new_text: str, context: int = 3) -> list[Hunk]:
-    old_lines, new_lines = old_text.splitlines(), new_text.splitlines()
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+def _shown(line: str) -> str:
+    """A line as drawn: without its end (``\n``, or a CRLF file's ``\r\n``)."""
+    return line[:-1].removesuffix("\r") if line.endswith("\n") else line
+
+
+def _hunks(old: list[str], new: list[str], codes: list[linediff.Opcode], context: int) -> list[Hunk]:
+    old_lines, new_lines = [_shown(line) for line in old], [_shown(line) for line in new]
     hunks = []
-    for group in matcher.get_grouped_opcodes(context):
+    for group in linediff.grouped(codes, context):
         lines: list[Line] = []
         for tag, a1, a2, b1, b2 in group:
             if tag == "equal":
@@ -170,6 +178,11 @@ def compute_hunks(old_text: str, new_text: str, context: int = 3) -> list[Hunk]:
     return hunks
 
 
+def compute_hunks(old_text: str, new_text: str, context: int = 3) -> list[Hunk]:
+    old, new = linediff.split_lines(old_text), linediff.split_lines(new_text)
+    return _hunks(old, new, linediff.opcodes(old, new), context)
+
+
 @dataclass
 class FileDiff:
     path: str
@@ -180,26 +193,31 @@ class FileDiff:
     context: int = 3
 
     @cached_property
+    def _lines(self) -> tuple[list[str], list[str]]:
+        return linediff.split_lines(self.old_text), linediff.split_lines(self.new_text)
+
+    @cached_property
+    def opcodes(self) -> list[linediff.Opcode]:
+        return linediff.opcodes(*self._lines)
+
+    @cached_property
     def hunks(self) -> list[Hunk]:
-        return compute_hunks(self.old_text, self.new_text, self.context)
+        return _hunks(*self._lines, self.opcodes, self.context)
 
     @cached_property
     def stat(self) -> tuple[int, int]:
-        added = removed = 0
-        for hunk in self.hunks:
-            for line in hunk.lines:
-                added += line.kind == "+"
-                removed += line.kind == "-"
-        return added, removed
+        """(insertions, deletions), as git counts them: a line that only gains its final newline is both."""
+        changed = [code for code in self.opcodes if code[0] != "equal"]
+        return sum(j2 - j1 for _t, _i1, _i2, j1, j2 in changed), sum(i2 - i1 for _t, i1, i2, _j1, _j2 in changed)
 
     def patch(self) -> str:
+        """The file's patch in ``difflib.unified_diff``'s format; a rename without changes in git's."""
         old = f"a/{self.old_path or self.path}" if self.status != "added" else "/dev/null"
         new = f"b/{self.path}" if self.status != "removed" else "/dev/null"
-        out = [f"--- {old}", f"+++ {new}"]
-        for hunk in self.hunks:
-            out.append(hunk.header)
-            out += [f"{line.kind}{line.text}" for line in hunk.lines]
-        return "\n".join(out) + "\n"
+        text = linediff.unified(*self._lines, old, new, self.opcodes, self.context)
+        if not text and self.status == "renamed":
+            return f"diff --git {old} {new}\nrename from {self.old_path}\nrename to {self.path}\n"
+        return text
 
 
 @dataclass

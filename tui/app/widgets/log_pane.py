@@ -1,26 +1,35 @@
-"""The operations log: Textual's ``Log`` fed in batches, a progress line and a summary that stays.
+"""The operations log: a bounded ring of lines on Textual's Line API, a progress line and a summary that stays.
 
-Lines are buffered and flushed every 100 ms with ``write_lines`` (one refresh per batch, not per event).
+Lines are buffered and flushed every 100 ms (one refresh per batch, not per event). A bulk stream's
+progress events go in as they are and become text only when drawn (``add_deferred``): at 200,000
+events only the twenty-odd lines on screen are ever formatted (bench/: ingest).
 Follow mode is explicit and named in the pane's title: following, new lines scroll into view; scrolling
 up pauses it (history is never yanked back) and the title counts the new lines below; ``f`` (or End)
-follows again. Lines do not wrap (one event a line, fast at 50,000 events): enter opens what the pane
-shows, wrapped, to read long lines in full. The log is bounded (``max_lines``). The progress line is one
-widget that draws its own bar (Textual's ProgressBar is four, each styled and laid out at start-up and on
-every update while 50,000 events stream in).
+follows again. Lines do not wrap (one event a line): enter opens what the pane shows, wrapped, to read
+long lines in full. The log is a ring of the last ``max_lines`` lines (older ones are dropped). The
+progress line is one widget that draws its own bar (Textual's ProgressBar is four, each styled and laid
+out at start-up and on every update while 50,000 events stream in).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Log, Static
+from textual.widgets import Static
 
 from tui.core.text import one_line, terminal_safe
 
@@ -70,10 +79,69 @@ class OpLine(Widget):
         return Content.assemble(title.ljust(room), " ", bar, " ", percent)
 
 
+# A line as stored: its text, or (stamp, render, item) turned into text when first drawn.
+Entry = str | tuple[str, Callable[[Any], str], Any]
+
+
+class LogView(ScrollView, can_focus=True):
+    """The lines: a ring (``deque(maxlen=...)``) drawn a visible line at a time (``render_line``), as
+    Toolong's log view does; Textual's ``Log`` measured every line written and started a thread to do it."""
+
+    DEFAULT_CSS = """
+    LogView { background: $surface; color: $text; overflow: scroll; }
+    LogView:focus { background-tint: $foreground 5%; }
+    """
+
+    def __init__(self, max_lines: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._entries: deque[Entry] = deque(maxlen=max_lines)
+        self._widest = 0  # cells of the widest line drawn or written as text so far
+
+    @property
+    def line_count(self) -> int:
+        return len(self._entries)
+
+    def extend(self, entries: list[Entry]) -> None:
+        self._entries.extend(entries)
+        widest = max((cell_len(entry) for entry in entries if entry.__class__ is str), default=0)
+        self._widest = max(self._widest, widest)
+        self.virtual_size = Size(self._widest, len(self._entries))
+        self.refresh()
+
+    def line(self, index: int) -> str:
+        """The text of line ``index`` (formatted now if it came in deferred, and kept as text)."""
+        entry = self._entries[index]
+        if isinstance(entry, str):
+            return entry
+        stamp, render, item = entry
+        text = f"{stamp} {one_line(render(item))}"
+        self._entries[index] = text
+        return text
+
+    @property
+    def lines(self) -> list[str]:
+        return [self.line(index) for index in range(len(self._entries))]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index, width, style = scroll_y + y, self.size.width, self.rich_style
+        if index >= len(self._entries):
+            return Strip.blank(width, style)
+        text = self.line(index)
+        cells = cell_len(text)
+        if cells > self._widest:  # a deferred line wider than any so far: let it scroll into view
+            self._widest = cells
+            self.virtual_size = Size(cells, len(self._entries))
+        line = Text(text, no_wrap=True)  # text, never markup: the line is server text made one-line safe
+        line.stylize(style)
+        strip = Strip(line.render(self.app.console), cells).crop_extend(scroll_x, scroll_x + width, style)
+        return strip.apply_offsets(scroll_x, index)  # as Textual's Log: offsets for the mouse
+
+
 class LogPane(Vertical):
     DEFAULT_CSS = """
     LogPane { height: 1fr; }
-    LogPane Log { height: 1fr; }
+    LogPane LogView { height: 1fr; }
     LogPane #op-summary { height: auto; padding: 0 1; }
     """
     BINDINGS = [
@@ -87,15 +155,13 @@ class LogPane(Vertical):
         super().__init__(id=id)
         self.max_lines = max_lines
         self.clock = clock
-        self._pending: list[str] = []
+        self._pending: list[Entry] = []
         self.label = "Log"
         self.following = True
         self.unseen = 0  # lines written below the view while paused
 
     def compose(self) -> ComposeResult:
-        log = Log(max_lines=self.max_lines, id="log", highlight=False)
-        log.can_focus = True
-        yield log
+        yield LogView(self.max_lines, id="log")
         yield OpLine(id="op-line")
         yield Static("", id="op-summary")
 
@@ -122,15 +188,26 @@ class LogPane(Vertical):
         stamp = self.clock().strftime("%H:%M:%S")
         self._pending.extend(f"{stamp} {one_line(part)}" for line in lines for part in str(line).split("\n"))
 
+    def add_deferred(self, render: Callable[[Any], str], items: Iterable[Any]) -> None:
+        """One line per item, ``render(item)`` made into text only when the line is drawn or read.
+        ``render`` must give one line (its text is made safe like ``add``'s) from the item alone."""
+        stamp = self.clock().strftime("%H:%M:%S")
+        self._pending.extend((stamp, render, item) for item in items)
+
+    def lines(self) -> list[str]:
+        """Every line the log holds, as text (what a reader scrolling it would see)."""
+        self.flush()
+        return self.query_one(LogView).lines
+
     def flush(self) -> None:
-        log = self.query_one(Log)
+        log = self.query_one(LogView)
         if self.following and log.max_scroll_y and not log.is_vertical_scroll_end:
             self.following = False  # the reader scrolled up: stay where they read
             self._title()
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        log.write_lines(batch, scroll_end=False)
+        log.extend(batch)
         if self.following:
             log.scroll_end(animate=False, immediate=True, x_axis=False)
         else:
@@ -141,16 +218,16 @@ class LogPane(Vertical):
         self.following = following
         if following:
             self.unseen = 0
-            self.query_one(Log).scroll_end(animate=False, immediate=True, x_axis=False)
+            self.query_one(LogView).scroll_end(animate=False, immediate=True, x_axis=False)
         self._title()
 
     def action_follow(self) -> None:
         self.set_following(True)
 
     def visible_lines(self) -> list[str]:
-        log = self.query_one(Log)
+        log = self.query_one(LogView)
         top = int(log.scroll_y)
-        return list(log.lines[top : top + max(log.size.height, 1)])
+        return [log.line(index) for index in range(top, min(top + max(log.size.height, 1), log.line_count))]
 
     def action_read(self) -> None:
         """The lines the pane shows, wrapped: a long line (an error, a path) read in full."""

@@ -10,8 +10,9 @@ any 60 s interval means at most N in any fixed window the gateway may use, whate
 caller that would exceed it waits until a slot frees (no fixed sleeps: imports are paced exactly as
 fast as the limit allows). Headers the gateway sets on accepted requests (``X-RateLimit-*``) and a
 429's ``retryAfter`` correct the budget when the server knows better (another process of the same
-user, a lower limit). Optional reads (progress polling) ask ``room()`` first and skip a turn rather
-than spend what an essential read needs.
+user, a lower limit, a shorter window: the request that opens a window tells its length). Optional
+reads (progress polling) ask ``room()`` first and skip a turn rather than spend what an essential
+read needs.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Wait:
     refused: bool  # True: the gateway answered 429; False: we pace ourselves to stay inside the limit
     limit: int
     first: bool
+    window: float = WINDOW  # seconds: the gateway's window for this class
 
     @property
     def text(self) -> str:
@@ -70,7 +72,8 @@ class Wait:
         if self.refused:
             return f"rate limited by the gateway: retrying in {left} s"
         noun = NOUNS.get(self.kind, self.kind)
-        return f"staying within the gateway's limit of {self.limit} {noun} per minute: next in {left} s"
+        per = "per minute" if self.window == WINDOW else f"per {self.window:g} s"
+        return f"staying within the gateway's limit of {self.limit} {noun} {per}: next in {left} s"
 
 
 OnWait = Callable[[Wait], object]
@@ -81,15 +84,19 @@ class RequestBudget:
         self.env = env
         self.limits = dict(LIMITS if limits is None else limits)
         self.window = window
+        self.windows: dict[str, float] = {}  # a class's window as the gateway's headers told it (else ``window``)
         self._sent: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}  # a 429's retryAfter, or X-RateLimit-Remaining 0
         self._refused_until: dict[str, float] = {}  # a 429's only: the wait then reads "rate limited"
         self._lock = threading.Lock()  # the app reads it from its loop and from threads
 
     # ------------------------------------------------------------------ bookkeeping
+    def _window(self, kind: str) -> float:
+        return self.windows.get(kind, self.window)
+
     def _log(self, kind: str) -> deque[float]:
         log = self._sent.setdefault(kind, deque())
-        horizon = time.monotonic() - self.window - MARGIN
+        horizon = time.monotonic() - self._window(kind) - MARGIN
         while log and log[0] <= horizon:
             log.popleft()
         return log
@@ -105,7 +112,7 @@ class RequestBudget:
             log = self._log(kind)
             if len(log) < limit:
                 return blocked
-            frees_at = log[len(log) - limit] + self.window + MARGIN
+            frees_at = log[len(log) - limit] + self._window(kind) + MARGIN
             return max(blocked, frees_at - now)
 
     def room(self, kind: str) -> int:
@@ -147,6 +154,12 @@ class RequestBudget:
         with self._lock:
             if limit is not None and limit >= 1 and limit < self.limits.get(kind, math.inf):
                 self.limits[kind] = int(limit)
+            if limit is not None and remaining is not None and reset is not None and remaining == limit - 1:
+                # This request opened the gateway's window: its reset is the window's length (rounded up
+                # to the second by the header, so never shorter). A shorter window frees slots sooner.
+                length = math.ceil(_reset_seconds(reset))
+                if 0 < length < self.window:
+                    self.windows[kind] = float(length)
             if remaining is not None and remaining <= 0 and reset is not None:
                 seconds = _reset_seconds(reset)
                 if seconds > 0:
@@ -160,7 +173,16 @@ class RequestBudget:
         while not (self._take(kind) if take else self.delay(kind) <= 0):
             left = self.delay(kind)
             if left >= NOTIFY_FROM and on_wait is not None:
-                on_wait(Wait(self.env, kind, left, self.refused_now(kind), self.limits.get(kind, 0), first))
+                wait = Wait(
+                    self.env,
+                    kind,
+                    left,
+                    self.refused_now(kind),
+                    self.limits.get(kind, 0),
+                    first,
+                    self.windows.get(kind, WINDOW),
+                )
+                on_wait(wait)
                 first = False
             await asyncio.sleep(min(1.0, max(left, 0.01)))
 
@@ -185,9 +207,13 @@ _BUDGETS: dict[tuple[str, str], RequestBudget] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
+def user_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]  # the token itself is never kept as a key
+
+
 def budget_for(base_url: str, token: str, env: str = "") -> RequestBudget:
     """The process-wide budget of one user (token) on one instance (URL)."""
-    user = hashlib.sha256(token.encode()).hexdigest()[:16]  # the token itself is never kept as a key
+    user = user_key(token)
     with _REGISTRY_LOCK:
         budget = _BUDGETS.get((base_url, user))
         if budget is None:

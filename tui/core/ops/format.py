@@ -22,6 +22,24 @@ EVENT_COLUMNS = ["time", "event", "details", "by"]
 
 
 # ------------------------------------------------------------------------------------------------ bulk
+def progress_text(payload: dict[str, Any]) -> str:
+    """A progress event's line from its payload alone: the app's log keeps payloads (plain dicts the GC
+    does not walk) and makes their text only for the lines drawn (bench/: ingest stall)."""
+    from tui.core.api.bulk import BulkEvent
+
+    return _progress(BulkEvent("progress", payload))
+
+
+def _progress(event: BulkEvent) -> str:
+    errors = "; ".join(_error_text(e) for e in event.errors)
+    took = event.payload.get("duration")
+    return one_line(
+        f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
+        + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) and not isinstance(took, bool) else "")
+        + (f"  {errors}" if errors else "")
+    )
+
+
 def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error.get("msg") or error.get("error") or error)
@@ -39,13 +57,7 @@ def bulk_line(event: BulkEvent, tally: BulkTally, title: str = "") -> str:
             return one_line(f"{prefix}started, {count} workspace(s)")
         return one_line(f"started: {count} workspace(s)" + (f" in {groups}" if groups else ""))
     if event.kind == "progress":
-        errors = "; ".join(_error_text(e) for e in event.errors)
-        took = event.payload.get("duration")
-        return one_line(
-            f"[{event.current}/{event.total}] {event.status.upper():9} {event.slug}"
-            + (f" {took / 1000:.1f}s" if isinstance(took, (int, float)) and not isinstance(took, bool) else "")
-            + (f"  {errors}" if errors else "")
-        )
+        return _progress(event)
     if event.kind in ("notice", "processing"):
         return one_line(f"note: {event.message}")
     if event.kind != "completed":

@@ -1,0 +1,133 @@
+"""The diff rows: 2,000 small files (10% changed) and one 5 MB YAML file (1% of lines changed), each
+against ``git diff --no-index`` on the same files, back to back so a pair sees the same machine.
+
+Beside each ratio, the floor: libyaml's event scan of the changed files alone (what normalising YAML
+cannot do without), and the same diff with ``raw=True`` (no normalisation: the line matcher and the
+patch writer alone)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tui.sandbox import dsul
+
+Yield = Iterator[tuple[str, float, dict[str, Any]]]
+Files = dict[str, bytes]
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def many_files(count: int) -> tuple[Files, Files]:
+    rng = random.Random(7)
+    old: Files = {}
+    new: Files = {}
+    for number in range(count):
+        doc = {
+            "slug": f"a{number}",
+            "name": f"Automation {number}",
+            "do": [{"set": {"name": f"v{k}", "value": rng.randint(0, 9)}} for k in range(20)],
+        }
+        old[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
+        if number % 10 == 0:
+            doc["do"][3]["set"]["value"] = 42
+        new[f"automations/a{number}.yml"] = dsul.dump_yaml(doc)
+    return old, new
+
+
+def one_large_file(size: int) -> tuple[Files, Files]:
+    """An automation of ``size`` bytes (tens of thousands of steps), 1% of its lines changed."""
+    rng = random.Random(11)
+    steps = [
+        {"set": {"name": f"var{k}", "value": f"text {rng.randint(0, 10**6)} for step {k}"}} for k in range(size // 60)
+    ]
+    old = dsul.dump_yaml({"slug": "big", "name": "Big automation", "do": steps})
+    lines = old.split(b"\n")
+    for number in rng.sample(range(len(lines)), len(lines) // 100):
+        if b"value:" in lines[number]:
+            lines[number] += b" changed"
+        else:
+            lines[number] = lines[number].replace(b"var", b"renamed", 1)
+    return {"automations/big.yml": old}, {"automations/big.yml": b"\n".join(lines)}
+
+
+def write_sides(folder: Path, old: Files, new: Files) -> None:
+    for side, files in (("old", old), ("new", new)):
+        for path, body in files.items():
+            target = folder / side / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+
+
+def _ours(old: Files, new: Files, *, raw: bool = False) -> Callable[[], float]:
+    def run() -> float:
+        from tui.core import yaml_canonical
+        from tui.core.diff import diff_files
+
+        yaml_canonical._scalar.cache_clear()  # each run as a fresh process would: no warm scalar cache
+        start = time.perf_counter()
+        diff_files(old, new, raw=raw).patch()
+        return time.perf_counter() - start
+
+    return run
+
+
+def _git(folder: Path) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        command = ["git", "diff", "--no-index", "--no-color", "old", "new"]
+        subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    return run
+
+
+def _scan(old: Files, new: Files) -> float:
+    """libyaml's events for the files that differ, and nothing else: the floor of normalising them."""
+    import yaml
+
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    texts = [side[p].decode() for p in old if new.get(p) != old[p] for side in (old, new)]
+    start = time.perf_counter()
+    for text in texts:
+        for _event in yaml.parse(text, Loader=loader):
+            pass
+    return time.perf_counter() - start
+
+
+def _compare(key: str, folder: Path, old: Files, new: Files, runs: int, extra: dict[str, Any]) -> Yield:
+    write_sides(folder, old, new)
+    ours, raw, git = _ours(old, new), _ours(old, new, raw=True), _git(folder)
+    ours(), git()  # warm: modules loaded, files in the page cache
+    our_times, git_times, raw_times, scan_times = [], [], [], []
+    for _ in range(max(runs, 5)):  # back to back, so a pair sees the same machine
+        our_times.append(ours())
+        git_times.append(git())
+        raw_times.append(raw())
+        scan_times.append(_scan(old, new))
+    yield (
+        key,
+        median([a / b for a, b in zip(our_times, git_times, strict=True)]),
+        {
+            "ours_s": round(median(our_times), 3),
+            "git_s": round(median(git_times), 3),
+            "raw_ratio": round(median([a / b for a, b in zip(raw_times, git_times, strict=True)]), 3),
+            "yaml_scan_ratio": round(median([a / b for a, b in zip(scan_times, git_times, strict=True)]), 3),
+            **extra,
+        },
+    )
+
+
+def diff(work: Path, scale: Any, runs: int) -> Yield:
+    old, new = many_files(scale.diff_files)
+    yield from _compare("diff", work / "diff", old, new, runs, {"files": scale.diff_files})
+    size = 5_000_000 if scale.diff_files >= 1_000 else 200_000  # --quick: a 200 KB file
+    old, new = one_large_file(size)
+    yield from _compare("diff_large", work / "diff-large", old, new, runs, {"bytes": len(old["automations/big.yml"])})
