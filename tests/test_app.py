@@ -28,6 +28,7 @@ from tui.app.widgets.key_bar import KeyBar
 from tui.core import config as cfg
 from tui.core.api.client import PrismeClient
 from tui.core.ops.context import Context
+from tui.core.ops.snapshots import SnapshotStore
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import seed_demo_platform
 
@@ -151,7 +152,7 @@ async def test_rollback_on_prod_needs_the_slug_typed(platform: dict[str, Running
         await settle(pilot)
         done = "OK   Rollback securechat: Rolled back securechat to v1.0.0: verified, the workspace now runs v1.0.0"
         assert done in log_text(app)
-        assert app.last_undo and app.last_undo["snapshot"]
+        assert app.last_undo and SnapshotStore.for_context(app.ctx).get(app.last_undo).slug == "securechat"
     async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
         assert (await api.find_workspace("securechat")).live_version == "v1.0.0"
     assert app.ctx.audit.read(action="rollback")[0]["outcome"] == "ok"

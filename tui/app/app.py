@@ -83,7 +83,7 @@ class PrismeDeployApp(App[int]):
         self.ctx = ctx
         self.demo_note = demo_note
         self.initial_env = initial_env
-        self.last_undo: dict[str, Any] | None = None  # the snapshot U restores
+        self.last_undo: str | None = None  # the safety snapshot U restores
         self.runner = OperationRunner(self)
         # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
         ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))

@@ -65,7 +65,7 @@ class OperationFinished(Message):
     ok: bool
     message: str
     next_step: str | None = None
-    undo: dict[str, Any] | None = None
+    snapshot: str | None = None  # the safety snapshot taken first: what U restores
     target: tuple[str, str] | None = None  # (env, slug) the operation wrote, if one workspace
     content_note: str | None = None  # its content is not its label's version: where it came from
 

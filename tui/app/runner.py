@@ -128,8 +128,8 @@ class OperationRunner:
         for missed in app.ctx.audit.take_failures():  # the outcome above stands; the journal missed it
             log.add(f"WARN {missed}")
             app.notify(missed, title="Audit entry not written", severity="warning", timeout=15)
-        if message.undo:
-            app.last_undo = message.undo
+        if message.snapshot:
+            app.last_undo = message.snapshot
         app.main.operation_done(message)
 
     # ------------------------------------------------------------------ bulk streams: one buffer

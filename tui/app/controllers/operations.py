@@ -53,14 +53,15 @@ class PullRequest:
     action: str  # "pull" or "rollback"
 
 
-def undo_of(outcome: Any) -> dict[str, Any] | None:
-    return {"snapshot": outcome.snapshot_id} if outcome.snapshot_id else None
+def undo_of(outcome: Any) -> str | None:
+    """The safety snapshot an outcome took (U restores it), if any."""
+    return outcome.snapshot_id or None
 
 
 def finished(env: str, slug: str, title: str, outcome: Any) -> M.OperationFinished:
     """A single-workspace operation's outcome, with its undo point."""
     return M.OperationFinished(
-        env, title, outcome.ok, outcome.message, outcome.next_step, undo=undo_of(outcome), target=(env, slug)
+        env, title, outcome.ok, outcome.message, outcome.next_step, snapshot=undo_of(outcome), target=(env, slug)
     )
 
 
@@ -300,7 +301,7 @@ class Operations(Controller):
     # ------------------------------------------------------------------ undo: restore a snapshot
     def undo(self) -> None:
         if self.app.last_undo:
-            self.confirm_restore(self.app.last_undo["snapshot"])
+            self.confirm_restore(self.app.last_undo)
 
     def show_snapshots(self) -> None:
         main = self.main
@@ -387,7 +388,7 @@ class Operations(Controller):
             outcome.ok,
             outcome.message,
             outcome.next_step,
-            undo=undo_of(outcome),
+            snapshot=undo_of(outcome),
             target=(snap.env, snap.slug),
             content_note=outcome.content_note,
         )

@@ -222,7 +222,7 @@ class Promotion(Controller):
             outcome.ok,
             outcome.message,
             outcome.next_step,
-            undo=undo_of(outcome),
+            snapshot=undo_of(outcome),
             target=(target.env, target.slug),
             content_note=outcome.content_note,
         )
