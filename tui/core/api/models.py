@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from tui.core.api.errors import InvalidVersionName
 
 VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 PLATFORM_WORKSPACE_ID = "platform"
+_T = TypeVar("_T")
 
 
 def validate_version_name(name: str) -> str:
@@ -62,6 +64,18 @@ def localized(text: Any) -> str:
     return ""
 
 
+_new = object.__new__
+
+
+def _built(cls: type[_T], **fields: Any) -> _T:
+    """A frozen dataclass instance from all its fields, without its generated __init__: that one sets each
+    field through object.__setattr__ (the frozen guard), 3x the cost of filling the instance dict at once.
+    Callers pass every field (no defaults are applied here); the instance stays frozen afterwards."""
+    instance = _new(cls)
+    instance.__dict__.update(fields)
+    return instance
+
+
 @dataclass(frozen=True)
 class WriteLock:
     locked_at: str | None
@@ -86,11 +100,13 @@ class PushInfo:
     def from_json(cls, data: Any) -> PushInfo | None:
         if not isinstance(data, dict) or not data:
             return None
-        return cls(
-            data.get("version"),
-            data.get("createdAt"),
-            data.get("createdBy"),
-            data.get("repositoryId"),
+        get = data.get
+        return _built(
+            cls,
+            version=get("version"),
+            created_at=get("createdAt"),
+            created_by=get("createdBy"),
+            repository_id=get("repositoryId"),
         )
 
 
@@ -128,19 +144,47 @@ class Repository:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Workspace:
+    """One workspace as listed. The fields a listing of 50,000 needs at once (filter, sort, the table's visible
+    rows) are read when it arrives; its push, pull, lock and repositories are read from ``raw`` the first time
+    they are asked for, then kept (bench/ load_pages: 50,000 entries, most never drawn)."""
+
     id: str
     name: str
     slug: str
     labels: tuple[str, ...] = ()
     dirty: bool = False
-    last_push: PushInfo | None = None
-    last_pull: PushInfo | None = None
-    write_lock: WriteLock | None = None
     updated_at: str | None = None
-    platform_repositories: dict[str, Repository] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def last_push(self) -> PushInfo | None:
+        return PushInfo.from_json(self.raw.get("lastPush"))
+
+    @cached_property
+    def last_pull(self) -> PushInfo | None:
+        return PushInfo.from_json(self.raw.get("lastPull"))
+
+    @cached_property
+    def write_lock(self) -> WriteLock | None:
+        return WriteLock.from_json(self.raw.get("writeLock"))
+
+    @cached_property
+    def platform_repositories(self) -> dict[str, Repository]:
+        repos = self.raw.get("platformRepositories")
+        if not isinstance(repos, dict):
+            return {}
+        return {k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)}
+
+    def _compared(self) -> tuple[Any, ...]:
+        return (self.id, self.name, self.slug, self.labels, self.dirty, self.last_push, self.last_pull,
+                self.write_lock, self.updated_at, self.platform_repositories)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:  # what it says, not the bytes it came from (raw)
+        return isinstance(other, Workspace) and self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # as before: a workspace holds a dict of repositories
 
     @property
     def live_version(self) -> str | None:
@@ -153,18 +197,18 @@ class Workspace:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Workspace:
-        repos = data.get("platformRepositories") or {}
-        return cls(
-            id=str(data.get("id")),
-            name=str(data.get("name") or data.get("slug") or data.get("id")),
-            slug=str(data.get("slug") or data.get("id")),
-            labels=tuple(data.get("labels") or ()),
-            dirty=bool(data.get("dirty")),
-            last_push=PushInfo.from_json(data.get("lastPush")),
-            last_pull=PushInfo.from_json(data.get("lastPull")),
-            write_lock=WriteLock.from_json(data.get("writeLock")),
-            updated_at=data.get("updatedAt"),
-            platform_repositories={k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)},
+        """One listing entry; ``raw`` is ``data`` itself, not a copy. Built without the dataclass __init__
+        (50,000 of these per full listing), every field set as ``cls(...)`` would."""
+        get = data.get
+        wid, slug = str(get("id")), get("slug")
+        return _built(
+            cls,
+            id=wid,
+            name=str(get("name") or slug or wid),
+            slug=str(slug or wid),
+            labels=tuple(get("labels") or ()),
+            dirty=bool(get("dirty")),
+            updated_at=get("updatedAt"),
             raw=data,
         )
 

@@ -103,11 +103,41 @@ def exit_code(matrix: Matrix) -> int:
 
 def content_digest(archive: bytes, ignore: Ignore | None = None) -> str:
     """The content's fingerprint, without what the platform rewrites on import (``tui.core.ignore``)."""
-    files = files_from_zip(archive)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in files if p != ".import.yml"):
-        digest.update(path.encode() + b"\0" + normalise(path, files[path], ignore=ignore or Ignore()).encode() + b"\0")
-    return digest.hexdigest()
+    return Digests(ignore).of(archive)
+
+
+class Digests:
+    """Content fingerprints for one matrix build. A file is canonicalised (YAML parsed and written again, so
+    that formatting is not reported as drift) only the first time its exact bytes are seen under its path:
+    the same file exported by another environment reuses that result, since the canonical text is a function
+    of the path and the bytes alone. Files whose bytes differ are still canonicalised, so a formatting-only
+    difference is still not drift. Memory is bounded: at most KNOWN_MAX files are remembered (then forgotten
+    all at once; the environments export the same workspaces at about the same time, so reuse survives)."""
+
+    KNOWN_MAX = 65_536  # about 10 MB of hashes
+
+    def __init__(self, ignore: Ignore | None = None) -> None:
+        self.ignore = ignore or Ignore()
+        self._known: dict[bytes, bytes] = {}  # sha256(path, bytes) -> sha256(canonical text)
+        self.canonicalised = 0  # files parsed (the rest were known by their bytes)
+
+    def of(self, archive: bytes) -> str:
+        files = files_from_zip(archive)
+        digest = hashlib.sha256()
+        for path in sorted(p for p in files if p != ".import.yml"):
+            digest.update(path.encode() + b"\0" + self._canonical_hash(path, files[path]) + b"\0")
+        return digest.hexdigest()
+
+    def _canonical_hash(self, path: str, data: bytes) -> bytes:
+        key = hashlib.sha256(path.encode() + b"\0" + data).digest()
+        found = self._known.get(key)
+        if found is None:
+            self.canonicalised += 1
+            found = hashlib.sha256(normalise(path, data, ignore=self.ignore).encode()).digest()
+            if len(self._known) >= self.KNOWN_MAX:
+                self._known.clear()
+            self._known[key] = found
+        return found
 
 
 async def build(
@@ -122,7 +152,7 @@ async def build(
     per workspace) with at most ``concurrency`` requests in flight per host (bench/: drift matrix).
     ``with_status`` False skips each workspace's status request (``Cell.drift`` stays 0): the matrix screen
     does not show it, and it is half the requests."""
-    ignore = Ignore.from_config(ctx.config.diff_ignore)
+    digests = Digests(Ignore.from_config(ctx.config.diff_ignore))
     per_env: dict[str, dict[str, Workspace]] = {}
     env_errors: dict[str, str] = {}
     cells: dict[tuple[str, str], Cell] = {}
@@ -141,7 +171,7 @@ async def build(
             except E.PrismeError as exc:
                 cells[(ws.slug, env)] = Cell(True, ws.live_version, error=exc.message)
                 return
-            cells[(ws.slug, env)] = Cell(True, ws.live_version, content_digest(archive, ignore), drift, dirty=ws.dirty)
+            cells[(ws.slug, env)] = Cell(True, ws.live_version, digests.of(archive), drift, dirty=ws.dirty)
 
         try:
             async with ctx.client(env) as client:
