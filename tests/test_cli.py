@@ -247,7 +247,7 @@ def test_env_management_round_trip(capsys: pytest.CaptureFixture[str], isolated_
         }
     ]
     assert cli(capsys, "env", "add", "qa", "--url", "https://x")[0] == 2
-    assert cli(capsys, "env", "remove", "qa")[0] == 0
+    assert cli(capsys, "env", "remove", "qa", "--yes")[0] == 0
 
 
 def test_login_with_token_stdin_fails_when_keyring_disabled(

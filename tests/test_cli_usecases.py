@@ -85,7 +85,9 @@ def test_env_add_edit_remove_journal_each_change_and_refuse_bad_input_untouched(
         done = run(*bad)
         assert done.returncode == 2 and "Traceback" not in done.stderr, (bad, done.stderr)
         assert configured.read_bytes() == before, bad
-    assert run("env", "remove", "qa").returncode == 0
+    refused = run("env", "remove", "qa")  # no terminal to type the name on, no --yes: nothing removed
+    assert refused.returncode == 2 and "--yes" in refused.stderr and configured.read_bytes() == before
+    assert run("env", "remove", "qa", "--yes").returncode == 0
     assert "[environments.qa]" not in configured.read_text()
     journal = [json.loads(line) for line in run("audit", "--action", "config", "--json").stdout.splitlines()]
     assert sorted(e["details"]["change"] for e in journal if e["env"] == "qa") == ["add", "edit", "remove"]

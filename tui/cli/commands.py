@@ -28,6 +28,8 @@ from tui.core.secrets import env_var_name
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tui.core.api import bulk as api_bulk
     from tui.core.ops import actions, bulk, compare, promote, snapshots
 else:
@@ -577,6 +579,19 @@ def _env_values(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _confirm_remove(args: argparse.Namespace, ctx: Context, name: str, path: Path) -> None:
+    """Removing an environment is typed out, as in the app (the name, or --yes): a slip of the shell
+    history must not drop prod from the configuration. An unknown name is refused before asking."""
+    ctx.env(name)
+    if args.yes:
+        return
+    interaction.require_prompt(args, f"removing environment {name}", "--yes")
+    sys.stderr.write(f"Remove [environments.{name}] from {path}? Type {name!r} to confirm: ")
+    sys.stderr.flush()
+    if input().strip() != name:
+        raise E.UsageError(f"Not confirmed: the name typed is not {name!r}; {path} is unchanged.")
+
+
 async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     if args.env_command == "list":
         return await cmd_envs(argparse.Namespace(tokens=False), ctx, out)
@@ -584,6 +599,7 @@ async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         return await cmd_status(args, ctx, out)
     path = paths.config_path(getattr(args, "config", None))
     if args.env_command == "remove":
+        _confirm_remove(args, ctx, args.name, path)
         change = envs.remove(ctx, args.name, path)
     else:
         change = (envs.add if args.env_command == "add" else envs.edit)(ctx, args.name, _env_values(args), path)
@@ -749,9 +765,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--timeout", type=float)
         p.add_argument("--repositories", help="comma-separated platform repository ids")
         p.set_defaults(func=run(cmd_env))
-    p = env_sub.add_parser("remove", help="remove an environment")
+    p = env_sub.add_parser("remove", help="remove an environment (type its name to confirm, or --yes)")
     _common(p, env=False)
     p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask to type the name (CI, scripts)")
     p.set_defaults(func=run(cmd_env))
     p = env_sub.add_parser("list", help="list environments")
     _common(p, env=False)
