@@ -10,19 +10,14 @@ from __future__ import annotations
 import random
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.common import Yield, median
 from tui.sandbox import dsul
 
-Yield = Iterator[tuple[str, float, dict[str, Any]]]
 Files = dict[str, bytes]
-
-
-def median(values: list[float]) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
 
 
 def many_files(count: int) -> tuple[Files, Files]:

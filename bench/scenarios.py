@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench import diffs, streams, workspaces  # their scenarios, registered in ALL below
+from bench.common import PY, TOKEN, Yield, child_env, median
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import platform_env
 from tui.sandbox.store import Store
-
-Yield = Iterator[tuple[str, float, dict[str, Any]]]
-TOKEN = "at:bench-token-0123456789"
-PY = sys.executable
 
 
 @dataclass
@@ -40,11 +34,6 @@ class Scale:
     @classmethod
     def quick(cls) -> Scale:
         return cls(200, 500, 2_000, 3, 100, 2_000, 30)
-
-
-def median(values: list[float]) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
 
 
 def seed_many(data: Path, count: int, *, label: str = "production:app:base1", release: Path | None = None) -> None:
@@ -127,12 +116,6 @@ def stamped(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     out = subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout
     first, second = (float(v) for v in out.split()[-2:])
     return first - start, second - start
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, **(extra or {})}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure what users run: compiled modules, not compiling
-    return env
 
 
 def startup(work: Path, scale: Scale, runs: int) -> Yield:

@@ -10,13 +10,10 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import scenarios
-
-Yield = Iterator[tuple[str, float, dict[str, Any]]]
+from bench.common import Yield, median
 
 
 # ------------------------------------------------------------------------------------------------ log ingest
@@ -30,11 +27,11 @@ def ingest(work: Path, scale: Any, runs: int) -> Yield:
         rates.append(rate)
         stalls.append(stall)
         idle.append(asyncio.run(_ingest_once(0, watch_for=elapsed))[1])
-    yield "ingest_rate", scenarios.median(rates), {"events": events}
+    yield "ingest_rate", median(rates), {"events": events}
     yield (
         "ingest_stall",
-        scenarios.median(stalls),
-        {"events": events, "idle_stall_ms": round(scenarios.median(idle), 1)},
+        median(stalls),
+        {"events": events, "idle_stall_ms": round(median(idle), 1)},
     )
 
 

@@ -9,34 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.common import PY, TOKEN, Yield, child_env, median
 from tui.sandbox.runner import Running, start_in_thread
 
-Yield = Iterator[tuple[str, float, dict[str, Any]]]
-TOKEN = "at:bench-token-0123456789"
-PY = sys.executable
 PAGE = 100  # the client's page size (tui.core.api.client.PAGE_SIZE): curl asks for the same pages
 MATRIX_ENVS = ("dev", "staging", "prod")
 PER_HOST = 6
-
-
-def median(values: list[float]) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, **(extra or {})}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def seed_listing(data: Path, count: int) -> None:
