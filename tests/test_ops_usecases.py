@@ -98,6 +98,18 @@ def test_filter_narrowing_gives_what_a_fresh_search_gives() -> None:
             assert index.select(typed, labels) == expected, (typed, labels)
 
 
+def test_a_replaced_workspace_is_what_select_returns_from_then_on() -> None:
+    """A workspace re-read after a rollback (its live version changed) replaces the old one in every later
+    selection, narrowed or not: no screen goes on showing the version it had before."""
+    items = [ws("a", "Alpha"), ws("b", "Beta"), ws("c", "Gamma")]
+    index = filter.WorkspaceIndex(items)
+    assert index.select("b") == [items[1]]  # a narrowing result kept
+    fresh = ws("b", "Beta renamed")
+    index.replace(fresh)
+    assert index.select("be") == [fresh] and index.select("") == [items[0], fresh, items[2]]
+    assert index.workspaces[1] is fresh and index.select("renamed") == [fresh]
+
+
 def test_group_labels_counts_and_visible() -> None:
     config = cfg.parse(CONFIG)
     items = [ws("a", labels=("app:base1",)), ws("b", labels=("app:base2",)), ws("c", labels=("app:base1", "o"))]

@@ -291,10 +291,7 @@ class MainScreen(Screen[Any]):
         if message.env != self.env_name or message.workspace.slug != self.selected_slug:
             return
         self.versions = message.versions
-        items = self.index.workspaces  # in place: re-indexing 50,000 workspaces per cursor move would show
-        for n, ws in enumerate(items):
-            if ws.id == message.workspace.id:
-                items[n] = message.workspace
+        self.index.replace(message.workspace)  # what the panes and the dialogs read from now on
         self.show_versions(message.workspace, message.changes, message.why_empty)
 
     def operation_done(self, message: M.OperationFinished) -> None:

@@ -81,6 +81,15 @@ class WorkspaceIndex:
     def __len__(self) -> int:
         return len(self.workspaces)
 
+    def replace(self, workspace: Workspace) -> None:
+        """Put a re-read workspace (same id) in place of the old one, in the list and in what :meth:`select`
+        returns: re-indexing 50,000 workspaces for one cursor move would show."""
+        for n, old in enumerate(self.workspaces):
+            if old.id == workspace.id:
+                self.workspaces[n] = workspace
+                self._all[n] = (haystack(workspace), workspace)
+                self._last = None  # its pairs hold the old one
+
     def select(self, text: str = "", labels: Collection[str] | None = None) -> list[Workspace]:
         """The workspaces of the group (``labels``, None for all) that pass the filter ``text``, in order."""
         query = Query.parse(text)
