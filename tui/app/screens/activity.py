@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -12,31 +10,6 @@ from textual.widgets import DataTable, Input, Label, Static
 from tui.app import actions
 from tui.app.screens.dialog import Dialog
 from tui.core.text import one_line, terminal_safe
-
-
-def describe(event_type: str, payload: dict[str, Any]) -> str:
-    if event_type.endswith("bulkPush.completed") or event_type.endswith("bulkImport.completed"):
-        errors = payload.get("errors") or []
-        parts = [
-            f"{k[: -len('WorkspaceIds')]}={len(v)}"
-            for k, v in payload.items()
-            if k.endswith("WorkspaceIds") and isinstance(v, list)
-        ]
-        text = " ".join(parts) + f" errors={len(errors)}"
-        for err in errors[:3]:
-            details = err.get("details") or {}
-            slug = details.get("workspaceSlug", "") if isinstance(details, dict) else ""
-            text += f" | {slug}: {err.get('message') or err.get('error')}"
-        return text
-    if "workspaceSlug" in payload:
-        errs = "; ".join(str(e.get("msg") or e.get("message") or e) for e in payload.get("errors") or [])
-        return f"{payload.get('workspaceSlug')} {payload.get('status', '')} {errs}".strip()
-    if "step" in payload:
-        return f"{payload.get('operation')} {payload.get('step')}: {payload.get('message')}"
-    version = payload.get("version")
-    if isinstance(version, dict):
-        return f"version {version.get('name')} ({(version.get('repository') or {}).get('id', 'native')})"
-    return ", ".join(f"{k}={v}" for k, v in list(payload.items())[:3])
 
 
 class TableScreen(Dialog[str | None]):

@@ -444,17 +444,3 @@ async def unlock(ctx: Context, env: str, slug: str) -> Outcome:
                 else ""
             )
             return Outcome(True, f"Unlocked {slug} (was {reason}).{note}", after)
-
-
-async def rollback_preview(client: PrismeClient, slug: str, version: str) -> dict[str, Any]:
-    """What the confirmation shows: live version, target, dirty warning, lock."""
-    ws = await client.find_workspace(slug)
-    versions = await client.list_versions(ws.id)
-    target = next((v for v in versions if v.name == version), None)
-    return {
-        "workspace": ws,
-        "live": ws.live_version,
-        "target": target,
-        "dirty": ws.dirty,
-        "lock": ws.write_lock.reason if ws.write_lock else None,
-    }
