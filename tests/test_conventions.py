@@ -238,6 +238,7 @@ def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         "environments.freeze": ["2026-12-20/2027-01-03"],
         "environments.platform_variables": ["WORKSPACE_SECRET_crm_OPENAI_KEY"],
         "scan.allow": [{"fingerprint": "a0a02c3c7eeb95e3", "reason": "reviewed"}],
+        "scan.pragma_files": [{"file": "crm/automations/a.yml", "reason": "reviewed"}],
     }
     special_bad = {
         "environments.url": "ftp://x",

@@ -150,3 +150,81 @@ def test_plan_rollout_covers_every_stage_environment_in_order(
     doc = json.loads(out)
     assert code == 1 and doc["changes"] is True
     assert [p["env"] for p in doc["plans"]] == ["staging", "prod", "prod-us"]
+
+
+@pytest.mark.parametrize("signame", ["SIGHUP", "SIGTERM", "SIGKILL"])
+def test_a_rollout_hung_up_mid_import_is_journaled_and_its_rollback_restores_that_environment(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path, signame: str
+) -> None:
+    """An SSH drop (SIGHUP) while prod imports, in a real process: the environment was recorded as
+    changed before the import (write-ahead), the journal has the entry, and --rollback restores it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    prod = fleet["prod"]
+    snap = ("release", "snapshot", "--env", "prod", "--group", "base1", "--name", "before", "--store", "local")
+    assert cli(capsys, *snap)[0] == 0
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "2026.12.2")[0] == 0
+    set_faults(prod, pull_delay_ms=1500)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "rollout", "2026.12.2", "--groups", "base1", "--yes", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        engine = prod.sandbox.engine
+        while not engine._bulk_lock.locked():  # the bulk import has reached prod and runs there
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0].decode()
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, signame))
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if signame != "SIGKILL":  # kill -9 cannot be caught: the write-ahead state is all there is
+        journal = [json.loads(x) for x in next(isolated_home.rglob("audit.jsonl")).read_text().splitlines()]
+        assert [e for e in journal if e["action"] == "rollout"], f"no audit entry after {signame}"
+    set_faults(prod, pull_delay_ms=0)
+    deadline = time.monotonic() + 60
+    while engine._bulk_lock.locked():  # the server finishes the import it was given
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    code, out, _ = cli(capsys, "release", "diff", "--env", "prod", "before")
+    assert code == 1, out  # prod runs some of the new release
+    code, out, err = cli(capsys, "rollout", "2026.12.2", "--rollback", "--yes")
+    assert code == 0, out + err
+    code, out, _ = cli(capsys, "release", "diff", "--env", "prod", "before")
+    assert code == 0 and "identical" in out, out
+
+
+def test_a_huge_smoke_output_is_bounded_in_messages_json_and_the_audit(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    import httpx
+
+    staging = fleet["staging"]
+    headers = {"Authorization": f"Bearer {staging.token}"}
+    wid = httpx.get(f"{staging.url}/v2/workspaces", params={"slug": "knowledge-base"}, headers=headers).json()[0]["id"]
+    big = b"output: '" + b"x" * 3_000_000 + b"'\n"
+    assert (
+        httpx.put(
+            f"{staging.url}/sandbox/workspaces/{wid}/files/automations/big.yml", content=big, headers=headers
+        ).status_code
+        == 200
+    )
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[[smoke]]\nworkspace = "knowledge-base"\nautomation = "big"\nexpect = {status = "ok"}\n'
+    )
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r9")[0] == 0
+    code, out, err = cli(capsys, "rollout", "r9", "--groups", "base1", "--yes", "--json")
+    assert code == 1, err
+    assert max(len(line) for line in out.splitlines()) < 100_000
+    journal = next(isolated_home.rglob("audit.jsonl")).read_text().splitlines()
+    assert max(len(line) for line in journal) < 200_000

@@ -124,3 +124,35 @@ def test_bulk_push_of_a_workspace_holding_a_fake_token_is_blocked(
 
     for path in (p for p in isolated_home.rglob("*") if p.is_file()):
         assert GITHUB.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.e2e
+def test_bulk_push_by_url_scans_the_groups_the_server_defines(
+    platform: dict[str, Running],
+    isolated_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's CI one-liner (`--url`, no configuration): the groups are the server's only, and the
+    scan still reads what the push will push (issue 25: it scanned nothing and the key went to git)."""
+    dev = platform["dev"]
+    monkeypatch.setenv("PRISME_DEPLOY_TOKEN", dev.token)
+    _edit(dev, "support-bot", "automations/leaky.yml", automation(GITHUB))
+    before = _tags(dev)
+    code, out, err = _cli(
+        capsys, "bulk-push", "--url", dev.url, "--repository", "release", "--groups", "extended", "--name", "v2.6.0"
+    )
+    assert code == 1, (out, err)
+    assert "support-bot/automations/leaky.yml:6" in err and "GitHub Token" in err
+    assert _tags(dev) == before  # nothing was pushed
+
+
+def test_an_inline_allowlist_pragma_counts_only_where_the_configuration_allows_it(tmp_path: Path) -> None:
+    files = {"automations/sync.yml": automation(GITHUB + "  # pragma: allowlist secret")}
+    assert [f.line for f in scan_files("crm", files, files)] == [6]  # a pragma alone waves nothing through
+    assert scan_files("crm", files, files, pragma_files={"crm/automations/sync.yml"}) == []
+    assert scan_files("crm", files, files, pragma_files={"other/automations/sync.yml"}) != []
+    text = '[scan]\npragma_files = [{file = "crm/automations/sync.yml", reason = "reviewed: a test fixture"}]\n'
+    assert cfg.parse(text, tmp_path / "c.toml").pragma_files == {"crm/automations/sync.yml": "reviewed: a test fixture"}
+    with pytest.raises(cfg.ConfigError, match="pragma_files entry needs exactly"):
+        cfg.parse('[scan]\npragma_files = [{file = "crm/x.yml"}]\n', tmp_path / "c.toml")

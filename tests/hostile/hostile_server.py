@@ -90,12 +90,24 @@ def workspace(wid: str = "ws1", slug: str = "evil-ws") -> dict[str, Any]:
     }
 
 
+def bad_types_workspace() -> dict[str, Any]:
+    """Wrongly typed answers: numbers and strings where lists and maps go."""
+    bad = workspace()
+    bad["labels"] = 5
+    bad["platformRepositories"] = {"release": {"name": "r", "type": "git", "config": "str", "groups": 5}}
+    return bad
+
+
 @dataclass
 class HostileServer:
     mode: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)
     export_archive: bytes = b""
     export_by_version: dict[str, bytes] = field(default_factory=dict)
+    # Answers served before any route's own, first first: (status, raw body text, headers); and headers
+    # added to every other answer (X-RateLimit-* on accepted requests).
+    canned: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+    extra_headers: dict[str, str] = field(default_factory=dict)
     url: str = ""
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -108,6 +120,13 @@ class HostileServer:
         def route(path: str, handler: Any, methods: list[str] | None = None) -> Route:
             async def endpoint(request: Request) -> Response:
                 await record(request)
+                if self.canned:
+                    status, text, headers = self.canned.pop(0)
+                    return Response(text, status_code=status, headers=headers, media_type="application/json")
+                if self.extra_headers:
+                    answer = await handler(request)
+                    answer.headers.update(self.extra_headers)
+                    return answer  # type: ignore[no-any-return]
                 if "trickle" in self.mode:
                     return StreamingResponse(self._trickle(), media_type="application/json")
                 if "endless" in self.mode:
@@ -147,9 +166,18 @@ class HostileServer:
         items = [workspace()]
         if "dotdot-id" in self.mode:
             items = [workspace(wid="..")]
+        if "endless-pages" in self.mode:  # every page full of new workspaces: the listing never ends
+            page, size = int(request.query_params.get("page", 0)), int(request.query_params.get("limit", 100))
+            items = [workspace(wid=f"p{page}-{n}", slug=f"ws-{page}-{n}") for n in range(size)]
+        if "bad-types" in self.mode:
+            items = [bad_types_workspace()]
+        if "hostile-slug" in self.mode:  # ends bracketed paste, then a command
+            items = [workspace(slug="evil\x1b[201~touch /tmp/pwned\r\x1b]52;c;eA==\x07")]
         return JSONResponse(items)
 
     async def workspace(self, request: Request) -> Response:
+        if "bad-types" in self.mode:
+            return JSONResponse(bad_types_workspace())
         return JSONResponse(workspace(request.path_params["wid"]))
 
     async def versions(self, request: Request) -> Response:
@@ -190,6 +218,8 @@ class HostileServer:
             "payload": {"repositoryId": "release", "groups": ["base9"], "pushedWorkspaceIds": ["x"], "errors": []},
         }
         hostile = {"id": "h1", "type": HOSTILE, "createdAt": now_iso(), "payload": {"step": HOSTILE}}
+        if "bad-types" in self.mode:
+            return JSONResponse({"result": "str"})
         found = [stale, other_run, hostile]  # afterDate ignored: a stale summary from 2020 comes back
         if "fresh-completion" in self.mode:
             found.append(fresh)

@@ -14,7 +14,10 @@ def run(app: Any, tool: str, patch: str) -> str | None:
     """Run ``tool`` with the patch on its standard input; returns an error to show, or None."""
     from textual.app import SuspendNotSupported
 
-    command = shlex.split(tool)
+    try:
+        command = shlex.split(tool)
+    except ValueError as exc:  # an unbalanced quote: said in the app, never a crash
+        return f"[diff] tool {tool!r} is not a command line: {exc}."
     if not command:
         return "[diff] tool is empty."
     try:

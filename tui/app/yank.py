@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tui.core.text import one_line
+
 if TYPE_CHECKING:
     from textual.widget import Widget
 
@@ -29,7 +31,21 @@ def target(
     env: str | None,
     group: str | None,
 ) -> tuple[str, str] | None:
-    """(what, text) to copy for the focused pane, or None when nothing there is selected."""
+    """(what, text) to copy for the focused pane, or None when nothing there is selected. The text is
+    the escaped one the screen shows: a slug or version name is server text, and raw control
+    characters pasted into a shell can end bracketed paste and run a command."""
+    found = _target(focused, slug=slug, version=version, env=env, group=group)
+    return None if found is None else (found[0], one_line(found[1]))
+
+
+def _target(
+    focused: Widget | None,
+    *,
+    slug: str | None,
+    version: str | None,
+    env: str | None,
+    group: str | None,
+) -> tuple[str, str] | None:
     pane = focused.id if focused is not None else None
     if pane == "log":
         from tui.app.widgets.log_pane import LogView

@@ -23,7 +23,7 @@ from tui.core.ops import confirm as confirmation
 from tui.core.ops import envs, health, history
 from tui.core.ops import filter as ws_filter
 from tui.core.ops import format as fmt
-from tui.core.ops.context import Context, adhoc_name
+from tui.core.ops.context import Context, adhoc_name, same_instance
 from tui.core.secrets import env_var_name
 from tui.lazy import lazy
 
@@ -113,6 +113,10 @@ def _url_env(args: argparse.Namespace, ctx: Context, url: str) -> str:
             )
         ctx.config.environments[name] = dataclasses.replace(ctx.env(name), url=url.rstrip("/"))
         return str(name)
+    if not name:  # a configured environment's address, however spelt, keeps its rails and its name
+        name = next((n for n, e in ctx.config.environments.items() if same_instance(e.url, url)), None)
+        if name:
+            return str(name)
     name = name or adhoc_name(url)
     ctx.add_adhoc(name, url, tier=getattr(args, "tier", None), protected=bool(getattr(args, "protected", False)))
     return name

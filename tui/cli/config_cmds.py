@@ -111,11 +111,41 @@ def cmd_validate(args: argparse.Namespace, printer: Printer) -> int:
             if exc.hint:
                 printer.note(f"hint: {exc.hint}")
         return EXIT_USAGE
+    problem = _deeper_problem(config)
+    if problem is not None:
+        if printer.json_mode:
+            printer.error({"valid": False, "file": str(file), "message": problem.message, "hint": problem.hint})
+        else:
+            printer.note(f"error: {problem.message}")
+            if problem.hint:
+                printer.note(f"hint: {problem.hint}")
+        return EXIT_USAGE
     if printer.json_mode:
         printer.data({"valid": True, "file": str(file), "environments": sorted(config.environments)})
     else:
         printer.line(f"{file}: valid ({len(config.environments)} environment(s), {len(config.groups)} group(s))")
     return EXIT_OK
+
+
+def _deeper_problem(config: cfg.Config) -> Any:
+    """What the file's tables mean, checked as the commands that use them will: [[rollout]] stages and
+    [[smoke]] tests (tui.core.ops.rollout), and the pager command from the environment."""
+    from types import SimpleNamespace
+
+    from tui.cli.pager import pager_command
+    from tui.core.api.errors import UsageError
+    from tui.core.ops import rollout
+
+    shim = SimpleNamespace(config=config, env=config.env)
+    try:
+        if config.rollout:
+            rollout.stages(shim)  # type: ignore[arg-type]
+        if config.smoke:
+            rollout.smokes(shim)  # type: ignore[arg-type]
+        pager_command()
+    except UsageError as exc:
+        return exc
+    return None
 
 
 def cmd_show(args: argparse.Namespace, printer: Printer) -> int:

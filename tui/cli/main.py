@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from tui import __version__
 
@@ -76,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     gc.enable()
     try:
-        code = int(args.func(args))
+        with _signals_interrupt():
+            code = int(args.func(args))
         sys.stdout.flush()  # a reader gone (`| head`) shows here, not in the interpreter's exit
         return code
     except BrokenPipeError:
@@ -84,6 +87,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+
+
+class Hangup(KeyboardInterrupt):
+    """SIGHUP (an SSH drop) or SIGTERM during a command: unwinds like Ctrl-C, so every open audit
+    entry is written ("cancelled") and state files are saved. Without a handler Python dies on the
+    spot and the journal never hears of the operation."""
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    import signal
+
+    def handle(signum: int, _frame: object) -> None:
+        raise Hangup(f"signal {signum}")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals can only be handled in the main thread (tests call main() from others)
+        return
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _reader_gone() -> int:

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from tui.core.api.errors import UsageError
+
 if TYPE_CHECKING:
     from tui.cli.output import Printer
 
@@ -32,8 +34,12 @@ def pager_command(environ: Mapping[str, str] | None = None) -> list[str] | None:
     """The pager to run, or None when paging is switched off (an empty value or `cat`)."""
     env = os.environ if environ is None else environ
     # An empty PRISME_DEPLOY_PAGER switches paging off; an empty PAGER means "not set".
+    name = "PRISME_DEPLOY_PAGER" if "PRISME_DEPLOY_PAGER" in env else "PAGER"
     text = env["PRISME_DEPLOY_PAGER"] if "PRISME_DEPLOY_PAGER" in env else env.get("PAGER") or DEFAULT
-    words = shlex.split(text)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an unbalanced quote: said, and the output is printed, never lost
+        raise UsageError(f"{name}={text!r} is not a command line: {exc}.", hint=f"Fix or unset {name}.") from None
     if not words or words == ["cat"]:
         return None
     return words
@@ -79,7 +85,11 @@ def paging(args: argparse.Namespace, printer: Printer) -> Iterator[None]:
     finally:
         printer.out = real
         text = buffer.getvalue()
-        tool = shlex.split(printer.pager_tool) if printer.pager_tool else pager_command()
+        try:
+            tool = shlex.split(printer.pager_tool) if printer.pager_tool else pager_command()
+        except (ValueError, UsageError) as exc:  # a bad PAGER or [diff] tool loses no output
+            sys.stderr.write(f"note: {getattr(exc, 'message', exc)} Printing instead.\n")
+            tool = None
         if text and tool:
             show(text, tool, real)
         elif text:

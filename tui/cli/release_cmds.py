@@ -44,7 +44,10 @@ async def cmd_snapshot(args: argparse.Namespace, ctx: Context, out: Printer) -> 
 
 
 async def cmd_list(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    found = releases.list_releases(ctx, args.repository)
+    problems: list[str] = []
+    found = releases.list_releases(ctx, args.repository, problems)
+    for problem in problems:  # one bad manifest is said, and the others are still listed
+        out.note(f"warning: {problem}")
     if out.json_mode:
         out.data([{**r.to_json(), "storage": r.storage} for r in found])
         return EXIT_OK

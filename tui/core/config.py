@@ -11,6 +11,7 @@ import fcntl
 import math
 import os
 import re
+import shlex
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -63,7 +64,7 @@ TOP_KEYS = (
 # Keys that name secrets without holding one (the "looks like a secret" check lets them through).
 NAMES_SECRETS = frozenset({"optional_secrets"})
 PARITY_KEYS: dict[str, type | tuple[type, ...]] = {"optional_secrets": list}
-SCAN_KEYS: dict[str, type | tuple[type, ...]] = {"allow": list}
+SCAN_KEYS: dict[str, type | tuple[type, ...]] = {"allow": list, "pragma_files": list}
 # What each top-level key must be (`environments = 5` is a clear error, not a traceback): a table, but for
 # the arrays of tables ([[promotions]], [[rollout]], [[smoke]]).
 TOP_ARRAYS = ("promotions", "rollout", "smoke")
@@ -84,6 +85,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "yaml_max_nodes": (1000, 1_000_000_000),
     "yaml_max_aliases": (10, 1_000_000_000),
     "sse_idle_s": (30, 86400),
+    "max_list_pages": (1, 1_000_000),
+    "max_list_items": (100, 100_000_000),
+    "manifest_max_mb": (0.01, 1024),
+    "smoke_output_max_kb": (1, 1_000_000),
 }
 GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
 REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
@@ -183,6 +188,7 @@ class Config:
     diff_tool: str | None = None
     optional_secrets: tuple[str, ...] = ()  # [parity]: NAME or slug:NAME
     allowed_findings: dict[str, str] = field(default_factory=dict)  # [scan] allow: fingerprint -> reason
+    pragma_files: dict[str, str] = field(default_factory=dict)  # [scan] pragma_files: "slug/path" -> reason
     rollout: list[dict[str, Any]] = field(default_factory=list)  # [[rollout]] stages: tui/core/ops/rollout.py
     smoke: list[dict[str, Any]] = field(default_factory=list)  # [[smoke]] tests: tui/core/ops/rollout.py
 
@@ -475,10 +481,18 @@ def parse(text: str, path: Path | None = None) -> Config:
     check.keys(limits, LIMIT_KEYS, "limits")
     config.limits = dict(limits)
     config.diff_tool = (data.get("diff") or {}).get("tool") or None
+    if config.diff_tool:
+        try:
+            shlex.split(config.diff_tool)
+        except ValueError as exc:  # "No closing quotation": the app would crash running it
+            raise check.fail(
+                f"[diff] tool {config.diff_tool!r} is not a command line: {exc}.", "diff", "tool"
+            ) from None
     parity = data.get("parity") or {}
     check.keys(parity, PARITY_KEYS, "parity")
     config.optional_secrets = _strings(parity, "optional_secrets", check, "parity")
     config.allowed_findings = _scan_allow(data.get("scan") or {}, check)
+    config.pragma_files = _scan_pragma_files(data.get("scan") or {}, check)
     for key in ("rollout", "smoke"):  # checked in full by tui.core.ops.rollout.stages (file:line there too)
         if key in data and not (isinstance(data[key], list) and all(isinstance(t, dict) for t in data[key])):
             raise check.fail(f"'{key}' must be a list of [[{key}]] tables.", "", key)
@@ -520,6 +534,25 @@ def _scan_allow(section: dict[str, Any], check: _Validator) -> dict[str, str]:
                 "allow",
             )
         allowed[item["fingerprint"]] = item["reason"]
+    return allowed
+
+
+def _scan_pragma_files(section: dict[str, Any], check: _Validator) -> dict[str, str]:
+    """[scan] pragma_files = [{file = "slug/path", reason = "..."}]: the files whose inline
+    ``pragma: allowlist secret`` comments the scan honours (reviewed; the run's audit names them)."""
+    allowed: dict[str, str] = {}
+    for item in section.get("pragma_files") or []:
+        if not (
+            isinstance(item, dict)
+            and set(item) == {"file", "reason"}
+            and all(isinstance(v, str) and v.strip() for v in item.values())
+        ):
+            raise check.fail(
+                'each [scan] pragma_files entry needs exactly file = "slug/path" and reason = "..." (both non-empty).',
+                "scan",
+                "pragma_files",
+            )
+        allowed[item["file"].strip("/")] = item["reason"]
     return allowed
 
 

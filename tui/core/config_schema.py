@@ -128,7 +128,17 @@ def schema() -> dict[str, Any]:
                             "required": ["fingerprint", "reason"],
                             "additionalProperties": False,
                         },
-                    }
+                    },
+                    "pragma_files": {
+                        "type": "array",
+                        "description": "files (slug/path) whose inline 'pragma: allowlist secret' the scan honours",
+                        "items": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string"}, "reason": {"type": "string"}},
+                            "required": ["file", "reason"],
+                            "additionalProperties": False,
+                        },
+                    },
                 },
                 "additionalProperties": False,
             },

@@ -42,9 +42,9 @@ class Window:
         """The occurrence of this window that contains ``now`` or comes next (aware datetimes), or None."""
         local = now.astimezone(self._tz())
         if self.first is not None and self.last is not None:
-            begin = datetime.combine(self.first, time(0), self._tz())
-            finish = datetime.combine(self.last + timedelta(days=1), time(0), self._tz())
-            return (begin, finish) if local < finish else None
+            begin = self._instant(self.first, time(0), earliest=True)
+            finish = self._instant(self.last + timedelta(days=1), time(0), earliest=False)
+            return (begin, finish) if _utc(local) < _utc(finish) else None
         assert self.start is not None and self.end is not None
         candidates = []
         # Occurrences starting from 8 days back to 8 days ahead cover every weekly or daily pattern.
@@ -52,7 +52,7 @@ class Window:
             day = local.date() + timedelta(days=offset)
             if self.start_day is not None and day.weekday() != self.start_day:
                 continue
-            begin = datetime.combine(day, self.start, self._tz())
+            begin = self._instant(day, self.start, earliest=True)
             if self.end_day is not None:
                 span = (self.end_day - self.start_day) % 7 if self.start_day is not None else 0
                 finish_day = day + timedelta(days=span)
@@ -60,10 +60,23 @@ class Window:
                     finish_day += timedelta(days=7)
             else:
                 finish_day = day + timedelta(days=1 if self.end <= self.start else 0)
-            finish = datetime.combine(finish_day, self.end, self._tz())
-            if finish > local:
+            finish = self._instant(finish_day, self.end, earliest=False)
+            if _utc(finish) > _utc(local):
                 candidates.append((begin, finish))
-        return min(candidates) if candidates else None
+        return min(candidates, key=lambda pair: _utc(pair[0])) if candidates else None
+
+    def _instant(self, day: date, at: time, *, earliest: bool) -> datetime:
+        """A wall time of the window's zone as one instant. A wall time that happens twice (the repeated
+        hour of a DST fall-back) or never (the skipped one) has two readings: a window starts at the
+        earlier and ends at the later, so it covers every instant whose wall clock is inside it. Two
+        datetimes of one zone compare by wall time, ignoring ``fold``: every comparison here is in UTC."""
+        zone = self._tz()
+        readings = [datetime.combine(day, at, zone).replace(fold=fold).astimezone(UTC) for fold in (0, 1)]
+        return (min(readings) if earliest else max(readings)).astimezone(zone)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def parse_window(text: str) -> Window:
@@ -142,10 +155,10 @@ def state(env: str, windows: tuple[str, ...] | list[str], now: datetime | None =
         if found is None:
             continue
         begin, end = found
-        if begin <= now < end:
-            if current is None or end > current[2]:
+        if _utc(begin) <= _utc(now) < _utc(end):
+            if current is None or _utc(end) > _utc(current[2]):
                 current = (window, begin, end)
-        elif upcoming is None or begin < upcoming[1]:
+        elif upcoming is None or _utc(begin) < _utc(upcoming[1]):
             upcoming = (window, begin, end)
     return FreezeState(env, current, upcoming)
 

@@ -27,6 +27,13 @@ class GitSourceError(UsageError):
     kind = "git"
 
 
+def check_slug(slug: str) -> None:
+    """A workspace slug is one plain path segment: never empty, ``.``, ``..``, a path or an option
+    (``..`` would make a workspace's folder the whole repository)."""
+    if slug in ("", ".", "..") or any(c in slug for c in "/\\\0") or slug.startswith("-") or slug != slug.strip():
+        raise UsageError(f"{slug!r} is not a workspace slug.")
+
+
 def _git(cwd: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(
         ["git", *args],
@@ -72,6 +79,7 @@ class GitHistory:
             self._fetched = True
 
     def folder(self, slug: str) -> str:
+        check_slug(slug)
         return f"{self.source.dirpath.strip('/')}/{slug}" if self.source.dirpath else slug
 
     def versions(self, slug: str) -> list[Version]:

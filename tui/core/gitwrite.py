@@ -54,7 +54,9 @@ def clone(source: RepoSource) -> Iterator[Path]:
         raise GitWriteError(f"repository {source.id!r} has no path or url to write to.")
     work = Path(tempfile.mkdtemp(prefix="prisme-deploy-git-"))
     try:
-        git(work, "clone", "-q", "--branch", source.branch, location, "repo")
+        # core.symlinks=false: a link committed there is checked out as a plain file holding its target,
+        # so nothing the tool reads or writes in the clone can lead outside it.
+        git(work, "clone", "-q", "-c", "core.symlinks=false", "--branch", source.branch, location, "repo")
         yield work / "repo"
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -63,3 +65,18 @@ def clone(source: RepoSource) -> Iterator[Path]:
 def push(repo: Path, branch: str, *tags: str) -> str:
     git(repo, "push", "-q", "origin", f"HEAD:refs/heads/{branch}", *(f"refs/tags/{t}" for t in tags))
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def symlinks(repo: Path, ref: str, folder: str) -> list[str]:
+    """The symbolic links (mode 120000) under ``folder`` at ``ref``: a shared repository is written by
+    others, and a link there must never be followed on the operator's machine."""
+    listing = git(repo, "ls-tree", "-r", "-z", ref, "--", f"{folder}/")
+    return [entry.split("\t", 1)[1] for entry in listing.split("\0") if entry.startswith("120000 ")]
+
+
+def has_tree(repo: Path, ref: str, folder: str) -> bool:
+    """``folder`` is a directory of ``ref`` (a workspace's folder, not the repository's root or a file)."""
+    proc = subprocess.run(
+        ["git", "cat-file", "-t", f"{ref}:{folder}"], cwd=repo, capture_output=True, text=True, env=GIT_ENV
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == "tree"

@@ -24,6 +24,10 @@ class Limits:
     yaml_max_nodes: int = 2_000_000  # nodes of one YAML file once its aliases are expanded
     yaml_max_aliases: int = 100_000  # alias references in one YAML file
     sse_idle_s: float = 600.0  # a bulk push stream with no line at all for this long is dead
+    max_list_pages: int = 2_000  # pages of one listing (endless pagination: a server that never ends it)
+    max_list_items: int = 500_000  # items of one listing, all pages together
+    manifest_max_mb: float = 1.0  # one release manifest (.releases/*.yml)
+    smoke_output_max_kb: float = 16.0  # a smoke test's output kept in messages, --json and the audit
 
     @property
     def max_body(self) -> int:

@@ -1112,7 +1112,8 @@ class Engine:
         """Run an automation deterministically: its declared ``output`` (null without one)."""
         meta = self.store.get(workspace_id)
         files = self.store.read_files(workspace_id)
-        doc = dsul.load_yaml(files.get(f"automations/{automation}.yml", b""))
+        source = files.get(f"automations/{automation}.yml")
+        doc = dsul.load_yaml(source) if source is not None else None  # a misspelt gate is a 404, never 200 null
         if not isinstance(doc, dict):
             raise SandboxError(404, "ObjectNotFoundError", f"Automation '{automation}' not found")
         if meta["slug"] in self.faults.smoke_fail or f"{meta['slug']}/{automation}" in self.faults.smoke_fail:

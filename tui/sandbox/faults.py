@@ -39,6 +39,14 @@ _NUMBERS = {
     "sse_drop_after": int,
     "processing_after": float,
 }
+# The largest value of each number: a fault slows the sandbox, it never makes it unusable until restart.
+_MAXIMA = {
+    "latency_ms": 60_000,
+    "push_delay_ms": 600_000,
+    "pull_delay_ms": 600_000,
+    "sse_drop_after": 1_000_000,
+    "processing_after": 3_600,
+}
 _LISTS = ("push_fail", "stuck_lock", "html_200", "git_auth_fail", "smoke_fail")
 _MAPS = {"import_fail": str, "error_5xx": int}
 
@@ -50,6 +58,8 @@ def _check(key: str, value: Any) -> Any:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
             raise ValueError(f"fault {key!r} must be a number of at least 0, not {value!r}")
+        if value > _MAXIMA[key]:
+            raise ValueError(f"fault {key!r} must be at most {_MAXIMA[key]}, not {value!r}")
         if _NUMBERS[key] is int and value != int(value):
             raise ValueError(f"fault {key!r} must be a whole number, not {value!r}")
         return _NUMBERS[key](value)

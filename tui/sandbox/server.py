@@ -212,7 +212,8 @@ class Sandbox:
                 if self.faults.latency_ms:
                     await asyncio.sleep(self.faults.latency_ms / 1000)
                 for prefix, status in self.faults.error_5xx.items():
-                    if request.url.path.startswith(prefix):
+                    # the sandbox's own routes stay reachable: a fault can always be switched off again
+                    if request.url.path.startswith(prefix) and not request.url.path.startswith("/sandbox/"):
                         raise SandboxError(int(status), "Internal", "Internal error")
                 if any(request.url.path.startswith(prefix) for prefix in self.faults.html_200):
                     return Response(
@@ -567,6 +568,9 @@ class Sandbox:
         return JSONResponse(self.realism.to_json())
 
     async def create_user(self, request: Request) -> Response:
+        """Minting a token is the admin's: any other token could otherwise mint one for any user."""
+        if request.state.user != ADMIN_ID:
+            raise SandboxError(403, "ForbiddenError", "Only the sandbox admin token can create users")
         body = await self._body(request)
         user_id = str(body.get("id") or "") or None
         token = self.add_user(user_id)

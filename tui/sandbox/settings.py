@@ -9,7 +9,6 @@ The config is the ``config`` field of the workspace's index.yml (``{schema, bloc
 from __future__ import annotations
 
 import json
-import os
 import threading
 from typing import Any
 
@@ -39,8 +38,7 @@ class WorkspaceSettings:
 
     def _write(self, workspace_id: str, secrets: dict[str, dict[str, Any]]) -> None:
         path = self._secrets_file(workspace_id)
-        atomic_write(path, json.dumps(secrets, indent=1).encode())
-        os.chmod(path, 0o600)
+        atomic_write(path, json.dumps(secrets, indent=1).encode(), mode=0o600)
 
     def secrets(self, workspace_id: str) -> dict[str, dict[str, Any]]:
         return self._read(workspace_id)

@@ -57,10 +57,14 @@ class SandboxError(Exception):
         return data
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Write whole, then rename; ``mode`` from the first byte (0o600 for secrets: never readable by
+    others while written, whatever the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as fh:
+        if mode != 0o666:
+            os.fchmod(fh.fileno(), mode)  # a leftover temporary file keeps its old mode: set it before any byte
         fh.write(data)
     os.replace(tmp, path)
 

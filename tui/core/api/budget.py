@@ -20,12 +20,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import random
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from tui.core.api import errors as E
 
 WINDOW = 60.0
 # The gateway counts a request when it arrives, we count it when we send it: a little slack keeps
@@ -34,6 +39,12 @@ MARGIN = 1.0
 LIMITS: dict[str, int] = {"events": 20, "imports": 3, "create": 3}
 NOUNS = {"events": "event searches", "imports": "imports", "create": "workspace creations"}
 NOTIFY_FROM = 1.0  # waits shorter than this are not worth a line
+# A 429 without a usable retryAfter: exponential backoff from BACKOFF_BASE, capped at BACKOFF_CAP (the
+# gateway's window: no limit of the gateway needs a longer wait), with jitter so that parallel jobs of
+# one user do not come back in step.
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = WINDOW
+MAX_BLOCK = 3600.0  # the longest an X-RateLimit-Reset may block a class of requests
 
 _EVENTS = re.compile(r"^/v2/workspaces/[^/]+/(events|search|usage)$")
 _IMPORTS = re.compile(
@@ -68,7 +79,7 @@ class Wait:
 
     @property
     def text(self) -> str:
-        left = max(1, math.ceil(self.seconds))
+        left = max(1, math.ceil(min(self.seconds, 1e12)))  # a number from a server: never inf here
         if self.refused:
             return f"rate limited by the gateway: retrying in {left} s"
         noun = NOUNS.get(self.kind, self.kind)
@@ -140,7 +151,10 @@ class RequestBudget:
 
     # ------------------------------------------------------------------ what the gateway says
     def refused(self, kind: str, retry_after: float) -> None:
-        """A 429: nothing of this class goes before ``retry_after`` seconds."""
+        """A 429: nothing of this class goes before ``retry_after`` seconds (finite: callers check it
+        against their deadline first)."""
+        if not math.isfinite(retry_after):
+            raise ValueError(f"retry_after must be finite, not {retry_after!r}")
         with self._lock:
             until = time.monotonic() + max(0.0, retry_after)
             self._blocked_until[kind] = max(self._blocked_until.get(kind, 0.0), until)
@@ -162,15 +176,24 @@ class RequestBudget:
                     self.windows[kind] = float(length)
             if remaining is not None and remaining <= 0 and reset is not None:
                 seconds = _reset_seconds(reset)
-                if seconds > 0:
-                    until = time.monotonic() + seconds
+                if 0 < seconds < math.inf:  # acquire() refuses a block that outlasts the request's deadline
+                    # A reset an hour away is no 60 s window's: held at MAX_BLOCK so a long-running app
+                    # recovers from one bad header.
+                    until = time.monotonic() + min(seconds, MAX_BLOCK)
                     self._blocked_until[kind] = max(self._blocked_until.get(kind, 0.0), until)
 
     # ------------------------------------------------------------------ waiting
-    async def acquire(self, kind: str, on_wait: OnWait | None = None, *, take: bool = True) -> None:
-        """Wait (reporting it) until a request of this class may go, and count it (unless ``take`` is False)."""
+    async def acquire(
+        self, kind: str, on_wait: OnWait | None = None, *, take: bool = True, until: float | None = None
+    ) -> None:
+        """Wait (reporting it) until a request of this class may go, and count it (unless ``take`` is False).
+
+        ``until`` (a ``time.monotonic()`` instant, the request's deadline): when the gateway's own word
+        (a 429's retryAfter, a reset) blocks this class past it, refuse now rather than wait for hours.
+        Our own pacing never exceeds the window and is not refused."""
         first = True
         while not (self._take(kind) if take else self.delay(kind) <= 0):
+            self.check_until(kind, until)
             left = self.delay(kind)
             if left >= NOTIFY_FROM and on_wait is not None:
                 wait = Wait(
@@ -186,16 +209,73 @@ class RequestBudget:
                 first = False
             await asyncio.sleep(min(1.0, max(left, 0.01)))
 
+    def check_until(self, kind: str, until: float | None) -> None:
+        """Refuse (RateLimited, exit 4) when the gateway blocks this class past ``until``."""
+        blocked = self._blocked_until.get(kind, 0.0)
+        if until is None or blocked <= until:
+            return
+        raise too_long(self.env, blocked - time.monotonic(), until - time.monotonic())
+
+
+def too_long(env: str, seconds: float, deadline: float) -> E.RateLimited:
+    """The error of a gateway wait that no deadline allows (an endless or absurd retryAfter or reset)."""
+    asked = "indefinitely" if not math.isfinite(seconds) else f"{seconds:,.0f} s"
+    return E.RateLimited(
+        f"{env}: the gateway asks to wait {asked} before the next request, longer than this request's "
+        f"deadline ({max(0.0, deadline):,.0f} s left): not waiting.",
+        hint="Another job of the same user may be spending the limit, or the gateway sent a bad value; "
+        "retry later, or raise this environment's deadline if the wait is real.",
+    )
+
+
+def backoff(attempt: int) -> float:
+    """The wait after the ``attempt``-th (from 0) 429 that gave no retryAfter: exponential, capped,
+    with "equal jitter" (half fixed, half random: never zero, so a burst does back off)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
 
 def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
+    """A header's number, or its date (``X-RateLimit-Reset`` as the 2024 gateway sends it) as epoch
+    seconds; None when neither, or not finite (``inf``, ``nan``: never a usable count or time)."""
+    if text is None:
         return None
+    try:
+        value = float(text)
+    except ValueError:
+        return parse_http_time(text)
+    return value if math.isfinite(value) else None
+
+
+_JS_DATE = re.compile(r"^\w{3} (\w{3}) (\d{1,2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-]\d{4})")
+
+
+def parse_http_time(text: str) -> float | None:
+    """Epoch seconds of an HTTP date (``Sun, 06 Dec 2026 23:10:00 GMT``), a JavaScript
+    ``Date.toString()`` (``Sun Dec 06 2026 23:10:00 GMT+0000 (Coordinated Universal Time)``: what Node
+    writes for a Date header value) or an ISO 8601 time; None for anything else."""
+    text = text.strip()[:200]
+    match = _JS_DATE.match(text)
+    if match:
+        month, day, year, hh, mm, ss, zone = match.groups()
+        try:
+            moment = datetime.strptime(f"{day} {month} {year} {hh}:{mm}:{ss} {zone}", "%d %b %Y %H:%M:%S %z")
+        except ValueError:
+            return None
+        return moment.timestamp()
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _reset_seconds(reset: float) -> float:
-    """``X-RateLimit-Reset`` as seconds from now: epoch milliseconds, epoch seconds, or a delay."""
+    """``X-RateLimit-Reset`` as seconds from now: epoch milliseconds, epoch seconds (a date header is
+    read as these), or a delay."""
     if reset > 1e12:
         return reset / 1000 - time.time()
     if reset > 1e9:

@@ -7,10 +7,13 @@ such as "lock" must not be found inside ``https://.../blocks.git``.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from typing import Any
 
 from tui.core.api import errors as E
+from tui.core.api.budget import parse_http_time
 
 _GIT_AUTH = re.compile(
     r"authentication failed for (repository|'http)|could not read (username|password)|permission denied \(publickey",
@@ -29,19 +32,43 @@ GIT_AUTH_HINT = (
 RATE_HINT = "The gateway allows a few imports and event searches per minute per user; wait and retry."
 
 
+def rate_details(body: Any) -> Any:
+    """The ``details`` of a 429: top level (the 2024 gateway) or nested under ``error`` (the docs' shape,
+    ``{"error": {"code", "message", "details": {"retryAfter"}}}``)."""
+    if not isinstance(body, dict):
+        return None
+    details = body.get("details")
+    nested = body.get("error")
+    if not isinstance(details, dict) and isinstance(nested, dict):
+        details = nested.get("details")
+    return details
+
+
 def retry_after(details: Any, headers: dict[str, str] | None = None) -> float | None:
-    """Seconds to wait after a 429: ``details.retryAfter`` (the gateway's body), else ``Retry-After``."""
+    """Seconds to wait after a 429: ``details.retryAfter`` (the gateway's body), else ``Retry-After``
+    (seconds or an HTTP date). ``math.inf`` for a value that asks for forever (``Infinity``, ``inf``, a
+    number too large to be one): the caller refuses what its deadline cannot hold. None when there is
+    no usable value (absent, ``nan``, negative, text): the caller backs off on its own."""
     if isinstance(details, dict):
         value = details.get("retryAfter")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found = _seconds(float(value))
+            if found is not None:
+                return found
     header = (headers or {}).get("retry-after")
     if header:
         try:
-            return max(0.0, float(header))
-        except ValueError:
-            return None
+            return _seconds(float(header))
+        except (ValueError, OverflowError):
+            moment = parse_http_time(header)
+            return None if moment is None else max(0.0, moment - time.time())
     return None
+
+
+def _seconds(value: float) -> float | None:
+    if math.isnan(value) or value < 0:
+        return None
+    return value if value < 1e9 else math.inf  # more than 30 years is "never"
 
 
 def classify(
@@ -53,6 +80,9 @@ def classify(
     reason: str = "",
     correlation_id: str | None = None,
 ) -> E.PrismeError:
+    nested = body.get("error")
+    if isinstance(nested, dict):  # the docs' shape: {"error": {"code", "message", "details"}}
+        body = {**nested, "error": nested.get("error") or nested.get("code") or ""}
     server_class = str(body.get("error") or "")
     message = str(body.get("message") or reason or server_class or "")
     kw: dict[str, Any] = {

@@ -16,6 +16,7 @@ import ipaddress
 import json
 import re
 import ssl
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
@@ -29,10 +30,10 @@ from httpx_sse._decoders import SSEDecoder
 
 from tui.core import limits as L
 from tui.core.api import errors as E
-from tui.core.api.budget import OnWait, RequestBudget, Wait, budget_for, request_class
+from tui.core.api.budget import OnWait, RequestBudget, Wait, backoff, budget_for, request_class, too_long
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
 from tui.core.api.classify import classify as classify_error
-from tui.core.api.classify import retry_after
+from tui.core.api.classify import rate_details, retry_after
 from tui.core.api.models import (
     PLATFORM_WORKSPACE_ID,
     Event,
@@ -176,6 +177,8 @@ class PrismeClient:
         self.budget = budget or budget_for(base_url, token, self.env_name)
         self.on_wait = on_wait
         self._clock_offset: float | None = None  # server clock minus ours, from the Date header
+        self._last_correlation: str | None = None  # x-correlation-id of the last JSON answer
+        self.last_operation: str | None = None  # the correlation id of the last publish (None: unknown)
         verify: bool | ssl.SSLContext = _tls_context(ca_bundle) if verify_tls else False
         self._timeout = timeout
         self.deadline = deadline or default_deadline(timeout)
@@ -208,15 +211,16 @@ class PrismeClient:
         """One request inside the user's budget; a 429 is waited out and retried (it never reached the
         service, so even a POST is safe to send again). Each attempt has a total deadline and a bounded body."""
         kind = request_class(method, path)
-        for _attempt in range(RATE_RETRIES):
+        until = time.monotonic() + (deadline or self.deadline)  # no gateway wait outlives the deadline
+        for attempt in range(RATE_RETRIES):
             if kind:
-                await self.budget.acquire(kind, self.on_wait)
+                await self.budget.acquire(kind, self.on_wait, until=until)
             response = await self._send_bounded(method, path, deadline=deadline, archive=archive, **kwargs)
             if response.status_code != 429:
                 if kind:
                     self.budget.observe(kind, dict(response.headers))
                 break
-            await self._wait_refused(kind, response)
+            await self._wait_refused(kind, response, attempt, until)
         if response.status_code >= 400:
             raise self._error_for(response, method, path)
         return response
@@ -249,19 +253,23 @@ class PrismeClient:
         return response
 
     async def ready_for(self, kind: str) -> None:
-        """Wait (reporting it) until a request of this class may go, without spending the slot."""
-        await self.budget.acquire(kind, self.on_wait, take=False)
+        """Wait (reporting it) until a request of this class may go, without spending the slot (never past
+        a deadline when the gateway's own word blocks it)."""
+        await self.budget.acquire(kind, self.on_wait, take=False, until=time.monotonic() + self.deadline)
 
-    async def _wait_refused(self, kind: str | None, response: httpx.Response) -> None:
+    async def _wait_refused(self, kind: str | None, response: httpx.Response, attempt: int, until: float) -> None:
+        """Wait out a 429: its retryAfter (either shape), else a capped backoff; never past ``until``."""
         try:
             body = response.json()
         except ValueError:
             body = {}
-        seconds = retry_after(body.get("details") if isinstance(body, dict) else None, dict(response.headers))
-        seconds = 1.0 if seconds is None else seconds
+        seconds = retry_after(rate_details(body), dict(response.headers))
+        seconds = backoff(attempt) if seconds is None else seconds
+        if seconds > until - time.monotonic():
+            raise too_long(self.env_name, seconds, until - time.monotonic())
         if kind:
-            self.budget.refused(kind, seconds)
-            await self.budget.acquire(kind, self.on_wait, take=False)  # the retry takes its slot itself
+            self.budget.refused(kind, seconds)  # the backoff too: every request of the class waits it
+            await self.budget.acquire(kind, self.on_wait, take=False, until=until)  # the retry takes its slot
             return
         await self.wait_reported(seconds, kind or "requests")
 
@@ -379,6 +387,7 @@ class PrismeClient:
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
+        self._last_correlation = response.headers.get("x-correlation-id")
         try:
             return response.json()
         except ValueError as exc:
@@ -389,6 +398,16 @@ class PrismeClient:
                 status=response.status_code,
                 correlation_id=response.headers.get("x-correlation-id"),
             ) from exc
+
+    def _check_listing(self, pages: int, items: int) -> None:
+        """Pagination is bounded in total ([limits] max_list_pages, max_list_items): a server that never
+        ends a listing must not grow this process until it dies."""
+        if pages > self.limits.max_list_pages or items > self.limits.max_list_items:
+            raise E.ResponseTooLarge(
+                f"{self.env_name}: the workspace listing went past {self.limits.max_list_pages} pages or "
+                f"{self.limits.max_list_items} workspaces: stopped (a server that never ends its pages?).",
+                hint="Raise [limits] max_list_pages / max_list_items if the instance is really that large.",
+            )
 
     def _expect(self, data: Any, kind: type, what: str) -> Any:
         if not isinstance(data, kind):
@@ -452,6 +471,7 @@ class PrismeClient:
         try:
             while pending:
                 items = await pending.popleft()
+                self._check_listing(following, len(seen) + len(items))
                 fresh = [w for w in items if isinstance(w, dict) and str(w.get("id")) not in seen]
                 seen.update(str(item.get("id")) for item in fresh)
                 if fresh:
@@ -543,6 +563,7 @@ class PrismeClient:
         if repository_id:
             body["repository"] = {"id": repository_id}
         started = await self.server_since()
+        self.last_operation = None
         try:
             data = await self._json(
                 "POST",
@@ -551,6 +572,7 @@ class PrismeClient:
                 params=self._timeout_param(timeout),
                 deadline=self._waiting(timeout),
             )
+            self.last_operation = self._last_correlation  # its events carry it: its own steps, no one else's
         except E.GatewayTimeout:
             data = {"processing": True}  # 408: the service goes on; its result arrives as an event
         if isinstance(data, dict) and data.get("processing"):
@@ -671,8 +693,9 @@ class PrismeClient:
         if sort:
             params["sort"] = sort
         data = self._expect(await self._json("GET", f"{self._ws(workspace_id)}/events", params=params), dict, "events")
-        items = (data.get("result") or {}).get("events") or []
-        return [Event.from_json(e) for e in items if isinstance(e, dict)]
+        result = data.get("result")
+        items = result.get("events") if isinstance(result, dict) else None  # `result: "str"`: no events
+        return [Event.from_json(e) for e in items if isinstance(e, dict)] if isinstance(items, list) else []
 
     async def _wait_event(
         self, workspace_id: str, event_type: str, after: str, match: Callable[[Event], bool] | None = None
@@ -729,7 +752,7 @@ class PrismeClient:
         if force:
             body["force"] = True
         started = now_iso(-2)
-        run = _RunClock(datetime.now(UTC))
+        run = _RunClock(datetime.now(UTC), dry_run=dry_run)
         completed = False
         dropped: str | None = None
         try:
@@ -816,6 +839,8 @@ class PrismeClient:
             return True
         created = parse_time(event.created_at)
         if created is None or created < run.not_before:
+            return False
+        if run.dry_run is not None and bool(event.payload.get("dryRun")) != run.dry_run:
             return False
         groups = event.payload.get("groups")
         return not (run_groups and isinstance(groups, list) and groups and sorted(groups) != sorted(run_groups))
@@ -1003,8 +1028,9 @@ class _RunClock:
 
     SLACK = timedelta(seconds=1)  # the Date header has whole seconds
 
-    def __init__(self, started_at: datetime) -> None:
+    def __init__(self, started_at: datetime, *, dry_run: bool | None = None) -> None:
         self.started_at = started_at
+        self.dry_run = dry_run  # a push's recovery never takes the summary of the dry run just before it
 
     @property
     def not_before(self) -> datetime:

@@ -131,17 +131,30 @@ class Repository:
 
     @classmethod
     def from_json(cls, repo_id: str, data: dict[str, Any]) -> Repository:
-        config = data.get("config") or {}
+        config = data.get("config")
+        config = config if isinstance(config, dict) else {}  # `config: "str"`: no settings, no traceback
         return cls(
             id=repo_id,
             name=str(data.get("name") or repo_id),
             type=str(data.get("type") or "git"),
             mode=str(data.get("mode") or "read-write"),
-            branch=config.get("branch"),
-            url=config.get("url"),
-            dirpath=config.get("dirpath"),
-            groups=tuple(data.get("groups") or ()),
+            branch=_text(config.get("branch")),
+            url=_text(config.get("url")),
+            dirpath=_text(config.get("dirpath")),
+            groups=strings(data.get("groups")),
         )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    """A list of names from a server: anything else (``groups: 5``, a mapping) is none; only its
+    strings count."""
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,7 +219,7 @@ class Workspace:
             id=wid,
             name=str(get("name") or slug or wid),
             slug=str(slug or wid),
-            labels=tuple(get("labels") or ()),
+            labels=strings(get("labels")),
             dirty=bool(get("dirty")),
             updated_at=get("updatedAt"),
             raw=data,

@@ -64,12 +64,26 @@ class Outcome:
         return data
 
 
-async def progress_steps(client: PrismeClient, ws: Workspace, since: str, operation: str) -> list[str]:
+async def progress_steps(
+    client: PrismeClient,
+    ws: Workspace,
+    since: str,
+    operation: str,
+    *,
+    correlation: str | None = None,
+    repository: str | bool | None = False,
+) -> list[str]:
+    """The progress steps of one operation. ``correlation`` (its request's x-correlation-id) ties the
+    events to it; ``repository`` (None: the native store; False: any) keeps another push's steps out
+    where the platform writes no correlation id. A time window alone would take in the steps of a
+    push that failed just before."""
     events = await client.events(ws.id, types=["workspaces.versions.progress"], after_date=since, limit=100, sort="asc")
     return [
         f"{e.payload.get('step')}: {e.payload.get('message')}"
         for e in events
         if e.payload.get("operation") == operation
+        and (repository is False or e.payload.get("repositoryId") == repository)
+        and (correlation is None or e.source.get("correlationId") in (None, correlation))
     ]
 
 
@@ -143,8 +157,9 @@ async def push(
                     ws.id, description=with_reason(description, ctx.reason) or "", name=name, repository_id=repository
                 )
                 entry.version = version.name
+                operation = client.last_operation
                 after = await client.get_workspace(ws.id)
-                steps = await _steps(client, ws, since, "push")
+                steps = await _steps(client, ws, since, "push", correlation=operation, repository=repository or None)
             where = f"git repository {repository!r}" if repository else "the native (Prismeai) store"
             lock_note = ""
             if after.write_lock:
@@ -303,11 +318,19 @@ def _confirmed(
     )
 
 
-async def _steps(client: PrismeClient, ws: Workspace, since: str, operation: str = "pull") -> list[str]:
+async def _steps(
+    client: PrismeClient,
+    ws: Workspace,
+    since: str,
+    operation: str = "pull",
+    *,
+    correlation: str | None = None,
+    repository: str | bool | None = False,
+) -> list[str]:
     """The progress steps for the record, if the search budget allows one more read (they may be late)."""
     if client.budget.room("events") <= PROGRESS_RESERVE:
         return []
-    return await progress_steps(client, ws, since, operation)
+    return await progress_steps(client, ws, since, operation, correlation=correlation, repository=repository)
 
 
 def _unconfirmed(

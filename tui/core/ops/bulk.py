@@ -112,13 +112,32 @@ async def _snapshot_group(
     return [s.id for s in taken], what
 
 
-async def _to_push(ctx: Context, client: PrismeClient, groups: list[str], force: bool) -> list[Workspace]:
-    """The workspaces a bulk push would push: the groups' dirty ones (all of them with --force)."""
-    labels = sorted({label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels})
-    if not labels:
-        return []
-    members = await client.list_workspaces(labels=labels)
-    return [w for w in members if force or w.dirty]
+async def _to_push(
+    ctx: Context, client: PrismeClient, repository: str, groups: list[str], force: bool
+) -> list[Workspace]:
+    """What a bulk push will push, as the server decides it (the secret scan's list): the candidates of
+    its own dry run of the same groups (groups the configuration does not know included), plus the
+    configured labels' dirty members (all with --force). When the server's dry run cannot tell, every
+    dirty workspace: unknown is never safe, so the scan assumes the widest push."""
+    slugs: set[str] = set()
+    answered = False
+    try:
+        async for event in client.bulk_push(repository_id=repository, groups=groups, dry_run=True, force=force):
+            if event.kind == "started":
+                answered = True
+                named = event.payload.get("workspaces")
+                for item in named if isinstance(named, list) else []:
+                    if isinstance(item, dict) and item.get("status") in (None, "candidate"):
+                        slugs.add(str(item.get("slug")))
+    except E.PrismeError:
+        answered = False
+    labels = {label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels}
+    everything = await client.list_workspaces()
+    return [
+        w
+        for w in everything
+        if w.slug in slugs or ((force or w.dirty) and (not answered or labels.intersection(w.labels)))
+    ]
 
 
 async def bulk_push(
@@ -148,9 +167,8 @@ async def bulk_push(
                 if not dry_run:  # what goes to git is scanned first (tui.core.ops.secretscan)
                     from tui.core.ops import secretscan
 
-                    scan = await secretscan.guard(
-                        ctx, client, env, await _to_push(ctx, client, groups, force), f"Bulk push to {repository}"
-                    )
+                    pushed = await _to_push(ctx, client, repository, groups, force)
+                    scan = await secretscan.guard(ctx, client, env, pushed, f"Bulk push to {repository}")
                     entry.details["secretScan"] = scan.audit()
                 async for event in client.bulk_push(
                     repository_id=repository,

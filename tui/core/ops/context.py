@@ -29,6 +29,35 @@ def adhoc_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", name).strip(".-_")[:40] or "url"
 
 
+def origin(url: str) -> tuple[str, frozenset[str], int, str]:
+    """What identifies an instance in a URL: scheme, the addresses its host resolves to (``localhost``
+    and ``127.0.0.1`` are one instance), port (the scheme's default when absent) and path (no trailing
+    slash, no ``/v2``, as the client strips them)."""
+    import socket
+
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(scheme, 0)
+    except ValueError:
+        port = 0
+    path = parts.path.rstrip("/")
+    path = path[: -len("/v2")] if path.endswith("/v2") else path
+    try:
+        found = socket.getaddrinfo(host, port or None, proto=socket.IPPROTO_TCP)
+        addresses = frozenset(str(info[4][0]) for info in found) or frozenset({host})
+    except (OSError, UnicodeError):
+        addresses = frozenset({host})  # unresolvable: only the same spelling matches
+    return scheme, addresses, port, path
+
+
+def same_instance(a: str, b: str) -> bool:
+    sa, aa, pa, ra = origin(a)
+    sb, ab, pb, rb = origin(b)
+    return sa == sb and pa == pb and ra == rb and bool(aa & ab)
+
+
 class Busy(PrismeError):
     kind = "busy"
 

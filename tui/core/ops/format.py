@@ -51,8 +51,11 @@ def bulk_line(event: BulkEvent, tally: BulkTally, title: str = "") -> str:
     ("dev: bulk push base1"): the app's log mixes environments; the CLI runs one and passes none."""
     prefix = f"{title}: " if title else ""
     if event.kind == "started":
-        groups = ", ".join(str(g) for g in event.payload.get("groups") or [])
-        count = len(event.payload.get("workspaces") or [])
+        from tui.core.api.models import strings
+
+        groups = ", ".join(strings(event.payload.get("groups")))
+        named = event.payload.get("workspaces")
+        count = len(named) if isinstance(named, list) else 0
         if prefix:  # the app's log: the title names the run
             return one_line(f"{prefix}started, {count} workspace(s)")
         return one_line(f"started: {count} workspace(s)" + (f" in {groups}" if groups else ""))

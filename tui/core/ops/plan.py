@@ -21,7 +21,7 @@ import yaml
 
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
-from tui.core.api.models import Workspace
+from tui.core.api.models import Workspace, strings
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory
 from tui.core.ops.compare import ignore_rules
@@ -171,7 +171,7 @@ def _workspace_at(history: GitHistory, slug: str, ref: str) -> RepoWorkspace:
     files = history.files(slug, ref)
     meta = _safe_yaml(files.get(".import.yml", b""))
     version = (meta.get("version") or {}).get("name") if isinstance(meta.get("version"), dict) else None
-    groups = tuple(str(g) for g in meta.get("groups") or () if isinstance(g, str))
+    groups = strings(meta.get("groups"))  # `groups: 5` from a repository: none, never a traceback
     return RepoWorkspace(slug, str(version) if version else None, groups, files)
 
 

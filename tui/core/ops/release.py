@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +54,7 @@ class Release:
 
     @classmethod
     def load(cls, text: str, *, storage: str, where: str) -> Release:
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise E.UsageError(f"release manifest {where} is not valid YAML: {exc}") from exc
+        doc = _bounded_yaml(text, where)
         if not isinstance(doc, dict) or not isinstance(doc.get("workspaces"), dict) or not doc.get("release"):
             raise E.UsageError(f"release manifest {where} needs 'release' and a 'workspaces' mapping.")
         versions = {str(k): (str(v) if v is not None else None) for k, v in doc["workspaces"].items()}
@@ -69,6 +67,57 @@ class Release:
             repository=str(doc.get("repository") or ""),
             storage=storage,
         )
+
+
+def _bounded_yaml(text: str, where: str) -> Any:
+    """A manifest read as any other server input ([limits]): at most ``manifest_max_mb``, and no alias
+    (prisme-deploy never writes one; an alias bomb is a few lines that expand to gigabytes)."""
+    from tui.core.limits import MIB, current
+
+    limit = current().manifest_max_mb
+    if len(text) > limit * MIB:
+        raise E.UsageError(f"release manifest {where} is larger than {limit:g} MB ([limits] manifest_max_mb).")
+    try:
+        for count, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent) or count > current().yaml_max_nodes:
+                raise E.UsageError(f"release manifest {where} uses YAML aliases or is too complex: not read.")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise E.UsageError(f"release manifest {where} is not valid YAML: {exc}") from exc
+
+
+def _read_committed(history: GitHistory, head: str, path: str, where: str) -> str:
+    """A manifest committed to the repository, its size checked before it is read (a 10 MB one is not)."""
+    from tui.core.limits import MIB, current
+
+    limit = current().manifest_max_mb
+    if int(_git(history.repo, "cat-file", "-s", f"{head}:{path}").strip() or 0) > limit * MIB:
+        raise E.UsageError(f"release manifest {where} is larger than {limit:g} MB ([limits] manifest_max_mb).")
+    return _git(history.repo, "show", f"{head}:{path}")
+
+
+def _read_local(path: Path) -> str:
+    """A local manifest, never through a link, and no more than the limit allows (+1 byte to tell)."""
+    from tui.core.limits import MIB, current
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(int(current().manifest_max_mb * MIB) + 1).decode("utf-8", "replace")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Written whole or not at all (a full disk leaves no empty manifest to break every command)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def check_name(name: str) -> str:
@@ -120,7 +169,7 @@ def save(ctx: Context, release: Release, repository: str | None, *, local: bool 
     if local:
         folder = _local_dir(repo_id)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (folder / f"{release.name}.yml").write_text(release.dump(), encoding="utf-8")
+        _write_atomic(folder / f"{release.name}.yml", release.dump())
         release.storage = "local"
         return release
     with gitwrite.clone(ctx.config.repositories[repo_id]) as repo:
@@ -139,32 +188,55 @@ def save(ctx: Context, release: Release, repository: str | None, *, local: bool 
 
 
 # ------------------------------------------------------------------------------------------- read
-def list_releases(ctx: Context, repository: str | None = None) -> list[Release]:
+def list_releases(ctx: Context, repository: str | None = None, problems: list[str] | None = None) -> list[Release]:
+    """Every readable release. A bad manifest (unreadable, too large, an alias bomb) and a name that
+    two manifests claim are left out, each said in ``problems``: one bad file disables nothing else,
+    and a duplicate is never resolved by a guess (``get`` refuses it, naming both files)."""
+    problems = [] if problems is None else problems
     repo_id = _repository(ctx, repository)
-    found: dict[str, Release] = {}
+    found: dict[str, list[tuple[str, Release]]] = {}
     history = GitHistory(ctx.config.repositories[repo_id])
     history.sync()
     head = history.resolve("", "latest")
     listing = _git(history.repo, "ls-tree", "--name-only", head, "--", f"{FOLDER}/", check=False)
-    for path in listing.splitlines():
-        if path.endswith(".yml"):
-            text = _git(history.repo, "show", f"{head}:{path}")
-            release = Release.load(text, storage="repository", where=f"{repo_id}:{path}")
-            found[release.name] = release
+    sources: list[tuple[str, str, Any]] = [
+        (f"{repo_id}:{path}", "repository", path) for path in listing.splitlines() if path.endswith(".yml")
+    ]
     folder = _local_dir(repo_id)
-    for local in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
-        release = Release.load(local.read_text(encoding="utf-8"), storage="local", where=str(local))
-        found.setdefault(release.name, release)
-    return sorted(found.values(), key=lambda r: (r.created_at, r.name))
+    sources += [(str(p), "local", p) for p in (sorted(folder.glob("*.yml")) if folder.is_dir() else [])]
+    for where, storage, item in sources:
+        try:
+            text = _read_committed(history, head, item, where) if storage == "repository" else _read_local(item)
+            release = Release.load(text, storage=storage, where=where)
+        except (E.PrismeError, OSError, UnicodeError) as exc:
+            problems.append(getattr(exc, "message", None) or f"release manifest {where}: {exc}")
+            continue
+        found.setdefault(release.name, []).append((where, release))
+    result = []
+    for name, claims in found.items():
+        if len(claims) > 1:
+            problems.append(_duplicate(name, [w for w, _ in claims]))
+            continue
+        result.append(claims[0][1])
+    return sorted(result, key=lambda r: (r.created_at, r.name))
+
+
+def _duplicate(name: str, files: list[str]) -> str:
+    return f"release {name!r} is defined by {len(files)} manifests ({', '.join(files)}): remove all but one."
 
 
 def get(ctx: Context, name: str, repository: str | None = None) -> Release:
-    releases = list_releases(ctx, repository)
+    problems: list[str] = []
+    releases = list_releases(ctx, repository, problems)
     for release in releases:
         if release.name == name:
             return release
+    for problem in problems:
+        if problem.startswith(f"release {name!r} is defined by"):
+            raise E.UsageError(problem)
     known = ", ".join(r.name for r in releases) or "none"
-    raise E.NotFound(f"no release {name!r} (known: {known}).")
+    unread = f"; unreadable: {'; '.join(problems)}" if problems else ""
+    raise E.NotFound(f"no release {name!r} (known: {known}{unread}).")
 
 
 # ------------------------------------------------------------------------------------------- compare

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -49,7 +50,9 @@ class Smoke:
 
 
 def seconds(value: Any, where: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or value < 0:  # soak = inf would sleep forever
+            raise E.UsageError(f"{where}: {value!r} is not a duration (a finite number of seconds, or 30s, 10m, 1h).")
         return float(value)
     match = DURATION.match(str(value))
     if not match:
@@ -215,12 +218,13 @@ async def _one_env(
             return _fail(state, say, env, "confirm", f"{env} is protected and the rollout was not confirmed")
         say("confirm", env, f"{env}: confirmed")
     before = await release.from_env(ctx, env, state.release)
+    uncertain = env in state.previous  # an earlier attempt got this far: it may have imported (kill -9)
     state.previous.setdefault(env, before.workspaces)  # on resume, keep what ran before the first attempt
+    if (the_plan.has_changes or uncertain) and env not in state.changed:
+        state.changed.append(env)  # write-ahead: recorded (and saved below) before the first import request
     state.save()
     say("snapshot", env, f"{env}: recorded what it runs ({len(before.workspaces)} workspaces) for a rollback")
     if the_plan.has_changes:
-        if env not in state.changed:
-            state.changed.append(env)
         result = bulk.BulkRun(env, "bulk-import")
         async for event in bulk.bulk_import(ctx, env, repository=state.repository, groups=state.groups, run=result):
             if event.kind in ("completed", "notice") and event.message:
@@ -261,7 +265,8 @@ async def _gates(ctx: Context, state: State, say: _Reporter, stage: Stage, env: 
                     say,
                     env,
                     "smoke",
-                    f"{env}: smoke {test.workspace}/{test.automation} answered {output!r}, expected {test.expect!r}",
+                    f"{env}: smoke {test.workspace}/{test.automation} answered {_shown(output)}, "
+                    f"expected {test.expect!r}",
                 )
             say("gate", env, f"{env}: smoke {test.workspace}/{test.automation} ok", gate="smoke")
     if stage.soak:
@@ -269,6 +274,16 @@ async def _gates(ctx: Context, state: State, say: _Reporter, stage: Stage, env: 
         await asyncio.sleep(stage.soak)
     say("passed", env, f"{env}: every gate passed")
     return True
+
+
+def _shown(output: Any) -> str:
+    """A smoke test's output as messages, --json and the audit keep it: bounded like any server input
+    ([limits] smoke_output_max_kb), the rest counted."""
+    from tui.core.limits import current
+
+    text = repr(output)
+    limit = int(current().smoke_output_max_kb * 1024)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def _fail(state: State, say: _Reporter, env: str, gate: str, message: str) -> bool:
@@ -289,7 +304,10 @@ async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> 
     state = State.load(name)
     say = _Reporter(state, notify)
     outcomes: list[actions.Outcome] = []
-    for env in reversed(state.changed):
+    # Every environment whose previous versions were recorded, not only those recorded as changed: a
+    # process killed mid-import leaves that record uncertain, so the platform's live versions decide.
+    touched = state.changed + [env for env in state.previous if env not in state.changed]
+    for env in reversed(touched):
         async with ctx.client(env) as client:
             running = {w.slug: w.live_version for w in await client.list_workspaces()}
         for slug, version in sorted(state.previous.get(env, {}).items()):

@@ -33,6 +33,10 @@ _BOUNDARY = frozenset(" \t'\"`,;()[]{}<>=")
 # Written by the platform on export (checksums, which look random to an entropy rule), not by people.
 NOT_SCANNED = frozenset({".import.yml"})
 _SCANNER_LOCK = threading.Lock()  # detect-secrets keeps its settings in a process-wide object
+# detect-secrets skips a line with an inline "pragma: allowlist secret" (or whitelist, nextline): anyone
+# who can edit a workspace could wave a token through with no review. Unless the configuration allows
+# pragmas for that file ([scan] pragma_files, with a reason), they are neutralised before the scan.
+_PRAGMA = re.compile(rb"pragma:( ?)(allowlist|whitelist)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,12 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)  # block the push
     allowed: list[Finding] = field(default_factory=list)  # reviewed false positives ([scan] allow)
     files: int = 0  # how many files were scanned
+    pragma_files: list[str] = field(default_factory=list)  # scanned with their inline pragmas honoured
 
     def audit(self) -> dict[str, Any]:
-        """For the journal: how much was scanned, and the fingerprints let through (no value, no mask)."""
-        return {"files": self.files, "allowed": [f.fingerprint for f in self.allowed]}
+        """For the journal: how much was scanned, the fingerprints let through (no value, no mask), and
+        the files whose inline allowlist pragmas were honoured ([scan] pragma_files)."""
+        return {"files": self.files, "allowed": [f.fingerprint for f in self.allowed], "pragmaFiles": self.pragma_files}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,8 +151,10 @@ def fingerprint(value: str | None) -> str:
     return hashlib.sha256(f"prisme-deploy-scan\0{value or ''}".encode()).hexdigest()[:16]
 
 
-def scan_files(workspace: str, files: Files, paths: Iterable[str]) -> list[Finding]:
-    """detect-secrets over ``paths`` of ``files``, in a private temporary folder removed at once."""
+def scan_files(workspace: str, files: Files, paths: Iterable[str], pragma_files: Iterable[str] = ()) -> list[Finding]:
+    """detect-secrets over ``paths`` of ``files``, in a private temporary folder removed at once. Inline
+    allowlist pragmas count only in ``pragma_files`` (``slug/path``, reviewed in the configuration)."""
+    honoured = {f"{workspace}/{rel}" for rel in files} & set(pragma_files)
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 
@@ -160,7 +168,8 @@ def scan_files(workspace: str, files: Files, paths: Iterable[str]) -> list[Findi
         for number, rel in enumerate(wanted):
             # One flat name per file (no server-chosen path is joined), keeping the extension the plugins read.
             target = root / f"{number}{Path(rel).suffix}"
-            target.write_bytes(files[rel])
+            data = files[rel]
+            target.write_bytes(data if f"{workspace}/{rel}" in honoured else _PRAGMA.sub(rb"pragma:\1ignored", data))
         with _SCANNER_LOCK, default_settings():
             collection = SecretsCollection(root=folder)
             for number in range(len(wanted)):
@@ -207,12 +216,14 @@ async def scan_workspaces(ctx: Context, client: PrismeClient, env: str, workspac
     from tui.core.diff import files_from_zip  # YAML and diffs load only when a push is scanned
 
     allowed = set(ctx.config.allowed_findings)
+    pragmas = ctx.config.pragma_files
     report = ScanReport()
     for ws in workspaces:
         current = files_from_zip(await client.export(ws.id), f"the export of {ws.slug}")
         paths = changed(current, await _last_pushed(ctx, env, ws.slug))
         report.files += len(paths)
-        for finding in await asyncio.to_thread(scan_files, ws.slug, current, paths):
+        report.pragma_files += sorted(f"{ws.slug}/{p}" for p in paths if f"{ws.slug}/{p}" in pragmas)
+        for finding in await asyncio.to_thread(scan_files, ws.slug, current, paths, pragmas):
             (report.allowed if finding.fingerprint in allowed else report.findings).append(finding)
     return report
 

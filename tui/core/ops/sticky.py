@@ -17,6 +17,8 @@ so the next pod restart silently re-imports the newer one.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,9 @@ import yaml
 from tui.core import gitwrite
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
-from tui.core.api.models import validate_version_name
+from tui.core.api.models import strings, validate_version_name
 from tui.core.config import RepoSource
+from tui.core.gitsource import check_slug
 from tui.core.ops import actions
 from tui.core.ops.context import Context
 from tui.core.ops.plan import read_repository
@@ -79,12 +82,12 @@ async def startup_import(client: PrismeClient) -> StartupImport | None:
     for event in reversed(runs):  # oldest first: the configured order
         if str(event.payload.get("repositoryId") or "") != repository:
             continue
-        for group in event.payload.get("groups") or []:
-            if isinstance(group, str) and group not in groups:
+        for group in strings(event.payload.get("groups")):
+            if group not in groups:
                 groups.append(group)
     newest = runs[0]
     failed = newest.type.endswith(".completed") and bool(newest.payload.get("errors"))
-    stopped = next((g for g in newest.payload.get("groups") or [] if isinstance(g, str)), None) if failed else None
+    stopped = next(iter(strings(newest.payload.get("groups"))), None) if failed else None
     return StartupImport(repository, groups, newest.created_at, stopped)
 
 
@@ -150,12 +153,24 @@ class Published:
 
 def publish_revert(source: RepoSource, slug: str, old: str, name: str | None, author: str) -> Published:
     """Commit ``old``'s files of ``slug`` as a new version at the branch head, tag it, push it."""
+    check_slug(slug)  # before any git command: ".." would make the folder the whole repository
     folder = f"{source.dirpath.strip('/')}/{slug}" if source.dirpath else slug
     with gitwrite.clone(source) as repo:
         plain = not gitwrite.tag_exists(repo, f"{slug}/{old}") and gitwrite.tag_exists(repo, old)
         ref = old if plain else f"{slug}/{old}"
         if not gitwrite.tag_exists(repo, ref):
             raise E.NotFound(f"repository {source.id!r} has no version {old!r} of {slug} to republish.")
+        if not gitwrite.has_tree(repo, ref, folder):
+            raise E.NotFound(
+                f"repository {source.id!r} has no folder {folder!r} at {ref}: {slug} is not a workspace there."
+            )
+        links = gitwrite.symlinks(repo, ref, folder)
+        if links:
+            raise E.UsageError(
+                f"repository {source.id!r} holds symbolic links in {slug} at {ref} ({', '.join(links[:5])}): "
+                "refusing to republish it (a link would make the tool read or write outside the repository).",
+                hint="A workspace export never contains links: remove them from the repository first.",
+            )
         chosen = name or _free_name(repo, slug, f"{old}-revert"[:15], plain)
         validate_version_name(chosen)
         tag = chosen if plain else f"{slug}/{chosen}"
@@ -183,12 +198,22 @@ def _free_name(repo: Path, slug: str, base: str, plain: bool) -> str:
 
 
 def _rename_version(path: Path, name: str) -> None:
-    """The new version's name where the workspaces service reads it (``.import.yml`` ``version.name``)."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """The new version's name where the workspaces service reads it (``.import.yml`` ``version.name``).
+    Opened without following a link, and replaced rather than written through."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        doc = None
+    else:
+        with os.fdopen(fd, "rb") as handle:
+            doc = yaml.safe_load(handle.read(1024 * 1024)) if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) else None
     doc = doc if isinstance(doc, dict) else {}
     version = doc.get("version")
     doc["version"] = {**(version if isinstance(version, dict) else {}), "name": name}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
 async def sticky_rollback(
@@ -203,8 +228,10 @@ async def sticky_rollback(
 ) -> tuple[actions.Outcome, RestartRisk]:
     """Roll forward to ``version``'s content: publish it as a new version, pull it, check a restart keeps it."""
     ctx.require_writable(env)
+    check_slug(slug)
     startup = None
     async with ctx.client(env) as client:
+        await client.find_workspace(slug)  # a workspace of this instance, before anything touches git
         startup = await startup_import(client)
     repo_id = startup.repository if startup and startup.repository else repository
     if not repo_id:
