@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import diffs, streams, workspaces  # their scenarios, registered in ALL below
+from bench import diffs, streams, terminal, workspaces  # their scenarios, registered in ALL below
 from bench.common import PY, TOKEN, Yield, child_env, median
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
@@ -153,18 +153,13 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
 
 
 # ------------------------------------------------------------------------------------------------ 4 bulk push
-def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
-    if shutil.which("curl") is None:
-        return
-    data = work / "push"
-    seed_many(data, scale.push_workspaces, release=work / "push-release.git")
-    running = start_in_thread(data, TOKEN, name="bench", environ={})
+def _push_commands(url: str) -> tuple[list[str], list[str]]:
     body = '{"repository": {"id": "release"}, "groups": ["base1"], "force": true}'
     curl = [
         "curl",
         "-N",
         "-s",
-        f"{running.url}/v2/workspaces/platform/versions?sse=true",
+        f"{url}/v2/workspaces/platform/versions?sse=true",
         "-H",
         f"Authorization: Bearer {TOKEN}",
         "-H",
@@ -172,40 +167,51 @@ def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
         "--data",
         body,
     ]
-    ours = [
-        PY,
-        "-m",
-        "tui",
-        "bulk-push",
-        "--url",
-        running.url,
-        "--env",
-        "bench",
-        "--repository",
-        "release",
-        "--groups",
-        "base1",
-        "--force",
-    ]
+    ours = [PY, "-m", "tui", "bulk-push", "--url", url, "--env", "bench", "--repository", "release"]
+    return curl, [*ours, "--groups", "base1", "--force"]
+
+
+def _push_once(work: Path, name: str, count: int, side: str, env: dict[str, str]) -> float:
+    """One push (``side``: "curl" or "ours") into a platform and repository seeded for it alone, so every
+    run starts from the same state: a push adds commits, and a repository that grows between runs made
+    whichever side went second pay for it."""
+    data = work / f"push-{name}"
+    seed_many(data, count, release=work / f"push-{name}-release.git")
+    running = start_in_thread(data, TOKEN, name="bench", environ={})
     try:
-        env = child_env({"PRISME_DEPLOY_TOKEN": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")})
-        timed(curl), timed(ours, env)  # warm: the git clone, byte-code, the page cache
-        curl_times, our_times = [], []
-        for number in range(runs):
-            # Every push adds commits to the repository, so each run is a little slower than the last:
-            # alternate which side goes first, or the second would always pay for a bigger repository.
-            pair = [(curl_times, curl, None), (our_times, ours, env)]
-            for times, command, extra in pair if number % 2 == 0 else reversed(pair):
-                times.append(timed(command, extra))
+        curl, ours = _push_commands(running.url)
+        return timed(curl) if side == "curl" else timed(ours, env)
     finally:
         running.stop()
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(work / f"push-{name}-release.git", ignore_errors=True)
+
+
+def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
+    if shutil.which("curl") is None:
+        return
+    env = child_env({"PRISME_DEPLOY_TOKEN": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")})
+    count = scale.push_workspaces
+    _push_once(work, "warm-curl", count, "curl", env), _push_once(work, "warm-ours", count, "ours", env)  # caches
+    curl_times: list[float] = []
+    our_times: list[float] = []
+    for number in range(runs):
+        # Each run on a fresh platform and repository; the order still alternates within a pair, so a
+        # machine that slows down during a pair does not always hit the same side.
+        sides = ["curl", "ours"] if number % 2 == 0 else ["ours", "curl"]
+        for side in sides:
+            took = _push_once(work, f"{number}-{side}", count, side, env)
+            (curl_times if side == "curl" else our_times).append(took)
+    ours_s, curl_s = median(our_times), median(curl_times)
     yield (
         "bulk_push",
         median([a / b for a, b in zip(our_times, curl_times, strict=True)]),
         {
-            "prisme_deploy_s": round(median(our_times), 3),
-            "curl_s": round(median(curl_times), 3),
-            "workspaces": scale.push_workspaces,
+            "prisme_deploy_s": round(ours_s, 3),
+            "curl_s": round(curl_s, 3),
+            "ratio_of_medians": round(ours_s / curl_s, 3),  # beside the median of pair ratios (the value)
+            "workspaces": count,
+            "state": "fresh platform and repository per run",
         },
     )
 
@@ -220,4 +226,5 @@ ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
     "matrix": workspaces.matrix,
     "memory": workspaces.memory,
     "rate_limited": streams.rate_limited,
+    "wire": terminal.wire,  # bytes written to a 120x40 pty: a bulk stream, a filter keystroke (bench/terminal.py)
 }

@@ -212,7 +212,8 @@ def load_pages(work: Path, scale: Any, runs: int) -> Yield:
             return time.perf_counter() - start
 
         our_run(), curl_run()  # warm: byte-code, the sandbox's listing order
-        first_pages.clear(), imports.clear()
+        first_pages.clear()
+        imports.clear()
         our_times, curl_times = [], []
         for _ in range(runs):
             our_times.append(our_run())

@@ -1,7 +1,9 @@
 """The diff engine: two workspace snapshots (file path -> bytes) in, per-file hunks and a diffstat out.
 
 Before diffing, YAML is normalised (``yaml_canonical``: keys sorted, one quoting style, one layout) so
-that reordered keys, quoting and whitespace do not show; ``raw=True`` diffs the text as stored.
+that reordered keys, quoting and whitespace do not show; ``raw=True`` diffs the text as stored. Only files
+whose bytes differ are normalised; the two sides of one file share what they have in common (the steps a
+change did not touch are read and written once).
 Instance identity (``id``, ``slug``,
 ``repositories`` in index.yml) never travels with a promotion, so it is left out; what the platform
 rewrites on import (``tui.core.ignore``) is ignored and counted;
@@ -45,8 +47,13 @@ def files_from_zip(data: bytes, what: str = "the archive") -> Files:
     return files
 
 
-def _load(path: str, text: str) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
+def _load(
+    path: str, text: str, memo: yaml_canonical.Memo | None = None
+) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
     """The documents of a YAML text and the writer that gives their canonical text (None: not YAML)."""
+    docs = yaml_canonical.parse_simple(text, memo)  # the common subset, without libyaml's events; None: outside
+    if docs is not None:
+        return docs, yaml_canonical.dump_all
     try:
         return yaml_canonical.parse(text, path), yaml_canonical.dump_all
     except yaml_canonical.Unsupported:
@@ -56,8 +63,8 @@ def _load(path: str, text: str) -> tuple[list[Any], Callable[[list[Any]], str]] 
     try:
         yaml_canonical.check_expansion(text, path)  # PyYAML's dump expands aliases just the same
         doc = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return None
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+        return None  # PyYAML's constructors raise these too (``!!bool -x``, ``!!int 0x``): not valid YAML data
     return [doc], _dump_pyyaml
 
 
@@ -93,14 +100,21 @@ def normalise_pair(
     """Both sides of a file, with the ignored differences neutralised; and how many there were."""
     if raw or not _is_yaml(path):
         return normalise(path, old, raw=raw), normalise(path, new, raw=raw), 0
-    left = _load(path, old.decode("utf-8", errors="replace"))
-    right = _load(path, new.decode("utf-8", errors="replace"))
+    memo: yaml_canonical.Memo = {}  # the steps both sides share are read once
+    left = _load(path, old.decode("utf-8", errors="replace"), memo)
+    right = _load(path, new.decode("utf-8", errors="replace"), memo)
     if left is None or right is None or not left[0] or not right[0]:
         return normalise(path, old, ignore_keys=ignore_keys), normalise(path, new, ignore_keys=ignore_keys), 0
     _drop_identity(path, left[0][0], ignore_keys)
     _drop_identity(path, right[0][0], ignore_keys)
     ignored = ignore.pair(path, left[0][0], right[0][0])
-    return left[1](left[0]), right[1](right[0]), ignored
+    written: dict[int, list[str]] = {}  # the items both sides share are written once (after the edits above)
+
+    def write(loaded: tuple[list[Any], Callable[[list[Any]], str]]) -> str:
+        docs, dump = loaded
+        return yaml_canonical.dump_all(docs, written) if dump is yaml_canonical.dump_all else dump(docs)
+
+    return write(left), write(right), ignored
 
 
 def _drop_identity(path: str, doc: Any, ignore_keys: tuple[str, ...]) -> None:
