@@ -144,7 +144,9 @@ def fleet(
         us.stop()
 
 
-FLEET = '\n[environments.prod-us]\nurl = "{url}"\ntier = "production"\nrepositories = ["release"]\n' + ROLLOUT
+FLEET = '\n[environments.prod-us]\nurl = "{url}"\ntier = "production"\nrepositories = ["release"]\n' + (
+    ROLLOUT.replace("{", "{{").replace("}", "}}")  # FLEET.format(url=...): the smoke's expect = {} stays
+)
 
 
 async def test_the_releases_view_shows_where_a_release_runs_and_a_rollout_stops_at_a_failed_smoke(
@@ -239,3 +241,62 @@ async def test_a_plain_rollback_from_the_app_is_logged_at_risk_and_a_restart_und
     admin(prod, "POST", "/sandbox/startup-import", json={})
     wait_for_runs(prod, 6)
     assert server_ws(prod, "knowledge-base")["lastPull"]["version"] == "v1.2.0"  # what the dialog warned of
+
+
+async def test_a_rollout_with_a_frozen_last_stage_is_refused_as_it_is_asked_for_and_goes_with_break_glass(
+    fleet: dict[str, Running], root_of: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PRISME_DEPLOY_REASON", raising=False)  # the break-glass reason stands for it
+    platform = {k: v for k, v in fleet.items() if k != "prod-us"}
+    frozen = FLEET.replace("[environments.prod-us]\n", '[environments.prod-us]\nfreeze = ["2020-01-01/2099-12-31"]\n')
+    app = make_app(platform, root_of, env="dev", extra=frozen.format(url=fleet["prod-us"].url))
+    release.save(app.ctx, release.from_repository(app.ctx, "release", "2026.12.2"), None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, TableScreen)
+        await pilot.press("enter")  # the only release
+        await settle(pilot)
+        # Said as the rollout is asked for, with the window, before any plan or confirmation.
+        assert "FROZEN prod-us is frozen until 2100-01-01T00:00+00:00" in log_text(app), log_text(app)
+        app.screen.query_one("#groups", SelectionList).select("base1")
+        await pilot.pause()
+        await pilot.click("#confirm")  # Plan…
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        assert any(w.startswith("FROZEN prod-us until 2100-01-01") for w in modal.warnings), modal.warnings
+        modal.query_one("#confirm-input", Input).value = "2026.12.2"
+        await pilot.pause()
+        assert modal.query_one("#confirm", Button).disabled  # no glass broken
+        modal.query_one("#break_glass", Input).value = "SEV1 outage"
+        await pilot.pause()
+        assert not modal.query_one("#confirm", Button).disabled
+        await pilot.click("#confirm")
+        await settle(pilot)
+        log = log_text(app)
+        assert "BREAK-GLASS prod-us: rollout of 2026.12.2 in a freeze window; reason: SEV1 outage" in log, log
+        assert "OK   Rollout 2026.12.2: completed" in log, log
+    imports = [e for e in app.ctx.audit.read(action="bulk-import") if e["env"] == "prod-us"]
+    assert imports and imports[0]["breakGlass"] == "SEV1 outage"
+
+
+async def test_the_releases_view_refuses_a_release_that_is_not_the_head_before_any_dialog(
+    fleet: dict[str, Running], root_of: Path
+) -> None:
+    platform = {k: v for k, v in fleet.items() if k != "prod-us"}
+    app = make_app(platform, root_of, env="dev", extra=FLEET.format(url=fleet["prod-us"].url))
+    old = await release.from_env(app.ctx, "prod-us", "old", labels=["production:app:base1"])
+    release.save(app.ctx, old, None, local=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        columns = [str(c.label) for c in table.columns.values()]
+        assert dict(zip(columns, map(str, table.get_row_at(0)), strict=True))["head"] == "not head"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ActionModal)  # no dialog opened
+        assert "REFUSED rollout of old: release old is not the head of its repository" in log_text(app)

@@ -227,8 +227,8 @@ def test_config_show_gives_each_value_its_source(
 
 # Every key the schema knows, with a good and a bad value; the validator and the schema must agree on each.
 def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
-    good = {"string": "x", "boolean": True, "integer": 3, "number": 2.5, "array": ["a"]}
-    bad = {"string": 7, "boolean": "yes", "integer": "3", "number": "2", "array": "a"}
+    good = {"string": "x", "boolean": True, "integer": 3, "number": 2.5, "array": ["a"], "object": {}}
+    bad = {"string": 7, "boolean": "yes", "integer": "3", "number": "2", "array": "a", "object": "x"}
     special_good = {
         "environments.url": "https://api.example.com",
         "environments.tier": "staging",
@@ -239,8 +239,10 @@ def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         "environments.platform_variables": ["WORKSPACE_SECRET_crm_OPENAI_KEY"],
         "scan.allow": [{"fingerprint": "a0a02c3c7eeb95e3", "reason": "reviewed"}],
         "scan.pragma_files": [{"file": "crm/automations/a.yml", "reason": "reviewed"}],
+        "environments.startup_import": {"repository": "release", "groups": ["base1"]},
     }
     special_bad = {
+        "environments.startup_import": {"repository": "release"},
         "environments.url": "ftp://x",
         "environments.tier": "prod",
         "secrets.store": "file",

@@ -162,7 +162,7 @@ def test_parity_and_promotion_refusal_name_the_secret_and_print_no_value(
     report = json.loads(out)
     assert code == 1 and report["missingRequired"] == ["OPENAI_KEY"]
     assert {"kind": "secret", "name": "OPENAI_KEY", "required": True, "declaredIn": "secrets.schema",
-            "staging": True, "prod": False} in report["rows"]  # fmt: skip
+            "broughtByImport": False, "staging": True, "prod": False} in report["rows"]  # fmt: skip
 
     before = call(prod, "GET", f"/v2/workspaces/{ws_id(prod, 'hr-assistant')}").json()
     promote = ["promote", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--yes", "--accept-drift"]
@@ -194,3 +194,68 @@ def test_parity_and_promotion_refusal_name_the_secret_and_print_no_value(
         assert CANARY not in text
     for path in _everything_written(isolated_home):
         assert CANARY.encode() not in path.read_bytes(), path
+
+
+# ---------------------------------------------------------------------------------------------- fail closed (issue 24)
+def test_both_schema_forms_are_read_and_required_is_honoured() -> None:
+    files = _files(
+        {
+            "slug": "crm",
+            "secrets": {
+                "schema": {"OPENAI_KEY": {"type": "string"}, "SENTRY_DSN": {"type": "string", "required": False}}
+            },
+            "config": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"apiUrl": {"type": "string"}, "debug": {"type": "boolean"}},
+                    "required": ["apiUrl"],
+                }
+            },
+        }
+    )
+    items = {(e.kind, e.name): e.required for e in expected(files, "crm")}
+    assert items == {
+        ("secret", "OPENAI_KEY"): True,
+        ("secret", "SENTRY_DSN"): False,  # required: false on a secret
+        ("config", "apiUrl"): True,
+        ("config", "debug"): False,  # JSON schema: not in required
+    }  # and no key named "type", "properties" or "required"
+    loose = _files({"secrets": {"schema": {"type": "object", "properties": {"TOKEN": {"type": "string"}}}}})
+    assert [(e.name, e.required) for e in expected(loose, "x")] == [("TOKEN", True)]  # unsaid: required
+
+
+def test_a_config_key_the_import_brings_along_is_not_missing_and_an_unreadable_secret_is_not_set() -> None:
+    from tui.core.ops.compare import Ref
+    from tui.core.ops.parity import Parity, Provided, brought_keys, refusal, rows
+
+    files = _files({"config": {"schema": {"apiUrl": {"type": "string"}}, "value": {"apiUrl": "https://x"}}})
+    items = expected(files, "crm") + expected(_files({"secrets": {"schema": {"KEY": {"type": "string"}}}}), "crm")
+    source = Provided("staging", "crm", frozenset({"KEY"}), frozenset({"apiUrl"}))
+    hidden = Provided("prod", "crm", frozenset(), frozenset(), secrets_known=False)  # a 200 {} to a non-owner
+    found = {r.name: r for r in rows(items, source, hidden, brought_keys(files))}
+    assert found["apiUrl"].brought and not found["apiUrl"].missing
+    assert found["KEY"].target_has is None and found["KEY"].missing  # cannot tell is never "set"
+    refused = refusal(Parity(Ref("staging", "crm"), Ref("prod", "crm"), list(found.values())), ())
+    assert refused is not None and "KEY (cannot tell)" in refused.message and "cannot tell whether" in refused.message
+    known_empty = Provided("prod", "crm", frozenset(), frozenset())
+    assert {r.name: r.target_has for r in rows(items, source, known_empty)}["KEY"] is False
+
+
+@pytest.mark.e2e
+def test_an_empty_secrets_answer_to_a_caller_who_may_not_read_them_is_cannot_tell(
+    platform: dict[str, Running], configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging, prod = platform["staging"], platform["prod"]
+    _declare(staging, "hr-assistant", {"OPENAI_KEY": {"type": "string"}})
+    _set_secret(prod, ws_id(prod, "hr-assistant"), "OPENAI_KEY", CANARY)  # set, but hidden from a non-owner
+    call(prod, "POST", "/sandbox/realism", json={"secrets_owner_only": True})
+    monkeypatch.setenv("PRISME_DEPLOY_TOKEN_PROD", prod.new_user())  # neither owner nor super admin
+    code = main(["parity", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--json"])
+    out, err = capsys.readouterr()
+    row = next(r for r in json.loads(out)["rows"] if r["name"] == "OPENAI_KEY")
+    assert code == 1 and row["prod"] is None, out + err  # not "missing", not "set": cannot tell
+    assert CANARY not in out + err
+    monkeypatch.setenv("PRISME_DEPLOY_TOKEN_PROD", prod.token)  # the super admin may read them
+    code = main(["parity", "--from", "staging:hr-assistant", "--to", "prod:hr-assistant", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and next(r for r in json.loads(out)["rows"] if r["name"] == "OPENAI_KEY")["prod"] is True

@@ -165,9 +165,10 @@ def startup_runs(running: Running) -> int:
         running,
         "GET",
         "/v2/workspaces/platform/events",
-        params={"types": "workspaces.bulkImport.completed", "source.userId": "system:startup-import", "limit": 100},
+        params={"types": "workspaces.bulkImport.completed", "limit": 100},
     ).json()
-    return len((events.get("result") or {}).get("events") or [])
+    found = (events.get("result") or {}).get("events") or []
+    return sum(1 for e in found if not (e.get("source") or {}).get("userId"))  # a startup run has no user
 
 
 def wait_for_runs(running: Running, count: int) -> None:
@@ -256,12 +257,67 @@ def test_a_sticky_rollback_survives_a_restart(
     assert code == 0, out  # the running content is v1.1.0's
 
 
-def test_without_a_startup_import_a_rollback_is_not_reported_at_risk(
+def test_without_a_startup_import_seen_or_declared_a_rollback_is_unknown_and_taken_as_at_risk(
     configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A platform that writes no startup marker: no rollback is reported safe from the next restart.
     code, out, err = cli(
         capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "staging", "--yes", "--json"
     )
     doc = json.loads(out)
     assert code == 0, err
-    assert doc["restart"]["atRisk"] is False and "no startup import" in doc["restart"]["message"]
+    assert doc["restart"]["atRisk"] is True and doc["restart"]["unknown"] is True, doc["restart"]
+    assert doc["restart"]["message"].startswith("UNKNOWN: assume the next restart re-imports")
+    assert "--sticky" in doc["restart"]["message"] and "startup_import" in doc["restart"]["message"]
+    # Declared: "none" is the operator's word (configuration), and a declared import is checked as seen.
+    text = configured.read_text(encoding="utf-8")
+    configured.write_text(
+        text.replace("[environments.staging]\n", "[environments.staging]\nstartup_import = {}\n"), encoding="utf-8"
+    )
+    code, out, err = cli(
+        capsys, "rollback", "securechat", "v1.1.0", "--repository", "release", "--env", "staging", "--yes", "--json"
+    )
+    assert code == 0 and json.loads(out)["restart"]["atRisk"] is False, out + err
+    declared = 'startup_import = { repository = "release", groups = ["base1", "base2", "extended"] }\n'
+    configured.write_text(text.replace("[environments.staging]\n", "[environments.staging]\n" + declared), "utf-8")
+    code, out, err = cli(
+        capsys, "rollback", "securechat", "v1.0.0", "--repository", "release", "--env", "staging", "--yes", "--json"
+    )
+    restart = json.loads(out)["restart"]
+    assert code == 0 and restart["atRisk"] is True and not restart["unknown"], out + err
+    assert restart["startupImport"]["repository"] == "release" and restart["message"].startswith("at risk")
+
+
+def test_a_plan_that_finds_no_workspace_of_a_group_exits_2_and_says_what_it_looked_for(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = configured.read_text(encoding="utf-8")
+    configured.write_text(text.replace('dirpath = "workspaces"\n', ""), encoding="utf-8")  # a plain clone
+    code, out, err = cli(capsys, "plan", "bulk-import", "--env", "prod", "--repository", "release", "--groups", "base1")
+    assert code == 2, out + err
+    assert "no workspace of group(s) base1 in repository release" in err
+    assert "labels production:app:base1" in err and "no dirpath" in err
+    assert "workspaces found under workspaces/: set dirpath" in err, err
+    configured.write_text(text, encoding="utf-8")
+    code, out, err = cli(
+        capsys, "plan", "bulk-import", "--env", "prod", "--repository", "release", "--groups", "nosuch"
+    )
+    assert code == 2 and "group(s) nosuch undefined" in err and "platform lists" in err, err
+
+
+def test_a_group_the_configuration_lacks_is_read_from_the_platform(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = configured.read_text(encoding="utf-8")
+    configured.write_text(text.replace("[groups.base1]\n", "[groups.other]\n"), encoding="utf-8")
+    code, out, err = cli(capsys, "plan", "bulk-import", "--env", "prod", "--repository", "release", "--groups", "base1")
+    assert code in (0, 1) and "Plan: bulk-import release → prod" in out, err
+
+
+def test_plan_promote_of_a_group_with_no_workspace_on_the_source_exits_2(
+    configured: Path, platform: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = configured.read_text(encoding="utf-8")
+    configured.write_text(text.replace('labels = ["production:app:base1"]', 'labels = ["no:such:label"]'), "utf-8")
+    code, out, err = cli(capsys, "plan", "promote", "staging", "prod", "--groups", "base1")
+    assert code == 2 and "no workspace of group base1 on staging" in err and "no:such:label" in err, out + err

@@ -169,7 +169,7 @@ def test_a_fixed_window_opens_again_after_retry_after(make_sandbox: Callable[...
 
 
 def test_rate_limit_flags_parse() -> None:
-    assert parse_rate_limits("events=5") == {"events": 5, "imports": 3, "create": 3}
+    assert parse_rate_limits("events=5") == {"events": 5, "imports": 3, "create": 3, "test": 30}
     assert parse_rate_limits("off") == {}
     with pytest.raises(ValueError, match="CLASS=N"):
         parse_rate_limits("searches=3")

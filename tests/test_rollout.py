@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import platform_config, set_faults
@@ -46,6 +47,7 @@ max_parallel = 1
 [[smoke]]
 workspace = "knowledge-base"
 automation = "healthcheck"
+expect = {}
 """
 
 
@@ -228,3 +230,177 @@ def test_a_huge_smoke_output_is_bounded_in_messages_json_and_the_audit(
     assert max(len(line) for line in out.splitlines()) < 100_000
     journal = next(isolated_home.rglob("audit.jsonl")).read_text().splitlines()
     assert max(len(line) for line in journal) < 200_000
+
+
+def _freeze(isolated_home: Path, env: str) -> None:
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace(f"[environments.{env}]\n", f'[environments.{env}]\nfreeze = ["2020-01-01/2099-12-31"]\n'),
+        encoding="utf-8",
+    )
+
+
+def test_a_rollout_with_a_frozen_last_stage_changes_nothing_anywhere_and_says_the_window(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    assert cli(capsys, "release", "snapshot", "--env", "staging", "--name", "s0", "--store", "local")[0] == 0
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r3")[0] == 0
+    _freeze(isolated_home, "prod-us")
+    code, out, err = cli(capsys, "rollout", "r3", "--groups", "base1", "--yes")
+    assert code == 1, out + err
+    assert "prod-us is frozen until 2100-01-01T00:00+00:00 (window '2020-01-01/2099-12-31')" in err, err
+    assert "--break-glass" in err and "rollout of r3 refused; nothing was done" in err
+    assert "[import]" not in out and "[plan]" not in out  # refused before the first environment
+    assert cli(capsys, "release", "diff", "--env", "staging", "s0")[0] == 0  # staging runs what it ran
+    journal = next(isolated_home.rglob("audit.jsonl"), None)
+    actions = [json.loads(x)["action"] for x in journal.read_text().splitlines()] if journal else []
+    assert "bulk-import" not in actions and "rollout" not in actions
+    code, _, err = cli(capsys, "rollout", "r3", "--rollback", "--yes")
+    assert code == 2 and "no rollout of r3" in err  # nothing was recorded to roll back
+
+
+def test_plan_rollout_of_a_release_that_is_not_the_head_refuses_and_says_why(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(capsys, "release", "snapshot", "--env", "prod", "--name", "old2", "--store", "local")[0] == 0
+    code, out, err = cli(capsys, "plan", "rollout", "old2", "--groups", "base1")
+    assert code == 2 and "is not release old2" in err and "a rollout imports the head" in err, out + err
+    assert "Plan:" not in out  # the head's versions are not planned under this release's name
+
+
+# ------------------------------------------------------------------------------------------- fail closed (issue 24)
+def _context(isolated_home: Path) -> Any:
+    from tui.core import config as cfg
+    from tui.core.ops.context import Context
+
+    return Context.create(cfg.load(isolated_home / "config" / "prisme-deploy" / "config.toml"), use_keyring=False)
+
+
+def _gates(ctx: Any, stage: Any, tests: list[Any]) -> tuple[bool, list[dict[str, Any]]]:
+    import asyncio
+
+    from tui.core.ops import rollout
+
+    state = rollout.State("r", "release", ["base1"])
+    ok = asyncio.run(rollout._gates(ctx, state, rollout._Reporter(state, None), stage, "staging", tests))
+    return ok, state.steps
+
+
+def test_a_readiness_the_token_may_not_read_fails_the_gate_unless_the_stage_skips_it(
+    fleet: dict[str, Running], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.core.api.client import PrismeClient
+    from tui.core.api.models import Readiness
+    from tui.core.ops import rollout
+
+    async def forbidden(self: Any) -> Readiness:  # the sandbox always answers; a real one 403s a non-admin
+        return Readiness(ready=False, services={}, allowed=False)
+
+    monkeypatch.setattr(PrismeClient, "readiness", forbidden)
+    ctx = _context(isolated_home)
+    ok, steps = _gates(ctx, rollout.Stage("staging", ("staging",)), [])
+    assert not ok and steps[0]["gate"] == "readiness" and "readiness unknown" in steps[0]["message"]
+    assert "super admin" in steps[0]["message"] and 'readiness = "skip"' in steps[0]["message"]
+    ok, steps = _gates(ctx, rollout.Stage("staging", ("staging",), readiness="skip"), [])
+    assert ok and "readiness NOT CHECKED" in steps[0]["message"]
+
+
+def test_a_smoke_test_whose_workspace_is_absent_fails_the_gate_unless_optional_on_that_stage(
+    fleet: dict[str, Running], isolated_home: Path
+) -> None:
+    from tui.core.ops import rollout
+
+    ctx = _context(isolated_home)
+    absent = rollout.Smoke("no-such-workspace", "healthcheck", {})
+    ok, steps = _gates(ctx, rollout.Stage("staging", ("staging",)), [absent])
+    assert not ok and "cannot run: no-such-workspace is absent there" in steps[-2]["message"], steps
+    ok, steps = _gates(ctx, rollout.Stage("staging", ("staging",), optional_smoke=("no-such-workspace",)), [absent])
+    assert ok and any("NOT RUN" in s["message"] for s in steps), steps
+
+
+def test_a_smoke_test_without_expect_on_a_protected_stage_is_refused_before_anything_and_the_plan_says_it_runs(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("expect = {}\n", ""), encoding="utf-8")
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r5")[0] == 0
+    code, out, err = cli(capsys, "rollout", "r5", "--groups", "base1", "--yes")
+    assert code == 2 and "knowledge-base/healthcheck has no expect" in err and "prod, prod-us" in err, out + err
+    assert "[import]" not in out
+    config.write_text(text, encoding="utf-8")
+    code, out, err = cli(capsys, "plan", "rollout", "r5", "--groups", "base1")
+    assert "knowledge-base/healthcheck FOR REAL" in out, out + err
+
+
+def test_a_rollout_rollback_fails_and_lists_a_workspace_whose_previous_version_is_unknown(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.core.ops import rollout
+
+    state = rollout.State("r6", "release", ["base1"], changed=["staging"])
+    state.previous = {"staging": {"knowledge-base": None}}
+    state.save()
+    code, out, err = cli(capsys, "rollout", "r6", "--rollback", "--yes")
+    assert code == 1, out + err
+    assert "staging: knowledge-base NOT rolled back: the version it ran before the rollout is unknown" in out + err
+    assert "rollout r6: stopped" in out
+
+
+@pytest.mark.parametrize("condition", ["busy", "read_only", "no_reason"])
+def test_the_core_rollout_refuses_a_busy_read_only_or_reason_less_fleet_before_the_first_environment(
+    condition: str, fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    import asyncio
+
+    from tui.core.ops import rollout
+    from tui.core.ops.context import Busy, ReadOnly
+    from tui.core.rails import ReasonRequired
+
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r7")[0] == 0
+    ctx = _context(isolated_home)
+    expected: type[Exception] = {"busy": Busy, "read_only": ReadOnly, "no_reason": ReasonRequired}[condition]
+    if condition == "busy":
+        ctx.running["prod-us"] = "bulk push"  # the last environment: refused before the first is touched
+    elif condition == "read_only":
+        ctx.read_only = True
+    else:
+        ctx.set_reason(None)
+    steps: list[dict[str, Any]] = []
+    with pytest.raises(expected):
+        asyncio.run(rollout.run(ctx, "r7", groups=["base1"], notify=steps.append))
+    assert steps == []  # no plan, no import, nowhere
+
+
+def test_a_smoke_test_right_after_an_import_asks_the_runtime_to_rebuild(
+    fleet: dict[str, Running], capsys: pytest.CaptureFixture[str], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.core.api.client import PrismeClient
+
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    one_stage = text.replace('[[rollout]]\nstage = "staging"\nenvironments = ["staging"]\n', "").replace(
+        'environments = ["prod", "prod-us"]', 'environments = ["staging", "prod-us"]'
+    )
+    config.write_text(one_stage, encoding="utf-8")
+    sent: list[tuple[str, bool]] = []
+    real = PrismeClient.test_automation
+
+    async def spy(self: PrismeClient, workspace_id: str, automation: str, payload: Any = None, **kw: Any) -> Any:
+        sent.append((self.env_name, bool(kw.get("rebuild"))))  # observed, then sent for real
+        return await real(self, workspace_id, automation, payload, **kw)
+
+    monkeypatch.setattr(PrismeClient, "test_automation", spy)
+    assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r8")[0] == 0
+    code, out, err = cli(capsys, "rollout", "r8", "--groups", "base1", "--yes")
+    assert code == 0, out + err
+    assert sent == [("staging", False), ("prod-us", True)]  # staging had nothing to import; prod-us did
+
+
+def test_the_readme_claims_only_gates_the_code_has() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "error-events" not in readme  # no code implements an error-events gate
+    for key in ('readiness = "skip"', "optional_smoke", "startup_import = {", "UNKNOWN: assume the next restart"):
+        assert key in readme, key  # the fail-closed switches and answers are documented
+    assert "system:startup-import" not in readme  # a user id only the old sandbox wrote

@@ -56,11 +56,14 @@ async def restart_risk(ctx: Context, env: str, slug: str, version: str) -> Previ
     """For the rollback dialog: will the next restart of the workspaces service undo this rollback?"""
     try:
         risk = await sticky.restart_risk(ctx, env, slug, after=version)
-    except E.PrismeError as exc:
-        return Preview([f"After a restart: unknown ({exc.message})"])
+    except E.PrismeError as exc:  # unknown is never safe: taken as at risk, the sticky rollback offered
+        risk = sticky.RestartRisk(True, f"UNKNOWN ({exc.message}): assume the next restart re-imports", unknown=True)
     details = [f"After a restart: {risk.message}"]
     if not risk.at_risk:
         return Preview(details)
+    if risk.unknown:
+        warning = f"UNKNOWN: assume the next restart of {env} re-imports over {version}; tick the box below to stick."
+        return Preview(details, [warning])
     again = risk.reimports or "the repository's latest"
     warning = f"AT RISK: the next restart of {env} re-imports {again} over {version}; tick the box below to stick."
     return Preview(details, [warning])

@@ -38,15 +38,40 @@ async def _cell(ctx: Context, env: str, the_release: release.Release) -> str:
         return f"? {exc.message}"
 
 
+HEAD = "HEAD"
+
+
+def head_of(ctx: Context, the_release: release.Release, heads: dict[str, release.Release | str]) -> str:
+    """``HEAD`` when the release is its repository's branch head (what a rollout imports), else why not;
+    unreadable is not the head (a rollout refuses it). ``heads``: each repository's head, read once."""
+    repo_id = the_release.repository
+    if repo_id not in heads:
+        try:
+            heads[repo_id] = release.from_repository(ctx, repo_id or release._repository(ctx, None), "head")
+        except E.PrismeError as exc:
+            heads[repo_id] = f"? {exc.message}"
+    head = heads[repo_id]
+    if isinstance(head, str):
+        return head
+    try:
+        rollout.require_head(ctx, the_release, repo_id or None, head)
+    except E.PrismeError:
+        return "not head"
+    return HEAD
+
+
 async def matrix(ctx: Context) -> tuple[list[str], list[list[str]]]:
-    """Columns (release, created, then one per environment) and one row per release, newest first."""
+    """Columns (release, created, head, then one per environment) and one row per release, newest first."""
     releases = list(reversed(await asyncio.to_thread(release.list_releases, ctx)))
     envs = list(ctx.config.environments)
     cells = await asyncio.gather(*(_cell(ctx, env, r) for r in releases for env in envs))
+    read: dict[str, release.Release | str] = {}
+    heads = await asyncio.to_thread(lambda: [head_of(ctx, r, read) for r in releases])
     rows = [
-        [r.name, (r.created_at or "")[:16], *cells[i * len(envs) : (i + 1) * len(envs)]] for i, r in enumerate(releases)
+        [r.name, (r.created_at or "")[:16], heads[i], *cells[i * len(envs) : (i + 1) * len(envs)]]
+        for i, r in enumerate(releases)
     ]
-    return ["release", "created", *envs], rows
+    return ["release", "created", "head", *envs], rows
 
 
 def environments(ctx: Context) -> list[str]:
@@ -56,6 +81,7 @@ def environments(ctx: Context) -> list[str]:
 async def rollout_plans(ctx: Context, name: str, groups: list[str]) -> tuple[list[str], list[str]]:
     """What the rollout would import on each environment of its stages, in order (as `plan rollout`)."""
     the_release = await asyncio.to_thread(release.get, ctx, name)
+    await asyncio.to_thread(rollout.require_head, ctx, the_release)  # refused before any confirmation
     details: list[str] = []
     warnings: list[str] = []
     for env in environments(ctx):
@@ -64,6 +90,9 @@ async def rollout_plans(ctx: Context, name: str, groups: list[str]) -> tuple[lis
         lost = [item.slug for item in found.items if item.lost_edits]
         if lost:
             warnings.append(f"EDITS THAT WILL BE LOST on {env}: {', '.join(lost)} (listed below).")
+    note = rollout.smoke_note(rollout.smokes(ctx))
+    if note:
+        warnings.append(note[0].upper() + note[1:] + ".")
     return details, warnings
 
 

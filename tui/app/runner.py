@@ -69,14 +69,13 @@ class OperationRunner:
     # ------------------------------------------------------------------ starting
     def guard(self, env: str, what: str) -> bool:
         """Whether ``what`` may start on ``env`` now (said in the log when it does)."""
-        ctx = self.app.ctx
-        if env in ctx.running:
-            self.app.notify(
-                f"{env} is already running {ctx.running[env]}; wait for it to finish.", title="Busy", severity="warning"
-            )
-            return False
+        from tui.core.ops.context import Busy
+
         try:
-            ctx.check_rails(env, what)  # freeze windows (issue 17): refused before anything starts
+            self.app.ctx.check_rails(env, what)  # the core's gate: refused before anything starts
+        except Busy as exc:
+            self.app.notify(exc.message, title="Busy", severity="warning")
+            return False
         except E.PrismeError as exc:
             self.app.post_message(M.OperationFinished(env, what, False, str(exc)))
             return False

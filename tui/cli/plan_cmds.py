@@ -61,16 +61,19 @@ async def cmd_plan_rollout(args: argparse.Namespace, ctx: Context, out: Printer)
     if not groups:
         raise E.UsageError("--groups needs at least one group, in order (for example base1,base2,extended).")
     the_release = release.get(ctx, args.release, args.repository)
+    repo_id = rollout.require_head(ctx, the_release, the_release.repository or args.repository)
     found = []
     for stage in rollout.stages(ctx):
         for env in stage.environments:
-            found.append(await plans.bulk_import(ctx, env, repository=the_release.repository, groups=groups))
+            found.append(await plans.bulk_import(ctx, env, repository=repo_id, groups=groups))
+    note = rollout.smoke_note(rollout.smokes(ctx))
     if out.json_mode:
         out.data(
             {
                 "release": the_release.name,
                 "changes": any(p.has_changes for p in found),
                 "plans": [p.to_json() for p in found],
+                "notes": [note] if note else [],
             }
         )
     else:
@@ -78,6 +81,8 @@ async def cmd_plan_rollout(args: argparse.Namespace, ctx: Context, out: Printer)
             for line in the_plan.lines():
                 out.line(line)
             out.line()
+        if note:
+            out.line(f"note: {note}")
     return EXIT_FAILED if any(p.has_changes for p in found) else EXIT_OK
 
 

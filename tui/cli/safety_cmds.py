@@ -15,7 +15,7 @@ from tui.core.ops.context import Context
 if TYPE_CHECKING:
     from tui.core.ops.parity import Parity
 
-MARK = {True: "✓", False: "✗"}
+MARK = {True: "✓", False: "✗", None: "? cannot tell"}
 
 
 def parity_rows(result: Parity) -> list[list[str]]:

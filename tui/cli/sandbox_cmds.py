@@ -21,10 +21,17 @@ ON_OFF = ("on", "off")
 def add_realism_flags(parser: argparse.ArgumentParser) -> None:
     """How strict the instances are; every part is on by default, as on a real Prisme.ai."""
     group = parser.add_argument_group("real platform behaviour (all on by default)")
-    group.add_argument("--realism", dest="realism_mode", choices=ON_OFF, default="on", help="all of it on or off")
+    group.add_argument(
+        "--realism",
+        dest="realism_mode",
+        choices=(*ON_OFF, "strict"),
+        default="on",
+        help="all of it on or off; strict: also the platform's other answers (no lastPull in lists, secrets "
+        "hidden from non-owners, locked workspaces failing a bulk import, ' (IMPORT)' on empty descriptions...)",
+    )
     group.add_argument("--event-lag", type=float, metavar="S", help="seconds before an event is searchable (2)")
     group.add_argument(
-        "--rate-limits", metavar="SPEC", help="per user and minute: events=20,imports=3,create=3, or off"
+        "--rate-limits", metavar="SPEC", help="per user and minute: events=20,imports=3,create=3,test=30, or off"
     )
     group.add_argument("--gateway-timeout", type=float, metavar="S", help="408 after S s of silence (20; 0 = never)")
     group.add_argument("--tag-layout", choices=("slug", "plain"), help="git tags <slug>/<version> or <version>")
@@ -36,7 +43,7 @@ def realism_from_args(args: argparse.Namespace) -> Realism:
     """The Realism the flags ask for (ValueError with a clear message on bad input)."""
     from tui.sandbox.realism import Realism, parse_rate_limits
 
-    realism = Realism() if args.realism_mode == "on" else Realism.off()
+    realism = {"on": Realism, "off": Realism.off, "strict": Realism.strict}[args.realism_mode]()
     changes: dict[str, object] = {}
     if args.event_lag is not None:
         changes["event_lag"] = args.event_lag

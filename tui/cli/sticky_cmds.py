@@ -31,7 +31,12 @@ async def _risk(ctx: Context, env: str, slug: str) -> RestartRisk:
     try:
         return await restart_risk(ctx, env, slug)
     except E.PrismeError as exc:
-        return RestartRisk(True, f"restart risk unknown (the platform activity could not be read: {exc.message})")
+        return RestartRisk(
+            True,
+            f"UNKNOWN: assume the next restart re-imports (the platform activity could not be read: {exc.message}); "
+            "make it stick: rollback --sticky",
+            unknown=True,
+        )
 
 
 def _print(out: Printer, outcome: Outcome, risk: RestartRisk | None) -> int:

@@ -44,6 +44,7 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "require_reason": bool,  # default: true for production (issue 17)
     "freeze": list,  # freeze windows (tui.core.freeze)
     "platform_variables": list,  # WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform
+    "startup_import": dict,  # {repository, groups} its workspaces service re-imports at restart; {}: none
 }
 TOP_KEYS = (
     "environments",
@@ -137,6 +138,9 @@ class Environment:
     require_reason: bool = False
     freeze: tuple[str, ...] = ()
     platform_variables: tuple[str, ...] = ()
+    # STARTUP_IMPORT_REPOSITORY / _GROUPS as declared here: (repository, groups); ("", ()) declares none;
+    # None: not declared (the platform activity is read, and unknown is taken as "re-imports").
+    startup_import: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def badge(self) -> str:
@@ -423,6 +427,7 @@ def parse(text: str, path: Path | None = None) -> Config:
             require_reason=bool(env.get("require_reason", tier == "production")),
             freeze=_freeze(env.get("freeze") or [], check, table),
             platform_variables=_strings(env, "platform_variables", check, table),
+            startup_import=_startup_import(env, check, table),
         )
     for name, group in (data.get("groups") or {}).items():
         table = f"groups.{name}"
@@ -505,6 +510,23 @@ def _strings(table: dict[str, Any], key: str, check: _Validator, where: str) -> 
     if not all(isinstance(v, str) and v for v in values):
         raise check.fail(f"'{key}' must be a list of names (strings).", where, key)
     return tuple(values)
+
+
+def _startup_import(env: dict[str, Any], check: _Validator, table: str) -> tuple[str, tuple[str, ...]] | None:
+    if "startup_import" not in env:
+        return None
+    value = env["startup_import"]
+    if not value:
+        return ("", ())  # declared: this environment has no startup import
+    repository, groups = value.get("repository"), value.get("groups")
+    unknown = set(value) - {"repository", "groups"}
+    if unknown or not isinstance(repository, str) or not repository:
+        raise check.fail(
+            'startup_import = { repository = "id", groups = ["base1", ...] } (or {} for none).', table, "startup_import"
+        )
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, str) and g for g in groups):
+        raise check.fail("startup_import.groups must be a non-empty list of group names.", table, "startup_import")
+    return (repository, tuple(groups))
 
 
 def _freeze(windows: list[Any], check: _Validator, table: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ def _type(kind: type | tuple[type, ...]) -> dict[str, Any]:
         return {"type": "number"} if set(kind) == {int, float} else {"anyOf": [_type(k) for k in kind]}
     if kind is list:
         return {"type": "array", "items": {"type": "string"}}
-    names = {str: "string", bool: "boolean", int: "integer", float: "number"}
+    names = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object"}
     return {"type": names[kind]}
 
 
@@ -61,6 +61,15 @@ def schema() -> dict[str, Any]:
         url={"pattern": "^https?://", "description": "API URL (https://, or http:// for loopback)"},
         tier={"enum": list(cfg.TIERS), "description": "colour and badge; production is protected by default"},
         protected={"description": "type the slug (or environment name) to confirm (default: tier = production)"},
+        startup_import={
+            "properties": {
+                "repository": {"type": "string", "minLength": 1},
+                "groups": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            },
+            "additionalProperties": False,
+            "dependentRequired": {"repository": ["groups"], "groups": ["repository"]},
+            "description": "STARTUP_IMPORT_REPOSITORY / _GROUPS of its workspaces service; {} declares none",
+        },
     )
     environment["required"] = ["url"]
     group = _table(cfg.GROUP_KEYS, labels={"minItems": 1, "description": "any of these labels matches"})

@@ -102,11 +102,15 @@ def _strip(text: Any) -> Any:
 
 
 def _strip_suffix(doc: dict[str, Any]) -> None:
+    """The description without the import's suffixes. An empty one is dropped: an import of a workspace
+    with no description writes " (IMPORT)" on a real instance, so empty and absent compare equal."""
     value = doc.get("description")
     if isinstance(value, dict):
         doc["description"] = {lang: _strip(text) for lang, text in value.items()}
     elif value is not None:
         doc["description"] = _strip(value)
+    if doc.get("description") in ("", {}):
+        doc.pop("description")
 
 
 def _pair_description(old: dict[str, Any], new: dict[str, Any]) -> int:

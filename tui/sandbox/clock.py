@@ -10,6 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 _lock = threading.Lock()
 _ticks = itertools.count()
+_skew = 0.0  # seconds this (simulated) server's clock is ahead of the machine's: Realism.clock_skew
+
+
+def set_skew(seconds: float) -> None:
+    """Process-wide: the sandboxes of one process share a clock, as the services of one instance do."""
+    global _skew
+    _skew = float(seconds)
+
+
+def skew() -> float:
+    return _skew
 
 
 def frozen() -> bool:
@@ -25,7 +36,7 @@ def reset() -> None:
 def now() -> datetime:
     start = os.environ.get("PRISME_SANDBOX_CLOCK")
     if not start:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + timedelta(seconds=_skew)
     with _lock:
         tick = next(_ticks)
     return datetime.fromisoformat(start.replace("Z", "+00:00")) + timedelta(seconds=tick)

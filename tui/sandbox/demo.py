@@ -47,6 +47,7 @@ max_parallel = 1
 [[smoke]]
 workspace = "knowledge-base"
 automation = "healthcheck"
+expect = {}                  # required on protected stages: {} = any successful answer
 """
 # prod boots as after an image rollout: it imports base1, base2 and extended from the release repository
 # at startup, and one workspace fails with a slug conflict, so the platform activity (A) has a story.

@@ -31,6 +31,7 @@ from tui.sandbox.store import PLATFORM_ID, SandboxError, Store, now_iso
 
 VERSION_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 Emit = Callable[[str, dict[str, Any]], None]
+STARTUP_USER = ""  # the startup import runs as nobody: its events carry no source.userId
 
 
 def _ms(start: float) -> int:
@@ -163,7 +164,7 @@ class Engine:
             )
         }
         for key in ("lastPush", "lastPull", "writeLock"):
-            if meta.get(key):
+            if meta.get(key) and (key != "lastPull" or self.realism.last_pull_listed):
                 data[key] = meta[key]
         data["description"] = data.get("description") or ""
         if detailed:
@@ -795,9 +796,16 @@ class Engine:
                         "conflictingWorkspaceId": holder["id"],
                     }
                 )
-                return None
-            meta["slug"] = wanted
-        index = rewrite_index(old_index, new_index, suffix=self.realism.import_suffix)
+                if not self.realism.slug_conflict_applies_index:
+                    return None
+            else:
+                meta["slug"] = wanted
+        index = rewrite_index(
+            old_index,
+            new_index,
+            suffix=self.realism.import_suffix,
+            suffix_empty=self.realism.suffix_empty_description,
+        )
         index["slug"] = meta["slug"]  # an archive import keeps the target's slug; a pull took the free one
         meta["name"] = str(index.get("name") or meta["name"])
         meta["description"] = index.get("description") or ""
@@ -1068,7 +1076,9 @@ class Engine:
                         )
                         created = True
                     with self._ws_lock(meta["id"]):
-                        if (meta.get("writeLock") or {}).get("reason") != "merge_conflict":
+                        if not self.realism.bulk_import_clears_locks:
+                            self._check_unlocked(meta)  # no source says a real bulk import clears a lock
+                        elif (meta.get("writeLock") or {}).get("reason") != "merge_conflict":
                             meta["writeLock"] = None
                         result = self._pull_git(meta, repo_id, "latest", True, user)
                     entry["status"] = "imported"
@@ -1121,7 +1131,9 @@ class Engine:
         return doc.get("output")
 
     def startup_import(self, stop: threading.Event) -> None:
-        """STARTUP_IMPORT_REPOSITORY / _GROUPS: groups in order, a pause between, stop at the first error."""
+        """STARTUP_IMPORT_REPOSITORY / _GROUPS: groups in order, a pause between, stop at the first error.
+
+        As on a real instance, its events carry no ``source.userId`` (nothing names them "startup")."""
         repo_id, groups = self.platform.startup_repository, self.platform.startup_groups
         if not repo_id or not groups:
             return
@@ -1147,14 +1159,14 @@ class Engine:
                 summary = self.bulk_import(
                     {"repository": {"id": repo_id}, "groups": [group]},
                     lambda kind, payload: None,
-                    user="system:startup-import",
+                    user=STARTUP_USER,
                 )
             except SandboxError as exc:
                 self.store.emit(
                     PLATFORM_ID,
                     "workspaces.bulkImport.completed",
                     {"repositoryId": repo_id, "groups": [group], "errors": [exc.body()]},
-                    user_id="system:startup-import",
+                    user_id=STARTUP_USER,
                 )
                 return
             finally:

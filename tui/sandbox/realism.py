@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # Gateway rateLimit policies, per user: "searchEvents" and "importWorkspace" (and workspace creation).
-DEFAULT_LIMITS = {"events": 20, "imports": 3, "create": 3}
+# The 2026 docs add 30 a minute per user on POST .../test/{automation} (smoke tests).
+DEFAULT_LIMITS = {"events": 20, "imports": 3, "create": 3, "test": 30}
 TAG_LAYOUTS = ("slug", "plain")
 
 _LIMITED: list[tuple[str, re.Pattern[str], frozenset[str]]] = [
@@ -23,6 +24,7 @@ _LIMITED: list[tuple[str, re.Pattern[str], frozenset[str]]] = [
     ("imports", re.compile(r"^/v2/workspaces/[^/]+/import/?$"), frozenset({"POST"})),
     ("imports", re.compile(r"^/v2/workspaces/[^/]+/versions/[^/]+/(pull|duplicate)/?$"), frozenset({"POST"})),
     ("create", re.compile(r"^/v2/workspaces/?$"), frozenset({"POST"})),
+    ("test", re.compile(r"^/v2/workspaces/[^/]+/test/[^/]+/?$"), frozenset({"POST"})),
 ]
 
 
@@ -38,11 +40,30 @@ class Realism:
     import_suffix: bool = True  # " (IMPORT)" description suffix, customDomains emptied, labels merged
     tag_layout: str = "slug"  # "slug": <slug>/<version>; "plain": <version> (the 2024 code)
     dirty_after_pull: bool = True  # docs: dirty on any content update, a pull included; only a push clears it
+    # The platform's other answers (api-contract.md, "Where the sandbox was kinder"). Each defaults to the
+    # sandbox's earlier, kinder answer, so that a test states which one it exercises; ``strict()`` sets them all.
+    last_pull_listed: bool = True  # False: list items carry no lastPull (no 2026 source promises it)
+    secrets_owner_only: bool = False  # True: GET .../security/secrets answers {} to a caller not owner/super admin
+    slug_conflict_applies_index: bool = False  # True: a SlugAlreadyInUse pull applies the index, keeping the slug
+    bulk_import_clears_locks: bool = True  # False: a bulk import over a write-locked workspace is its error
+    suffix_empty_description: bool = False  # True: an import of no description writes " (IMPORT)"
+    clock_skew: float = 0.0  # seconds the server's clock (Date header, event times) is ahead of ours
 
     @classmethod
     def off(cls) -> Realism:
         """The kind sandbox: no lag, no limits, no 408, no index rewrite (documented defaults stay)."""
         return cls(event_lag=0.0, rate_limits={}, gateway_timeout=None, import_suffix=False)
+
+    @classmethod
+    def strict(cls) -> Realism:
+        """Every other answer a real instance may give (the default limits, lag and rewrites included)."""
+        return cls(
+            last_pull_listed=False,
+            secrets_owner_only=True,
+            slug_conflict_applies_index=True,
+            bulk_import_clears_locks=False,
+            suffix_empty_description=True,
+        )
 
     def update(self, data: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}

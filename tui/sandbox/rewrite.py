@@ -57,15 +57,18 @@ def valid_new_workspace(body: dict[str, Any]) -> None:
         raise _validation(".body.description", "must be string or an object of strings")
 
 
-def with_suffix(description: Any) -> Any:
+def with_suffix(description: Any, *, empty: bool = False) -> Any:
+    """``empty``: a missing or empty description becomes " (IMPORT)" too (what a real instance may write)."""
     if isinstance(description, dict):
         return {lang: f"{text}{IMPORT_SUFFIX}" for lang, text in description.items()}
     if isinstance(description, str) and description:
         return f"{description}{IMPORT_SUFFIX}"
-    return description
+    return IMPORT_SUFFIX if empty else description
 
 
-def rewrite_index(old: dict[str, Any], new: dict[str, Any], *, suffix: bool) -> dict[str, Any]:
+def rewrite_index(
+    old: dict[str, Any], new: dict[str, Any], *, suffix: bool, suffix_empty: bool = False
+) -> dict[str, Any]:
     """The imported index as the service stores it (slug, id and the name stay the caller's business)."""
     index = dict(new)
     if "repositories" in old:
@@ -75,8 +78,8 @@ def rewrite_index(old: dict[str, Any], new: dict[str, Any], *, suffix: bool) -> 
     if "id" in old:
         index["id"] = old["id"]
     if suffix:
-        if "description" in index:
-            index["description"] = with_suffix(index["description"])
+        if "description" in index or suffix_empty:
+            index["description"] = with_suffix(index.get("description"), empty=suffix_empty)
         index["customDomains"] = []
         merged = list(old.get("labels") or [])
         merged += [label for label in new.get("labels") or [] if label not in merged]

@@ -55,7 +55,12 @@ class Running:
 
 def make_server(sandbox: Sandbox, sock: socket.socket) -> uvicorn.Server:
     config = uvicorn.Config(
-        sandbox.app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1
+        sandbox.app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        date_header=False,  # the app's own (ServerClock): the sandbox's clock, skewed when asked
     )
     return uvicorn.Server(config)
 

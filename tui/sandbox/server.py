@@ -13,8 +13,10 @@ import contextlib
 import json
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tui.sandbox import clock
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
 from tui.sandbox.platform import load_platform
@@ -85,6 +88,28 @@ class GatewayLimits:
         await self.app(scope, receive, send_with_headers)
 
 
+class ServerClock:
+    """The ``Date`` header on every answer, from the sandbox's clock (``Realism.clock_skew`` shifts it, and
+    the events' times with it: a server whose clock is not the client's)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(time.time() + clock.skew(), usegmt=True).encode()
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*kept, (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
 def _header(scope: Any, name: bytes) -> str:
     for key, value in scope.get("headers") or []:
         if key.lower() == name:
@@ -117,6 +142,7 @@ class Sandbox:
         self.faults = faults or Faults()
         self._realism = realism if realism is not None else Realism()
         self._realism.validate()
+        clock.set_skew(self._realism.clock_skew)
         self.limiter = RateLimiter(self._realism)
         self._users_lock = threading.Lock()
         self.users: dict[str, str] = {token: ADMIN_ID, **(users or {})}  # token -> user id
@@ -130,7 +156,7 @@ class Sandbox:
             lifespan=self._lifespan,
             exception_handlers={HTTPException: self._http_error},
         )
-        self.app = GatewayLimits(self.api, self.limiter, self.user_of)
+        self.app = ServerClock(GatewayLimits(self.api, self.limiter, self.user_of))
 
     @property
     def realism(self) -> Realism:
@@ -141,6 +167,7 @@ class Sandbox:
     def realism(self, value: Realism) -> None:
         value.validate()
         self._realism = self.limiter.realism = self.engine.realism = value
+        clock.set_skew(value.clock_skew)
 
     def add_user(self, user_id: str | None = None, token: str | None = None) -> str:
         """A token for one more user: the gateway's limits are kept per user, so each gets its own budget."""
@@ -196,11 +223,13 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/security/secrets", r(self.secrets), methods=["GET", "PUT", "PATCH"]),
             Route("/v2/workspaces/{wid}/security/secrets/{name}", r(self.delete_secret), methods=["DELETE"]),
             Route("/v2/workspaces/{wid}/test/{automation}", r(self.test_automation), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/files", r(self.list_files), methods=["GET"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
             Route("/sandbox/workspaces/{wid}/files/{path:path}", r(self.edit_file), methods=["PUT", "DELETE"]),
             Route("/sandbox/startup-import", r(self.rerun_startup_import), methods=["POST"]),
+            Route("/sandbox/workspaces/{wid}/uploads/{name}", r(self.upload_file), methods=["PUT"]),
         ]
 
     def _wrap(self, handler: Handler, *, auth: bool = True) -> Handler:
@@ -375,10 +404,17 @@ class Sandbox:
     async def secrets(self, request: Request) -> Response:
         wid = request.path_params["wid"]
         if request.method == "GET":
+            if self.realism.secrets_owner_only and not self._owner(wid, self._user(request)):
+                self.store.get(wid)  # an unknown workspace is still a 404
+                return JSONResponse({})  # a real instance hides them from a non-owner, without saying so
             return JSONResponse(await self._run(self.settings.secrets, wid))
         body = await self._body(request)
         replace = request.method == "PUT"
         return JSONResponse(await self._run(self.settings.set_secrets, wid, body, self._user(request), replace))
+
+    def _owner(self, wid: str, user: str) -> bool:
+        """The super admin (the sandbox's own token) or the workspace's creator."""
+        return user == ADMIN_ID or self.store.get(wid).get("createdBy") == user
 
     async def delete_secret(self, request: Request) -> Response:
         p = request.path_params
@@ -563,6 +599,7 @@ class Sandbox:
         if request.method == "POST":
             try:
                 self.realism.update(await self._body(request))
+                clock.set_skew(self.realism.clock_skew)
             except (ValueError, TypeError) as exc:
                 raise SandboxError(400, "RequestValidationError", str(exc)) from exc
         return JSONResponse(self.realism.to_json())
@@ -585,6 +622,36 @@ class Sandbox:
         """Smoke tests: the automation's declared ``output``, or an injected failure (fault ``smoke_fail``)."""
         p = request.path_params
         return JSONResponse(await self._run(self.engine.test_automation, p["wid"], p["automation"]))
+
+    async def list_files(self, request: Request) -> Response:
+        """``GET .../files``: the workspace's uploaded files (outside versioning: Builder bundles live here)."""
+        wid = request.path_params["wid"]
+        files = list(self.store.get(wid).get("uploads") or [])
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", 50)), 1000))
+            page = max(0, int(request.query_params.get("page", 0)))
+        except ValueError as exc:
+            raise SandboxError(400, "RequestValidationError", "limit and page must be integers") from exc
+        return JSONResponse(files[page * limit : (page + 1) * limit])
+
+    async def upload_file(self, request: Request) -> Response:
+        """Sandbox-only: an uploaded file (a Builder bundle, say) at ``<this instance>/files/<wid>/<name>``."""
+        p = request.path_params
+        meta = self.store.get(p["wid"])
+        data = await request.body()
+        url = f"{str(request.base_url).rstrip('/')}/files/{p['wid']}/{p['name']}"
+        entry = {
+            "id": uuid.uuid4().hex[:12],
+            "name": p["name"],
+            "url": url,
+            "mimetype": "application/javascript",
+            "size": len(data),
+            "workspaceId": p["wid"],
+            "path": f"{p['wid']}/{p['name']}",
+        }
+        meta["uploads"] = [f for f in meta.get("uploads") or [] if f.get("name") != p["name"]] + [entry]
+        self.store.save_meta(meta)
+        return JSONResponse(entry)
 
     async def rerun_startup_import(self, request: Request) -> Response:
         """Simulate a workspaces-service restart: run STARTUP_IMPORT_* now (in the background)."""

@@ -236,7 +236,7 @@ class Store:
             "size": 0,
             "source": {
                 "workspaceId": workspace_id,
-                "userId": user_id,
+                **({"userId": user_id} if user_id else {}),  # a platform run (startup import) has none
                 "correlationId": correlation_id or REQUEST_CORRELATION.get() or uuid.uuid4().hex,
                 "host": {"service": "workspaces"},
             },

@@ -52,8 +52,15 @@ class Controller:
         except E.PrismeError:  # read-only meanwhile: the core refuses the operation; typing costs nothing
             return target
 
-    def open_guarded(self, modal: ActionModal, done: Callable[[dict[str, Any] | None], None], what: str) -> None:
-        """A mutating dialog, with its rails (reason, freeze window, break-glass)."""
+    def open_guarded(
+        self,
+        modal: ActionModal,
+        done: Callable[[dict[str, Any] | None], None],
+        what: str,
+        envs: list[str] | None = None,
+    ) -> None:
+        """A mutating dialog, with its rails (the core's gate: reason, freeze window, break-glass) for
+        ``envs`` (default: the dialog's environment)."""
         from tui.app import rails
 
-        rails.open_guarded(self.app, modal, done, what)
+        rails.open_guarded(self.app, modal, done, what, envs)

@@ -22,6 +22,10 @@ else:
 
 
 class Releases(Controller):
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.not_head: dict[str, str] = {}  # release -> why it is not the repository's head (last view)
+
     def releases(self) -> None:
         self.start(self._matrix(), "releases")
 
@@ -40,19 +44,46 @@ class Releases(Controller):
             self.app.notify(message.error, title="Releases", severity="error")
             return
 
+        # A release that is not the repository's head cannot be rolled out (a bulk import imports the head).
+        self.not_head = {row[0]: row[2] for row in message.rows if row[2] != app_releases.HEAD}
+
         def chosen(name: str | None) -> None:
             if name and name != "(nothing)":
                 self.choose_rollout(name)
 
-        note = "deployed; drifted (edited since); partial n/m; -: absent. Enter rolls the release out."
+        note = (
+            "deployed; drifted (edited since); partial n/m; -: absent. Enter rolls the release out "
+            "(only the repository's HEAD can be)."
+        )
         if not message.rows:
             note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
         self.app.push_screen(TableScreen("Releases", message.columns, message.rows, note, selectable=True), chosen)
 
     def choose_rollout(self, name: str) -> None:
+        from tui.app import rails
+
         envs = app_releases.environments(self.ctx)
         if not envs:
             self.app.notify("No [[rollout]] stages are configured.", severity="warning")
+            return
+        head = self.not_head.get(name)
+        if head is not None:  # refused before any dialog: a rollout imports the head, not this release
+            text = (
+                f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
+                f"repository ({head}): a rollout imports the head. Bulk push the release first."
+            )
+            self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
+            self.app.notify(text, title="Rollout refused", severity="error", timeout=15)
+            return
+        try:  # a smoke test without expect on a protected stage: refused before any dialog, as the CLI does
+            rollout.require_expectations(self.ctx, rollout.stages(self.ctx), rollout.smokes(self.ctx))
+        except E.PrismeError as exc:
+            self.app.log_pane.add(f"REFUSED rollout of {name}: {exc.message}")
+            self.app.notify(f"{exc.message} {exc.hint or ''}", title="Rollout refused", severity="error", timeout=15)
+            return
+        # The gate, on every environment the rollout will touch, as it is asked for: read-only or busy
+        # refuses here; a freeze window is said now, and the plan dialog asks for the broken glass.
+        if rails.refused(self.app, f"rollout of {name}", envs) is None:
             return
         options = self.app.bulk.group_options()
         fields = [modals.Field("groups", "Groups, in order:", "multi", [], options, required=True)]
@@ -81,7 +112,10 @@ class Releases(Controller):
         )
         # The reason (and break-glass) asked here covers the rollout's changes; the core checks each environment.
         self.open_guarded(
-            modal, lambda values: self.run_rollout(name, groups) if values is not None else None, "rollout"
+            modal,
+            lambda values: self.run_rollout(name, groups) if values is not None else None,
+            f"rollout of {name}",
+            envs,
         )
         self.start(self._plan(modal, name, groups), "preview")
 
@@ -134,7 +168,7 @@ class Releases(Controller):
                 title = f"Roll back rollout {message.release}"
                 self.runner.run("", title, self._rollback(message.release), guard=False)
 
-        self.open_guarded(modal, done, "rollback of a rollout")
+        self.open_guarded(modal, done, "rollback of a rollout", list(message.changed))
 
     async def _rollback(self, name: str) -> M.OperationFinished:
         state, outcomes = await rollout.rollback(self.ctx, name, notify=self._step)

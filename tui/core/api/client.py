@@ -39,6 +39,7 @@ from tui.core.api.models import (
     Event,
     Me,
     PullResult,
+    PushInfo,
     Readiness,
     Repository,
     Version,
@@ -50,6 +51,8 @@ USER_AGENT = "prisme-deploy"
 PAGE_SIZE = 100
 PAGES_AHEAD = 4  # workspace list pages in flight at once (see iter_workspace_pages)
 BULK_TIMEOUT = 15  # the workspaces service caps ?timeout at 15 s so that the gateway never answers 408
+SECRET_READERS = ("superadmin", "super_admin", "super admin")  # platform roles that read every secret
+TEST_LIMIT = 30  # smoke tests (POST .../test/{automation}): 30 a minute per user (2026 docs)
 PROGRESS_RESERVE = 5  # event searches kept for completion checks when progress polling is optional
 RATE_RETRIES = 8  # 429s in a row before giving up (each waits the gateway's retryAfter)
 ERROR_BODY_MAX = 1024 * 1024  # an error answer is a short JSON document: read no more than this
@@ -206,11 +209,19 @@ class PrismeClient:
 
     # ------------------------------------------------------------------ transport and errors
     async def _send(
-        self, method: str, path: str, *, deadline: float | None = None, archive: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        deadline: float | None = None,
+        archive: bool = False,
+        limit_class: str | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """One request inside the user's budget; a 429 is waited out and retried (it never reached the
-        service, so even a POST is safe to send again). Each attempt has a total deadline and a bounded body."""
-        kind = request_class(method, path)
+        service, so even a POST is safe to send again). Each attempt has a total deadline and a bounded body.
+        ``limit_class``: the budget it counts against, where the gateway's classes do not name it."""
+        kind = limit_class or request_class(method, path)
         until = time.monotonic() + (deadline or self.deadline)  # no gateway wait outlives the deadline
         for attempt in range(RATE_RETRIES):
             if kind:
@@ -536,6 +547,31 @@ class PrismeClient:
             raise E.UnexpectedResponse(f"{self.env_name}: expected the workspace's secrets as an object.")
         return names
 
+    async def may_read_secrets(self, workspace: Workspace) -> bool | None:
+        """Whether this token's user may read ``workspace``'s secrets: True for a super admin or the workspace's
+        creator (its owner); None, "cannot tell", otherwise. A real instance answers ``200 {}`` to a user who
+        may not read them, so an empty answer means "none set" only when this is True (``/v2/me``)."""
+        me = await self.me()
+        if (me.platform_role or "").lower() in SECRET_READERS:
+            return True
+        owner = workspace.raw.get("createdBy")
+        return True if me.id and owner == me.id else None
+
+    async def known_secret_names(self, workspace: Workspace) -> list[str] | None:
+        """:meth:`secret_names`, or None when the answer is empty and the caller may not be allowed to see
+        any (then it is "cannot tell", never "no secret is set")."""
+        names = await self.secret_names(workspace.id)
+        if names or await self.may_read_secrets(workspace):
+            return names
+        return None
+
+    async def list_files(self, workspace_id: str, *, limit: int = 500) -> list[dict[str, Any]]:
+        """``GET .../files``: the workspace's uploaded files (first ``limit``), each ``{name, url, ...}``."""
+        items = self._expect(
+            await self._json("GET", f"{self._ws(workspace_id)}/files", params={"limit": limit}), list, "a file list"
+        )
+        return [f for f in items if isinstance(f, dict)]
+
     async def workspace_config(self, workspace_id: str) -> dict[str, Any]:
         """``GET .../config``: ``{schema, block, value}`` (only the keys are ever shown)."""
         return dict(self._expect(await self._json("GET", f"{self._ws(workspace_id)}/config"), dict, "a config"))
@@ -631,10 +667,16 @@ class PrismeClient:
             return PullResult.from_json(event.payload, recovered=True)
         return PullResult.from_json(self._expect(data, dict, "a pull result"))
 
-    async def test_automation(self, workspace_id: str, automation: str, payload: Any = None) -> Any:
-        """``POST /v2/workspaces/{id}/test/{automationSlug}``: the automation's output (smoke tests)."""
+    async def test_automation(
+        self, workspace_id: str, automation: str, payload: Any = None, *, rebuild: bool = False
+    ) -> Any:
+        """``POST /v2/workspaces/{id}/test/{automationSlug}``: the automation's output (smoke tests). It runs
+        for real, side effects included. ``rebuild``: right after an import, so that the runtime does not
+        serve the previous model. 30 a minute per user: counted in the budget's ``test`` class."""
         path = f"{self._ws(workspace_id)}/test/{segment(automation, 'automation slug')}"
-        return await self._json("POST", path, json={"payload": payload or {}})
+        self.budget.limits.setdefault("test", TEST_LIMIT)  # paced like the gateway's other per-user limits
+        params = {"rebuild": "true"} if rebuild else None
+        return await self._json("POST", path, json={"payload": payload or {}}, params=params, limit_class="test")
 
     async def delete_version(self, workspace_id: str, version: str) -> None:
         if version == "current":
@@ -697,6 +739,30 @@ class PrismeClient:
         items = result.get("events") if isinstance(result, dict) else None  # `result: "str"`: no events
         return [Event.from_json(e) for e in items if isinstance(e, dict)] if isinstance(items, list) else []
 
+    async def last_import(self, workspace_id: str) -> PushInfo | None:
+        """The workspace's last ``workspaces.imported`` event as a pull (version, time): what it runs where the
+        instance lists no ``lastPull``. One event search (``POST .../search``, newest first, one document).
+        None: no import recorded, or no search left in the budget. ``version`` is None when the event names
+        none that can be pulled again ("latest")."""
+        if self.budget.room("events") <= 0:
+            return None
+        body = {
+            "query": {"bool": {"filter": [{"term": {"type": "workspaces.imported"}}]}},
+            "sort": [{"@timestamp": "desc"}],
+            "limit": 1,
+            "source": ["payload.version.name", "@timestamp"],
+        }
+        data = await self._json("POST", f"{self._ws(workspace_id)}/search", json=body)
+        documents = data.get("documents") if isinstance(data, dict) else None
+        if not isinstance(documents, list) or not documents or not isinstance(documents[0], dict):
+            return None
+        doc = documents[0]
+        version = (doc.get("payload") or {}).get("version")
+        name = version.get("name") if isinstance(version, dict) else None
+        named = isinstance(name, str) and name not in ("", "latest", "current")
+        at = doc.get("@timestamp")
+        return PushInfo(name if named else None, at if isinstance(at, str) else None)
+
     async def _wait_event(
         self, workspace_id: str, event_type: str, after: str, match: Callable[[Event], bool] | None = None
     ) -> Event:
@@ -751,8 +817,9 @@ class PrismeClient:
             body["dryRun"] = True
         if force:
             body["force"] = True
-        started = now_iso(-2)
-        run = _RunClock(datetime.now(UTC), dry_run=dry_run)
+        # The recovery reads events stamped by the server's clock: "since" is by that clock, never ours.
+        started = await self.server_since()
+        run = _RunClock(datetime.now(UTC) + timedelta(seconds=self._clock_offset or 0.0), dry_run=dry_run)
         completed = False
         dropped: str | None = None
         try:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.core.api import errors as E
 from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
 from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
-from tui.core.ops import snapshots, verify
+from tui.core.ops import bundles, snapshots, verify
 from tui.core.ops.context import Context
 from tui.core.rails import with_reason
 
@@ -38,6 +38,7 @@ class Outcome:
     next_step: str | None = None
     snapshot_id: str | None = None  # the safety snapshot taken before (undo restores it)
     content_note: str | None = None  # where the content came from when it is not the label's version
+    warnings: list[str] = field(default_factory=list)  # a success the platform qualified (a slug kept)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok, "message": self.message, "steps": self.steps}
@@ -61,6 +62,8 @@ class Outcome:
             data["snapshot"] = self.snapshot_id
         if self.content_note:
             data["contentNote"] = self.content_note
+        if self.warnings:
+            data["warnings"] = self.warnings
         return data
 
 
@@ -232,6 +235,7 @@ async def pull(
                         await client.get_workspace(ws.id),
                         next_step=exc.hint,
                     )
+                result, warnings = slug_kept(result)
                 if result.errors:
                     return await _pull_errors(client, ws, entry, result, await _steps(client, ws, since))
                 if result.pending and on_wait is not None:
@@ -266,10 +270,35 @@ async def pull(
                             "the platform's import report was not searchable in time: per-file errors unchecked"
                         )
                     else:
-                        result = PullResult.from_json(event.payload, recovered=True)
+                        result, warnings = slug_kept(PullResult.from_json(event.payload, recovered=True))
                     if result.errors:
                         return await _pull_errors(client, ws, entry, result, steps)
-            return _confirmed(slug, version, action, settled, result, steps, before, snap)
+                if warnings:
+                    entry.details["warnings"] = warnings
+            if action == "rollback":  # the bundle pointers of another time (tui.core.ops.bundles)
+                warnings += await bundles.check(client, settled.workspace)
+            outcome = _confirmed(slug, version, action, settled, result, steps, before, snap)
+            outcome.warnings = warnings
+            if warnings:
+                outcome.message += " Warning: " + " ".join(warnings)
+            return outcome
+
+
+def slug_kept(result: PullResult) -> tuple[PullResult, list[str]]:
+    """A ``SlugAlreadyInUse`` where the index still went in (a real instance applies it and keeps the old
+    slug): the content landed, so it is a warning, not a failed pull. Where the index was left out
+    (``index.yml`` not imported) it stays an error: the pull applied only part of the version."""
+    indexed = "index.yml" in result.imported
+    kept = [e for e in result.errors if indexed and isinstance(e, dict) and e.get("err") == "SlugAlreadyInUse"]
+    if not kept:
+        return result, []
+    slug = result.workspace.get("slug") or "as it was"
+    warnings = [
+        f"the slug stays {slug}: {e.get('slug') or 'the version slug'} is used by another workspace "
+        f"({e.get('conflictingWorkspaceId') or 'unknown'}); the rest of the version went in"
+        for e in kept
+    ]
+    return replace(result, errors=tuple(e for e in result.errors if e not in kept)), warnings
 
 
 async def _pull_errors(

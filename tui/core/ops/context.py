@@ -137,13 +137,16 @@ class Context:
         )
 
     def writable(self, env_name: str) -> bool:
-        return not (self.read_only or self.env(env_name).read_only)
+        from tui.core.ops import gate
+
+        return gate.unwritable(self, env_name) is None
 
     def require_writable(self, env_name: str) -> None:
-        if self.read_only:
-            raise ReadOnly("prisme-deploy runs in --read-only mode: mutating actions are disabled.")
-        if self.env(env_name).read_only:
-            raise ReadOnly(f"Environment {env_name!r} is marked read_only in the configuration.")
+        """The gate's read_only rule alone (ReadOnly, exit 2)."""
+        from tui.core.ops import gate
+
+        if (refusal := gate.unwritable(self, env_name)) is not None:
+            raise refusal.error()
 
     def set_reason(self, reason: str | None, break_glass: str | None = None) -> None:
         from tui.core.rails import clean_reason
@@ -153,24 +156,19 @@ class Context:
         self.audit.reason = self.reason
 
     def check_rails(self, env_name: str, what: str) -> None:
-        """Freeze windows and required reasons (tui.core.rails); a broken glass is noted for the journal."""
-        from tui.core import rails
+        """The gate (tui.core.ops.gate) for ``what`` on one environment: writable, freeze windows, required
+        reason, busy; a broken glass is noted for the journal."""
+        from tui.core.ops import gate
 
-        env = self.env(env_name)
-        glass = rails.check(
-            env, what, reason=self.reason, break_glass=self.break_glass, enforce_reason=self.reasons_enforced
-        )
-        if glass:
-            self.audit.break_glass[env_name] = self.break_glass or ""
+        gate.enforce(self, gate.operation(self, what, [env_name]))
 
     @contextmanager
     def operation(self, env_name: str, what: str, *, rails: bool = True) -> Iterator[None]:
-        """One mutating operation per environment at a time (``rails=False``: a dry run, which changes nothing)."""
-        self.require_writable(env_name)
-        if rails:
-            self.check_rails(env_name, what)
-        if env_name in self.running:
-            raise Busy(f"{env_name} is already running {self.running[env_name]}; wait for it to finish.")
+        """One mutating operation per environment at a time, through the gate (``rails=False``: a dry run,
+        which changes nothing: only writable and busy apply)."""
+        from tui.core.ops import gate
+
+        gate.enforce(self, gate.operation(self, what, [env_name], dry_run=not rails))
         self.running[env_name] = what
         try:
             yield

@@ -155,7 +155,8 @@ def event_row(event: Event) -> list[str]:
         one_line(event.created_at[5:19].replace("T", " ")),
         one_line(event.type.removeprefix("workspaces.")),
         describe(event.type, event.payload),
-        one_line(event.source.get("userId") or ""),
+        # A platform bulk import with no user is how a real instance records its startup import.
+        one_line(event.source.get("userId") or ("(no user: startup import)" if "bulkImport" in event.type else "")),
     ]
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the app draws its first frame before the models are loaded
+    from collections.abc import Iterable
+
+    from tui.core.api.client import PrismeClient
     from tui.core.api.models import Event, PushInfo, Version, Workspace
     from tui.core.config import Config, Environment
     from tui.core.ops.context import Context
@@ -41,6 +44,34 @@ async def load(ctx: Context, env: str, slug: str) -> History:
     tags = await asyncio.to_thread(git_versions, ctx.config, ctx.env(env), slug)
     merged = merge(versions, tags)
     return History(ws, merged, changes_by_version(published), "" if merged else why_empty(ctx.config, ctx.env(env)))
+
+
+async def live_versions(client: PrismeClient, workspaces: Iterable[Workspace]) -> dict[str, str | None]:
+    """What each workspace runs, by slug: the newer of its ``lastPull`` and ``lastPush`` where the list gives a
+    ``lastPull``; else the newer of its ``lastPush`` and its last ``workspaces.imported`` event (no 2026 source
+    promises ``lastPull`` on list items). None is UNKNOWN: a rollback to or from it cannot be claimed.
+    One event search per workspace listed without ``lastPull``; none once the budget is spent (those stay
+    unknown rather than wait)."""
+    found: dict[str, str | None] = {}
+    for ws in workspaces:
+        found[ws.slug] = ws.live_version if ws.last_pull is not None else await _from_events(client, ws)
+    return found
+
+
+async def _from_events(client: PrismeClient, ws: Workspace) -> str | None:
+    from tui.core.api.errors import PrismeError
+
+    try:
+        imported = await client.last_import(ws.id)
+    except PrismeError:
+        return None  # the events service unreadable (a 500 when it is down): unknown
+    push = ws.last_push
+    if imported is None:
+        # Nothing searchable: never imported (then the last push says it), or no budget left (unknown).
+        return push.version if push and client.budget.room("events") > 0 else None
+    if push and (push.created_at or "") > (imported.created_at or ""):
+        return push.version
+    return imported.version
 
 
 def why_empty(config: Config, env: Environment) -> str:

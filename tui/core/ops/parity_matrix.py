@@ -32,7 +32,8 @@ class ParityMatrix:
         there = self.provided.get((slug, env))
         if there is None or not there.found:
             return ABSENT
-        return "✓" if there.has(item) else "✗"
+        has = there.has(item)
+        return "?" if has is None else ("✓" if has else "✗")  # ?: secrets this token may not read
 
     def missing_required(self) -> list[tuple[str, str, str]]:
         """(slug, name, env) of every required name an environment holding the workspace lacks."""
@@ -41,7 +42,7 @@ class ParityMatrix:
             for slug, item in self.rows
             if item.required
             for env in self.envs
-            if self.cell(slug, item, env) == "✗"
+            if self.cell(slug, item, env) in ("✗", "?")  # unknown is never "set"
         ]
 
 

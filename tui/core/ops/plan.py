@@ -23,13 +23,13 @@ from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace, strings
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
-from tui.core.gitsource import GitHistory
+from tui.core.gitsource import GitHistory, _git
 from tui.core.ops.compare import ignore_rules
 from tui.core.ops.context import Context
 
 CHANGES = ("create", "update", "blocked")  # what makes `plan` exit 1
-# A bulk import clears any other lock before it pulls; a merge conflict makes the pull fail.
-BLOCKING_LOCKS = ("merge_conflict",)
+# No source says a real bulk import clears a write lock: any lock is expected to fail that workspace's import
+# (a merge conflict always does). The sandbox's Realism.bulk_import_clears_locks reproduces both answers.
 SAME_CONTENT, EARLIER_GROUP = "same content", "imported by an earlier group"
 SKIP_LABELS = {SAME_CONTENT: "same content", EARLIER_GROUP: "earlier group"}
 
@@ -194,6 +194,7 @@ async def bulk_import(
     plan.notes.append("a bulk import discards local changes on every workspace it updates (discardLocalChanges)")
     ignore = ignore_rules(ctx)
     async with ctx.client(env) as client:
+        await _require_groups(ctx, client, env, repository, groups, content)
         present = {w.slug: w for w in await client.list_workspaces()}
         done: set[str] = set()  # imported by an earlier group: the next group finds it at that version
         for group in groups:
@@ -214,6 +215,77 @@ async def bulk_import(
     return plan
 
 
+class NothingFound(E.UsageError):
+    """The source holds no workspace of a requested group, or the group is defined nowhere (exit 2): a plan
+    of nothing would read as "nothing to do" in CI."""
+
+    kind = "nothing_found"
+
+
+async def _require_groups(
+    ctx: Context, client: PrismeClient, env: str, repository: str, groups: list[str], content: list[RepoWorkspace]
+) -> None:
+    """Refuse (exit 2) a group defined nowhere, or one of which the repository holds no workspace, saying
+    what was looked for (repository, dirpath, groups and their labels) and what was found."""
+    platform: tuple[str, ...] | None = None
+    if any(g not in ctx.config.groups for g in groups):
+        try:  # group names are exposed on the platform workspace's repositories (labels are not)
+            repos = await client.platform_repositories()
+            platform = tuple(sorted({g for r in repos.values() for g in r.groups}))
+        except E.PrismeError:
+            platform = None
+    undefined = [g for g in groups if g not in ctx.config.groups and (platform is None or g not in platform)]
+    empty = [g for g in groups if g not in undefined and not any(g in w.groups for w in content)]
+    if not undefined and not empty:
+        return
+    problems = []
+    if undefined:
+        seen = "could not be read" if platform is None else (", ".join(platform) or "none")
+        problems.append(
+            f"group(s) {', '.join(undefined)} undefined: not in the configuration's [groups] "
+            f"({', '.join(ctx.config.groups) or 'none'}) nor among the groups {env}'s platform lists ({seen})"
+        )
+    if empty:
+        labels = "; ".join(
+            f"{g}: labels {', '.join(ctx.config.groups[g].labels)}"
+            if g in ctx.config.groups
+            else f"{g}: labels unknown"
+            for g in empty
+        )
+        problems.append(
+            f"no workspace of group(s) {', '.join(empty)} in repository {repository} "
+            f"(looked for .import.yml groups; {labels}); {await asyncio.to_thread(_found, ctx, repository, content)}"
+        )
+    raise NothingFound(
+        "nothing to plan: " + "; ".join(problems) + ".",
+        hint="Check --groups and the repository's dirpath ([repositories.<id>] dirpath), then plan again.",
+    )
+
+
+def _found(ctx: Context, repository: str, content: list[RepoWorkspace]) -> str:
+    """What the repository's head holds, said so that the fix is plain (``set dirpath``)."""
+    source = ctx.config.repositories[repository]
+    where = f"dirpath {source.dirpath!r}" if source.dirpath else "no dirpath (the repository root)"
+    grouped = sorted({g for w in content for g in w.groups})
+    if grouped:
+        return f"read under {where}: {len(content)} workspace folder(s), of groups {', '.join(grouped)}"
+    history = GitHistory(source)
+    head = history.resolve("", "latest")
+    listing = _git(history.repo, "ls-tree", "-r", "--name-only", head, check=False).splitlines()
+    base = source.dirpath.strip("/") + "/" if source.dirpath else ""
+    nested = sorted(
+        {
+            path[len(base) :].split("/")[0]
+            for path in listing
+            if path.startswith(base) and path.endswith("/.import.yml") and path[len(base) :].count("/") >= 2
+        }
+    )
+    if nested:
+        return f"read under {where}: workspaces found under {', '.join(d + '/' for d in nested)}: set dirpath"
+    folders = ", ".join(w.slug for w in content[:8]) or "none"
+    return f"read under {where}: {len(content)} folder(s) ({folders}), none with groups"
+
+
 async def _import_item(
     client: PrismeClient,
     group: str,
@@ -231,7 +303,7 @@ async def _import_item(
     if not force and source.version and current == source.version:
         return PlanItem(group, source.slug, "skip", current, source.version, f"already at version {current}")
     lock = ws.write_lock.reason if ws.write_lock else None
-    if lock in BLOCKING_LOCKS:
+    if lock:
         return PlanItem(
             group,
             source.slug,
@@ -241,8 +313,6 @@ async def _import_item(
             f"locked ({lock}): the import of this workspace will fail until it is resolved or unlocked",
         )
     item = PlanItem(group, source.slug, "update", ws.live_version, source.version)
-    if lock:
-        item.warnings.append(f"its write lock ({lock}) will be cleared by the import")
     await _compare_with_instance(client, ws, source.files, item, ignore, f"repository {source.version or 'latest'}")
     return item
 
@@ -277,7 +347,14 @@ async def promote(ctx: Context, source: str, target: str, *, groups: list[str] |
         done: set[str] = set()
         for group in names:
             labels = list(ctx.config.groups[group].labels)
-            members = [w for w in await src.list_workspaces(labels=labels) if w.slug not in done]
+            found = await src.list_workspaces(labels=labels)
+            if not found:  # nothing to promote is not "no changes": say what was looked for (exit 2)
+                raise NothingFound(
+                    f"nothing to plan: no workspace of group {group} on {source} (labels looked for: "
+                    f"{', '.join(labels)}).",
+                    hint=f"Check [groups.{group}] labels and the workspaces' labels on {source}.",
+                )
+            members = [w for w in found if w.slug not in done]
             items = await asyncio.gather(
                 *(_promote_item(src, dst, group, w, there.get(w.slug), ignore) for w in members)
             )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core.api import errors as E
 from tui.core.diff import WorkspaceDiff
-from tui.core.ops import actions, snapshots, verify
+from tui.core.ops import actions, bundles, snapshots, verify
 from tui.core.ops.actions import Outcome, label_note
 from tui.core.ops.compare import Ref, compare, drift
 from tui.core.ops.context import Context
@@ -88,8 +88,7 @@ async def promote(
         return Outcome(True, f"{target} already matches {source}: nothing to promote.")
     if via == "git" and not (name and repository):
         raise E.UsageError("Promotion through git needs a version name and a repository.")
-    ctx.require_writable(target.env)
-    with ctx.operation(target.env, f"promote {target.slug}"):
+    with ctx.operation(target.env, f"promote {target.slug}"):  # the gate: writable, freeze, reason, busy
         async with ctx.client(source.env) as src, ctx.client(target.env) as dst:
             src_ws = await src.find_workspace(source.slug)
             dst_ws = await dst.find_workspace(target.slug)
@@ -165,14 +164,18 @@ async def promote(
                     )
             landed = await dst.get_workspace(dst_ws.id)
             note = None if via == "git" else label_note(landed, f"content of {source} by archive")
+            warnings = await bundles.check(dst, landed)  # Builder bundles point at files, not versioned
             return Outcome(
                 True,
                 f"Promoted {source} to {target} via {via}: {the_plan.diff.stat()['files']} file(s) "
-                f"changed; verified, no difference remains{_ignored(after.ignored)}" + (f" ({note})." if note else "."),
+                f"changed; verified, no difference remains{_ignored(after.ignored)}"
+                + (f" ({note})." if note else ".")
+                + "".join(f" Warning: {w}." for w in warnings),
                 landed,
                 result,
                 snapshot_id=snap.id if snap else None,
                 content_note=note,
+                warnings=warnings,
             )
 
 

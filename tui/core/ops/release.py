@@ -146,10 +146,13 @@ def _repository(ctx: Context, repository: str | None) -> str:
 
 # ------------------------------------------------------------------------------------------- record
 async def from_env(ctx: Context, env: str, name: str, *, labels: list[str] | None = None) -> Release:
-    """What ``env`` runs now: each workspace's live version (its newest pull or push)."""
+    """What ``env`` runs now: each workspace's live version (its newest pull or push; where the list gives no
+    ``lastPull``, its last import event). None: unknown (a rollback to it is a failure, never skipped)."""
+    from tui.core.ops import history
+
     async with ctx.client(env) as client:
         items = await client.list_workspaces(labels=labels)
-    versions = {w.slug: w.live_version for w in items}
+        versions = await history.live_versions(client, items)
     return Release(check_name(name), versions, source={"kind": "environment", "env": env})
 
 

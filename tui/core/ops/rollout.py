@@ -9,7 +9,13 @@ one that passed, and ``rollback`` pulls the previous versions back on every envi
 changed.
 
 A rollout imports the repository's branch head; it refuses to start when the head is not the release
-(bulk push the release first), so what is rolled out is exactly what was named.
+(bulk push the release first), so what is rolled out is exactly what was named. Before the first
+environment, the gate (tui.core.ops.gate) checks every environment still to go.
+
+The gates fail closed (issue 24): a readiness the token may not read fails unless the stage says
+``readiness = "skip"``; a smoke test whose workspace is absent fails unless the stage lists it in
+``optional_smoke``; smoke tests run for real, so on protected environments each needs an ``expect``; a
+rollback of a workspace whose previous version is unknown is a failure, never skipped.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 from tui.core import paths
 from tui.core.api import errors as E
-from tui.core.ops import actions, bulk, plan, release
+from tui.core.ops import actions, bulk, gate, plan, release
 from tui.core.ops.context import Context
 
 Notify = Callable[[dict[str, Any]], object]
@@ -39,6 +45,8 @@ class Stage:
     environments: tuple[str, ...]
     soak: float = 0.0
     max_parallel: int = 1
+    readiness: str = "required"  # "skip": an unreadable readiness passes (said, in the journal)
+    optional_smoke: tuple[str, ...] = ()  # "workspace" or "workspace/automation": may be absent there
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ def stages(ctx: Context) -> list[Stage]:
     found = []
     for number, raw in enumerate(ctx.config.rollout, start=1):
         where = f"[[rollout]] #{number}"
-        unknown = set(raw) - {"stage", "environments", "soak", "max_parallel"}
+        unknown = set(raw) - {"stage", "environments", "soak", "max_parallel", "readiness", "optional_smoke"}
         if unknown:
             raise E.UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
         envs = raw.get("environments")
@@ -75,8 +83,21 @@ def stages(ctx: Context) -> list[Stage]:
         parallel = raw.get("max_parallel", 1)
         if not isinstance(parallel, int) or parallel != 1:
             raise E.UsageError(f"{where}: max_parallel = 1 is the only value supported so far (one env at a time).")
+        readiness = raw.get("readiness", "required")
+        if readiness not in ("required", "skip"):
+            raise E.UsageError(f'{where}: readiness = "required" (the default) or "skip", not {readiness!r}.')
+        optional = raw.get("optional_smoke", [])
+        if not isinstance(optional, list) or not all(isinstance(o, str) for o in optional):
+            raise E.UsageError(f'{where}: optional_smoke = ["workspace" or "workspace/automation", ...].')
         found.append(
-            Stage(str(raw.get("stage") or f"stage {number}"), tuple(envs), seconds(raw.get("soak", 0), where), parallel)
+            Stage(
+                str(raw.get("stage") or f"stage {number}"),
+                tuple(envs),
+                seconds(raw.get("soak", 0), where),
+                parallel,
+                readiness,
+                tuple(optional),
+            )
         )
     if not found:
         raise E.UsageError(
@@ -94,7 +115,33 @@ def smokes(ctx: Context) -> list[Smoke]:
     return found
 
 
+def require_expectations(ctx: Context, all_stages: list[Stage], tests: list[Smoke]) -> None:
+    """A smoke test runs the automation for real on protected environments too: there it must say what it
+    expects (``expect``; ``{}`` for "any successful answer"), refused (exit 2) before anything is touched."""
+    protected = [e for stage in all_stages for e in stage.environments if ctx.env(e).protected]
+    loose = [f"{t.workspace}/{t.automation}" for t in tests if t.expect is None]
+    if protected and loose:
+        raise E.UsageError(
+            f"[[smoke]] {', '.join(loose)} has no expect, and runs on the protected {', '.join(protected)}.",
+            hint='Add expect = { status = "ok" } (the keys the output must carry), or expect = {} for any success.',
+        )
+
+
+def smoke_note(tests: list[Smoke]) -> str | None:
+    """What the plan says of the smoke gates: they run the automations for real."""
+    if not tests:
+        return None
+    names = ", ".join(f"{t.workspace}/{t.automation}" for t in tests)
+    return f"smoke gates run {names} FOR REAL on each environment after its import (side effects included)"
+
+
+def optional(stage: Stage, test: Smoke) -> bool:
+    return test.workspace in stage.optional_smoke or f"{test.workspace}/{test.automation}" in stage.optional_smoke
+
+
 def matches(output: Any, expect: Any) -> bool:
+    if isinstance(expect, dict) and not expect:
+        return True  # expect = {}: declared on purpose, any successful answer (a real instance's {} included)
     if expect is None:
         return True
     if isinstance(expect, dict):
@@ -149,6 +196,24 @@ class _Reporter:
 
 
 # ------------------------------------------------------------------------------------------- run
+def require_head(
+    ctx: Context, the_release: release.Release, repository: str | None = None, head: release.Release | None = None
+) -> str:
+    """Refuse (exit 2) a release that is not the repository's branch head: a bulk import imports the head,
+    so a rollout (or its plan) of another release would deploy, or show, other versions. The repository id.
+    ``head``: the head already read (the Releases view compares every release with one read)."""
+    repo_id = repository or the_release.repository or release._repository(ctx, None)
+    head = head or release.from_repository(ctx, repo_id, "head")
+    if missing := release.diff(the_release.workspaces, head.workspaces):
+        first = ", ".join(f"{d.workspace} {d.old or '—'}→{d.new or '—'}" for d in missing[:5])
+        raise E.UsageError(
+            f"the head of repository {repo_id} is not release {the_release.name} ({first}): "
+            "a rollout imports the head, not this release.",
+            hint="Bulk push the release to the repository first: a rollout imports the branch head.",
+        )
+    return repo_id
+
+
 async def run(
     ctx: Context,
     name: str,
@@ -166,13 +231,12 @@ async def run(
     if resume:
         state.failed, state.status = None, "running"
     say = _Reporter(state, notify)
-    head = await asyncio.to_thread(release.from_repository, ctx, repo_id, "head")
-    if missing := release.diff(the_release.workspaces, head.workspaces):
-        first = ", ".join(f"{d.workspace} {d.old or '—'}→{d.new or '—'}" for d in missing[:5])
-        raise E.UsageError(
-            f"the head of repository {repo_id} is not release {name} ({first}).",
-            hint="Bulk push the release to the repository first: a rollout imports the branch head.",
-        )
+    # The gate, for every environment still to go, before the first is touched: a frozen last stage
+    # refuses the whole rollout here, not after the earlier stages were imported.
+    todo = [env for stage in all_stages for env in stage.environments if env not in state.done]
+    gate.enforce(ctx, gate.operation(ctx, f"rollout of {name}", todo))
+    require_expectations(ctx, all_stages, tests)
+    await asyncio.to_thread(require_head, ctx, the_release, repo_id)
     with ctx.audit.record("rollout", ",".join(s.name for s in all_stages), targets=groups, version=name) as entry:
         for stage in all_stages:
             for env in stage.environments:
@@ -206,11 +270,12 @@ async def _one_env(
     ctx.require_writable(env)
     the_plan = await plan.bulk_import(ctx, env, repository=state.repository, groups=state.groups)
     counts = the_plan.counts()
+    note = smoke_note(tests)
     say(
         "plan",
         env,
         f"stage {stage.name}: {counts['create']} to create, {counts['update']} to update, "
-        f"{counts['skip']} unchanged, {counts['blocked']} blocked",
+        f"{counts['skip']} unchanged, {counts['blocked']} blocked" + (f"; {note}" if note else ""),
         plan=the_plan.to_json(),
     )
     if ctx.env(env).protected:
@@ -234,27 +299,64 @@ async def _one_env(
                 state, say, env, "import", f"{env}: the bulk import stopped at group {result.stopped_at or '?'}"
             )
         say("import", env, f"{env}: imported {', '.join(state.groups)}")
-    return await _gates(ctx, state, say, stage, env, tests)
+    return await _gates(ctx, state, say, stage, env, tests, rebuild=the_plan.has_changes)
 
 
-async def _gates(ctx: Context, state: State, say: _Reporter, stage: Stage, env: str, tests: list[Smoke]) -> bool:
+async def _readiness(client: Any, state: State, say: _Reporter, stage: Stage, env: str) -> bool:
+    """Fail closed: a readiness the token may not read is a failed gate, unless the stage says skip."""
+    ready = await client.readiness()
+    if not ready.allowed:
+        if stage.readiness != "skip":
+            return _fail(
+                state,
+                say,
+                env,
+                "readiness",
+                f"{env}: readiness unknown: this token may not read GET /v2/readiness (it needs a super admin); "
+                f'failed closed. Use a super admin\'s token, or set readiness = "skip" on stage {stage.name}',
+            )
+        say("gate", env, f'{env}: readiness NOT CHECKED (readiness = "skip" on stage {stage.name})', gate="readiness")
+        return True
+    if not ready.ready:
+        return _fail(state, say, env, "readiness", f"{env}: not ready ({ready.services})")
+    say("gate", env, f"{env}: readiness ok", gate="readiness")
+    return True
+
+
+async def _smoke(client: Any, ws_id: str, test: Smoke, rebuild: bool) -> Any:
+    """Run the automation (for real); right after an import, ask the runtime to rebuild its model first."""
+    return await client.test_automation(ws_id, test.automation, test.payload, rebuild=rebuild)
+
+
+async def _gates(
+    ctx: Context, state: State, say: _Reporter, stage: Stage, env: str, tests: list[Smoke], *, rebuild: bool = False
+) -> bool:
     async with ctx.client(env) as client:
-        ready = await client.readiness()
-        if ready.allowed and not ready.ready:
-            return _fail(state, say, env, "readiness", f"{env}: not ready ({ready.services})")
-        say(
-            "gate",
-            env,
-            f"{env}: readiness {'ok' if ready.allowed else 'not allowed to read (needs a super admin)'}",
-            gate="readiness",
-        )
+        if not await _readiness(client, state, say, stage, env):
+            return False
         present = {w.slug: w for w in await client.list_workspaces()}
         for test in tests:
             ws = present.get(test.workspace)
             if ws is None:
-                continue
+                if optional(stage, test):
+                    say(
+                        "gate",
+                        env,
+                        f"{env}: smoke {test.workspace}/{test.automation} NOT RUN: "
+                        f"{test.workspace} is absent there (optional on stage {stage.name})",
+                        gate="smoke",
+                    )
+                    continue
+                return _fail(
+                    state,
+                    say,
+                    env,
+                    "smoke",
+                    f"{env}: smoke {test.workspace}/{test.automation} cannot run: {test.workspace} is absent there "
+                    f"(list it in optional_smoke of stage {stage.name} if that is expected)",
+                )
             try:
-                output = await client.test_automation(ws.id, test.automation, test.payload)
+                output = await _smoke(client, ws.id, test, rebuild)
             except E.PrismeError as exc:
                 return _fail(
                     state, say, env, "smoke", f"{env}: smoke {test.workspace}/{test.automation} failed: {exc.message}"
@@ -301,7 +403,10 @@ def _fail(state: State, say: _Reporter, env: str, gate: str, message: str) -> bo
 # ------------------------------------------------------------------------------------------- rollback
 async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> tuple[State, list[actions.Outcome]]:
     """Pull the previous versions back on every environment this rollout imported into, newest first."""
+    from tui.core.ops import history
+
     state = State.load(name)
+    gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed)))
     say = _Reporter(state, notify)
     outcomes: list[actions.Outcome] = []
     # Every environment whose previous versions were recorded, not only those recorded as changed: a
@@ -309,9 +414,17 @@ async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> 
     touched = state.changed + [env for env in state.previous if env not in state.changed]
     for env in reversed(touched):
         async with ctx.client(env) as client:
-            running = {w.slug: w.live_version for w in await client.list_workspaces()}
+            running = await history.live_versions(client, await client.list_workspaces())
         for slug, version in sorted(state.previous.get(env, {}).items()):
-            if not version or running.get(slug) == version:
+            if not version:  # unknown is never "rolled back": a failure, listed
+                text = (
+                    f"{env}: {slug} NOT rolled back: the version it ran before the rollout is unknown "
+                    "(no lastPull, no import event); check its history (prisme-deploy versions) and pull it by hand"
+                )
+                outcomes.append(actions.Outcome(False, text))
+                say("rollback", env, text, ok=False)
+                continue
+            if running.get(slug) == version:
                 continue
             outcome = await actions.pull(
                 ctx,

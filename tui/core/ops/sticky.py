@@ -5,8 +5,10 @@ repository's version of every workspace of those groups at each workspaces-servi
 workspace only when that version's name equals the one it last pulled. A rollback pulls an older version,
 so the next pod restart silently re-imports the newer one.
 
-- ``restart_risk`` detects it: the platform activity shows the ``system:startup-import`` runs (which
-  repository, which groups), and the repository's head says which version a restart would import.
+- ``restart_risk`` detects it: the environment's ``startup_import = {repository, groups}`` in the
+  configuration, else the platform activity (bulk imports on the platform workspace with no user: a real
+  instance names them nothing else), and the repository's head says which version a restart would import.
+  When neither tells, the answer is UNKNOWN and taken as "the next restart re-imports" (sticky offered).
 - ``sticky_rollback`` is the fix that sticks: roll *forward* to the old content. The old version's files
   are published as a new version at the head of the repository's branch (``v1.1.0-revert``), then pulled,
   so the repository and the instance agree and the startup import skips the workspace.
@@ -35,13 +37,12 @@ from tui.core.ops import actions
 from tui.core.ops.context import Context
 from tui.core.ops.plan import read_repository
 
-STARTUP_USER = "system:startup-import"
 STARTUP_TYPES = ["workspaces.bulkImport.completed", "workspaces.bulkImport.started"]
 
 
 @dataclass
 class StartupImport:
-    """What the platform activity says about the startup imports (the newest run first)."""
+    """A startup import: declared in the configuration, or seen in the platform activity (newest run first)."""
 
     repository: str
     groups: list[str]
@@ -55,10 +56,12 @@ class RestartRisk:
     message: str
     startup: StartupImport | None = None
     reimports: str | None = None  # the version a restart would import
+    unknown: bool = False  # the tool cannot tell: taken as at risk
 
     def to_json(self) -> dict[str, Any]:
         return {
             "atRisk": self.at_risk,
+            "unknown": self.unknown,
             "message": self.message,
             "reimports": self.reimports,
             "startupImport": (
@@ -70,11 +73,10 @@ class RestartRisk:
 
 
 async def startup_import(client: PrismeClient) -> StartupImport | None:
-    """The newest ``system:startup-import`` runs in the platform activity (one event search)."""
-    events = await client.events(
-        "platform", types=STARTUP_TYPES, limit=100, sort="desc", filters={"source.userId": STARTUP_USER}
-    )
-    runs = [e for e in events if e.source.get("userId") == STARTUP_USER]
+    """The newest startup-import runs in the platform activity (one event search): bulk imports on the
+    platform workspace with no user, which is how a real instance records them (nothing names them)."""
+    events = await client.events("platform", types=STARTUP_TYPES, limit=100, sort="desc")
+    runs = [e for e in events if not e.source.get("userId")]
     if not runs:
         return None
     repository = str(runs[0].payload.get("repositoryId") or "")
@@ -91,16 +93,44 @@ async def startup_import(client: PrismeClient) -> StartupImport | None:
     return StartupImport(repository, groups, newest.created_at, stopped)
 
 
+def _declared(ctx: Context, env: str, seen: StartupImport | None) -> StartupImport | None:
+    """The environment's ``startup_import`` when declared (the activity gives its last run), else what was seen."""
+    declared = ctx.env(env).startup_import
+    if not declared or not declared[0]:
+        return seen
+    repository, groups = declared
+    return StartupImport(repository, list(groups), seen.last_run if seen else "not seen", None)
+
+
+def _unknown(env: str, slug: str, why: str) -> RestartRisk:
+    return RestartRisk(
+        True,
+        f"UNKNOWN: assume the next restart re-imports the repository's version of {slug} over this one ({why}). "
+        f"Make it stick: rollback --sticky; or declare the startup import under [environments.{env}]: "
+        'startup_import = { repository = "id", groups = [...] } (or {} when there is none).',
+        unknown=True,
+    )
+
+
 async def restart_risk(ctx: Context, env: str, slug: str, after: str | None = None) -> RestartRisk:
     """Will the next restart of ``env``'s workspaces service undo what ``slug`` runs now (or will run once
-    version ``after`` is pulled: a rollback dialog asks before the rollback)?"""
-    async with ctx.client(env) as client:
-        startup = await startup_import(client)
-        ws = await client.find_workspace(slug)
-    if startup is None:
+    version ``after`` is pulled: a rollback dialog asks before the rollback)? Unknown is taken as yes."""
+    declared = ctx.env(env).startup_import
+    if declared == ("", ()):
         return RestartRisk(
-            False, f"no startup import ({STARTUP_USER}) in {env}'s platform activity: a restart re-imports nothing"
+            False, f"{env} declares no startup import (startup_import = {{}}): a restart re-imports nothing"
         )
+    async with ctx.client(env) as client:
+        try:
+            seen = await startup_import(client)
+        except E.PrismeError as exc:
+            if not declared:
+                return _unknown(env, slug, f"the platform activity could not be read: {exc.message}")
+            seen = None
+        ws = await client.find_workspace(slug)
+    startup = _declared(ctx, env, seen)
+    if startup is None:
+        return _unknown(env, slug, f"no startup import declared for {env} nor seen in its platform activity")
     pulled = after or (ws.last_pull.version if ws.last_pull else None)
     try:
         content = await asyncio.to_thread(read_repository, ctx, startup.repository, "latest", only=[slug])
@@ -227,12 +257,16 @@ async def sticky_rollback(
     on_step: actions.Progress | None = None,
 ) -> tuple[actions.Outcome, RestartRisk]:
     """Roll forward to ``version``'s content: publish it as a new version, pull it, check a restart keeps it."""
-    ctx.require_writable(env)
+    from tui.core.ops import gate
+
+    # The gate before anything: the revert is published to git before the pull, which checks it again.
+    gate.enforce(ctx, gate.operation(ctx, f"sticky rollback of {slug}", [env]))
     check_slug(slug)
     startup = None
     async with ctx.client(env) as client:
         await client.find_workspace(slug)  # a workspace of this instance, before anything touches git
         startup = await startup_import(client)
+    startup = _declared(ctx, env, startup)
     repo_id = startup.repository if startup and startup.repository else repository
     if not repo_id:
         raise E.UsageError("Say which repository to publish the revert to with --repository (no startup import seen).")

@@ -101,6 +101,8 @@ async def settle_pull(
                 if pull == candidate:
                     return Settled(True, current, describe(current), waited=loop.time() - start)
                 candidate = pull
+                if loop.time() + CONFIRM_PAUSE > end:
+                    break  # pulls landing at every read (another operator's): the deadline still holds
                 await asyncio.sleep(CONFIRM_PAUSE)
                 continue
             if not answered.pending:
