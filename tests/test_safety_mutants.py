@@ -668,7 +668,9 @@ async def test_a_bulk_push_is_scanned_journaled_and_fails_on_a_failure(monkeypat
         seen.append(event)
     assert seen == [notice, chatty, done]
     assert scanned == [(client, "dev", ["shop"], "Bulk push to release")]
-    assert client.pushed == [
+    # The server's own dry run of the same groups first (what the push will push is what is scanned), then the push.
+    assert client.pushed[0] == {"repository_id": "release", "groups": ["base"], "dry_run": True, "force": False}
+    assert client.pushed[1:] == [
         {
             "repository_id": "release",
             "groups": ["base"],
@@ -755,13 +757,20 @@ async def test_a_group_the_platform_names_no_member_of_has_none(monkeypatch: pyt
     assert await bulk.group_members(client, bulk_context(client, monkeypatch), "mystery", "release") == []  # type: ignore[arg-type]
 
 
-async def test_to_push_is_the_dirty_members_of_the_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = BulkClient({}, members=["shop", "clean"])
+async def test_to_push_is_what_the_servers_dry_run_names_or_every_dirty_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = BulkEvent("started", {"workspaces": [{"slug": "clean", "status": "candidate"}]}, "push")  # type: ignore[arg-type]
+    client = BulkClient({"push": [started]}, members=["shop", "clean", "other"])
     ctx = bulk_context(client, monkeypatch)
-    assert [w.slug for w in await bulk._to_push(ctx, client, ["extended", "unknown"], False)] == ["shop"]  # type: ignore[arg-type]
-    assert client.listed == [["app:base", "app:ext"]]
-    assert len(await bulk._to_push(ctx, client, ["extended"], True)) == 2  # type: ignore[arg-type]
-    assert await bulk._to_push(ctx, client, ["unknown"], True) == []  # type: ignore[arg-type]
+    # the dry run names "clean" (not dirty, still pushed); dirty "shop" carries none of the group's labels
+    pushed = await bulk._to_push(ctx, client, "release", ["extended"], False)  # type: ignore[arg-type]
+    assert [w.slug for w in pushed] == ["clean"]
+    mute = BulkClient({}, members=["shop", "clean"])
+    ctx = bulk_context(mute, monkeypatch)
+    # the server's dry run cannot tell: the widest push is scanned (every dirty one; all with --force), never none
+    assert [w.slug for w in await bulk._to_push(ctx, mute, "release", ["unknown"], False)] == ["shop"]  # type: ignore[arg-type]
+    assert len(await bulk._to_push(ctx, mute, "release", ["unknown"], True)) == 2  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------------ rollout
