@@ -165,8 +165,10 @@ def test_bulk_push_streams_json_lines_and_succeeds(configured: Path, capsys: pyt
     )
     lines = json_lines(out)
     assert code == 1  # ticket-triage is skipped while locked: not every workspace was pushed
-    assert lines[0]["kind"] == "started" and lines[-1]["kind"] == "completed"
-    assert lines[-1]["skippedWhileLocked"] == ["ticket-triage"]
+    assert lines[0]["kind"] == "started" and lines[-2]["kind"] == "completed"
+    assert lines[-2]["skippedWhileLocked"] == ["ticket-triage"]
+    assert lines[-1]["kind"] == "summary" and lines[-1]["status"] == "failed" and lines[-1]["done"] == []
+    assert lines[-1]["skippedWhileLocked"] == ["ticket-triage"] and lines[-1]["failed"] is True
     assert {line["payload"]["workspaceSlug"] for line in lines if line["kind"] == "progress"} == {
         "support-bot",
         "sales-copilot",

@@ -17,6 +17,7 @@ import pytest
 
 from tui.cli.main import main
 from tui.core import config as cfg
+from tui.core.api import errors as E
 from tui.core.api.budget import RequestBudget, Wait
 from tui.core.api.client import PrismeClient
 from tui.core.ops import actions, history
@@ -211,11 +212,16 @@ async def test_two_concurrent_rollbacks_do_not_both_report_success(
             return exc
 
     first, second = await asyncio.gather(rollback("v1.0.0", 0.0), rollback("v1.1.0", 0.3))
-    succeeded = [o for o in (first, second) if isinstance(o, actions.Outcome) and o.ok]
-    assert len(succeeded) <= 1, [getattr(o, "message", o) for o in (first, second)]
+    outcomes = {"v1.0.0": first, "v1.1.0": second}
+    said = {version: getattr(o, "message", repr(o)) for version, o in outcomes.items()}
+    # Exactly one wins: both reporting success is a lie, and both failing (which `<= 1` let pass) means
+    # the rollback itself is broken. The loser is an honest failure: a refusal, or an outcome not ok.
+    won = [version for version, o in outcomes.items() if isinstance(o, actions.Outcome) and o.ok]
+    assert len(won) == 1, said
+    (loser,) = (o for version, o in outcomes.items() if version not in won)
+    assert isinstance(loser, E.PrismeError) or (isinstance(loser, actions.Outcome) and not loser.ok), said
     final = await live_version(platform["prod"], "securechat")
-    for outcome in succeeded:
-        assert final is not None and f"now runs {final}" in outcome.message
+    assert final == won[0] and f"now runs {final}" in said[won[0]], (final, said)
 
 
 # ------------------------------------------------------------------------------------------------ tag layouts

@@ -101,7 +101,8 @@ def test_a_failed_smoke_gate_stops_the_rollout_and_the_rollback_restores_the_pre
     final = lines[-1]
     assert code == 1, err
     assert final["status"] == "stopped" and final["done"] == ["staging", "prod"]
-    assert final["failed"]["env"] == "prod-us" and final["failed"]["gate"] == "smoke"
+    assert final["kind"] == "summary" and final["failed"] is True and final["stoppedAt"] == "prod-us"
+    assert final["failure"]["env"] == "prod-us" and final["failure"]["gate"] == "smoke"
     assert any(s.get("kind") == "gate" and s.get("env") == "prod" and s.get("gate") == "smoke" for s in lines)
     journal = [json.loads(x) for x in next(isolated_home.rglob("audit.jsonl")).read_text().splitlines()]
     rollout_entry = [e for e in journal if e["action"] == "rollout"][-1]

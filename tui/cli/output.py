@@ -96,6 +96,9 @@ class Printer:
 
     # -- bulk progress -----------------------------------------------------------------------------
     def bulk_event(self, event: BulkEvent, tally: BulkTally) -> None:
+        if self.json_mode and event.kind == "notice":  # our own words: stderr, the stream stays documents
+            self.note(fmt.bulk_line(event, tally))
+            return
         if self.json_mode:
             line: dict[str, Any] = {
                 "kind": event.kind,

@@ -11,6 +11,7 @@ from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.output import Printer
 from tui.core.api import errors as E
 from tui.core.ops import confirm as confirmation
+from tui.core.ops import format as fmt
 from tui.core.ops.context import Context
 from tui.lazy import lazy
 
@@ -72,7 +73,19 @@ async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> i
         )
         ok = state.status == "completed"
     if out.json_mode:
-        out.data({"release": state.release, "status": state.status, "done": state.done, "failed": state.failed})
+        stopped = state.failed["env"] if state.failed and state.status == "stopped" else None
+        out.data(
+            fmt.summary_document(
+                "rollout",
+                status=state.status,
+                done=state.done,
+                stopped_at=stopped,
+                locked=[],  # only a bulk push names workspaces skipped for a write lock
+                failed=not ok,
+                release=state.release,
+                failure=state.failed,
+            )
+        )
     else:
         out.line(f"rollout {state.release}: {state.status}" + (f" at {state.failed['env']}" if state.failed else ""))
     return EXIT_OK if ok else EXIT_FAILED

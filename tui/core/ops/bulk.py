@@ -29,21 +29,31 @@ class BulkRun:
     notices: list[str] = field(default_factory=list)
     stopped_at: str | None = None
     locked: list[str] = field(default_factory=list)  # skipped for a write lock: not pushed, so not a success
+    done: list[str] = field(default_factory=list)  # groups whose summary has no error, conflict or lock
 
     @property
     def failed(self) -> bool:
         return any(s.failed for s in self.summaries) or self.stopped_at is not None or bool(self.locked)
 
+    @property
+    def status(self) -> str:
+        return "stopped" if self.stopped_at else "failed" if self.failed else "completed"
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "env": self.env,
-            "operation": self.operation,
-            "failed": self.failed,
-            "stoppedAt": self.stopped_at,
-            "notices": self.notices,
-            "skippedWhileLocked": self.locked,
-            "summaries": [s.payload for s in self.summaries],
-        }
+        """The stream's last line (``format.summary_document``), the server's summaries inside."""
+        from tui.core.ops.format import summary_document
+
+        return summary_document(
+            self.operation,
+            status=self.status,
+            done=self.done,
+            stopped_at=self.stopped_at,
+            locked=self.locked,
+            failed=self.failed,
+            env=self.env,
+            notices=self.notices,
+            summaries=[s.payload for s in self.summaries],
+        )
 
 
 @dataclass
@@ -191,6 +201,8 @@ async def bulk_push(
                         entry.details["mergeConflicts"] = len(event.ids("mergeConflictWorkspaceIds"))
                         if event.failed:
                             entry.outcome = "failed"
+                        elif not run.locked:
+                            run.done += [g for g in groups if g not in run.done]  # one summary for every group
                     if event.kind == "failure":
                         entry.outcome = "failed"
                         raise E.ServerError(f"{env}: the bulk push failed: {event.message}")
@@ -222,11 +234,11 @@ async def bulk_import(
                 details={"repository": repository, "forceReimport": force_reimport},
             ) as entry:
                 for group in groups:
-                    yield BulkEvent("notice", {}, "import", group, message=f"importing group {group}")
+                    yield _notice(run, group, f"importing group {group}")
                     saved = await _snapshot_group(ctx, client, env, group, repository)
                     if saved is not None:
                         entry.details.setdefault("snapshots", []).extend(saved[0])
-                        yield BulkEvent("notice", {}, "import", group, message=f"safety snapshots: {saved[1]}")
+                        yield _notice(run, group, f"safety snapshots: {saved[1]}")
                     summary: BulkEvent | None = None
                     own = GroupEvents(group)
                     async for event in client.bulk_import(
@@ -237,20 +249,28 @@ async def bulk_import(
                         if event.kind == "completed":
                             summary = event
                             run.summaries.append(event)
+                        if event.kind == "notice" and event.message:
+                            run.notices.append(event.message)
                         yield event
                     if summary is None:
                         raise E.BulkIncomplete(f"{env}: group {group} ended without a completed summary.")
+                    if summary.failed:
+                        entry.outcome = "failed"  # with --continue-on-error too: the journal says what happened
+                    else:
+                        run.done.append(group)
                     if summary.payload.get("errors") and not continue_on_error:
                         run.stopped_at = group
                         entry.outcome = "failed"
                         entry.details["stoppedAt"] = group
                         rest = groups[groups.index(group) + 1 :]
                         if rest:
-                            yield BulkEvent(
-                                "notice",
-                                {},
-                                "import",
-                                group,
-                                message=f"stopped: group {group} has errors; not importing {', '.join(rest)}",
+                            yield _notice(
+                                run, group, f"stopped: group {group} has errors; not importing {', '.join(rest)}"
                             )
                         return
+
+
+def _notice(run: BulkRun, group: str, message: str) -> BulkEvent:
+    """A notice of the import (words, on stderr), kept in the run's summary document too."""
+    run.notices.append(message)
+    return BulkEvent("notice", {}, "import", group, message=message)

@@ -118,6 +118,32 @@ def bulk_outcome(run: BulkRun) -> tuple[bool, str]:
     return not run.failed, one_line(message)
 
 
+# ------------------------------------------------------------------------------------------------ run summaries
+def summary_document(
+    operation: str,
+    *,
+    status: str,
+    done: list[str],
+    stopped_at: str | None,
+    locked: list[str],
+    failed: bool,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The last JSON line of a `bulk-push`, `bulk-import` or `rollout` stream: one shape for the three
+    (README, "Use in CI"), so a script reads the outcome from a document, never from a notice's words.
+    ``done``: the groups (a rollout: the environments) that finished without an error."""
+    return {
+        "kind": "summary",
+        "operation": operation,
+        "status": status,
+        "done": list(done),
+        "stoppedAt": stopped_at,
+        "skippedWhileLocked": list(locked),
+        "failed": failed,
+        **extra,
+    }
+
+
 # ------------------------------------------------------------------------------------------------ activity
 def describe(event_type: str, payload: dict[str, Any]) -> str:
     """What an event says, in one line: counts and errors of a bulk summary, a workspace's status, a step,
