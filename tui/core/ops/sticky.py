@@ -95,9 +95,7 @@ async def restart_risk(ctx: Context, env: str, slug: str, after: str | None = No
         startup = await startup_import(client)
         ws = await client.find_workspace(slug)
     if startup is None:
-        return RestartRisk(
-            False, f"no startup import ({STARTUP_USER}) in {env}'s platform activity: a restart re-imports nothing"
-        )
+        return RestartRisk(False, f"no startup import in {env}'s platform activity: a restart re-imports nothing")
     pulled = after or (ws.last_pull.version if ws.last_pull else None)
     try:
         content = await asyncio.to_thread(read_repository, ctx, startup.repository, "latest", only=[slug])
