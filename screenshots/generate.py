@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,9 @@ HERE = Path(__file__).resolve().parent
 
 async def main() -> None:
     os.environ["PRISME_SANDBOX_CLOCK"] = "2026-03-02T09:00:00Z"
+    os.environ["TZ"] = "UTC"  # tables show local times: the same screenshots on every host
+    time.tzset()
+    os.environ["PRISME_DEPLOY_REASON"] = "INC-4211"  # production asks why: the dialogs show a reason
     root = Path(tempfile.mkdtemp(prefix="prisme-deploy-shots-"))
     os.environ["PRISME_DEPLOY_DATA"] = str(root / "data")
     from tui.app.app import PrismeDeployApp
@@ -31,19 +35,19 @@ async def main() -> None:
 
     seed_demo_platform(root / "platform")
     demo = DemoPlatform(root=root / "platform")
+    from tui.sandbox.demo import FLEET, STARTUP_ROLLOUT
     from tui.sandbox.runner import start_in_thread
-
-    import shutil
-
-    from tui.sandbox.demo import FLEET
 
     for name in FLEET:  # the demo's fleet: copies of prod, as DemoPlatform.start makes them
         shutil.copytree(root / "platform" / "prod", root / "platform" / name, symlinks=True)
     try:
         for number, name in enumerate(("dev", "staging", "prod", *FLEET)):
             token = f"at:demo-{name}-screenshots"
+            # prod boots as after an image rollout (its startup import), as the demo's does: a rollback
+            # there is undone by the next restart, which the rollback dialog says (and offers to stick).
+            environ = STARTUP_ROLLOUT if name == "prod" else {}
             demo.instances[name] = start_in_thread(
-                root / "platform" / name, token, name=name, port=39501 + number, environ={}
+                root / "platform" / name, token, name=name, port=39501 + number, environ=environ
             )
             os.environ[env_var_name(name)] = token
         config = cfg.parse(demo.config_toml())
@@ -73,15 +77,17 @@ async def main() -> None:
             return None
 
         async def rollback(pilot) -> None:  # type: ignore[no-untyped-def]
+            # A real rollback (to a version older than live) that the next restart would undo: the dialog
+            # shows the AT RISK warning and the box that makes it stick.
             table = pilot.app.query_one("#workspaces")
-            table.move_cursor(row=table.get_row_index("support-bot"))
+            table.move_cursor(row=table.get_row_index("knowledge-base"))
             await settle(pilot)
             versions = pilot.app.query_one("#versions")
             versions.focus()
-            versions.move_cursor(row=versions.get_row_index("v1.2.0"))
+            versions.move_cursor(row=versions.get_row_index("v1.1.0"))
             await pilot.press("r")
             await settle(pilot)
-            await pilot.press(*"support-bo")
+            await pilot.press(*"knowledge-ba")
             await pilot.pause()
 
         async def bulk(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -93,8 +99,10 @@ async def main() -> None:
                         repository_id="release", groups=["base2", "extended"], name="v1.3.0", force=True
                     )
                 ]
-            pilot.app.post_message(BulkUpdate("dev", events[:5]))  # as one burst of the stream
+            pilot.app.post_message(BulkUpdate("dev", events))  # the whole stream, as it came
             await pilot.pause(0.3)
+            await pilot.press("ctrl+r")  # the table then shows what the push did (last push v1.3.0)
+            await settle(pilot)
 
         async def help_screen(pilot) -> None:  # type: ignore[no-untyped-def]
             await pilot.press("question_mark")

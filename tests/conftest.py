@@ -47,6 +47,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PRISME_DEPLOY_DATA", str(home / "data" / "prisme-deploy"))
     monkeypatch.setenv("PRISME_DEPLOY_CONFIG", str(home / "config" / "prisme-deploy" / "config.toml"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("TZ", "UTC")  # tables show local times ("2 h ago · 09:10"): the same on every host
+    time.tzset()
     for key in list(os.environ):
         if key.startswith("PRISME_DEPLOY_TOKEN"):
             monkeypatch.delenv(key)

@@ -359,7 +359,8 @@ async def test_keymap_rebinds_an_action(platform: dict[str, Running], root_of: P
         assert not isinstance(app.screen, ActionModal)
         await pilot.press("R")
         await settle(pilot)
-        assert isinstance(app.screen, ActionModal) and app.screen.title_text == "Roll back securechat"
+        # the history's first row is newer than live: a roll forward, said so (issue 26)
+        assert isinstance(app.screen, ActionModal) and app.screen.title_text == "Roll forward securechat"
 
 
 async def test_edit_environment_from_the_app_keeps_comments(
@@ -601,6 +602,7 @@ async def test_platform_activity_shows_a_failed_startup_import(demo_template: Pa
             failed = [r for r in rows if "bulkImport.completed" in r and "errors=1" in r]
             assert failed and "doc-search" in failed[0] and "SlugAlreadyInUse" in failed[0]
             assert any("(no user: startup import)" in r for r in rows)
+            assert not any("system:startup-import" in r for r in rows)  # no internal id (issue 26)
     finally:
         prod.stop()
 

@@ -64,7 +64,8 @@ async def test_a_bug_in_an_operation_is_a_fail_line_and_the_environment_is_free_
         assert "dev: push securechat as v9.9.9…" in text
         assert "FAIL Push securechat: RuntimeError: a bug, not the platform" in text
         assert not app.ctx.running  # the lock is free: the next operation may start
-        assert str(app.main.log_pane.query_one("#op-line").render()).startswith("idle")
+        # not running any more; the status line keeps what ran, marked failed (issue 26)
+        assert "· failed" in str(app.main.log_pane.query_one("#op-line").render())
 
 
 @pytest.mark.e2e

@@ -585,8 +585,10 @@ def test_package_check_script_is_valid_bash() -> None:
 
 def test_readme_install_section_and_conventions_table() -> None:
     install = README.split("## Install", 1)[1].split("\n## ", 1)[0]
-    for command in ("uv tool install prisme-deploy", "pipx install prisme-deploy", "uvx prisme-deploy"):
+    for command in ("pipx install .", "uv tool install .", "git clone"):  # from what exists (issue 26)
         assert command in install, command
+    for unpublished in ("uv tool install prisme-deploy", "pipx install prisme-deploy", "uvx prisme-deploy"):
+        assert unpublished not in README, unpublished  # a PyPI name that is not ours (yet)
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert ".venv/bin/pip install -e . && .venv/bin/prisme-deploy demo" in quick
     table = README.split("### Shell and CI conventions", 1)[1].split("\n## ", 1)[0]

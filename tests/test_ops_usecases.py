@@ -290,7 +290,7 @@ def test_event_rows_and_lines_describe_and_neutralise_server_text() -> None:
 def test_matrix_rows_json_and_exit_code() -> None:
     m = matrix.Matrix(["dev", "prod"], ["a", "b"])
     m.cells[("a", "dev")] = matrix.Cell(True, "v1", "x")
-    m.cells[("a", "prod")] = matrix.Cell(True, "v1", "x", differs_from_left=False, dirty=True)
+    m.cells[("a", "prod")] = matrix.Cell(True, "v1", "x", differs_from_left=False, dirty=True, label_differs=True)
     m.cells[("b", "dev")] = matrix.Cell(True, "v2", "y")
     assert format.matrix_rows(m) == [["a", "v1", "v1 ✎ ="], ["b", "v2", "—"]]
     assert matrix.exit_code(m) == 0 and m.drifted == []
@@ -298,5 +298,6 @@ def test_matrix_rows_json_and_exit_code() -> None:
     assert matrix.exit_code(m) == 1 and m.drifted == ["b"]
     data = json.loads(json.dumps(m.to_json()))
     assert data["drifted"] == ["b"] and data["workspaces"][0]["cells"]["prod"]["dirty"] is True
+    assert data["workspaces"][0]["cells"]["prod"]["contentIsLabel"] is False
     m.cells[("b", "prod")] = matrix.Cell(True, "v2", error="timeout")
     assert matrix.exit_code(m) == 4 and m.errors == ["prod:b: timeout"]

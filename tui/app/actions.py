@@ -99,7 +99,8 @@ MAIN: tuple[Action, ...] = (
     _main("activity", "a", "activity", "Activity", "Events of the selected workspace", "events", VIEWS),
     _main("yank", "y", "yank", "Yank", "Copy the selected slug, version, environment or log line (OSC 52)", None,
         NAV, no_cli=UI_SHELL, show=False),
-    _main("mark", "space", "mark", "Mark", "Mark or unmark the workspace; actions apply to every mark", None, NAV,
+    _main("mark", "space", "mark", "Mark", "Mark or unmark the workspace (actions apply to every mark); in the "
+        "history, a version (d on another diffs the two)", None, NAV,
         no_cli="UI only: the CLI names its workspaces (--group, several slugs)", show=False),
     _main("clear_marks", "M", "clear_marks", "Unmark all", "Clear every workspace mark", None, NAV, no_cli="UI "
         "only: the CLI has no marks", show=False),

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from tui.core.config import Environment
 
 
+TOAST_S, TOAST_ALERT_S = 3.0, 6.0  # seconds a notification stays: information, warning or error
+
+
 def while_open(handler: Callable[..., None]) -> Callable[..., None]:
     """A worker's result can arrive while the app is closing, its screens already gone: drop it then."""
 
@@ -104,7 +107,10 @@ class PrismeDeployApp(App[int]):
         """Every notification, from any screen: most carry server text (an error message, a name), so
         never markup (``[@click=app.quit]`` would become an action, ``[/x]`` a crash), and control
         characters made visible."""
-        super().notify(terminal_safe(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
+        # Short: a few seconds (the log keeps every line); 15-20 s covered the fields of the dialog after.
+        most = TOAST_S if severity == "information" else TOAST_ALERT_S
+        short = min(timeout or most, most)
+        super().notify(terminal_safe(message), title=one_line(title), severity=severity, timeout=short, markup=False)
 
     def on_key(self, event: events.Key) -> None:
         """A key typed on the panes reaches the app after the keys before it have run: when one of them
@@ -133,6 +139,8 @@ class PrismeDeployApp(App[int]):
 
     def on_mount(self) -> None:
         themes.apply_configured(self, self.ctx.config.ui.get("theme"))
+        # Subscribed after the configured theme is applied: only a theme the user picks is written back.
+        self.theme_changed_signal.subscribe(self, lambda theme: themes.remember(self, self.ctx.config.path, theme.name))
         # The first frame is drawn before any request (and before httpx is even imported).
         self.call_after_refresh(self._connect)
         self.set_interval(30, self.refresh_health)
@@ -224,6 +232,8 @@ class PrismeDeployApp(App[int]):
     @while_open
     def on_operation_finished(self, message: M.OperationFinished) -> None:
         self.runner.finished(message)
+        if message.ok and "promotion" in self.__dict__:  # a matrix is open only once promotion was used
+            self.promotion.refresh_matrix()
 
     @while_open
     def on_log_lines(self, message: M.LogLines) -> None:

@@ -58,6 +58,10 @@ def run_demo(args: argparse.Namespace) -> int:
 def _run_demo_app(args: argparse.Namespace, demo: Any, home: Path, running: list[Any]) -> int:
     config_file = home / "config.toml"
     config_file.write_text(demo.config_toml(), encoding="utf-8")
+    if getattr(args, "write_config", None):  # the CLI, in another terminal, against this demo
+        from tui.cli.sandbox_cmds import write_demo_config
+
+        write_demo_config(demo, args.write_config)
     os.environ["PRISME_DEPLOY_DATA"] = str(home / "data")  # audit and snapshots of the demo stay in the demo
     for name, token in demo.tokens().items():
         os.environ[env_var_name(name)] = token
@@ -69,7 +73,12 @@ def _run_demo_app(args: argparse.Namespace, demo: Any, home: Path, running: list
         ctx,
         initial_env="prod",
         demo_note="Demo: dev, staging, prod and a fleet (prod-eu, prod-us) run on loopback; prod is protected "
-        "(type the slug to confirm) and just ran its startup import: press A. ? for keys.",
+        + (
+            f"(type the slug to confirm); resumed from {demo.root} as it was. ? for keys."
+            if getattr(demo, "resumed", False)
+            else "(type the slug to confirm) and just ran its startup import: press A. ? for keys."
+        )
+        + (f" The CLI: source {args.write_config}.env" if getattr(args, "write_config", None) else ""),
     )
     running.append(app)
     return app.run(mouse=not getattr(args, "no_mouse", False)) or 0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
@@ -33,7 +34,7 @@ from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.app.widgets.virtual_table import VirtualTable
 from tui.core.api import errors as E
-from tui.core.ops import enablement, history, routing
+from tui.core.ops import confirm, enablement, history, routing
 from tui.core.ops.filter import WorkspaceIndex, group_labels, writable_repos
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class MainScreen(Screen[Any]):
         self.filter_text = ""
         self.selected_slug: str | None = None
         self.selected_version: str | None = None
+        self.marked_version: str | None = None  # space in the history: d then diffs it against another version
+        self.at_risk: dict[str, set[str]] = {}  # env -> rolled back workspaces a restart would undo (banner)
         self.content_notes: dict[tuple[str, str], str] = {}  # (env, slug) -> "content restored from a snapshot…"
         self.marks = Marks(self.host)  # Space: the marked workspaces that push, pull, promote, diff, snapshot act on
 
@@ -122,13 +125,31 @@ class MainScreen(Screen[Any]):
         if self.host.demo_note:
             self.log_pane.add(self.host.demo_note)
         if not self.env_name:
-            self.log_pane.add("No environment configured: add one with `prisme-deploy env add NAME --url URL`.")
+            self.log_pane.add(
+                "No environment configured: add one with `prisme-deploy env add NAME --url URL`, "
+                "or try `prisme-deploy demo` (local instances, no account needed)."
+            )
         self.show_env()
 
     def on_key(self, event: events.Key) -> None:
         # Marked so the app can tell, when the key reaches it (bindings run there), that it was typed for
         # the panes (see ``PrismeDeployApp.on_key``).
         event.typed_on_main = True  # type: ignore[attr-defined]
+        self._say_if_refused(event.key)
+
+    def _say_if_refused(self, key: str) -> None:
+        """A mutating key on a read-only session or environment is absent from the key bar; pressed anyway,
+        it says why instead of doing nothing."""
+        if self.focused is not None and self.focused.id == "filter":
+            return  # typed into the filter
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or key not in binding.key.split(","):
+                continue
+            if binding.action in actions.MUTATING and self.action_state(binding.action) is False:
+                env = self.env_name or ""
+                why = "--read-only" if self.host.ctx.read_only else f"{env} is read-only"
+                self.notify(f"{binding.description} is off: {why}.", severity="warning", timeout=3)
+            return
 
     # ------------------------------------------------------------------ views (attributes down)
     def show_environments(self) -> None:
@@ -142,7 +163,9 @@ class MainScreen(Screen[Any]):
             self.set_class(env is not None and env.tier == tier, f"-tier-{tier}")
         writable = env is not None and self.host.ctx.writable(env.name)
         health = self.health.get(env.name) if env else None
-        self.query_one(Banner).view = BannerView(env, writable, health)
+        frozen = env is not None and bool(env.freeze) and confirm.frozen_until(env) is not None
+        at_risk = tuple(sorted(self.at_risk.get(env.name, ()))) if env else ()
+        self.query_one(Banner).view = BannerView(env, writable, health, frozen, at_risk)
         self.refresh_bindings()
 
     def show_groups(self) -> None:
@@ -152,22 +175,43 @@ class MainScreen(Screen[Any]):
     def show_workspaces(self) -> None:
         matching = self.visible_workspaces()
         table = self.query_one(WorkspaceTable)
-        table.view = WorkspacesView(matching, len(self.workspaces), self.filter_text, self.marks, self.selected_slug)
+        table.view = WorkspacesView(
+            matching,
+            len(self.workspaces),
+            self.filter_text,
+            self.marks,
+            self.selected_slug,
+            self.contents(),
+            self.host.clock(),
+        )
         if self.selected_slug and table.cursor_key != self.selected_slug:
             self.select_workspace(None)  # actions apply only to what is visibly selected
 
     def show_versions(self, ws: Workspace, changes: dict[str, str], why_empty: str = "") -> None:
         self.query_one(VersionTable).view = VersionsView(
-            ws, self.versions, self.label_line(ws), changes, why_empty, self.selected_version
+            ws,
+            self.versions,
+            self.label_line(ws),
+            changes,
+            why_empty,
+            self.selected_version,
+            content_of=self.contents().get(ws.slug),
+            now=self.host.clock(),
         )
         if why_empty:
             self.log_pane.add(f"{ws.slug}: {why_empty}")
+
+    def contents(self) -> dict[str, str]:
+        """Slug -> "content of X" for the workspaces whose content is not their label's version (an archive
+        promotion, a restore): the table and the history say that instead of naming the old label."""
+        env = self.env_name or ""
+        return {slug: history.content_label(note) for (e, slug), note in self.content_notes.items() if e == env}
 
     def label_line(self, ws: Workspace) -> str:
         """The version label and whether the content is that version, in words."""
         note = self.content_notes.get((self.env_name or "", ws.slug))
         if note:
-            return note
+            return f"~ {note}"
         if ws.dirty:
             # The platform marks any content update dirty, a pull included: not proof of an edit (r says).
             return f"* server label {ws.live_version or 'none'} · marked dirty (an edit, or its last pull)"
@@ -197,6 +241,8 @@ class MainScreen(Screen[Any]):
         """The selection, and what hangs on it (its versions, the version selected), change together."""
         self.selected_slug = slug
         self.selected_version = None
+        self.marked_version = None
+        self.query_one(VersionTable).marked = None
         self.versions = []
         if slug is None:
             self.query_one(VersionTable).view = None
@@ -207,6 +253,7 @@ class MainScreen(Screen[Any]):
         self.marks.clear()  # marks belong to one environment
         self.env_name = name
         self.workspaces, self.versions, self.selected_slug, self.selected_version = [], [], None, None
+        self.marked_version = self.query_one(VersionTable).marked = None
         self.query_one(WorkspaceTable).clear()
         self.query_one(VersionTable).view = None
         self.show_env()
@@ -296,6 +343,10 @@ class MainScreen(Screen[Any]):
 
     def operation_done(self, message: M.OperationFinished) -> None:
         """Our own knowledge of where the content came from, until an operation writes it again; then reload."""
+        if message.target and message.ok and message.at_risk is not None:
+            env, slug = message.target
+            (self.at_risk.setdefault(env, set()).add if message.at_risk else self.at_risk.get(env, set()).discard)(slug)
+            self.show_env()
         if message.target and message.ok:
             if message.content_note:
                 self.content_notes[message.target] = message.content_note
@@ -327,12 +378,16 @@ class MainScreen(Screen[Any]):
     @on(VirtualTable.Highlighted, "#workspaces")
     def _workspace_highlighted(self, event: VirtualTable.Highlighted) -> None:
         slug = event.key
+        if slug != event.table.cursor_key:
+            return  # posted for rows a later keystroke has already replaced: that row is no longer shown
         if slug and slug != self.selected_slug and self.env_name:
             self.select_workspace(slug)
             self.load_versions(self.env_name, slug)
 
     @on(VirtualTable.Highlighted, "#versions")
     def _version_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        if event.key != event.table.cursor_key:
+            return  # a stale highlight: the rows it was posted for are gone
         self.selected_version = event.key
         self.refresh_bindings()  # rollback is offered only with a version selected: keep the footer true
 
@@ -369,6 +424,14 @@ class MainScreen(Screen[Any]):
         if self.selected_slug and self.focused is self.query_one(WorkspaceTable):
             self.marks.toggle(self.selected_slug)
             self.refresh_bindings()
+        elif self.selected_version and self.focused is self.query_one(VersionTable):
+            marked = None if self.marked_version == self.selected_version else self.selected_version
+            self.marked_version = marked
+            table = self.query_one(VersionTable)
+            table.marked = marked
+            table.refresh_rows()
+            if marked:
+                self.notify(f"Marked {marked}: highlight another version and press d to diff the two.", timeout=3)
 
     def action_clear_marks(self) -> None:
         self.marks.clear()

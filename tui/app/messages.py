@@ -68,6 +68,7 @@ class OperationFinished(Message):
     snapshot: str | None = None  # the safety snapshot taken first: what U restores
     target: tuple[str, str] | None = None  # (env, slug) the operation wrote, if one workspace
     content_note: str | None = None  # its content is not its label's version: where it came from
+    at_risk: bool | None = None  # a rollback the next restart undoes (True), a sticky one (False), or n/a
 
 
 @dataclass(repr=False, eq=False)
@@ -93,6 +94,7 @@ class DiffReady(Message):
 class MatrixReady(Message):
     title: str
     matrix: Any
+    labels: tuple[str, ...] | None = None  # what it was built from (built again after an action)
 
 
 @dataclass(repr=False, eq=False)

@@ -15,7 +15,7 @@ from tui.core.api import errors as E
 from tui.core.ops import plan, sticky
 from tui.core.ops.context import Context
 
-STICKY_LABEL = "Roll forward to the old content as a new version (sticks across restarts)"
+STICKY_LABEL = "Push this content as a new version (sticks across restarts)"  # one line at 80x24
 
 
 @dataclass
@@ -65,5 +65,6 @@ async def restart_risk(ctx: Context, env: str, slug: str, version: str) -> Previ
         warning = f"UNKNOWN: assume the next restart of {env} re-imports over {version}; tick the box below to stick."
         return Preview(details, [warning])
     again = risk.reimports or "the repository's latest"
-    warning = f"AT RISK: the next restart of {env} re-imports {again} over {version}; tick the box below to stick."
+    # Said in the dialog (the sticky box below it) and in the log after it closed: no "tick the box" here.
+    warning = f"AT RISK: the next restart of {env} re-imports {again} over {version}."
     return Preview(details, [warning])

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from textual.theme import Theme
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textual.app import App
 
 COLORBLIND = "prisme-colorblind"
@@ -104,6 +106,35 @@ def tier_css() -> str:
             f"{{ border: double {production}; }}"
         )
     return "\n".join(rules) + "\n"
+
+
+def remember(app: App[Any], path: Path | None, name: str) -> None:
+    """A theme chosen in the palette is kept: ``[ui] theme`` in the configuration file (comments kept,
+    under its lock), written off the UI thread. Without a file (the demo's own) it lasts the session."""
+    if path is None or not path.exists():
+        return
+
+    def write() -> None:
+        from tui.core import config as cfg
+
+        with cfg.ConfigEditor.locked(path) as editor:
+            ui = editor._table("ui")
+            if ui.get("theme") != name:
+                ui["theme"] = name
+                editor.save()
+
+    def failed(error: Exception) -> None:
+        app.notify(f"The theme was not saved: {error}", severity="warning", timeout=5)
+
+    async def run() -> None:
+        import asyncio
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception as exc:  # a read-only or invalid file: the session keeps the theme anyway
+            failed(exc)
+
+    app.run_worker(run(), group="theme", exclusive=True, exit_on_error=False)
 
 
 def apply_configured(app: App[Any], name: object) -> None:

@@ -199,10 +199,18 @@ def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what:
 
 
 # --------------------------------------------------------------------------------------------- read-only
+def _token_source(ctx: Context, env: str, *, look: bool) -> str | None:
+    """Where the token comes from: an environment variable is known for free (said always); the keyring is
+    asked only with --tokens (it can prompt or hang on D-Bus); else null, not looked up."""
+    if look:
+        return ctx.tokens.resolve(env)[1]
+    return "environment" if os.environ.get(env_var_name(env)) else None
+
+
 async def cmd_envs(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     envs = list(ctx.config.environments.values())
     if out.json_mode:
-        out.data([exporters.environment(e, ctx.tokens.resolve(e.name)[1] if args.tokens else None) for e in envs])
+        out.data([exporters.environment(e, _token_source(ctx, e.name, look=args.tokens)) for e in envs])
         return EXIT_OK
     out.table(
         [[e.name, e.badge, e.url, "yes" if e.protected else "", "yes" if e.read_only else ""] for e in envs],

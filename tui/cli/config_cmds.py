@@ -196,7 +196,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("schema", cmd_schema, "a JSON Schema of the file, for editors (Taplo: a `#:schema PATH` first line)"),
     ):
         p = config_sub.add_parser(name, help=text, description=text)
-        p.add_argument("--config", help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)")
+        # SUPPRESS: an absent --config after the command must not erase one given before it.
+        p.add_argument(
+            "--config",
+            default=argparse.SUPPRESS,
+            help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config); also accepted before "
+            "the command",
+        )
         if name != "schema":
             p.add_argument("--json", action="store_true", help="one JSON document")
         jqfilter.add_flag(p)

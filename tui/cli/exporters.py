@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 def environment(env: Environment, token_source: str | None = None) -> dict[str, Any]:
-    """`envs --json`: ``tokenSource`` only with --tokens (else null)."""
+    """`envs --json`: ``tokenSource`` "environment" for a token from a variable; the keyring's only with
+    --tokens (else null: not looked up)."""
     return {
         "name": env.name,
         "url": env.url,

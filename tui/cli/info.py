@@ -96,7 +96,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="paths, keyring state and versions (paste it into a bug report)",
         description="Print every path prisme-deploy uses, the keyring backend and its state, and versions.",
     )
-    p.add_argument("--config", help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config)")
+    # SUPPRESS: an absent --config after the command must not erase one given before it.
+    p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config); also accepted before the command",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document")
     from tui.cli import jqfilter
 

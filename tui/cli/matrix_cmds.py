@@ -1,7 +1,8 @@
 """`prisme-deploy matrix`: the drift matrix of a group across environments (the app's `m` key).
 
-Workspaces down, environments across; each cell the version label, ``✎`` when the content is no longer
-that label, ``=``/``≠`` whether the content equals the column to its left. Exit codes as `diff`: 0 when
+Workspaces down, environments across; each cell the version label, ``✎`` when the content is not that
+label's version (compared from content; ``✎?`` marked dirty but not compared, ``°`` marked dirty and equal),
+``=``/``≠`` whether the content equals the column to its left. Exit codes as `diff`: 0 when
 no content differs between neighbouring environments, 1 when some does, 4 when something could not be
 read (and nothing differs): "no drift" is never said about what was not seen.
 """
@@ -19,8 +20,8 @@ from tui.core.ops.context import Context
 
 HELP = (
     "drift matrix of a group (or labels) across environments: each cell the version label, = or ≠ the "
-    "content of the column to its left, ✎ dirty (exit 1 when some content differs, like diff; 4 when a "
-    "cell could not be read)"
+    "content of the column to its left, ✎ content is not its label (exit 1 when some content differs, "
+    "like diff; 4 when a cell could not be read)"
 )
 
 

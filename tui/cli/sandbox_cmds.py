@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import os
 import secrets
+import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.cli.exits import EXIT_OK, EXIT_USAGE
 
@@ -133,7 +134,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     demo = sub.add_parser("demo", help="the three-instance demo (dev, staging, prod) with the TUI on top")
     demo.add_argument("--no-ui", action="store_true", help="only serve the instances and print URLs and tokens")
-    demo.add_argument("--data", type=Path, help="keep the demo data in this folder (default: temporary)")
+    demo.add_argument(
+        "--data",
+        type=Path,
+        help="keep the demo data in this folder (default: temporary); started again on it, the demo resumes "
+        "as it was (same repository, releases and tokens; ports may change)",
+    )
+    demo.add_argument(
+        "--write-config",
+        type=Path,
+        metavar="PATH",
+        help="write a configuration for the CLI against the demo to PATH, and its tokens as export lines to "
+        "PATH.env (mode 0600): `source PATH.env` then any prisme-deploy command",
+    )
     add_realism_flags(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -183,6 +196,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def write_demo_config(demo: Any, path: Path) -> list[str]:
+    """The demo's configuration at ``path`` and its tokens as ``export`` lines at ``path.env`` (0600: the
+    configuration never holds a token); returns the lines to print."""
+    from tui.core.config import atomic_write
+    from tui.core.secrets import env_var_name
+
+    path = path.expanduser().resolve()
+    atomic_write(path, demo.config_toml("written by `prisme-deploy demo --write-config`; valid while it runs"))
+    exports = [f"export PRISME_DEPLOY_CONFIG={shlex.quote(str(path))}"] + [
+        f"export {env_var_name(name)}={shlex.quote(token)}" for name, token in demo.tokens().items()
+    ]
+    env_file = path.with_name(path.name + ".env")
+    atomic_write(env_file, "\n".join(exports) + "\n")
+    os.chmod(env_file, 0o600)
+    return [f"configuration: {path}", f"for the CLI: source {shlex.quote(str(env_file))}"]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.sandbox.demo import DemoPlatform, Hangup, stop_on_signals
 
@@ -198,9 +228,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with stop_on_signals():
         demo = DemoPlatform.start(args.data, realism=args.realism)
         try:
+            if demo.resumed:
+                print(f"resumed the demo in {demo.root} as it was (ports may have changed)", flush=True)
             for name, running in demo.instances.items():
                 print(f"{name:8} {running.url}  token {running.token}", flush=True)
             print(f"release repository: {demo.root / 'release.git'}", flush=True)
+            if args.write_config:
+                for line in write_demo_config(demo, args.write_config):
+                    print(line, flush=True)
             print("Serving until Ctrl-C.", flush=True)
             try:
                 while True:

@@ -14,6 +14,7 @@ Hunks are computed per file on demand, so a 2,000-file diff lists instantly and 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -149,17 +150,24 @@ class Hunk:
         return f"@@ -{old} +{new} @@"
 
 
+_WORD = re.compile(r"\w+|\s+|[^\w\s]")  # words, runs of spaces, single punctuation marks
+
+
 def _intraline(old: str, new: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    """Changed ranges by whole words ("gpt-4o" → "gpt-4o-mini" marks "-mini", never "p|t-4o-m"): the
+    lines are matched as words, then the ranges given in characters."""
+    a = [m.span() for m in _WORD.finditer(old)]
+    b = [m.span() for m in _WORD.finditer(new)]
+    matcher = difflib.SequenceMatcher(None, [old[i:j] for i, j in a], [new[i:j] for i, j in b], autojunk=False)
     if matcher.ratio() < 0.4:
         return (), ()  # too different: highlighting everything says nothing
     old_spans, new_spans = [], []
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag != "equal":
             if a2 > a1:
-                old_spans.append((a1, a2))
+                old_spans.append((a[a1][0], a[a2 - 1][1]))
             if b2 > b1:
-                new_spans.append((b1, b2))
+                new_spans.append((b[b1][0], b[b2 - 1][1]))
     return tuple(old_spans), tuple(new_spans)
 
 

@@ -94,11 +94,37 @@ def prepare(root: Path) -> dict[str, Path]:
     return {name: root / name for name, _ in DEMO_ENVS}
 
 
+def resumable(root: Path) -> bool:
+    """A folder a demo already ran in (``--data``): its instances and release repository are resumed as
+    they were, never seeded over (that reset the repository: releases lost, tags orphaned)."""
+    return (root / "release.git").exists() and all((root / name).is_dir() for name, _ in DEMO_ENVS)
+
+
+def demo_tokens(root: Path | None, names: list[str]) -> dict[str, str]:
+    """One token per instance; in a kept folder the same ones every start (``tokens.json``, mode 0600)."""
+    import json
+
+    file = root / "tokens.json" if root is not None else None
+    known: dict[str, str] = {}
+    if file is not None and file.exists():
+        try:
+            known = {k: v for k, v in json.loads(file.read_text(encoding="utf-8")).items() if isinstance(v, str)}
+        except (OSError, ValueError):
+            known = {}
+    tokens = {name: known.get(name) or f"at:demo-{name}-{secrets.token_urlsafe(12)}" for name in names}
+    if file is not None and tokens != known:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(tokens, out)
+    return tokens
+
+
 @dataclass
 class DemoPlatform:
     root: Path
     instances: dict[str, Running] = field(default_factory=dict)
     owns_root: bool = False
+    resumed: bool = False  # started on a folder a demo already ran in: its data as it was
 
     @classmethod
     def start(cls, root: Path | None = None, *, rollout: bool = True, realism: Realism | None = None) -> DemoPlatform:
@@ -109,16 +135,20 @@ class DemoPlatform:
         """
         owns = root is None
         root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
-        dirs = prepare(root)
+        resumed = not owns and resumable(root)
+        dirs = {name: root / name for name, _ in DEMO_ENVS} if resumed else prepare(root)
         for name in FLEET:
             if not (root / name).exists():
                 shutil.copytree(dirs["prod"], root / name, symlinks=True)
             dirs[name] = root / name
-        demo = cls(root=root, owns_root=owns)
+        demo = cls(root=root, owns_root=owns, resumed=resumed)
+        names = [name for name, _ in (*DEMO_ENVS, *((f, "production") for f in FLEET))]
+        tokens = demo_tokens(None if owns else root, names)
         try:
-            for name, _tier in (*DEMO_ENVS, *((f, "production") for f in FLEET)):
-                token = f"at:demo-{name}-{secrets.token_urlsafe(12)}"
-                environ = STARTUP_ROLLOUT if (name == "prod" and rollout) else {}
+            for name in names:
+                token = tokens[name]
+                # A resumed prod does not run the startup import again: it starts as it was left.
+                environ = STARTUP_ROLLOUT if (name == "prod" and rollout and not resumed) else {}
                 strict = Realism(**realism.to_json()) if realism is not None else Realism(import_suffix=True)
                 demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ, realism=strict)
         except BaseException:
@@ -135,9 +165,9 @@ class DemoPlatform:
     def tokens(self) -> dict[str, str]:
         return {name: running.token for name, running in self.instances.items()}
 
-    def config_toml(self) -> str:
+    def config_toml(self, note: str = "temporary; deleted when the demo stops") -> str:
         """A throwaway configuration for the TUI and CLI: never the user's own."""
-        lines = ["# prisme-deploy demo configuration (temporary; deleted when the demo stops)", ""]
+        lines = [f"# prisme-deploy demo configuration ({note})", ""]
         for name, tier in (*DEMO_ENVS, *((f, "production") for f in FLEET)):
             running = self.instances[name]
             lines += [f"[environments.{name}]", f'url = "{running.url}"', f'tier = "{tier}"']

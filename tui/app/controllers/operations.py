@@ -143,7 +143,7 @@ class Operations(Controller):
             summary=[
                 f"Environment: {env.name} ({env.url})",
                 f"Workspace: {ws.slug}",
-                f"Live version: {ws.live_version or '-'} -> latest",
+                f"Live version: {ws.live_version or '-'} -> latest ({self._latest(options[0][1])})",
             ],
             warnings=[],  # whether a dirty workspace has edits to lose comes with the preview
             confirm_text=self.confirm_text(env.name, ws.slug, "pull"),
@@ -153,6 +153,12 @@ class Operations(Controller):
         self.open_guarded(modal, done, "pull")
         here = f"{env.name}:{ws.slug}"
         self.start(self._preview_change(modal, here, f"{here}@latest", PRUNE_NOTE, ws.dirty, False), "preview")
+
+    def _latest(self, repository: str) -> str:
+        """Which version "latest" is: the newest of that repository in the history, or said unknown."""
+        listed = [v for v in self.main.versions if v.repository_id in (repository, None)]
+        newest = max(listed, key=lambda v: v.created_at or "", default=None)
+        return f"{newest.name}, the newest in the history" if newest else "unknown until pulled: see the preview"
 
     def rollback(self) -> None:
         main = self.main
@@ -168,18 +174,24 @@ class Operations(Controller):
                 self.run_pull(PullRequest(env.name, ws.slug, version.name, version.repository_id, True, "rollback"))
 
         # Open at once (keys typed meanwhile land here, not on the main screen); the preview follows.
-        modal = self._rollback_dialog(env, ws, version, self.confirm_text(env.name, ws.slug, "rollback"))
+        names = [v.name for v in main.versions]  # newest first
+        forward = ws.live_version in names and names.index(version.name) < names.index(ws.live_version)
+        modal = self._rollback_dialog(env, ws, version, self.confirm_text(env.name, ws.slug, "rollback"), forward)
         self.open_guarded(modal, done, "rollback")
         self.start(self._preview_rollback(modal, env.name, ws.slug, version.name, ws.dirty), "preview")
 
     @staticmethod
-    def _rollback_dialog(env: Environment, ws: Workspace, version: Version, typed: str | None) -> Any:
+    def _rollback_dialog(
+        env: Environment, ws: Workspace, version: Version, typed: str | None, forward: bool = False
+    ) -> Any:
+        """``forward``: the version is newer than the live one (a roll forward, said so)."""
         live = ws.live_version
+        verb = "Roll forward" if forward else "Roll back"
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
             f"Workspace:    {ws.slug}",
             f"Live version: {live or 'unknown'}" + (" (marked dirty)" if ws.dirty else ""),
-            f"Roll back to: {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
+            f"{verb + ' to:':<13} {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
             f"Description:  {version.description}",
         ]
         warnings = []  # a dirty workspace's edits to lose: with the preview (the status says which)
@@ -188,12 +200,12 @@ class Operations(Controller):
         if version.name == live:
             warnings.append("This is already the live version.")
         return modals.ActionModal(
-            title=f"Roll back {ws.slug}",
+            title=f"{verb} {ws.slug}",
             env=env,
             summary=summary,
             warnings=warnings,
             confirm_text=typed,
-            confirm_label="Roll back",
+            confirm_label=verb,
             pending=PENDING,
         )
 
@@ -217,7 +229,11 @@ class Operations(Controller):
             self.post(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
         if req.action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
             risk = await app_plans.restart_risk(self.ctx, env, slug, req.version)
-            self.post(M.LogLines([f"  {line}" for line in risk.warnings + risk.details]))
+            sticky_hint = [f"{w} A sticky rollback (r, tick the box) keeps it." for w in risk.warnings]
+            self.post(M.LogLines([f"  {line}" for line in sticky_hint + risk.details]))
+            done = finished(env, slug, f"{req.action.capitalize()} {slug}", outcome)
+            done.at_risk = bool(risk.warnings)  # the banner says AT RISK until a sticky rollback
+            return done
         return finished(env, slug, f"{req.action.capitalize()} {slug}", outcome)
 
     def run_sticky(self, env: str, slug: str, version: str, repository: str | None) -> None:
@@ -227,7 +243,9 @@ class Operations(Controller):
     async def _sticky(self, env: str, slug: str, version: str, repository: str | None) -> M.OperationFinished:
         outcome, risk = await sticky.sticky_rollback(self.ctx, env, slug, version, repository=repository)
         self.post(M.LogLines([f"  {s}" for s in outcome.steps] + [f"  after a restart: {risk.message}"]))
-        return finished(env, slug, f"Sticky rollback {slug}", outcome)
+        done = finished(env, slug, f"Sticky rollback {slug}", outcome)
+        done.at_risk = bool(getattr(risk, "at_risk", False))
+        return done
 
     # ------------------------------------------------------------------ previews (fill the open dialog)
     async def _preview_rollback(self, dialog: Any, env: str, slug: str, version: str, dirty: bool) -> None:
@@ -237,7 +255,9 @@ class Operations(Controller):
             self.change_lines(f"{env}:{slug}", f"{env}:{slug}@{version}", PRUNE_NOTE),
             app_plans.restart_risk(self.ctx, env, slug, version),
         )
-        warnings = ([await self._lost_edits(env, slug, discard=True)] if dirty else []) + risk.warnings
+        warnings = ([await self._lost_edits(env, slug, discard=True)] if dirty else []) + [
+            f"{w} Tick the box below to stick." for w in risk.warnings
+        ]
         fields = [modals.Field("sticky", app_plans.STICKY_LABEL, "check", False)] if risk.warnings else []
         self.post(M.PreviewReady(dialog, lines + risk.details, warnings, fields))
 

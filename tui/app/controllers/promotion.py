@@ -49,6 +49,11 @@ class Promotion(Controller):
         env, slug = main.env_name, main.selected_slug
         if not env or not slug:
             return
+        marked = main.marked_version
+        if on_versions and marked and main.selected_version and marked != main.selected_version:
+            # Two versions: the marked one (space) against the one highlighted, as `diff A@v1 A@v2` does.
+            self.open_diff(f"{env}:{slug}@{marked}", f"{env}:{slug}@{main.selected_version}")
+            return
         if on_versions and main.selected_version:
             self.open_diff(f"{env}:{slug}@{main.selected_version}", f"{env}:{slug}")
             return
@@ -90,12 +95,26 @@ class Promotion(Controller):
     async def _matrix(self, title: str, labels: tuple[str, ...] | None) -> None:
         self.post(M.LogLines([f"drift matrix of {title}: exporting every workspace of every environment…"]))
         result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels)
-        self.post(M.MatrixReady(f"Drift matrix · {title}", result))
+        self.post(M.MatrixReady(f"Drift matrix · {title}", result, labels))
 
     def matrix_ready(self, message: M.MatrixReady) -> None:
         from tui.app.screens.matrix import MatrixScreen
 
-        self.app.push_screen(MatrixScreen(message.title, message.matrix))
+        shown = next((s for s in self.app.screen_stack if isinstance(s, MatrixScreen)), None)
+        if shown is not None and shown.title_text == message.title:
+            shown.show(message.matrix)  # built again after an action taken from it
+            self.app.log_pane.add(f"{message.title}: up to date")
+            return
+        self.app.push_screen(MatrixScreen(message.title, message.matrix, message.labels))
+
+    def refresh_matrix(self) -> None:
+        """After an operation: the matrix screen still open is built again, so it shows what changed."""
+        from tui.app.screens.matrix import MatrixScreen
+
+        shown = next((s for s in self.app.screen_stack if isinstance(s, MatrixScreen)), None)
+        if shown is not None:
+            title = shown.title_text.removeprefix("Drift matrix · ")
+            self.start(self._matrix(title, shown.labels), "matrix")
 
     def parity(self, envs: list[str], slugs: list[str]) -> None:
         self.start(self._parity(envs, slugs, self.group_title()), "parity")

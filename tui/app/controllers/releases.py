@@ -51,13 +51,17 @@ class Releases(Controller):
             if name and name != "(nothing)":
                 self.choose_rollout(name)
 
-        note = (
-            "deployed; drifted (edited since); partial n/m; -: absent. Enter rolls the release out "
-            "(only the repository's HEAD can be)."
+        # --read-only: the view only; a rollout (a chain of imports) is not offered, not refused at its end.
+        rollouts = not self.ctx.read_only
+        note = "deployed; drifted (edited since); partial n/m; -: absent." + (
+            " Enter rolls the release out (only the repository's HEAD can be)."
+            if rollouts
+            else " Read-only: rollouts are off."
         )
         if not message.rows:
             note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
-        self.app.push_screen(TableScreen("Releases", message.columns, message.rows, note, selectable=True), chosen)
+        screen = TableScreen("Releases", message.columns, message.rows, note, selectable=rollouts)
+        self.app.push_screen(screen, chosen)
 
     def choose_rollout(self, name: str) -> None:
         from tui.app import rails

@@ -21,6 +21,8 @@ class BannerView:
     env: Environment | None
     writable: bool = True
     health: Health | None = None
+    frozen: bool = False  # inside a freeze window now
+    at_risk: tuple[str, ...] = ()  # workspaces rolled back that the next restart re-imports over
 
 
 class Banner(Static):
@@ -35,6 +37,7 @@ def banner_text(view: BannerView | None) -> str:
     if view is None or env is None:
         return " prisme-deploy: no environment"
     flags = (["PROTECTED"] if env.protected else []) + ([] if view.writable else ["READ-ONLY"])
+    flags += (["FROZEN"] if view.frozen else []) + ([f"AT RISK: {','.join(view.at_risk)}"] if view.at_risk else [])
     return one_line(
         f" {env.badge} · {env.name} · {env.url}"
         + (f" · {' '.join(flags)}" if flags else "")

@@ -42,7 +42,7 @@ class GroupList(OptionList):
             self.add_option(Option(Content(one_line(f"{name} ({count})")), id=f"group:{name}"))
         for name in server_groups.server_only(view.groups, view.repositories.values()):
             # From the server: no labels to filter with (add [groups.NAME] labels for that); bulk ops take it.
-            self.add_option(Option(Text(one_line(f"{name} · server"), style="dim"), id=f"srv:{name}", disabled=True))
+            self.add_option(Option(Text(one_line(f"{name} · server"), style="italic"), id=f"srv:{name}", disabled=True))
         if view.repositories:
             self.add_option(None)
             for repo in view.repositories.values():

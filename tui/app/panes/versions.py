@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.reactive import var
 
 from tui.app.widgets.virtual_table import Column, VirtualTable
+from tui.core.ops import history
 from tui.core.text import one_line
 
 if TYPE_CHECKING:
     from tui.core.api.models import Version, Workspace
 
-COLUMNS = (
-    Column("live", "", 1),
-    Column("name", "version", 15),
-    Column("date", "date", 16),
-    Column("repo", "repository", 10),
-    Column("changes", "changes", 18),
-    Column("desc", "description", 40),
+COLUMNS = (  # narrower panes shrink them (then "…") and leave out the last ones
+    Column("live", "", 1, min_width=1),
+    Column("name", "version", 15, min_width=8),
+    Column("date", "date", 18, min_width=18),  # "20 min ago · 09:10"
+    Column("repo", "repository", 10, min_width=7, drop=1),
+    Column("changes", "changes", 18, min_width=8, drop=2),
+    Column("desc", "description", 40, min_width=12, grow=True),
 )
 Row = tuple[str, ...]  # (key, *cells): the version's name, then what is drawn
 
@@ -34,6 +36,10 @@ class VersionsView:
     changes: Mapping[str, str] = field(default_factory=dict)
     why_empty: str = ""  # said instead of an empty list
     selected: str | None = None  # the version the cursor stays on when it is still listed
+    # "content of X" when the content is not the label's version (archive promotion, restore): then the
+    # label's row is marked "~", not "*" (live), and the subtitle says where the content came from.
+    content_of: str | None = None
+    now: datetime | None = None  # for "2 h ago"; None: now
 
 
 def _key(row: Row) -> str:
@@ -48,7 +54,14 @@ class VersionTable(VirtualTable[Row]):
     view: var[VersionsView | None] = var(None, init=False, always_update=True)
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(COLUMNS, key=_key, cells=_cells, **kwargs)  # type: ignore[arg-type]
+        super().__init__(COLUMNS, key=_key, cells=self._cells, **kwargs)  # type: ignore[arg-type]
+        self.marked: str | None = None  # the version marked (space) for a two-version diff
+
+    def _cells(self, row: Row) -> Row:
+        cells = _cells(row)
+        if self.marked is not None and row[0] == self.marked:
+            return (cells[0], f"▶ {cells[1]}", *cells[2:])  # the marked version, said in text
+        return cells
 
     def on_mount(self) -> None:
         self.border_title = "4 Versions"
@@ -60,12 +73,14 @@ class VersionTable(VirtualTable[Row]):
             self.border_subtitle = ""
             return
         live = view.workspace.live_version
+        mark = "~" if view.content_of else "*"
+        now = (view.now or datetime.now()).astimezone()
         rows = [
             (
                 version.name,
-                "*" if version.name == live else "",
+                mark if version.name == live else "",
                 version.name,
-                (version.created_at or "")[:16],
+                history.ago(version.created_at, now),
                 version.source,
                 view.changes.get(version.name, ""),
                 version.description,

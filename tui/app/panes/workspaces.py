@@ -7,8 +7,9 @@ screenful does (bench/: filter keystroke). ``view`` goes down, ``VirtualTable.Hi
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -22,14 +23,14 @@ from tui.core.text import one_line
 if TYPE_CHECKING:
     from tui.core.api.models import Workspace
 
-COLUMNS = (  # fixed widths: no column jitter, and stable screenshots
-    Column("slug", "slug", 18),
-    Column("state", "state", 12),
+COLUMNS = (  # widths when there is room; narrower panes shrink them (then "…") and leave out the last ones
+    Column("slug", "slug", 18, min_width=14),
+    Column("state", "state", 12, min_width=5),
     Column("live", "live", 8),
-    Column("name", "name", 18),
-    Column("labels", "labels", 20),
-    Column("push", "last push", 15),
-    Column("pull", "last pull", 15),
+    Column("name", "name", 18, min_width=12),
+    Column("labels", "labels", 20, min_width=8, drop=1),
+    Column("push", "last push", 25, min_width=25, drop=3),  # "v1.2.0 20 min ago · 09:10": whole or left out
+    Column("pull", "last pull", 25, min_width=25, drop=2),
 )
 
 
@@ -40,18 +41,21 @@ class WorkspacesView:
     filter_text: str = ""
     marked: Container[str] = field(default_factory=frozenset)
     selected: str | None = None
+    contents: Mapping[str, str] = field(default_factory=dict)  # slug -> "content of X" (not its label's version)
+    now: datetime | None = None  # for "2 h ago"; None: now
 
 
-def workspace_row(ws: Workspace) -> tuple[str, ...]:
+def workspace_row(ws: Workspace, content_of: str | None = None, now: datetime | None = None) -> tuple[str, ...]:
     state = (["dirty"] if ws.dirty else []) + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
+    now = (now or datetime.now()).astimezone()
     return (
         ws.slug,
         " ".join(state) or "clean",
-        ws.live_version or "-",
+        content_of or ws.live_version or "-",  # the label no longer names the content: say where it came from
         ws.name,
         ",".join(ws.labels),
-        history.stamp(ws.last_push),
-        history.stamp(ws.last_pull),
+        history.stamp(ws.last_push, now),
+        history.stamp(ws.last_pull, now),
     )
 
 
@@ -70,8 +74,10 @@ class WorkspaceTable(VirtualTable["Workspace"]):
 
     def _cells(self, ws: Workspace) -> tuple[str, ...]:
         """A row as drawn, asked for the rows on screen only (a mark changes it: ``refresh_rows``)."""
-        marked = self.view is not None and ws.slug in self.view.marked
-        return (mark_label(ws.slug, marked), *workspace_row(ws)[1:])
+        view = self.view
+        marked = view is not None and ws.slug in view.marked
+        content_of = view.contents.get(ws.slug) if view is not None else None
+        return (mark_label(ws.slug, marked), *workspace_row(ws, content_of, view.now if view else None)[1:])
 
     def watch_view(self, view: WorkspacesView | None) -> None:
         if view is None:

@@ -15,7 +15,9 @@ ResultT = TypeVar("ResultT")
 
 class Dialog(ModalScreen[ResultT]):
     DEFAULT_CSS = """
-    Dialog { align: center middle; }
+    /* No veil: the screen behind stays legible (4.5:1: a dimmed cursor row read 3.6:1); the dialog's thick
+       tier-coloured border sets it apart. */
+    Dialog { align: center middle; background: $background 0%; }
     #dialog { width: 76; max-width: 100%; height: auto; max-height: 100%; border: thick $primary; background: $surface;
               padding: 0 1; }
     #dialog.-tier-production { border: thick #d70000; }
@@ -31,6 +33,7 @@ class Dialog(ModalScreen[ResultT]):
     #dialog-details { color: $text-muted; }
     #dialog-details.-empty { display: none; }
     #dialog-rails { height: auto; }
+    #dialog-acks { height: auto; }
     #dialog-rails .field-label { padding: 0; }
 
     .field-label { padding: 1 0 0 0; color: $text-muted; }
@@ -43,6 +46,8 @@ class Dialog(ModalScreen[ResultT]):
     #dialog SelectionList { height: auto; max-height: 6; }
     #dialog-buttons { height: 2; align: right bottom; }
     #dialog-buttons Button { margin: 0 0 0 2; }
+    /* disabled (nothing typed yet): neutral and italic, still readable (Textual dims it to 2.5:1) */
+    #dialog-buttons Button:disabled { background: $panel; color: $foreground 80%; text-opacity: 1; text-style: italic; }
     #help { width: 100; max-width: 100%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
     #help Markdown { height: 1fr; overflow-y: auto; }
     #help DataTable { height: 1fr; }

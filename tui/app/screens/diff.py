@@ -40,21 +40,27 @@ def yaml_line(text: str, base: str) -> Text:
     return out
 
 
+# Exact colours, 4.5:1 or more on the dark themes' backgrounds (a theme remaps named ANSI colours: its red
+# read 4.47:1); the +/- gutter says the same without colour.
+SIDES = {"+": "#5fd75f", "-": "#ff6e6e"}
+HUNK = "bold #d787ff"
+
+
 def render_line(line: Line) -> Text:
-    base = {"+": "green", "-": "red"}.get(line.kind, "")
+    base = SIDES.get(line.kind, "")
     body = yaml_line(line.text, base)
     for start, end in line.spans:
         body.stylize("reverse", start, end)
     old = f"{line.old_no:>4}" if line.old_no else "    "
     new = f"{line.new_no:>4}" if line.new_no else "    "
-    gutter = Text(f"{old} {new} {line.kind} ", style="dim" if line.kind == " " else base)
+    gutter = Text(f"{old} {new} {line.kind} ", style=base)
     return gutter + body
 
 
 def unified(file: FileDiff) -> Text:
     out = Text()
     for hunk in file.hunks:
-        out.append(hunk.header + "\n", style="bold magenta")
+        out.append(hunk.header + "\n", style=HUNK)
         for line in hunk.lines:
             out.append_text(render_line(line))
             out.append("\n")
@@ -65,11 +71,11 @@ def _side(line: Line | None, old: bool) -> Text:
     if line is None:
         return Text("")
     number = line.old_no if old else line.new_no
-    base = {"+": "green", "-": "red"}.get(line.kind, "")
+    base = SIDES.get(line.kind, "")
     text = yaml_line(line.text, base)
     for start, end in line.spans:
         text.stylize("reverse", start, end)
-    return Text(f"{number or '':>4} {line.kind} ", style="dim" if line.kind == " " else base) + text
+    return Text(f"{number or '':>4} {line.kind} ", style=base) + text
 
 
 def split_rows(hunk: Hunk) -> list[tuple[Line | None, Line | None]]:
@@ -100,7 +106,7 @@ def split(file: FileDiff) -> Table:
     table.add_column(ratio=1, overflow="fold")
     table.add_column(ratio=1, overflow="fold")
     for hunk in file.hunks:
-        table.add_row(Text(hunk.header, style="bold magenta"), Text(""))
+        table.add_row(Text(hunk.header, style=HUNK), Text(""))
         for left, right in split_rows(hunk):
             table.add_row(_side(left, True), _side(right, False))
     return table
@@ -108,10 +114,11 @@ def split(file: FileDiff) -> Table:
 
 class DiffScreen(Screen[None]):
     DEFAULT_CSS = """
-    #diff-title { height: 1; background: $primary; color: $text; text-style: bold; width: 100%; padding: 0 1; }
+    #diff-title { height: 1; background: $primary; color: auto; text-style: bold; width: 100%; padding: 0 1; }
     #diff-main { height: 1fr; }
     #diff-files { width: 42; height: 1fr; border: round $primary-muted; }
     #diff-body { width: 1fr; border: round $primary-muted; }
+    #diff-files, #diff-body { border-title-color: $foreground; border-subtitle-color: $foreground; }
     """
     SCOPE = "diff"
     BINDINGS = actions.bindings("diff")
@@ -150,18 +157,19 @@ class DiffScreen(Screen[None]):
         if diff.identical:
             text = Text(one_line(f"No difference between {diff.old_label} and {diff.new_label}."), style="bold green")
             if diff.ignored:
-                text.append(f"\n{diff.ignored_note}.", style="dim")
+                text.append(f"\n{diff.ignored_note}.", style="italic")
             self.query_one("#diff-view", Static).update(text)
             return
         for file in diff.files:
             added, removed = file.stat
             files.add_option(
                 Option(
+                    # Counts first, in columns: a long path is cut at the pane's edge, never glued to them
+                    # (and +/- read without colour, on the highlighted row too).
                     Text.assemble(
                         (STATUS_MARK[file.status] + " ", "bold"),
+                        f"{f'+{added}':<5}{f'-{removed}':<6}",
                         one_line(file.path),
-                        (f"  +{added}", "green"),
-                        (f" -{removed}", "red"),
                     ),
                     id=file.path,
                 )

@@ -76,7 +76,7 @@ def open_help(screen: Screen[Any]) -> None:
 def _cell(row: Row, key_width: int) -> Content:
     mark = f" {DANGER}" if row.action.dangerous else ""
     cell = Content.assemble((f"{row.keys:<{key_width}} ", "bold $accent"), row.action.description + mark)
-    return cell if row.enabled else cell.stylize("dim")
+    return cell if row.enabled else cell.stylize("italic")  # not "dim": it must still read (4.5:1)
 
 
 def grid_lines(rows: list[Row], width: int) -> list[Content]:
@@ -145,9 +145,10 @@ def details(scope: str, rows: list[Row], hidden: list[Action]) -> Content:
     lines = [Content.styled("Every key", "bold underline")]
     for row in rows:
         a = row.action
-        cli = f"  $ prisme-deploy {a.cli}" if a.cli else ""
+        cli = f"$ prisme-deploy {a.cli}  " if a.cli else ""
         mark = f"{DANGER} " if a.dangerous else ""
-        line = Content.assemble((f"{row.keys:<{key_width}}  ", "bold"), mark, a.help, (f"{cli}  [{a.id}]", "dim"))
+        # Spaces end a run, never start one (an SVG viewer drops a leading one: "pane[focus.groups]").
+        line = Content.assemble((f"{row.keys:<{key_width}}  ", "bold"), mark, f"{a.help}  ", (f"{cli}[{a.id}]", "dim"))
         lines.append(line if row.enabled else line.stylize("dim"))
     if hidden:
         names = ", ".join(a.description for a in hidden)

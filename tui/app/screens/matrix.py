@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
@@ -13,7 +14,8 @@ from textual.widgets import DataTable, Label
 
 from tui.app import actions
 from tui.app.widgets.key_bar import KeyBar
-from tui.core.ops.matrix import Matrix
+from tui.core.ops.format import MATRIX_LEGEND
+from tui.core.ops.matrix import Cell, Matrix
 from tui.core.text import one_line
 
 
@@ -42,35 +44,53 @@ class MatrixScreen(Screen[None]):
         envs: list[str]
         slugs: list[str]
 
-    def __init__(self, title: str, matrix: Matrix) -> None:
+    def __init__(self, title: str, matrix: Matrix, labels: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.matrix = matrix
+        self.labels = labels  # what it was built from: built again after an action taken from it
         self.marked: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(one_line(self.title_text), id="diff-title", markup=False)
-        yield Label(
-            "= same content as the column to the left   ≠ different content   ✎ dirty: content is not its "
-            "version label   — absent",
-            id="matrix-legend",
-        )
+        yield Label(MATRIX_LEGEND, id="matrix-legend", markup=False)
         yield DataTable(id="matrix", cursor_type="cell", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self.show(self.matrix)
+        self.query_one(DataTable).focus()
+
+    def show(self, matrix: Matrix) -> None:
+        """Draw ``matrix`` (again, after an action taken from here: the cursor stays on its cell)."""
+        self.matrix = matrix
         table = self.query_one(DataTable)
+        cursor = table.cursor_coordinate
+        table.clear(columns=True)
         table.add_column("workspace", key="slug")
-        for env in self.matrix.envs:
+        for env in matrix.envs:
             table.add_column(env, key=env)
-        for slug in self.matrix.slugs:
-            cells = []
-            for env in self.matrix.envs:
-                cell = self.matrix.cells[(slug, env)]
-                style = "yellow" if cell.differs_from_left else ("red" if cell.dirty or cell.error else "")
-                cells.append(Text(one_line(cell.text), style=style))
+        for slug in matrix.slugs:
+            cells = [self._cell(matrix.cell(slug, env)) for env in matrix.envs]
             table.add_row(Text(one_line(slug)), *cells, key=slug)  # a str cell would be read as markup
-        table.focus()
+        table.cursor_coordinate = cursor
+
+    @staticmethod
+    def _cell(cell: Cell) -> Text:
+        """Real drift (content differs from the left) is the loud one; content that is not its label is a
+        warning; the platform's dirty flag alone is neutral."""
+        if cell.error or cell.differs_from_left:
+            style = "bold red"
+        elif cell.label_differs or (cell.dirty and cell.label_differs is None):
+            style = "yellow"
+        else:
+            style = ""
+        return Text(one_line(cell.text), style=style)
+
+    @on(DataTable.CellSelected)
+    def _enter(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.action_mark()  # DataTable takes enter first: enter marks (a second enter diffs)
 
     def _cursor(self) -> tuple[str, str] | None:
         table = self.query_one(DataTable)

@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionLis
 from tui.app import actions
 from tui.app.messages import TypedAhead
 from tui.app.screens.dialog import Dialog
+from tui.app.widgets.ticks import TickBox, TickList
 from tui.core.api.errors import InvalidVersionName
 from tui.core.api.models import validate_version_name
 from tui.core.config import Environment
@@ -104,16 +105,19 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 yield Static(Content(_lines(lines)), id="dialog-details", classes="" if lines else "-empty")
                 for spec in self.fields:
                     yield from self._field_widgets(spec)
+            # Boxes the preview asks to tick (accept the drift, stick the rollback): never scrolled away.
+            yield Vertical(id="dialog-acks")
             if self.rails_fields:
                 with Vertical(id="dialog-rails"):
                     for spec in self.rails_fields:
                         yield from self._field_widgets(spec)
             if self.confirm_text:
                 yield Label(
+                    # Spaces end a run, never start one: an SVG viewer drops a leading one ("support-botto").
                     Content.assemble(
                         "Protected: type ",
-                        (one_line(self.confirm_text), "bold"),
-                        " to enable ",
+                        (one_line(self.confirm_text) + " ", "bold"),
+                        "to enable ",
                         (self.confirm_label, "bold"),
                         ":",
                     ),
@@ -156,12 +160,12 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 compact=True,
             )
         elif spec.kind == "multi":
-            yield SelectionList[Any](
+            yield TickList(
                 *[(Text(one_line(label)), value, value in (spec.value or [])) for label, value in spec.options],
                 id=spec.id,
             )
         elif spec.kind == "check":
-            yield Checkbox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id, compact=True)
+            yield TickBox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id, compact=True)
 
     def on_mount(self) -> None:
         # Focus starts where typing is needed: a required field still empty, else the confirmation, else
@@ -184,7 +188,8 @@ class ActionModal(Dialog[dict[str, Any] | None]):
     def on_key(self, event: events.Key) -> None:
         """A printable key that reached the dialog itself was sent before its focus was set (an input
         consumes the ones typed in it): it goes where typing goes."""
-        if event.is_printable:
+        if event.is_printable and not isinstance(self.focused, (Checkbox, SelectionList)):
+            # A checkbox or a list of them takes its own keys: space ticks it.
             event.stop()
             self.on_typed_ahead(TypedAhead(event.key, event.character))
 
@@ -227,10 +232,10 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         for warning in warnings or []:
             self.warnings.append(warning)
             await self.query_one("#dialog-warnings").mount(Label(Content(f"! {one_line(warning)}"), classes="warning"))
-        body = self.query_one("#dialog-body")
+        body, acks = self.query_one("#dialog-body"), self.query_one("#dialog-acks")
         for spec in fields or []:
             self.fields.append(spec)
-            await body.mount_all(list(self._field_widgets(spec)))
+            await (acks if spec.kind == "check" else body).mount_all(list(self._field_widgets(spec)))
         self._refresh_state()
         self.call_after_refresh(self._fit)
 

@@ -76,7 +76,7 @@ class KeyBar(Widget):
     def _hint(self, binding: Binding, enabled: bool) -> Content:
         key = Content.styled(f" {self.app.get_key_display(binding)} ", "bold $footer-key-foreground")
         hint = key + Content.styled(f"{binding.description} ", "$footer-description-foreground")
-        return hint.stylize("dim") if not enabled else hint
+        return hint.stylize("italic") if not enabled else hint  # not "dim": greyed text must still read
 
     def on_click(self, event: events.Click) -> None:
         # A click presses the key, exactly as the keyboard would: the action and its checks run unchanged.

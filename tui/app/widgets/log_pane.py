@@ -88,14 +88,37 @@ class LogView(ScrollView, can_focus=True):
     Toolong's log view does; Textual's ``Log`` measured every line written and started a thread to do it."""
 
     DEFAULT_CSS = """
-    LogView { background: $surface; color: $text; overflow: scroll; }
+    /* No horizontal scrollbar: it took one of the two rows the log has at 80x24; enter reads a long line. */
+    LogView { background: $surface; color: $text; overflow-x: hidden; overflow-y: scroll; }
     LogView:focus { background-tint: $foreground 5%; }
     """
+
+    BINDINGS = [Binding("end", "follow", "Follow", show=False)]  # over ScrollView's own End: End follows
 
     def __init__(self, max_lines: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._entries: deque[Entry] = deque(maxlen=max_lines)
         self._widest = 0  # cells of the widest line drawn or written as text so far
+        self.end_y = 0.0  # where following last put the view: the reader scrolled up when above it
+
+    def action_follow(self) -> None:
+        pane = self.parent
+        if isinstance(pane, LogPane):
+            pane.set_following(True)
+
+    def to_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.end_y = self.max_scroll_y
+
+    def scrolled_up(self) -> bool:
+        """Above where following left it (a resize that grows the view lowers the end, not the reader)."""
+        return self.scroll_y < min(self.end_y, self.max_scroll_y)
+
+    def _on_resize(self) -> None:
+        # z, a resize, a theme: the view changes size; the pane keeps following (or keeps the reader's place).
+        pane = self.parent
+        if isinstance(pane, LogPane) and pane.following:
+            self.call_after_refresh(self.to_end)
 
     @property
     def line_count(self) -> int:
@@ -159,6 +182,7 @@ class LogPane(Vertical):
         self.label = "Log"
         self.following = True
         self.unseen = 0  # lines written below the view while paused
+        self._paused_at = 0.0  # the view's place when following stopped
 
     def compose(self) -> ComposeResult:
         yield LogView(self.max_lines, id="log")
@@ -201,24 +225,29 @@ class LogPane(Vertical):
 
     def flush(self) -> None:
         log = self.query_one(LogView)
-        if self.following and log.max_scroll_y and not log.is_vertical_scroll_end:
+        if self.following and log.scrolled_up():
             self.following = False  # the reader scrolled up: stay where they read
+            self._paused_at = log.scroll_y
             self._title()
+        elif not self.following and log.scroll_y > self._paused_at and log.is_vertical_scroll_end:
+            self.set_following(True)  # the reader scrolled back down to the last line: follow again
         if not self._pending:
             return
         batch, self._pending = self._pending, []
         log.extend(batch)
         if self.following:
-            log.scroll_end(animate=False, immediate=True, x_axis=False)
+            log.to_end()
         else:
             self.unseen += len(batch)
             self._title()
 
     def set_following(self, following: bool) -> None:
         self.following = following
+        log = self.query_one(LogView)
         if following:
             self.unseen = 0
-            self.query_one(LogView).scroll_end(animate=False, immediate=True, x_axis=False)
+            log.to_end()
+        self._paused_at = log.scroll_y  # f pauses where the view is: only scrolling down from it resumes
         self._title()
 
     def action_follow(self) -> None:
@@ -242,6 +271,14 @@ class LogPane(Vertical):
             line.show("idle")  # a still, empty bar: an indeterminate one would move forever
         else:
             line.show(title, current or 0, total if total else None)
+
+    def progress_done(self, ok: bool = True) -> None:
+        """The operation ended: its line keeps its title and counts (what a glance after a bulk run reads),
+        still, marked done (or failed); ``idle`` is for a session where nothing ran yet."""
+        line = self.query_one(OpLine)
+        if line.title != "idle":
+            title = line.title.removesuffix(" · done").removesuffix(" · failed")
+            line.show(f"{title} · {'done' if ok else 'failed'}", line.current, line.total or 0)
 
     def summary(self, text: str, *, ok: bool | None = None) -> None:
         label = self.query_one("#op-summary", Static)

@@ -43,7 +43,37 @@ PAD = 1  # cells of padding on each side of a cell
 class Column:
     key: str
     label: str
-    width: int  # cells of text, padding excluded
+    width: int  # cells of text, padding excluded, when the pane has the room
+    min_width: int = 6  # what it shrinks to (then "…") before a column is left out
+    drop: int = 0  # left out when even the minimums do not fit, highest first (0: always shown)
+    grow: bool = False  # takes the room left over
+
+
+def fit_widths(columns: Sequence[Column], room: int) -> list[int]:
+    """Each column's width in ``room`` cells: the widths asked for, shrunk (the column with the most to
+    give first) down to their minimums, then optional columns left out (0): the table fits its pane, no
+    horizontal scrollbar. Room left over goes to the growing column."""
+    widths = [c.width for c in columns]
+    floor = [min(c.min_width, c.width) for c in columns]
+
+    def need(values: list[int]) -> int:
+        return sum(w + 2 * PAD for w in values if w)
+
+    for column in sorted((c for c in columns if c.drop), key=lambda c: -c.drop):
+        if need([f for f, w in zip(floor, widths, strict=True) if w]) <= room:
+            break
+        widths[columns.index(column)] = 0
+    excess = need(widths) - room
+    while excess > 0:
+        slack, index = max((w - f, i) for i, (w, f) in enumerate(zip(widths, floor, strict=True)) if w)
+        if slack <= 0:
+            break
+        widths[index] -= 1
+        excess -= 1
+    grow = next((i for i, c in enumerate(columns) if c.grow and widths[i]), None)
+    if excess < 0 and grow is not None:
+        widths[grow] += -excess
+    return widths
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         self._hover: int | None = None  # the row under the mouse, None when the keyboard was used last
         self._lines: dict[tuple[int, int, int], Strip] = {}  # (row or -1, scroll_x, width) -> drawn line
         self._styles: _Styles | None = None
+        self._widths = [c.width for c in self.columns]
         self._width = sum(c.width + 2 * PAD for c in self.columns)
         self.virtual_size = Size(self._width, HEADER)
 
@@ -285,6 +316,37 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         region = Region(int(self.scroll_x), self.cursor_row + HEADER, max(self.size.width, 1), 1)
         self.scroll_to_region(region, spacing=Spacing(HEADER, 0, 0, 0), animate=False, force=True, x_axis=False)
 
+    def _on_resize(self, event: events.Resize) -> None:
+        # A resize (a theme or a pane change too) keeps the selected row on screen: it stays the target.
+        self._fit()
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
+    def _fit(self) -> None:
+        """Columns to the pane's width (a vertical scrollbar's room kept): never wider than the pane."""
+        room = self.size.width - self.styles.scrollbar_size_vertical
+        if room <= 0:
+            return
+        widths = fit_widths(self.columns, room)
+        if widths != self._widths:
+            self._widths = widths
+            self._width = sum(w + 2 * PAD for w in widths if w)
+            self.virtual_size = Size(self._width, self.virtual_size.height)
+            self._changed()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.call_after_refresh(self._cursor_into_view)
+
+    def _cursor_into_view(self) -> None:
+        """After the wheel or the scrollbar moved the rows, the cursor follows onto a row that is shown:
+        what an action applies to is always a row the user can see."""
+        if not self.rows or not self.size.height:
+            return
+        first = int(self.scroll_y)
+        last = first + self._page() - 1
+        if not first <= self.cursor_row <= last:
+            self.cursor_row = min(max(self.cursor_row, first), last, len(self.rows) - 1)
+
     def _page(self) -> int:
         return max(self.scrollable_content_region.height - HEADER, 1)
 
@@ -331,8 +393,10 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         x = offset.x + int(self.scroll_x)
         row = -1 if offset.y < HEADER else offset.y - HEADER + int(self.scroll_y)
         column, edge = -1, 0
-        for index, spec in enumerate(self.columns):
-            edge += spec.width + 2 * PAD
+        for index, width in enumerate(self._widths):
+            if not width:
+                continue
+            edge += width + 2 * PAD
             if x < edge:
                 column = index
                 break
@@ -444,8 +508,9 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
             fill = row_style + over
         pad = " " * PAD
         segments = []
-        for index, (column, text) in enumerate(zip(self.columns, texts, strict=False)):
-            room = column.width
+        for index, (room, text) in enumerate(zip(self._widths, texts, strict=False)):
+            if not room:
+                continue  # left out: the pane is too narrow for it
             value = one_line(text)
             if cell_len(value) > room:
                 value = set_cell_size(value, room - 1) + "…" if room else ""

@@ -171,7 +171,27 @@ def describe(event_type: str, payload: dict[str, Any]) -> str:
         repository = version.get("repository")
         repo = repository.get("id", "native") if isinstance(repository, dict) else "native"
         return one_line(f"version {version.get('name')} ({repo})")
-    return one_line(", ".join(f"{k}={v}" for k, v in list(payload.items())[:3]))
+    return one_line(", ".join(f"{k} {_plain(v)}" for k, v in list(payload.items())[:3]))
+
+
+def _plain(value: Any) -> str:
+    """A payload value in words, never a Python repr (``{'id': …}``): an object by its slug, name or id."""
+    if isinstance(value, dict):
+        named = next((value[k] for k in ("slug", "name", "id") if isinstance(value.get(k), str | int)), None)
+        return str(named) if named is not None else f"({len(value)} fields)"
+    if isinstance(value, list):
+        return f"({len(value)} items)"
+    return str(value)
+
+
+# Internal user ids of the platform, as a person reads them.
+def who(event: Event) -> str:
+    """Who caused ``event``, in words: a platform bulk import with no user is how a real instance records
+    its startup import (the sandbox's old invented id says the same)."""
+    user = event.source.get("userId") or ""
+    if user == "system:startup-import" or (not user and "bulkImport" in event.type):
+        return "(no user: startup import)"
+    return str(user)
 
 
 def event_row(event: Event) -> list[str]:
@@ -181,8 +201,7 @@ def event_row(event: Event) -> list[str]:
         one_line(event.created_at[5:19].replace("T", " ")),
         one_line(event.type.removeprefix("workspaces.")),
         describe(event.type, event.payload),
-        # A platform bulk import with no user is how a real instance records its startup import.
-        one_line(event.source.get("userId") or ("(no user: startup import)" if "bulkImport" in event.type else "")),
+        one_line(who(event)),
     ]
 
 
@@ -198,6 +217,6 @@ def matrix_rows(matrix: Matrix) -> list[list[str]]:
 
 
 MATRIX_LEGEND = (
-    "= same content as the column to the left   ≠ different content   ✎ dirty: content is not its "
-    "version label   — absent"
+    "≠ content differs from the column to the left   = same   ✎ content is not its version label   "
+    "✎? marked dirty, not compared   ° marked dirty, content is its label   — absent"
 )

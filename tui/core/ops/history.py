@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the app draws its first frame before the models are loaded
@@ -109,12 +110,45 @@ def merge(api_versions: list[Version], git: list[Version]) -> list[Version]:
     return sorted(merged, key=lambda v: v.created_at or "", reverse=True)
 
 
-def stamp(info: PushInfo | None) -> str:
-    """A last push or pull for the table: "v1.2.0 03-02 09:10"."""
+def stamp(info: PushInfo | None, now: datetime | None = None) -> str:
+    """A last push or pull for the table: "v1.2.0 2 h ago · 09:10" (local time)."""
     if info is None:
         return ""
-    when = info.created_at or ""
-    return f"{info.version} {when[5:10]} {when[11:16]}".strip()
+    return f"{info.version} {ago(info.created_at, (now or datetime.now()).astimezone())}".strip()
+
+
+def content_label(note: str) -> str:
+    """The short form of a content note for a table cell: "content of staging:support-bot", "content of a
+    snapshot" (the label names a version the content no longer is)."""
+    origin = note.split(";", 1)[0].strip()
+    if origin.startswith("content of "):
+        return origin.removesuffix(" by archive")
+    return "content of a snapshot" if "snapshot" in origin else origin
+
+
+def ago(iso: str | None, now: datetime) -> str:
+    """A date for a table: "2 h ago · 09:10", local time (``--json`` keeps ISO). ``now`` is aware."""
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso[:16]
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone(now.tzinfo)
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        return f"{local:%m-%d %H:%M}"  # ahead of our clock: the date alone
+    if seconds < 90:
+        span = "now"
+    elif seconds < 90 * 60:
+        span = f"{round(seconds / 60)} min ago"
+    elif seconds < 36 * 3600:
+        span = f"{round(seconds / 3600)} h ago"
+    else:
+        return f"{round(seconds / 86400)} d ago · {local:%m-%d}"
+    return f"{span} · {local:%H:%M}"
 
 
 def changes_by_version(published: list[Event]) -> dict[str, str]:

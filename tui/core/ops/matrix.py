@@ -28,7 +28,22 @@ class Cell:
     drift: int = 0  # objects edited since the last import (GET .../status; 0 when build skipped it)
     differs_from_left: bool | None = None  # None: nothing to its left to compare with
     error: str | None = None
-    dirty: bool = False  # the server says the content is not its label's (as the workspaces table does)
+    # The platform's dirty flag: set by any content update, a pull included; not proof of an edit.
+    dirty: bool = False
+    # Whether the content is its label's version, from content (the label's export or git tag against the
+    # workspace's): True/False when compared, None when not (a clean label is the platform's word; a
+    # dirty one that could not be read is unknown, said "✎?").
+    label_differs: bool | None = None
+
+    @property
+    def label_mark(self) -> str:
+        """ "✎": the content is not its label's version (compared); "✎?": dirty, not compared (unknown is
+        never safe); "°": the platform's dirty flag only, the content is its label's version."""
+        if self.label_differs:
+            return " ✎"
+        if self.dirty and self.version:  # no label: "no version" says it all
+            return " ✎?" if self.label_differs is None else " °"
+        return ""
 
     @property
     def text(self) -> str:
@@ -37,8 +52,7 @@ class Cell:
         if not self.present:
             return "—"
         mark = "" if self.differs_from_left is None else (" ≠" if self.differs_from_left else " =")
-        # A dirty label names a version the content no longer is: say so next to it.
-        return f"{self.version or 'no version'}{' ✎' if self.dirty else ''}{mark}"
+        return f"{self.version or 'no version'}{self.label_mark}{mark}"
 
 
 @dataclass
@@ -87,6 +101,7 @@ def _cell_json(cell: Cell) -> dict[str, object]:
         "present": cell.present,
         "version": cell.version,
         "dirty": cell.dirty,
+        "contentIsLabel": None if cell.label_differs is None else not cell.label_differs,
         "differsFromLeft": cell.differs_from_left,
         "drift": cell.drift,
         "error": cell.error,
@@ -122,7 +137,9 @@ class Digests:
         self.canonicalised = 0  # files parsed (the rest were known by their bytes)
 
     def of(self, archive: bytes) -> str:
-        files = files_from_zip(archive)
+        return self.of_files(files_from_zip(archive))
+
+    def of_files(self, files: dict[str, bytes]) -> str:
         digest = hashlib.sha256()
         for path in sorted(p for p in files if p != ".import.yml"):
             digest.update(path.encode() + b"\0" + self._canonical_hash(path, files[path]) + b"\0")
@@ -156,6 +173,31 @@ async def build(
     per_env: dict[str, dict[str, Workspace]] = {}
     env_errors: dict[str, str] = {}
     cells: dict[tuple[str, str], Cell] = {}
+    tags: dict[tuple[str, str, str], asyncio.Task[str | None]] = {}  # one git read per repository, slug, version
+
+    async def git_digest(env: str, slug: str, version: str) -> str | None:
+        from tui.core.ops.compare import Ref, git_snapshot
+
+        try:
+            return digests.of_files(await asyncio.to_thread(git_snapshot, ctx, Ref(env, slug, version)))
+        except E.PrismeError:
+            return None
+
+    async def label_digest(client: PrismeClient, gate: asyncio.Semaphore, env: str, ws: Workspace) -> str | None:
+        """The digest of the label's version: its export when the instance has it, else its git tag."""
+        version = ws.live_version or ""
+        try:
+            async with gate:
+                native = {v.name for v in await client.list_versions(ws.id) if v.repository_id is None}
+            if version in native:
+                async with gate:
+                    return digests.of(await client.export(ws.id, version))
+        except E.PrismeError:
+            return None
+        key = (",".join(ctx.env(env).repositories or ()), ws.slug, version)
+        if key not in tags:
+            tags[key] = asyncio.ensure_future(git_digest(env, ws.slug, version))
+        return await tags[key]
 
     async def column(env: str) -> None:
         gate = asyncio.Semaphore(concurrency)
@@ -171,7 +213,14 @@ async def build(
             except E.PrismeError as exc:
                 cells[(ws.slug, env)] = Cell(True, ws.live_version, error=exc.message)
                 return
-            cells[(ws.slug, env)] = Cell(True, ws.live_version, digests.of(archive), drift, dirty=ws.dirty)
+            digest = digests.of(archive)
+            label_differs: bool | None = None
+            if ws.dirty and ws.live_version:  # the flag says "maybe": the content says which
+                label = await label_digest(client, gate, env, ws)
+                label_differs = None if label is None else label != digest
+            cells[(ws.slug, env)] = Cell(
+                True, ws.live_version, digest, drift, dirty=ws.dirty, label_differs=label_differs
+            )
 
         try:
             async with ctx.client(env) as client:
