@@ -62,7 +62,7 @@ async def restart_risk(ctx: Context, env: str, slug: str, version: str) -> Previ
     if not risk.at_risk:
         return Preview(details)
     if risk.unknown:
-        warning = f"UNKNOWN: assume the next restart of {env} re-imports over {version}; tick the box below to stick."
+        warning = f"UNKNOWN: assume the next restart of {env} re-imports over {version}."
         return Preview(details, [warning])
     again = risk.reimports or "the repository's latest"
     # Said in the dialog (the sticky box below it) and in the log after it closed: no "tick the box" here.
