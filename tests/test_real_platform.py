@@ -155,7 +155,9 @@ async def test_bulk_import_through_a_gateway_408_is_followed_through_events(
     assert code == 0, out + err
     lines = [json.loads(line) for line in out.splitlines()]
     assert any(line["kind"] == "processing" and "408" in (line["message"] or "") for line in lines)
-    assert lines[-1]["kind"] == "completed" and len(lines[-1]["payload"]["updatedWorkspaceIds"]) == 4
+    completed = [line for line in lines if line["kind"] == "completed"]
+    assert completed and len(completed[-1]["payload"]["updatedWorkspaceIds"]) == 4
+    assert lines[-1]["kind"] == "summary" and lines[-1]["status"] == "completed"  # the stream ends with its document
 
 
 # ------------------------------------------------------------------------------------------------ 429
