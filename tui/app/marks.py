@@ -84,7 +84,7 @@ class Marks:
         from tui.app import rails
 
         modal = modals.ActionModal(
-            title=f"{TITLES[kind]} {len(slugs)} marked workspaces",
+            title=f"{TITLES[kind]} {len(slugs)} marked workspace{'' if len(slugs) == 1 else 's'}",
             env=env,
             summary=summary,
             fields=fields,

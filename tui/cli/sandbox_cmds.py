@@ -231,11 +231,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if demo.resumed:
                 print(f"resumed the demo in {demo.root} as it was (ports may have changed)", flush=True)
             for name, running in demo.instances.items():
-                print(f"{name:8} {running.url}  token {running.token}", flush=True)
+                print(f"{name:8} {running.url}", flush=True)  # no token in any output, demo tokens included
             print(f"release repository: {demo.root / 'release.git'}", flush=True)
             if args.write_config:
                 for line in write_demo_config(demo, args.write_config):
                     print(line, flush=True)
+            else:
+                print("tokens: --write-config PATH writes them to PATH.env (mode 0600) for the CLI", flush=True)
             print("Serving until Ctrl-C.", flush=True)
             try:
                 while True:

@@ -37,7 +37,9 @@ Panes
 5 Log: live progress of operations; scroll up to read, it stops following until you return to the end.
 
 Safety
-Every mutating action opens a dialog with focus on Cancel. On a protected environment the confirm button \
+Every mutating action opens a dialog that says what will change; focus starts where typing is needed \
+(a required reason, the name to type), else on Cancel, and enter never confirms by default. \
+On a protected environment the confirm button \
 stays disabled until you type the workspace slug (or the environment name for bulk operations). \
 Read-only environments and --read-only hide mutating actions entirely."""
 

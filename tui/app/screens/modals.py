@@ -1,4 +1,4 @@
-"""Modal dialogs: forms, then a summary of exactly what will happen, focus on Cancel.
+"""Modal dialogs: forms, then a summary of exactly what will happen; focus where typing is needed, else on Cancel.
 
 On a protected environment the confirm button stays disabled until the user types the workspace slug
 (or, for bulk operations, the environment name); enter in the box confirms once it matches. Enter never
