@@ -21,7 +21,7 @@ from tui.core.text import one_line
 
 class MatrixScreen(Screen[None]):
     DEFAULT_CSS = """
-    #matrix-legend { height: 1; color: $text-muted; padding: 0 1; }
+    #matrix-legend { width: 100%; height: auto; max-height: 3; color: $text-muted; padding: 0 1; }  /* wraps at 80x24 */
     #matrix { height: 1fr; }
     """
     SCOPE = "matrix"

@@ -217,6 +217,6 @@ def matrix_rows(matrix: Matrix) -> list[list[str]]:
 
 
 MATRIX_LEGEND = (
-    "≠ content differs from the column to the left   = same   ✎ content is not its version label   "
-    "✎? marked dirty, not compared   ° marked dirty, content is its label   — absent"
+    "≠ differs from the left  = same  ✎ content is not its label  ✎? dirty, not compared  "
+    "° dirty flag only (content is its label)  — absent"
 )
