@@ -43,7 +43,9 @@ class WorkspacesView:
 
 
 def workspace_row(ws: Workspace) -> tuple[str, ...]:
-    state = (["dirty"] if ws.dirty else []) + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
+    # An instance that does not track dirty (2024): "unknown", never "clean".
+    dirty = ["dirty"] if ws.dirty else [] if ws.dirty_known else ["unknown"]
+    state = dirty + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
     return (
         ws.slug,
         " ".join(state) or "clean",

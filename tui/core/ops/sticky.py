@@ -92,6 +92,9 @@ async def restart_risk(ctx: Context, env: str, slug: str, after: str | None = No
     """Will the next restart of ``env``'s workspaces service undo what ``slug`` runs now (or will run once
     version ``after`` is pulled: a rollback dialog asks before the rollback)?"""
     async with ctx.client(env) as client:
+        if not await client.platform_repositories() and client.caps.missing("platform_repositories"):
+            # A startup import reads a platform repository: an instance without them (2024) has none.
+            return RestartRisk(False, f"no platform repositories on {env}: no startup import re-imports anything")
         startup = await startup_import(client)
         ws = await client.find_workspace(slug)
     if startup is None:
