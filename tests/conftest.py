@@ -59,11 +59,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fresh_request_budgets() -> Iterator[None]:
     """The client keeps one request budget per URL and token for the whole process: a later test's
     sandbox may reuse a port (and the fixed tokens), so each test starts with none spent."""
-    from tui.core.api import budget
+    from tui.core.api import budget, capabilities
 
     budget._BUDGETS.clear()
+    capabilities.forget_all()  # what an instance offers is remembered per URL and token too
     yield
     budget._BUDGETS.clear()
+    capabilities.forget_all()
 
 
 # ------------------------------------------------------------------------------------------------ the spec
@@ -317,3 +319,42 @@ async def settle_tolerant(pilot: Any) -> None:
 def a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     """Production requires a reason for every change (issue 17): tests about something else give one."""
     monkeypatch.setenv("PRISME_DEPLOY_REASON", "test")
+
+
+# ------------------------------------------------------------------------------------------------ the real server
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The published 2024 services (scripts/realplatform.py): built once (cached), started once per xdist worker,
+    stopped by PID. Skips locally without node, npm, redis-server or the tarball; fails in CI."""
+    from realplatform_env import load_script
+
+    script = load_script()
+    missing = script.missing_tools()
+    need(not missing, f"{', '.join(missing)} not installed (apt-get install nodejs npm redis-server git)")
+    try:
+        script.find_tarball()
+    except script.RealPlatformError as e:
+        need(False, str(e))
+    state = tmp_path_factory.mktemp("realplatform")
+    server = script.start(state, log=lambda _message: None)
+    try:
+        yield server
+    finally:
+        script.stop(state, log=lambda _message: None)
+
+
+@pytest.fixture
+def real(real_server: Any, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A new user on the real server (its own rate limits), its token in the environment, a config naming the
+    server `real`, and a bare repository for the test's workspaces (realplatform_env.RealEnv)."""
+    from realplatform_env import RealEnv, bare_repo, load_script
+
+    token = load_script().create_user_token(real_server.url)
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    repo = bare_repo(tmp_path / "own.git")
+    # The operator's clone of the workspaces' own repository `own` (git versions are read from it).
+    environment = f'[environments.real]\nurl = "{real_server.url}"\ntier = "development"\n'
+    config.write_text(f'{environment}\n[repositories.own]\npath = "{repo}"\n', encoding="utf-8")
+    monkeypatch.setenv("PRISME_DEPLOY_TOKEN_REAL", token)
+    return RealEnv(real_server.url, token, config, repo)

@@ -168,8 +168,12 @@ class MainScreen(Screen[Any]):
         self.query_one(Banner).view = BannerView(env, writable, health, frozen, at_risk)
         self.refresh_bindings()
 
-    def show_groups(self) -> None:
-        view = GroupsView(self.host.ctx.config.groups, self.workspaces, self.repositories, self.group)
+    def show_groups(self, ws: Workspace | None = None) -> None:
+        """``ws``: the selected workspace, read in full (its own repositories are listed under the platform's)."""
+        own = ws.own_repositories if ws else None
+        view = GroupsView(
+            self.host.ctx.config.groups, self.workspaces, self.repositories, self.group, own, ws.slug if ws else ""
+        )
         self.query_one(GroupList).view = view
 
     def show_workspaces(self) -> None:
@@ -230,8 +234,12 @@ class MainScreen(Screen[Any]):
     def current_version(self) -> Version | None:
         return next((v for v in self.versions if v.name == self.selected_version), None)
 
-    def writable_repos(self) -> list[Repository]:
-        return writable_repos(self.env, self.repositories.values())
+    def repositories_of(self, ws: Workspace | None) -> dict[str, Repository]:
+        """The platform's repositories and the workspace's own (its ``repositories`` field)."""
+        return {**self.repositories, **(ws.own_repositories if ws else {})}
+
+    def writable_repos(self, ws: Workspace | None = None) -> list[Repository]:
+        return writable_repos(self.env, self.repositories_of(ws).values())
 
     def neighbours(self, slug: str) -> tuple[str, str] | None:
         """(source, target) refs to compare or promote ``slug`` between, around the environment shown."""
@@ -288,6 +296,8 @@ class MainScreen(Screen[Any]):
         except E.PrismeError as exc:
             self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
             return
+        if found.events_note:
+            self.post_message(M.LogLines([f"{slug}: {found.events_note}"]))
         self.post_message(M.VersionsLoaded(env, found.workspace, found.versions, found.changes, found.why_empty))
 
     def reload(self) -> None:
@@ -340,6 +350,9 @@ class MainScreen(Screen[Any]):
         self.versions = message.versions
         self.index.replace(message.workspace)  # what the panes and the dialogs read from now on
         self.show_versions(message.workspace, message.changes, message.why_empty)
+        shown = self.query_one(GroupList).view
+        if message.workspace.own_repositories or (shown is not None and shown.own):
+            self.show_groups(message.workspace)  # its own repositories, or none any more
 
     def operation_done(self, message: M.OperationFinished) -> None:
         """Our own knowledge of where the content came from, until an operation writes it again; then reload."""

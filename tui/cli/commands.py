@@ -225,7 +225,7 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         raise E.UsageError("No environments configured. Add one with `prisme-deploy env add`.")
     for name in names:
         ctx.env(name)  # an unknown name is a usage error (exit 2, "did you mean"), not a DOWN row
-    results = await health.check_all(ctx, names)
+    results = await health.check_all(ctx, names, capabilities=out.json_mode)
     if out.json_mode:
         out.data([h.to_json() for h in results])
     else:
@@ -254,7 +254,7 @@ async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -
                 w.slug,
                 w.name,
                 ",".join(w.labels),
-                "dirty" if w.dirty else "",
+                "dirty" if w.dirty else "" if w.dirty_known else "?",
                 w.write_lock.reason if w.write_lock else "",
                 w.live_version or "",
             ]
@@ -269,8 +269,11 @@ async def cmd_versions(args: argparse.Namespace, ctx: Context, out: Printer) -> 
     env = _env_name(args, ctx)
     found = await history.load(ctx, env, args.workspace)
     live = found.workspace.live_version
+    if found.events_note:
+        out.note(f"note: {found.events_note}")
     if out.json_mode:
-        out.data([exporters.version(v, live=live, changes=found.changes) for v in found.versions])
+        readable = not found.events_note
+        out.data([exporters.version(v, live=live, changes=found.changes, events=readable) for v in found.versions])
         if found.why_empty:
             out.note(found.why_empty)
         return EXIT_OK
@@ -489,13 +492,17 @@ async def cmd_promote(args: argparse.Namespace, ctx: Context, out: Printer) -> i
         out.line(f"Promote {source} -> {target} via {args.via}:")
         for line in the_plan.diff.stat_lines():
             out.line(line)
-        for change in the_plan.drift:
+        if compare.edits_unknown(the_plan.drift):
+            out.note(f"drift: {compare.drift_names(the_plan.drift)} on {target.env} since its last import")
+        for change in [] if compare.edits_unknown(the_plan.drift) else the_plan.drift:
             out.note(
                 f"drift: {change.get('type')}/{change.get('slug')} was edited on {target.env} "
                 f"by {change.get('updatedBy') or 'someone'} since its last import"
             )
         for row in the_plan.parity.missing() if the_plan.parity else []:
             out.note(f"missing on {target.env}: {row.kind} {row.name} (required; declared in {row.declared_in})")
+        for warning in the_plan.warnings:
+            out.note(f"warning: {warning}")
     if args.dry_run:
         if out.json_mode:
             out.data(the_plan.to_json())
@@ -691,14 +698,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", help="version name: at most 15 of [A-Za-z0-9_.-]")
     p.add_argument("--description", "-m", required=True, help="becomes the git commit message")
-    p.add_argument("--repository", help="platform repository id (omit for a native snapshot)")
+    p.add_argument(
+        "--repository",
+        help="repository id: the workspace's own (its repositories field) or a platform one; none: native",
+    )
     _allow_secret_option(p)
     p = add("pull", cmd_pull, "pull the latest version of a workspace", mutating=True, workspace=True)
-    p.add_argument("--repository", help="platform repository id")
+    p.add_argument("--repository", help="repository id: the workspace's own or a platform one")
     p.add_argument("--discard-local-changes", action="store_true", help="do not merge unpushed edits (lost)")
     p = add("rollback", cmd_rollback, "roll a workspace back to an earlier version", mutating=True, workspace=True)
     p.add_argument("version", help="version name (a git tag for a repository, or a native version)")
-    p.add_argument("--repository", help="platform repository id (omit for a native version)")
+    p.add_argument(
+        "--repository", help="repository id: the workspace's own or a platform one (omit for a native version)"
+    )
     p.add_argument("--discard-local-changes", action="store_true", help="unpushed edits are lost")
     sticky_cmds.add_arguments(p)
     add("unlock", cmd_unlock, "clear a workspace's write lock", mutating=True, workspace=True)

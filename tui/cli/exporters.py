@@ -31,7 +31,7 @@ def workspace(ws: Workspace) -> dict[str, Any]:
         "slug": ws.slug,
         "name": ws.name,
         "labels": list(ws.labels),
-        "dirty": ws.dirty,
+        "dirty": ws.dirty if ws.dirty_known else None,  # null: the instance does not track it (unknown)
         "writeLock": ws.write_lock.reason if ws.write_lock else None,
         "liveVersion": ws.live_version,
         "lastPush": ws.raw.get("lastPush"),
@@ -39,16 +39,19 @@ def workspace(ws: Workspace) -> dict[str, Any]:
     }
 
 
-def version(v: Version, *, live: str | None, changes: dict[str, str]) -> dict[str, Any]:
-    """`versions --json`: one entry of the merged history (tui.core.ops.history)."""
-    return {
+def version(v: Version, *, live: str | None, changes: dict[str, str], events: bool = True) -> dict[str, Any]:
+    """`versions --json`: one entry of the merged history (tui.core.ops.history). Without readable events
+    there is no ``changes`` key (unknown, not "no change")."""
+    entry = {
         "name": v.name,
         "createdAt": v.created_at,
         "description": v.description,
         "repository": v.source,
         "live": v.name == live,
-        "changes": changes.get(v.name),
     }
+    if events:
+        entry["changes"] = changes.get(v.name)
+    return entry
 
 
 def event(e: Event) -> dict[str, Any]:

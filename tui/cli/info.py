@@ -50,7 +50,46 @@ def _keyring(config_path: Path, timeout: float) -> dict[str, Any]:
     return {"backend": result.backend, "state": result.status.value, "message": result.message(timeout=timeout)}
 
 
-def collect(explicit_config: str | None = None, *, keyring_timeout: float = 5.0) -> dict[str, Any]:
+PROBE_DEADLINE = 20.0  # per environment: info must end even when an instance does not answer
+
+
+def _capabilities(config_path: Path) -> dict[str, Any]:
+    """Each configured environment with a token: its health and what the instance offers, detected with
+    read-only requests (tui.core.ops.health.detect), and what the tool does without what it lacks."""
+    import asyncio
+
+    from tui.core import config as cfg
+    from tui.core.api.errors import PrismeError
+    from tui.core.ops import health
+    from tui.core.ops.context import Context
+
+    try:
+        config = cfg.load(config_path, missing_ok=True)
+    except cfg.ConfigError:
+        return {}
+    if not config.environments:
+        return {}
+    ctx = Context.create(config)
+
+    async def one(name: str) -> dict[str, Any]:
+        try:
+            if not ctx.tokens.resolve(name)[0]:
+                return {"state": "no token: not probed"}
+            async with asyncio.timeout(PROBE_DEADLINE):
+                found = await health.check_env(ctx, name, capabilities=True)
+        except TimeoutError:
+            return {"state": f"no answer within {PROBE_DEADLINE:g} s: not probed"}
+        except PrismeError as exc:
+            return {"state": exc.message}
+        return {"state": found.label, "capabilities": found.capabilities or {}}
+
+    async def every() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(one(name) for name in config.environments)))
+
+    return dict(zip(config.environments, asyncio.run(every()), strict=True))
+
+
+def collect(explicit_config: str | None = None, *, keyring_timeout: float = 5.0, probe: bool = True) -> dict[str, Any]:
     config = paths.config_path(explicit_config)
     data = paths.data_dir()
     return {
@@ -68,6 +107,7 @@ def collect(explicit_config: str | None = None, *, keyring_timeout: float = 5.0)
         "keyring": _keyring(config, keyring_timeout),
         "tokenVariables": sorted(k for k, v in os.environ.items() if k.startswith("PRISME_DEPLOY_TOKEN") and v),
         "ci": bool(os.environ.get("CI")),
+        "environments": _capabilities(config) if probe else {},
     }
 
 
@@ -87,7 +127,21 @@ def render(info: dict[str, Any]) -> str:
         lines.append(f"               {keyring['message']}")
     lines.append(f"token vars     {', '.join(info['tokenVariables']) or 'none set'}")
     lines.append(f"ci             {'yes' if info['ci'] else 'no'}")
+    for env, found in info.get("environments", {}).items():
+        lines.append(f"{'env ' + env:14} {found['state']}")
+        lines.extend(_capability_lines(found.get("capabilities") or {}))
     return "\n".join(lines) + "\n"
+
+
+def _capability_lines(capabilities: dict[str, Any]) -> list[str]:
+    """What the instance offers, then for each thing it lacks (or that is unknown) what the tool does."""
+    offered = [name for name, c in capabilities.items() if c.get("offered") is True]
+    lines = [f"{'':15}offers: {', '.join(offered) or 'nothing detected'}"] if capabilities else []
+    for name, c in capabilities.items():
+        if c.get("offered") is not True:
+            state = "no" if c.get("offered") is False else "unknown"
+            lines.append(f"{'':15}{name} ({state}): {c.get('whatFollows', '')}")
+    return lines
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -103,6 +157,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="configuration file (default: PRISME_DEPLOY_CONFIG or the user config); also accepted before the command",
     )
     p.add_argument("--json", action="store_true", help="one JSON document")
+    p.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="do not contact the configured environments (their detected capabilities are left out)",
+    )
     from tui.cli import jqfilter
 
     jqfilter.add_flag(p)
@@ -112,10 +171,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     from tui.cli.output import Printer
 
-    info = collect(args.config)
+    info = collect(args.config, probe=not args.no_probe)
     printer = Printer(json_mode=bool(args.json), jq=getattr(args, "jq", None))
     if printer.json_mode:
         printer.data(info)
     else:
-        sys.stdout.write(render(info))
+        from tui.core.text import terminal_safe
+
+        sys.stdout.write(terminal_safe(render(info)))  # an environment's state can carry server text
     return 0

@@ -38,6 +38,13 @@ def add_realism_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tag-layout", choices=("slug", "plain"), help="git tags <slug>/<version> or <version>")
     group.add_argument("--import-suffix", choices=ON_OFF, help="' (IMPORT)' description rewrite on import")
     group.add_argument("--dirty-after-pull", choices=ON_OFF, help="a pull marks the workspace dirty")
+    group.add_argument(
+        "--api-level",
+        choices=("2026", "2024"),
+        help="2024: answer as the published 2024 server (no readiness, status, config, platform repositories, "
+        "?timeout=); default 2026",
+    )
+    group.add_argument("--events", choices=("up", "down"), help="down: the events service answers 500 (default up)")
 
 
 def realism_from_args(args: argparse.Namespace) -> Realism:
@@ -58,6 +65,10 @@ def realism_from_args(args: argparse.Namespace) -> Realism:
         changes["import_suffix"] = args.import_suffix == "on"
     if args.dirty_after_pull:
         changes["dirty_after_pull"] = args.dirty_after_pull == "on"
+    if args.api_level:
+        changes["api_level"] = args.api_level
+    if args.events:
+        changes["events_down"] = args.events == "down"
     realism.update(changes)
     return realism
 
@@ -214,7 +225,7 @@ def write_demo_config(demo: Any, path: Path) -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tui.sandbox.demo import DemoPlatform, Hangup, stop_on_signals
+    from tui.sandbox.demo import OWN_REPOSITORY_SLUGS, DemoPlatform, Hangup, stop_on_signals
 
     try:
         args.realism = realism_from_args(args)
@@ -238,6 +249,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     print(line, flush=True)
             else:
                 print("tokens: --write-config PATH writes them to PATH.env (mode 0600) for the CLI", flush=True)
+            if args.realism.legacy:
+                for slug in sorted(OWN_REPOSITORY_SLUGS):
+                    print(f"own repository of {slug}: {demo.root / 'own' / (slug + '.git')}", flush=True)
             print("Serving until Ctrl-C.", flush=True)
             try:
                 while True:

@@ -31,6 +31,15 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 Status = Literal["added", "removed", "modified", "renamed"]
 IDENTITY_KEYS = ("id", "slug", "repositories")  # customDomains: a platform rewrite, see ``ignore``
 METADATA = (".import.yml",)
+# The 2024 service's per-folder indexes (``automations/__index__.yml``): derived from the objects (names,
+# descriptions) plus who and when, rewritten by every import: metadata, not content.
+FOLDER_INDEX = "__index__.yml"
+
+
+def is_metadata(path: str) -> bool:
+    return path in METADATA or path.rsplit("/", 1)[-1] == FOLDER_INDEX
+
+
 STATUS_MARK = {"added": "A", "removed": "D", "modified": "M", "renamed": "R"}  # as git --name-status
 
 
@@ -315,8 +324,8 @@ def diff_files(
 ) -> WorkspaceDiff:
     ignore = Ignore() if ignore is None else ignore
     # Files identical byte for byte cannot differ once normalised: skip them (most files, in practice).
-    same = {p for p, d in old.items() if new.get(p) == d and p not in METADATA}
-    both = {p for p in old if p in new and p not in METADATA and p not in same}
+    same = {p for p, d in old.items() if new.get(p) == d and not is_metadata(p)}
+    both = {p for p in old if p in new and not is_metadata(p) and p not in same}
     old_n: dict[str, str] = {}
     new_n: dict[str, str] = {}
     ignored = 0
@@ -327,7 +336,7 @@ def diff_files(
         ignored += count
     for files, out in ((old, old_n), (new, new_n)):
         for path, data in files.items():
-            if path not in METADATA and path not in same and path not in both:
+            if not is_metadata(path) and path not in same and path not in both:
                 out[path] = normalise(path, data, raw=raw, ignore_keys=ignore_keys)
     result = WorkspaceDiff(old_label, new_label, ignored=ignored, ignoring=ignore.active and not raw)
     removed = sorted(set(old_n) - set(new_n))

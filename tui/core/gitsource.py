@@ -50,10 +50,13 @@ def _git(cwd: Path, *args: str, check: bool = True) -> str:
 class GitHistory:
     _locks: dict[str, threading.Lock] = {}
 
-    def __init__(self, source: RepoSource, cache_root: Path | None = None) -> None:
+    def __init__(self, source: RepoSource, cache_root: Path | None = None, *, root: bool = False) -> None:
         self.source = source
         self.cache_root = cache_root or paths.cache_dir() / "git"
         self._fetched = False
+        # A workspace's own repository (its ``repositories`` field): the workspace is written at the root
+        # (or ``dirpath``), one workspace per repository, and its tags are the plain version names.
+        self.root = root
 
     @property
     def repo(self) -> Path:
@@ -80,6 +83,8 @@ class GitHistory:
 
     def folder(self, slug: str) -> str:
         check_slug(slug)
+        if self.root:
+            return (self.source.dirpath or "").strip("/")
         return f"{self.source.dirpath.strip('/')}/{slug}" if self.source.dirpath else slug
 
     def versions(self, slug: str) -> list[Version]:
@@ -114,6 +119,8 @@ class GitHistory:
     def _own_tags(
         self, slug: str, tags: list[tuple[str, str, str, str]], rank: dict[str, int]
     ) -> list[tuple[str, str, str, str]]:
+        if self.root:  # one workspace per repository: every plain tag is this workspace's
+            return [tag for tag in tags if "/" not in tag[0]]
         own = [(tag[len(slug) + 1 :], date, sha, subj) for tag, date, sha, subj in tags if tag.startswith(f"{slug}/")]
         folder = self.folder(slug)
         previous: str | None = None  # the newest tagged commit older than this tag's
@@ -154,15 +161,17 @@ class GitHistory:
     def files(self, slug: str, ref: str) -> Files:
         sha = self.resolve(slug, ref)
         folder = self.folder(slug)
+        pathspec = [folder + "/"] if folder else []
         proc = subprocess.run(
-            ["git", "archive", "--format=tar", sha, "--", folder + "/"], cwd=self.repo, capture_output=True
+            ["git", "archive", "--format=tar", sha, "--", *pathspec], cwd=self.repo, capture_output=True
         )
         if proc.returncode != 0:
             raise GitSourceError(f"{slug} is not in repository {self.source.id!r} at {ref!r}.")
         files: Files = {}
+        cut = len(folder) + 1 if folder else 0
         with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
             for member in tar.getmembers():
                 handle = tar.extractfile(member) if member.isfile() else None
-                if handle is not None:
-                    files[member.name[len(folder) + 1 :]] = handle.read()
+                if handle is not None and not member.name.startswith(".git/"):
+                    files[member.name[cut:]] = handle.read()
         return files

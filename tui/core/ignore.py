@@ -95,9 +95,14 @@ class Ignore:
 def _strip(text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    stripped = text
+    quote = text[0] if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" else ""
+    stripped = text[1:-1] if quote else text  # the diff's loader keeps a quoted scalar's quotes
     while stripped.endswith(IMPORT_SUFFIX):  # it accumulates: an import of an import
         stripped = stripped[: -len(IMPORT_SUFFIX)]
+    if quote:
+        if not stripped:  # '' and " (IMPORT)" are both an empty description
+            return type(text)("")
+        return text if stripped == text[1:-1] else type(text)(f"{quote}{stripped}{quote}")
     return stripped if stripped is text else type(text)(stripped)
 
 
@@ -117,12 +122,19 @@ def _pair_description(old: dict[str, Any], new: dict[str, Any]) -> int:
     before = old.get("description") != new.get("description")
     _strip_suffix(old)
     _strip_suffix(new)
+    for doc in (old, new):  # an import of a workspace without a description gives " (IMPORT)": "" once stripped
+        if doc.get("description") is None and "description" in (old.keys() | new.keys()):
+            doc["description"] = ""
     return int(before and old.get("description") == new.get("description"))
 
 
 def _pair_labels(old: dict[str, Any], new: dict[str, Any]) -> int:
     """Labels merged on import: one side a superset of the other is the platform's merge."""
     a, b = old.get("labels"), new.get("labels")
+    if a is None and isinstance(b, list):  # no labels and an empty list are the same (an export adds [])
+        a = old["labels"] = []
+    if b is None and isinstance(a, list):
+        b = new["labels"] = []
     if not (isinstance(a, list) and isinstance(b, list)) or a == b:
         return 0
     sa, sb = {str(x) for x in a}, {str(x) for x in b}

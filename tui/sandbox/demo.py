@@ -29,7 +29,7 @@ from tui.sandbox import rewrite as rewrite_module
 from tui.sandbox import seed as seed_module
 from tui.sandbox.realism import Realism
 from tui.sandbox.runner import Running, start_in_thread
-from tui.sandbox.seed import GROUP_LABELS, seed_demo_platform
+from tui.sandbox.seed import GROUP_LABELS, attach_own_repository, own_repository, seed_demo_platform
 
 DEMO_ENVS = (("dev", "development"), ("staging", "staging"), ("prod", "production"))
 # A small fleet to rehearse a rollout on (issue 16): copies of prod as seeded, without its startup import.
@@ -57,6 +57,9 @@ STARTUP_ROLLOUT = {
     "STARTUP_IMPORT_PAUSE_SECONDS": "1",
     "STARTUP_IMPORT_SIMULATE_FAILURE": "doc-search:SlugAlreadyInUse",
 }
+# At API level 2024 (no platform repositories) these workspaces get their own repository, one per workspace
+# shared by every environment (the guide's single-workspace strategy): ``<root>/own/<slug>.git``, id "own".
+OWN_REPOSITORY_SLUGS = ("securechat", "ai-store")
 
 
 def seeded_template() -> Path:
@@ -151,10 +154,23 @@ class DemoPlatform:
                 environ = STARTUP_ROLLOUT if (name == "prod" and rollout and not resumed) else {}
                 strict = Realism(**realism.to_json()) if realism is not None else Realism(import_suffix=True)
                 demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ, realism=strict)
+            if realism is not None and realism.legacy:
+                demo.attach_own_repositories()
         except BaseException:
             demo.stop()
             raise
         return demo
+
+    def attach_own_repositories(self) -> dict[str, str]:
+        """Declare OWN_REPOSITORY_SLUGS' own repository in every instance; returns slug -> repository path."""
+        urls = {slug: own_repository(self.root / "own" / f"{slug}.git") for slug in OWN_REPOSITORY_SLUGS}
+        for running in self.instances.values():
+            engine = running.sandbox.engine
+            for slug, url in urls.items():
+                meta = engine.store.by_slug(slug)
+                if meta is not None and "own" not in engine.own_repositories(meta):
+                    attach_own_repository(engine, meta["id"], url)
+        return urls
 
     def stop(self) -> None:
         for running in self.instances.values():

@@ -13,9 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.sandbox import clock, dsul
+from tui.sandbox import clock, dsul, legacy
 from tui.sandbox.faults import Faults
-from tui.sandbox.gitrepo import FolderRepository, GitError, GitRepository, MergeConflictError, UnknownRevision
+from tui.sandbox.gitrepo import (
+    FolderRepository,
+    GitError,
+    GitRepository,
+    MergeConflictError,
+    OwnRepository,
+    TagAlreadyPushed,
+    UnknownRevision,
+)
 from tui.sandbox.platform import PlatformConfig
 from tui.sandbox.realism import Realism
 from tui.sandbox.rewrite import (
@@ -93,6 +101,7 @@ class Engine:
         self.realism = realism if realism is not None else Realism()
         self._bulk_tags: dict[int, set[str]] = {}  # bulk-push thread -> plain tags it made (they move along)
         self._drivers: dict[str, GitRepository | FolderRepository] = {}
+        self._own_drivers: dict[tuple[str, str], OwnRepository] = {}
         self._bulk_lock = threading.Lock()
         self._order: list[dict[str, Any]] = []  # the listing order, for self._order_key (see _listing_order)
         self._order_key: tuple[int, int, bool] | None = None
@@ -166,6 +175,11 @@ class Engine:
         for key in ("lastPush", "lastPull", "writeLock"):
             if meta.get(key) and (key != "lastPull" or self.realism.last_pull_listed):
                 data[key] = meta[key]
+        if self.realism.legacy:  # the 2024 service tracked none of these, and listed each workspace's versions
+            for key in ("dirty", "lastPush", "lastPull", "writeLock"):
+                data.pop(key, None)
+            if not detailed:
+                data["versions"] = list(meta.get("versions") or [])
         data["description"] = data.get("description") or ""
         if detailed:
             # DSULReadOnly is closed (additionalProperties: false): dirty/lastPush/lastPull are list fields.
@@ -178,9 +192,128 @@ class Engine:
                 if obj:
                     objects[obj[0]][obj[1]] = _object_meta(obj[0], obj[1], dsul.load_yaml(body), dsul.checksum(body))
             data.update(objects)
-            data["platformRepositories"] = self.repositories_json(with_groups=meta["id"] == PLATFORM_ID)
-            data["repositories"] = {}
+            if not self.realism.legacy:  # platform repositories came after the 2024 server
+                data["platformRepositories"] = self.repositories_json(with_groups=meta["id"] == PLATFORM_ID)
+            data["repositories"] = self.own_repositories(meta)
         return {k: v for k, v in data.items() if v is not None}
+
+    # ------------------------------------------------------------------ a workspace's own repositories
+    def own_repositories(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """The ``repositories`` of the workspace's DSUL (its index), as the service stores them."""
+        index = dsul.load_yaml(self.store.read_files(meta["id"]).get("index.yml", b"")) or {}
+        repos = index.get("repositories") if isinstance(index, dict) else None
+        return repos if isinstance(repos, dict) else {}
+
+    def _is_own(self, meta: dict[str, Any], repo_id: str) -> bool:
+        """Which repository a ``repository.id`` names: a platform repository first (the workspace may declare one
+        under the same id only to set its ``pull.exclude``), then its own; at 2024, only its own."""
+        if not self.realism.legacy and repo_id in self.platform.repositories:
+            return False
+        if repo_id in self.own_repositories(meta):
+            return True
+        if self.realism.legacy:
+            raise SandboxError(
+                404,
+                "ObjectNotFoundError",
+                f"Unknown workspace repository '{repo_id}'",
+                {"repositoryId": repo_id, "availableRepositories": sorted(self.own_repositories(meta))},
+            )
+        return False
+
+    def own_driver(self, meta: dict[str, Any], repo_id: str, mode: str) -> OwnRepository:
+        repo = self.own_repositories(meta).get(repo_id) or {}
+        if mode == "write" and repo.get("mode") == "read-only":
+            raise SandboxError(
+                403, "ForbiddenError", f"Can't push to '{repo_id}' repository as it is configured as read-only"
+            )
+        if (repo.get("type") or "git") != "git":
+            raise SandboxError(
+                400, "PrismeError", f"Unsupported repository type {repo.get('type')} for versions pull/push."
+            )
+        config = repo.get("config") or {}
+        url, branch = str(config.get("url") or ""), str(config.get("branch") or "")
+        if not url or not branch:
+            raise SandboxError(
+                400, "PrismeError", "Misconfigured git repository : Missing dirpath, url or branch", {"url": url}
+            )
+        key = (meta["id"], repo_id)
+        driver = self._own_drivers.get(key)
+        if driver is None or (driver.url, driver.branch) != (url, branch):
+            driver = OwnRepository(url, branch, self.store.root / "git-workspaces" / meta["id"] / repo_id)
+            self._own_drivers[key] = driver
+        if not driver.reachable():
+            raise SandboxError(
+                404,
+                "ObjectNotFoundError",
+                f"Repository {url} is either unreachable or unauthenticated",
+                {"repository": url},
+            )
+        return driver
+
+    def _push_own(
+        self, meta: dict[str, Any], repo_id: str, files: dsul.Files, name: str, message: str, user: str
+    ) -> None:
+        """A version pushed to the workspace's own repository: the workspace at the root, tag ``<name>``."""
+        driver = self.own_driver(meta, repo_id, "write")
+        try:
+            head = driver.fetch()
+            if head is None and self.realism.legacy:  # the 2024 driver pulls the branch first
+                raise SandboxError(
+                    404,
+                    "ObjectNotFoundError",
+                    f"Unknown git branch '{driver.branch}' at '{driver.url}'",
+                    {"repository": driver.url, "branch": driver.branch},
+                )
+            payload = dict(dsul.content(files))
+            payload[dsul.IMPORT_META] = dsul.import_meta(
+                workspace_id=meta["id"], exported_at=now_iso(), files=payload, version_name=name
+            )
+            if self.realism.legacy:
+                payload.update(legacy.export_extras(payload, user, now_iso()))
+            driver.push(payload, message=f"{message} | Author : {user}", tag=name, author=user, head=head)
+        except TagAlreadyPushed as exc:
+            raise SandboxError(
+                400,
+                "AlreadyUsedError",
+                f"Given version tag '{name}' already exists at '{driver.url}'",
+                {"repository": driver.url, "branch": driver.branch, "tag": name},
+            ) from exc
+        except GitError as exc:
+            raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
+
+    def _pull_own(self, meta: dict[str, Any], repo_id: str, version: str, user: str) -> dict[str, Any]:
+        """Pull (roll back to) a version of the workspace's own repository: its root, whatever else is there."""
+        self._check_unlocked(meta)
+        driver = self.own_driver(meta, repo_id, "read")
+        try:
+            head = driver.fetch()
+            files = driver.read(driver.resolve(version, head))
+        except UnknownRevision as exc:
+            raise SandboxError(
+                404, "ObjectNotFoundError", str(exc), {"repository": driver.url, "commit": version}
+            ) from exc
+        except GitError as exc:
+            raise SandboxError(400, "PrismeError", f"Git error: {exc}") from exc
+        self._slow_pull()
+        result = self._apply(
+            meta,
+            files,
+            prune=True,
+            user=user,
+            version={"name": version, "repository": {"id": repo_id}},
+            repo_id=repo_id,
+            rename=True,
+        )
+        meta["lastPull"] = {"createdAt": now_iso(), "createdBy": user, "version": version, "repositoryId": repo_id}
+        meta["importState"] = {
+            "version": {"type": "import", "importedAt": now_iso()},
+            "checksums": dsul.checksums(dsul.content(files)),
+            "name": version,
+        }
+        meta["dirty"] = bool(self.realism.dirty_after_pull)
+        self.store.save_meta(meta)
+        result["workspace"] = self.workspace_json(meta)
+        return result
 
     def _progress(
         self,
@@ -292,6 +425,12 @@ class Engine:
                 if key in body:
                     meta[key] = body[key]
                     index[key] = body[key]
+            if "repositories" in body:  # the workspace's own repositories live in its DSUL, as on the platform
+                if not isinstance(body["repositories"], dict) or not all(
+                    isinstance(v, dict) for v in body["repositories"].values()
+                ):
+                    raise SandboxError(400, "RequestValidationError", "repositories must be an object of objects")
+                index["repositories"] = body["repositories"]
             files["index.yml"] = dsul.dump_yaml(index)
             self.store.write_files(workspace_id, files)
             meta["dirty"] = True
@@ -397,13 +536,21 @@ class Engine:
         description = localized_text(body.get("description"))
         # A LocalizedText is kept as an object on the version, but the real server stringifies it in the commit.
         message = "[object Object]" if isinstance(description, dict) else str(description or "")
-        # A generated name fits the 15-character rule and differs between two pushes in one second.
-        name = body.get("name") or clock.now().strftime("v%y%m%d%H%M%S%f")[:15]
-        self.check_version_name(name)
-        if any(v["name"] == name for v in meta.get("versions") or []):
-            raise SandboxError(400, "InvalidVersionError", f"Version name '{name}' is already used")
+        taken = [v["name"] for v in meta.get("versions") or []]
+        if self.realism.legacy:  # generated names are longer than the 15 characters a client may choose
+            name = body.get("name") or legacy.generated_version_name(taken)
+            if body.get("name"):
+                legacy.check_version_name(name, taken)
+        else:
+            # A generated name fits the 15-character rule and differs between two pushes in one second.
+            name = body.get("name") or clock.now().strftime("v%y%m%d%H%M%S%f")[:15]
+            self.check_version_name(name)
+            if name in taken:
+                raise SandboxError(400, "InvalidVersionError", f"Version name '{name}' is already used")
         self._check_unlocked(meta)
         repo_id = (body.get("repository") or {}).get("id")
+        if repo_id and self._is_own(meta, repo_id):
+            return self._publish_own(meta, repo_id, name, description, message, user)
         files = self.store.read_files(meta["id"])
         started, t0 = now_iso(), time.monotonic()
         version = {"name": name, "createdAt": now_iso(), "description": description or ""}
@@ -420,13 +567,7 @@ class Engine:
             meta["dirty"] = False
         else:
             self.store.write_files(meta["id"], files, version=name)
-        meta.setdefault("versions", []).insert(0, version)
-        # MAXIMUM_WORKSPACE_VERSION counts every version, native and git: the oldest go, native files with them.
-        for old in meta["versions"][self.platform.max_versions :]:
-            if not old.get("repository"):
-                self.store.drop_version_files(meta["id"], old["name"])
-        del meta["versions"][self.platform.max_versions :]
-        self.store.save_meta(meta)
+        self._record_version(meta, version)
         self.store.emit(
             meta["id"],
             "workspaces.versions.published",
@@ -434,6 +575,39 @@ class Engine:
             user_id=user,
         )
         return version
+
+    def _publish_own(
+        self, meta: dict[str, Any], repo_id: str, name: str, description: Any, message: str, user: str
+    ) -> dict[str, Any]:
+        """A version in the workspace's own repository: listed only once the tag is pushed."""
+        files = self.store.read_files(meta["id"])
+        self._push_own(meta, repo_id, files, name, message, user)
+        version = {
+            "name": name,
+            "createdAt": now_iso(),
+            "description": description or "",
+            "repository": {"id": repo_id},
+        }
+        meta["lastPush"] = {
+            "createdAt": version["createdAt"],
+            "createdBy": user,
+            "version": name,
+            "repositoryId": repo_id,
+        }
+        meta["dirty"] = False
+        self._record_version(meta, version)
+        self.store.emit(meta["id"], "workspaces.versions.published", {"version": version}, user_id=user)
+        return version
+
+    def _record_version(self, meta: dict[str, Any], version: dict[str, Any]) -> None:
+        """List a new version first and save the workspace."""
+        meta.setdefault("versions", []).insert(0, version)
+        # MAXIMUM_WORKSPACE_VERSION counts every version, native and git: the oldest go, native files with them.
+        for old in meta["versions"][self.platform.max_versions :]:
+            if not old.get("repository"):
+                self.store.drop_version_files(meta["id"], old["name"])
+        del meta["versions"][self.platform.max_versions :]
+        self.store.save_meta(meta)
 
     def _previous_native(self, meta: dict[str, Any]) -> dsul.Files:
         for version in meta.get("versions") or []:
@@ -551,6 +725,8 @@ class Engine:
 
     # ------------------------------------------------------------------ pull / rollback
     def pull(self, workspace_id: str, version: str, body: dict[str, Any], user: str) -> dict[str, Any]:
+        if self.realism.legacy:
+            legacy.check_pull_body(body)  # the 2024 spec's body is {repository} only, validated first
         if version == "current":
             raise SandboxError(400, "InvalidVersionError", "Cannot rollback to current version")
         extra = set(body) - {"repository", "discardLocalChanges"}
@@ -563,6 +739,8 @@ class Engine:
             meta = self.store.get(workspace_id)
             repo_id = (body.get("repository") or {}).get("id")
             discard = bool(body.get("discardLocalChanges"))
+            if repo_id and self._is_own(meta, repo_id):
+                return self._pull_own(meta, repo_id, version, user)
             if repo_id:
                 return self._pull_git(meta, repo_id, version, discard, user)
             return self._pull_native(meta, version, user)
@@ -571,7 +749,8 @@ class Engine:
         self._check_unlocked(meta)
         native = [v for v in meta.get("versions") or [] if not v.get("repository")]
         if version == "latest" and native:
-            version = native[0]["name"]
+            # The 2024 service reverses the newest-first list before its search: "latest" was the oldest.
+            version = native[-1 if self.realism.legacy else 0]["name"]
         match = next((v for v in native if v["name"] == version), None)
         if match is None:
             raise SandboxError(400, "InvalidVersionError", f"Unknown version name '{version}'")
@@ -759,6 +938,8 @@ class Engine:
                 merged["index.yml"] = dsul.dump_yaml(index)
         deleted = sorted(set(current) - set(merged))
         self.store.write_files(meta["id"], merged)
+        if self.realism.legacy:  # the 2024 service's index refresh fails on a missing folder: said in `errors`
+            errors += legacy.index_warnings(merged, str(self.store.ws_dir(meta["id"]) / "current"))
         meta["updatedAt"] = now_iso()
         payload: dict[str, Any] = {
             "workspace": {"id": meta["id"], "slug": meta["slug"], "name": meta["name"]},
@@ -804,7 +985,8 @@ class Engine:
             old_index,
             new_index,
             suffix=self.realism.import_suffix,
-            suffix_empty=self.realism.suffix_empty_description,
+            # 2024: `${description || ''} (IMPORT)`: an empty description gets the suffix too
+            suffix_empty=self.realism.suffix_empty_description or self.realism.legacy,
         )
         index["slug"] = meta["slug"]  # an archive import keeps the target's slug; a pull took the free one
         meta["name"] = str(index.get("name") or meta["name"])
@@ -822,6 +1004,8 @@ class Engine:
             raise SandboxError(404, "ObjectNotFoundError", f"Unknown native version '{version}'")
         files = self.store.read_files(workspace_id, version)
         files[dsul.IMPORT_META] = dsul.import_meta(workspace_id=workspace_id, exported_at=now_iso(), files=files)
+        if self.realism.legacy:
+            files.update(legacy.export_extras(files, str(meta.get("createdBy") or "sandbox"), now_iso()))
         return dsul.to_zip(files, version)
 
     def import_archive(self, workspace_id: str, filename: str, data: bytes, prune: bool, user: str) -> dict[str, Any]:
@@ -848,6 +1032,27 @@ class Engine:
             self.store.save_meta(meta)
             result["workspace"] = self.workspace_json(meta)
             return result
+
+    def import_new(self, filename: str, data: bytes, user: str) -> dict[str, Any]:
+        """``POST /v2/workspaces/import``: a workspace named "Import" is created, then the archive imported into it.
+
+        The 2024 service creates it with a random slug and the import keeps the target's slug, so the archive's
+        slug is never taken over (measured: a taken slug gives ``pretty-husky-63``, no error). The newest API is
+        assumed to keep the archive's slug when it is free. Repositories are never imported."""
+        if not filename.lower().endswith(".zip"):
+            raise SandboxError(400, "InvalidUploadError", f"Invalid file '{filename}': only .zip archives")
+        try:
+            index = dsul.load_yaml(dsul.from_zip(data).get("index.yml", b"")) or {}
+        except dsul.ArchiveError as exc:
+            raise SandboxError(400, "InvalidUploadError", str(exc)) from exc
+        wanted = str(index.get("slug") or "") if isinstance(index, dict) else ""
+        keep = wanted and not self.realism.legacy and self.store.by_slug(wanted) is None
+        slug = wanted if keep else legacy.random_slug()
+        while self.store.by_slug(slug) is not None:
+            slug = legacy.random_slug()
+        meta = self.store.create_workspace(name="Import", slug=slug)
+        self.store.emit(meta["id"], "workspaces.created", {"workspace": self.workspace_json(meta)})
+        return self.import_archive(meta["id"], filename, data, False, user)
 
     # ------------------------------------------------------------------ bulk push
     def _members(self, groups: list[str]) -> list[dict[str, Any]]:

@@ -293,3 +293,90 @@ class FolderRepository:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+class TagAlreadyPushed(GitError):
+    """The version's tag exists in the remote: raised after the branch commit was pushed (as the 2024 driver)."""
+
+
+class OwnRepository:
+    """A workspace's own git repository (``repositories`` in its DSUL): one workspace at the repository root.
+
+    As the 2024 workspaces service's git driver: pull the branch into a clone of its own, replace every file
+    of the working tree by the workspace (other files removed), commit on the branch, push it, then tag
+    ``<version>`` and push the tag: a tag the remote already has fails after the commit is pushed.
+    Only local repositories (a path or ``file://``): the sandbox never reaches out to the network.
+    """
+
+    def __init__(self, url: str, branch: str, clone_dir: Path) -> None:
+        self.url = url
+        self.branch = branch
+        self.clone = clone_dir
+        self._lock = threading.RLock()
+
+    def reachable(self) -> bool:
+        path = remote_path(self.url)
+        return path.startswith("/") and (Path(path) / "HEAD").is_file()
+
+    def fetch(self) -> str | None:
+        """Clone or fetch; the remote branch head (None when the remote has no such branch)."""
+        with self._lock:
+            if not (self.clone / ".git").is_dir():
+                self.clone.mkdir(parents=True, exist_ok=True)
+                git(self.clone, "init", "-q")
+                git(self.clone, "remote", "add", "origin", remote_path(self.url))
+            else:
+                git(self.clone, "remote", "set-url", "origin", remote_path(self.url))
+            git(self.clone, "fetch", "-q", "--prune", "--prune-tags", "--tags", "--force", "origin")
+            head = git(self.clone, "rev-parse", "--verify", "-q", f"refs/remotes/origin/{self.branch}", check=False)
+            return head or None
+
+    def resolve(self, version: str, head: str | None) -> str:
+        if version == "latest":
+            if not head:
+                raise UnknownRevision(f"Unknown git branch '{self.branch}' at '{self.url}'")
+            return head
+        for ref in (f"refs/tags/{version}", version):
+            sha = git(self.clone, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", check=False)
+            if sha:
+                return sha
+        raise UnknownRevision(f"Unknown commit or tag '{version}' at '{self.url}'")
+
+    def read(self, sha: str) -> dsul.Files:
+        """The DSUL files at the repository root at a commit (other files are ignored, as the service does)."""
+        proc = subprocess.run(["git", "archive", "--format=tar", sha], cwd=self.clone, capture_output=True)
+        if proc.returncode != 0:
+            return {}
+        files: dsul.Files = {}
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            for member in tar.getmembers():
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is not None and (dsul.is_content_path(member.name) or member.name == dsul.IMPORT_META):
+                    files[member.name] = handle.read()
+        return files
+
+    def push(self, files: dsul.Files, *, message: str, tag: str | None, author: str, head: str | None) -> str:
+        """Commit the workspace at the root on the branch and push it, then push the tag. Returns the commit."""
+        with self._lock:
+            if head:
+                git(self.clone, "checkout", "-q", "-f", "-B", self.branch, head)
+            else:
+                git(self.clone, "checkout", "-q", "-f", "--orphan", self.branch)
+            git(self.clone, "rm", "-r", "-q", "--cached", "--ignore-unmatch", ".")
+            git(self.clone, "clean", "-q", "-f", "-d", "-x")
+            for rel, data in files.items():
+                target = dsul.safe_join(self.clone, rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            git(self.clone, "add", "-A", ".")
+            env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": author if "@" in author else f"{author}@prisme.ai"}
+            git(self.clone, "commit", "-q", "--allow-empty", "-m", message, env=env)
+            commit = git(self.clone, "rev-parse", "HEAD")
+            git(self.clone, "push", "-q", "origin", f"refs/heads/{self.branch}")
+            if tag:
+                remote_tag = git(self.clone, "ls-remote", "--tags", "origin", f"refs/tags/{tag}", check=False)
+                if remote_tag:
+                    raise TagAlreadyPushed(tag)
+                git(self.clone, "tag", "-f", tag, commit)
+                git(self.clone, "push", "-q", "origin", f"refs/tags/{tag}")
+            return commit

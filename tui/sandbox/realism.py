@@ -17,6 +17,10 @@ from typing import Any
 # The 2026 docs add 30 a minute per user on POST .../test/{automation} (smoke tests).
 DEFAULT_LIMITS = {"events": 20, "imports": 3, "create": 3, "test": 30}
 TAG_LAYOUTS = ("slug", "plain")
+# "2026": the newest API (readiness, status, config, platform repositories, bulk operations, write locks,
+# ?timeout=). "2024": the platform's last published server, which had none of those (api-contract.md,
+# "The published server, measured").
+API_LEVELS = ("2026", "2024")
 
 _LIMITED: list[tuple[str, re.Pattern[str], frozenset[str]]] = [
     ("events", re.compile(r"^/v2/workspaces/[^/]+/(events|search|usage)/?$"), frozenset({"GET", "POST"})),
@@ -48,6 +52,11 @@ class Realism:
     bulk_import_clears_locks: bool = True  # False: a bulk import over a write-locked workspace is its error
     suffix_empty_description: bool = False  # True: an import of no description writes " (IMPORT)"
     clock_skew: float = 0.0  # seconds the server's clock (Date header, event times) is ahead of ours
+    api_level: str = "2026"  # which generation of the API answers (API_LEVELS); not a strictness knob: off() keeps it
+    events_down: bool = False  # the events service is down: its routes answer the gateway's 500 (any level)
+
+    def __post_init__(self) -> None:
+        self.api_level = str(self.api_level)  # {"api_level": 2024} over HTTP means "2024"
 
     @classmethod
     def off(cls) -> Realism:
@@ -78,6 +87,10 @@ class Realism:
     def validate(self) -> None:
         if self.tag_layout not in TAG_LAYOUTS:
             raise ValueError(f"tag_layout must be one of {', '.join(TAG_LAYOUTS)}, not {self.tag_layout!r}")
+        if self.api_level not in API_LEVELS:
+            raise ValueError(f"api_level must be one of {', '.join(API_LEVELS)}, not {self.api_level!r}")
+        if not isinstance(self.events_down, bool):
+            raise ValueError("events_down must be true or false")
         if self.event_lag < 0 or self.rate_window <= 0 or self.timeout_cap <= 0:
             raise ValueError("event_lag must be >= 0, rate_window and timeout_cap > 0")
         if self.gateway_timeout is not None and self.gateway_timeout <= 0:
@@ -88,6 +101,11 @@ class Realism:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def legacy(self) -> bool:
+        """True when answering as the published 2024 server."""
+        return self.api_level == "2024"
 
 
 def limit_class(method: str, path: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from tui.sandbox import clock, dsul
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
-from tui.sandbox.gitrepo import init_bare
+from tui.sandbox.gitrepo import git, init_bare
 from tui.sandbox.platform import load_platform, write_env_file
 from tui.sandbox.store import Store, now_iso
 
@@ -351,3 +351,24 @@ def seed_demo_platform(root: Path) -> dict[str, Path]:
     _batched(_engine(dirs["staging"], platform_env(url, mode="read-write")), seed_target, behind=False)
     _batched(_engine(dirs["prod"], platform_env(url, mode="read-only")), seed_target, behind=True)
     return dirs
+
+
+def own_repository(bare: Path, *, branch: str = "main", first_commit: bool = True) -> str:
+    """A bare repository to serve as a workspace's own; returns its URL (a path).
+
+    ``first_commit``: the branch exists, as the 2024 service needs before its first push (it pulls it)."""
+    init_bare(bare, branch)
+    if first_commit and not git(bare, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False):
+        tree = git(bare, "hash-object", "-t", "tree", "-w", "/dev/null")  # the empty tree
+        commit = git(bare, "commit-tree", tree, "-m", "Initial commit")
+        git(bare, "update-ref", f"refs/heads/{branch}", commit)
+    return str(bare)
+
+
+def attach_own_repository(
+    engine: Engine, workspace_id: str, url: str, *, repo_id: str = "own", branch: str = "main"
+) -> dict[str, Any]:
+    """Declare a repository in a workspace's DSUL (``repositories``), as a PATCH of the workspace would."""
+    repos = dict(engine.own_repositories(engine.store.get(workspace_id)))
+    repos[repo_id] = {"name": repo_id, "type": "git", "mode": "read-write", "config": {"url": url, "branch": branch}}
+    return engine.patch(workspace_id, {"repositories": repos})

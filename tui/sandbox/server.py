@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tui.sandbox import clock
+from tui.sandbox import clock, legacy
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
 from tui.sandbox.platform import load_platform
@@ -185,6 +185,8 @@ class Sandbox:
             self._on_shutdown()
 
     def _on_startup(self) -> None:
+        if self.realism.legacy:
+            return  # the startup import of platform repositories came after the 2024 server
         if self.engine.platform.startup_repository and self.engine.platform.startup_groups:
             self._startup_thread = threading.Thread(
                 target=self.engine.startup_import,
@@ -207,6 +209,7 @@ class Sandbox:
             Route("/v2/readiness", r(self.readiness)),
             Route("/v2/workspaces", r(self.workspaces), methods=["GET", "POST"]),
             Route("/v2/workspaces/labels", r(self.labels)),
+            Route("/v2/workspaces/import", r(self.import_new), methods=["POST"]),
             Route("/v2/workspaces/platform/versions", r(self.bulk_push), methods=["POST"]),
             Route("/v2/workspaces/platform/versions/latest/pull", r(self.bulk_import), methods=["POST"]),
             Route("/v2/workspaces/{wid}", r(self.workspace), methods=["GET", "PATCH", "DELETE"]),
@@ -254,12 +257,23 @@ class Sandbox:
                 if user is None:
                     raise SandboxError(401, "AuthenticationError", "Unauthenticated")
                 request.state.user = user
+                self._refuse_as_deployed(request)
                 response = await self._through_gateway(handler, request)
             except SandboxError as exc:
                 response = JSONResponse(exc.body(), status_code=exc.status)
             return self._with_correlation(response, correlation)
 
         return endpoint
+
+    def _refuse_as_deployed(self, request: Request) -> None:
+        """What this instance's generation (``api_level``) and its events service (``events_down``) refuse."""
+        path = request.url.path
+        if self.realism.legacy:
+            refused = legacy.refusal(path, request.query_params.keys())
+            if refused:
+                raise refused
+        if self.realism.events_down and limit_class(request.method, path) == "events":  # the events service's routes
+            raise SandboxError(500, "Internal", "Internal server error")  # the gateway's answer for a dead service
 
     @staticmethod
     def _with_correlation(response: Response, correlation: str) -> Response:
@@ -441,7 +455,14 @@ class Sandbox:
 
     async def export(self, request: Request) -> Response:
         p = request.path_params
-        data = await self._run(self.engine.export, p["wid"], p["vid"])
+        try:
+            data = await self._run(self.engine.export, p["wid"], p["vid"])
+        except SandboxError as exc:
+            if not self.realism.legacy:
+                raise
+            # The 2024 handler sets its content type before exporting: errors keep it, JSON inside.
+            body = json.dumps(exc.body(), separators=(",", ":")).encode()
+            return Response(body, status_code=exc.status, media_type="application/octet-stream")
         return Response(
             data,
             media_type="application/octet-stream",
@@ -450,19 +471,27 @@ class Sandbox:
 
     async def import_archive(self, request: Request) -> Response:
         wid = request.path_params["wid"]
+        filename, data = await self._archive(request)
+        prune = request.query_params.get("prune", "false").lower() == "true"
+        self.store.get(wid)
+        return await self._long(request, self.engine.import_archive, wid, filename, data, prune, self._user(request))
+
+    async def import_new(self, request: Request) -> Response:
+        filename, data = await self._archive(request)
+        return await self._long(request, self.engine.import_new, filename, data, self._user(request))
+
+    async def _archive(self, request: Request) -> tuple[str, bytes]:
+        """The uploaded ``archive`` field: its file name and bytes."""
         length = int(request.headers.get("content-length") or 0)
         if length > self.engine.platform.uploads_max_size + 64 * 1024:
             raise SandboxError(413, "PayloadTooLarge", "request entity too large")
         form = await request.form(max_part_size=self.engine.platform.uploads_max_size * 2)
         upload = form.get("archive")
         if upload is None or isinstance(upload, str):
+            if self.realism.legacy:
+                raise SandboxError(400, "MissingFieldError", "Missing archive")  # no details, as measured
             raise SandboxError(400, "InvalidUploadError", "Missing multipart field 'archive'")
-        data = await upload.read()
-        prune = request.query_params.get("prune", "false").lower() == "true"
-        self.store.get(wid)
-        return await self._long(
-            request, self.engine.import_archive, wid, upload.filename or "", data, prune, self._user(request)
-        )
+        return upload.filename or "", await upload.read()
 
     # ------------------------------------------------------------------ events
     async def events(self, request: Request) -> Response:

@@ -65,6 +65,17 @@ def finished(env: str, slug: str, title: str, outcome: Any) -> M.OperationFinish
     )
 
 
+def dirty_text(ws: Workspace) -> str:
+    """Dirty in words: "unknown" on an instance that does not track it (2024)."""
+    return "unknown (not tracked by this instance)" if not ws.dirty_known else "yes" if ws.dirty else "no"
+
+
+def repo_label(repo: Any, detail: str) -> str:
+    """A repository in a picker: the workspace's own repositories say so (platform ones are the default)."""
+    own = ", the workspace's own" if getattr(repo, "origin", "platform") == "workspace" else ""
+    return f"{repo.id} ({detail}{own})"
+
+
 class Operations(Controller):
     # ------------------------------------------------------------------ push
     def push(self) -> None:
@@ -74,8 +85,8 @@ class Operations(Controller):
         ws, env = main.current_ws(), main.env
         if not ws or not env:
             return
-        repos = main.writable_repos()
-        options = [(f"{r.id} (git {r.branch})", r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
+        repos = main.writable_repos(ws)
+        options = [(repo_label(r, f"git {r.branch}"), r.id) for r in repos] + [("native snapshot (Prismeai)", "")]
         fields = [
             modals.Field("name", "Version name (≤15 of A-Z a-z 0-9 . _ -):", "version", required=True),
             modals.Field("description", "Description (commit message):", "text", required=True),
@@ -84,7 +95,7 @@ class Operations(Controller):
         summary = [
             f"Push {ws.slug} on {env.name}.",
             f"Labels: {', '.join(ws.labels) or '-'}",
-            f"Live version: {ws.live_version or '-'}; dirty: {'yes' if ws.dirty else 'no'}",
+            f"Live version: {ws.live_version or '-'}; dirty: {dirty_text(ws)}",
         ]
 
         def done(values: dict[str, Any] | None) -> None:
@@ -122,9 +133,12 @@ class Operations(Controller):
         ws, env = main.current_ws(), main.env
         if not ws or not env:
             return
-        options = [(f"{r.id} ({r.mode})", r.id) for r in main.repositories.values() if r.readable]
+        options = [(repo_label(r, r.mode), r.id) for r in main.repositories_of(ws).values() if r.readable]
         if not options:
-            self.app.notify("No readable platform repository on this environment.", severity="warning")
+            self.app.notify(
+                f"No readable repository for {ws.slug}: none on the platform, none in the workspace.",
+                severity="warning",
+            )
             return
         fields = [
             modals.Field("repository", "Repository:", "select", options[0][1], options),
@@ -152,7 +166,8 @@ class Operations(Controller):
         )
         self.open_guarded(modal, done, "pull")
         here = f"{env.name}:{ws.slug}"
-        self.start(self._preview_change(modal, here, f"{here}@latest", PRUNE_NOTE, ws.dirty, False), "preview")
+        maybe_dirty = ws.dirty or not ws.dirty_known  # unknown is never safe: its edits are looked for
+        self.start(self._preview_change(modal, here, f"{here}@latest", PRUNE_NOTE, maybe_dirty, False), "preview")
 
     def _latest(self, repository: str) -> str:
         """Which version "latest" is: the newest of that repository in the history, or said unknown."""
@@ -178,7 +193,8 @@ class Operations(Controller):
         forward = ws.live_version in names and names.index(version.name) < names.index(ws.live_version)
         modal = self._rollback_dialog(env, ws, version, self.confirm_text(env.name, ws.slug, "rollback"), forward)
         self.open_guarded(modal, done, "rollback")
-        self.start(self._preview_rollback(modal, env.name, ws.slug, version.name, ws.dirty), "preview")
+        maybe_dirty = ws.dirty or not ws.dirty_known
+        self.start(self._preview_rollback(modal, env.name, ws.slug, version.name, maybe_dirty), "preview")
 
     @staticmethod
     def _rollback_dialog(
@@ -190,7 +206,8 @@ class Operations(Controller):
         summary = [
             f"Environment:  {env.name} ({env.badge}) {env.url}",
             f"Workspace:    {ws.slug}",
-            f"Live version: {live or 'unknown'}" + (" (marked dirty)" if ws.dirty else ""),
+            f"Live version: {live or 'unknown'}"
+            + (" (marked dirty)" if ws.dirty else "" if ws.dirty_known else f" (dirty: {dirty_text(ws)})"),
             f"{verb + ' to:':<13} {version.name}  ({version.source}, {(version.created_at or '')[:16]})",
             f"Description:  {version.description}",
         ]

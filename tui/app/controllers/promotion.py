@@ -205,13 +205,14 @@ class Promotion(Controller):
             return
         warnings, fields = [], []
         if the_plan.drift:
-            names = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
+            names = compare.drift_names(the_plan.drift)
             warnings.append(
                 f"DRIFT: {names} edited on {target.env} since the last import; promoting overwrites it "
                 "(tick the box below the preview to accept)."
             )
             accept = "I have reviewed the drift and accept to overwrite it"
             fields.append(modals.Field("accept_drift", accept, "check", False, required=True))
+        warnings.extend(f"NOTE: {w}." for w in the_plan.warnings)
         for row in the_plan.parity.missing() if the_plan.parity else []:
             warnings.append(
                 f"MISSING on {target.env}: {row.kind} {row.name} (required by {row.declared_in}); "

@@ -1,4 +1,5 @@
-"""Pane 2: the configured groups with their counts, the server's own groups, the platform repositories."""
+"""Pane 2: the configured groups with their counts, the server's own groups, the platform repositories and
+the selected workspace's own repositories."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class GroupsView:
     workspaces: Sequence[Workspace]
     repositories: Mapping[str, Repository]
     current: str = ALL
+    own: Mapping[str, Repository] | None = None  # the selected workspace's own repositories
+    own_of: str = ""  # that workspace's slug
 
 
 class GroupList(OptionList):
@@ -48,6 +51,11 @@ class GroupList(OptionList):
             for repo in view.repositories.values():
                 text = one_line(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type}")  # server text
                 self.add_option(Option(Content(text), id=f"repo:{repo.id}", disabled=True))
+        if view.own:
+            self.add_option(None)
+            for repo in view.own.values():  # the workspace's own (its repositories field): one workspace each
+                text = one_line(f"⎇ {repo.id} {repo.mode} {repo.branch or repo.type} · {view.own_of}'s own")
+                self.add_option(Option(Content(text), id=f"own:{repo.id}", disabled=True))
         ids = [ALL] + [f"group:{n}" for n in view.groups]
         current = ALL if view.current == ALL else f"group:{view.current}"
         self.highlighted = ids.index(current) if current in ids else 0

@@ -46,7 +46,9 @@ class WorkspacesView:
 
 
 def workspace_row(ws: Workspace, content_of: str | None = None, now: datetime | None = None) -> tuple[str, ...]:
-    state = (["dirty"] if ws.dirty else []) + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
+    # An instance that does not track dirty (2024): "unknown", never "clean".
+    dirty = ["dirty"] if ws.dirty else [] if ws.dirty_known else ["unknown"]
+    state = dirty + ([f"locked:{ws.write_lock.reason}"] if ws.write_lock else [])
     now = (now or datetime.now()).astimezone()
     return (
         ws.slug,

@@ -32,6 +32,7 @@ from tui.core import limits as L
 from tui.core.api import errors as E
 from tui.core.api.budget import OnWait, RequestBudget, Wait, backoff, budget_for, request_class, too_long
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
+from tui.core.api.capabilities import Capabilities, body_field_refused, capabilities_for, parameter_refused
 from tui.core.api.classify import classify as classify_error
 from tui.core.api.classify import rate_details, retry_after
 from tui.core.api.models import (
@@ -178,6 +179,8 @@ class PrismeClient:
         self.poll_interval = poll_interval
         self.processing_wait = processing_wait
         self.budget = budget or budget_for(base_url, token, self.env_name)
+        self.caps: Capabilities = capabilities_for(base_url, token, self.env_name)
+        self.notes: list[str] = []  # what was adapted to this instance during this client's life, in words
         self.on_wait = on_wait
         self._clock_offset: float | None = None  # server clock minus ours, from the Date header
         self._last_correlation: str | None = None  # x-correlation-id of the last JSON answer
@@ -434,14 +437,52 @@ class PrismeClient:
         return Me.from_json(self._expect(await self._json("GET", "/v2/me"), dict, "a user object"))
 
     async def readiness(self) -> Readiness:
-        """Readiness needs a super admin: 401/403 means "not allowed to know", not "down"."""
+        """Readiness needs a super admin: 401/403 means "not allowed to know", not "down". An instance
+        without the route (2024) answers 404 "Route not found": ``available`` False, learned once."""
+        if self.caps.missing("readiness"):
+            return Readiness(ready=False, services={}, available=False)
         try:
             response = await self._send("GET", "/v2/readiness")
         except (E.PermissionDenied, E.AuthenticationFailed):
             return Readiness(ready=False, services={}, allowed=False)
         except E.BadRequest as exc:  # 400 is the documented "not ready" answer
             return Readiness(ready=False, services={"platform": str(exc.message)})
+        except E.PrismeError as exc:
+            if self.caps.learn_from("readiness", exc):
+                return Readiness(ready=False, services={}, available=False)
+            raise
+        self.caps.learn("readiness", True)
         return Readiness.from_json(self._expect(response.json(), dict, "a readiness object"))
+
+    async def _capability(self, name: str, method: str, path: str, **kwargs: Any) -> Any:
+        """A request to an endpoint some instances lack: learn from the answer, and raise
+        ``Unsupported`` (without a request once it is known missing) rather than a bare 404."""
+        if self.caps.missing(name):
+            raise self._unsupported(name)
+        try:
+            data = await self._json(method, path, **kwargs)
+        except E.PrismeError as exc:
+            if self.caps.learn_from(name, exc):
+                raise self._unsupported(name, exc) from exc
+            raise
+        self.caps.learn(name, True)
+        return data
+
+    def _unsupported(self, name: str, cause: E.PrismeError | None = None) -> E.PrismeError:
+        known = self.caps.get(name)
+        evidence = f" ({known.evidence})" if known.evidence else ""
+        if name in ("events", "events_search"):
+            return E.EventsUnavailable(
+                f"{self.env_name}: events cannot be read{evidence}.",
+                hint=f"Without them: {known.without}.",
+                status=cause.status if cause else None,
+            )
+        return E.Unsupported(
+            f"{self.env_name}: this instance does not offer {known.probe}{evidence}.",
+            hint=f"Without it: {known.without}.",
+            capability=name,
+            status=cause.status if cause else None,
+        )
 
     async def healthcheck(self) -> bool:
         data = await self._json("GET", "/sys/healthcheck")
@@ -456,6 +497,10 @@ class PrismeClient:
         async for page in self.iter_workspace_pages(labels=labels, dirty=dirty, page_size=page_size):
             result.extend(page)
         return result
+
+    async def probe_listing(self) -> None:
+        """One page of one workspace: the workspaces service answers (a health probe, never the whole list)."""
+        self._expect(await self._json("GET", "/v2/workspaces", params={"limit": 1, "page": 0}), list, "a list")
 
     async def iter_workspace_pages(
         self, *, labels: list[str] | None = None, dirty: bool | None = None, page_size: int = PAGE_SIZE
@@ -526,21 +571,42 @@ class PrismeClient:
         return list(self._expect(await self._json("GET", "/v2/workspaces/labels"), list, "a list"))
 
     async def platform_repositories(self) -> dict[str, Repository]:
-        return (await self.get_workspace(PLATFORM_WORKSPACE_ID)).platform_repositories
+        """The platform's repositories (environment variables); ``{}`` on an instance without them (no
+        ``platform`` workspace, or no ``platformRepositories`` on it), learned as a capability."""
+        if self.caps.missing("platform_repositories"):
+            return {}
+        try:
+            platform = await self.get_workspace(PLATFORM_WORKSPACE_ID)
+        except E.NotFound as exc:
+            self.caps.learn("platform_repositories", False, f"HTTP {exc.status}: no platform workspace")
+            return {}
+        repos = platform.platform_repositories
+        if "platformRepositories" not in platform.raw:
+            self.caps.learn("platform_repositories", False, "the platform workspace lists none")
+        else:
+            self.caps.learn("platform_repositories", True)
+            if repos:
+                grouped = any(r.groups for r in repos.values())
+                self.caps.learn("groups", grouped, "" if grouped else "no platform repository lists groups")
+        return repos
 
     async def status(self, workspace_id: str) -> dict[str, Any]:
-        return dict(self._expect(await self._json("GET", f"{self._ws(workspace_id)}/status"), dict, "a status"))
+        """``GET .../status`` (edits since the last import). ``Unsupported`` where the route is missing:
+        callers then say the edits are unknown, never that none is lost."""
+        data = await self._capability("status", "GET", f"{self._ws(workspace_id)}/status")
+        return dict(self._expect(data, dict, "a status"))
 
     async def lock(self, workspace_id: str, reason: str = "manual") -> dict[str, Any]:
-        return dict(await self._json("POST", f"{self._ws(workspace_id)}/writeLock", json={"reason": reason}))
+        path = f"{self._ws(workspace_id)}/writeLock"
+        return dict(await self._capability("write_lock", "POST", path, json={"reason": reason}))
 
     async def unlock(self, workspace_id: str) -> None:
-        await self._json("DELETE", f"{self._ws(workspace_id)}/writeLock")
+        await self._capability("write_lock", "DELETE", f"{self._ws(workspace_id)}/writeLock")
 
     async def secret_names(self, workspace_id: str) -> list[str]:
         """The names of the secrets set on a workspace. The platform answers their values too: they are
         dropped here, before anything else sees the body (never kept, printed, logged or stored)."""
-        data = await self._json("GET", f"{self._ws(workspace_id)}/security/secrets")
+        data = await self._capability("secrets", "GET", f"{self._ws(workspace_id)}/security/secrets")
         names = sorted(str(name) for name in data) if isinstance(data, dict) else None
         del data
         if names is None:
@@ -574,7 +640,26 @@ class PrismeClient:
 
     async def workspace_config(self, workspace_id: str) -> dict[str, Any]:
         """``GET .../config``: ``{schema, block, value}`` (only the keys are ever shown)."""
-        return dict(self._expect(await self._json("GET", f"{self._ws(workspace_id)}/config"), dict, "a config"))
+        try:
+            data = await self._capability("config", "GET", f"{self._ws(workspace_id)}/config")
+        except E.Unsupported:  # 2024: no such route; the workspace's index carries its config
+            self.note_once("no config endpoint on this instance: config keys read from the workspace's index.yml")
+            return await self._config_from_export(workspace_id)
+        return dict(self._expect(data, dict, "a config"))
+
+    async def _config_from_export(self, workspace_id: str) -> dict[str, Any]:
+        """``config`` of the workspace's index.yml, as exported (what the instance runs)."""
+        import yaml
+
+        from tui.core.diff import files_from_zip
+
+        index = files_from_zip(await self.export(workspace_id)).get("index.yml", b"")
+        try:
+            doc = yaml.safe_load(index) or {}
+        except yaml.YAMLError:
+            return {}
+        config = doc.get("config") if isinstance(doc, dict) else None
+        return dict(config) if isinstance(config, dict) else {}
 
     # ------------------------------------------------------------------ versions
     async def list_versions(self, workspace_id: str) -> list[Version]:
@@ -601,12 +686,8 @@ class PrismeClient:
         started = await self.server_since()
         self.last_operation = None
         try:
-            data = await self._json(
-                "POST",
-                f"{self._ws(workspace_id)}/versions",
-                json=body,
-                params=self._timeout_param(timeout),
-                deadline=self._waiting(timeout),
+            data = await self._json_timeout(
+                "POST", f"{self._ws(workspace_id)}/versions", timeout, json=body, deadline=self._waiting(timeout)
             )
             self.last_operation = self._last_correlation  # its events carry it: its own steps, no one else's
         except E.GatewayTimeout:
@@ -641,18 +722,24 @@ class PrismeClient:
         body: dict[str, Any] = {}
         if repository_id:
             body["repository"] = {"id": repository_id}
-        if discard_local_changes:
+        if discard_local_changes and not self.caps.missing("pull_discard"):
             body["discardLocalChanges"] = True
+        if timeout and self.caps.offered("pull_timeout") is None:
+            await self.probe_timeout(workspace_id)
         await self.ready_for("imports")  # after a paced wait, "started" is when the pull really goes
         started = await self.server_since()
+        path = f"{self._ws(workspace_id)}/versions/{segment(version, 'version name')}/pull"
         try:
-            data = await self._json(
-                "POST",
-                f"{self._ws(workspace_id)}/versions/{segment(version, 'version name')}/pull",
-                json=body,
-                params=self._timeout_param(timeout),
-                deadline=self._waiting(timeout),
-            )
+            try:
+                data = await self._json_timeout("POST", path, timeout, json=body, deadline=self._waiting(timeout))
+            except E.BadRequest as exc:
+                if "discardLocalChanges" not in body or not body_field_refused(exc, "discardLocalChanges"):
+                    raise
+                # 2024: a pull's body is {repository} only, and every pull replaces the content anyway.
+                self.caps.learn("pull_discard", False, "HTTP 400: body property refused")
+                self.note_once("the instance refused discardLocalChanges (an older generation): sent again without it")
+                body.pop("discardLocalChanges")
+                data = await self._json_timeout("POST", path, timeout, json=body, deadline=self._waiting(timeout))
         except E.GatewayTimeout:
             data = {"processing": True, "message": "the gateway stopped waiting (408); the pull goes on"}
         if isinstance(data, dict) and data.get("processing"):
@@ -700,13 +787,19 @@ class PrismeClient:
         check_names(archive, f"the archive for {workspace_id}")
         await self.ready_for("imports")
         started = await self.server_since()
+        path = f"{self._ws(workspace_id)}/import"
+        upload = {"archive": ("workspace.zip", archive, "application/zip")}
         try:
-            data = await self._json(
-                "POST",
-                f"{self._ws(workspace_id)}/import",
-                params={"prune": str(prune).lower()},
-                files={"archive": ("workspace.zip", archive, "application/zip")},
-            )
+            try:
+                query = {} if self.caps.missing("import_prune") else {"prune": str(prune).lower()}
+                data = await self._json("POST", path, params=query, files=upload)
+            except E.BadRequest as exc:
+                if not parameter_refused(exc, "prune"):
+                    raise
+                # The import merges there anyway: the caller compares the content and names what is left.
+                self.caps.learn("import_prune", False, "HTTP 400 Unknown query parameter 'prune'")
+                self.note_once("the instance refused ?prune= (an older generation): imported without it, which merges")
+                data = await self._json("POST", path, files=upload)
         except E.GatewayTimeout:
             data = {"processing": True}
         if isinstance(data, dict) and data.get("processing"):
@@ -734,7 +827,8 @@ class PrismeClient:
             params["limit"] = limit
         if sort:
             params["sort"] = sort
-        data = self._expect(await self._json("GET", f"{self._ws(workspace_id)}/events", params=params), dict, "events")
+        path = f"{self._ws(workspace_id)}/events"
+        data = self._expect(await self._capability("events", "GET", path, params=params), dict, "events")
         result = data.get("result")
         items = result.get("events") if isinstance(result, dict) else None  # `result: "str"`: no events
         return [Event.from_json(e) for e in items if isinstance(e, dict)] if isinstance(items, list) else []
@@ -763,6 +857,20 @@ class PrismeClient:
         at = doc.get("@timestamp")
         return PushInfo(name if named else None, at if isinstance(at, str) else None)
 
+    async def search_available(self, workspace_id: str) -> bool:
+        """Whether ``POST .../search`` (event search with aggregations) answers here: one empty search, learned
+        (``events_search``). Used by ``detect``; the operations read events with ``GET .../events``."""
+        try:
+            await self._capability(
+                "events_search",
+                "POST",
+                f"{self._ws(workspace_id)}/search",
+                json={"query": {"match_all": {}}, "limit": 0},
+            )
+        except (E.Unsupported, E.EventsUnavailable):
+            return False
+        return True
+
     async def _wait_event(
         self, workspace_id: str, event_type: str, after: str, match: Callable[[Event], bool] | None = None
     ) -> Event:
@@ -788,9 +896,47 @@ class PrismeClient:
         """The deadline of a request the server may hold for ``server_wait`` seconds (its ``timeout``)."""
         return max(self.deadline, (server_wait or 0) + 60)
 
-    @staticmethod
-    def _timeout_param(timeout: float | None) -> dict[str, Any]:
-        return {"timeout": int(timeout)} if timeout else {}
+    async def _json_timeout(self, method: str, path: str, server_wait: float | None, **kwargs: Any) -> Any:
+        """A call that may take ``?timeout=`` (seconds the service holds the answer). An instance that
+        refuses the parameter (2024: 400 "Unknown query parameter 'timeout'") gets the same call again
+        without it, once; the refused call counted in the request budget like any other (it used an
+        import slot at the gateway). Said in ``notes``; later calls leave it out from the start."""
+        if server_wait and not self.caps.missing("pull_timeout"):
+            try:
+                data = await self._json(method, path, params={"timeout": int(server_wait)}, **kwargs)
+            except E.BadRequest as exc:
+                if not parameter_refused(exc, "timeout"):
+                    raise
+                self.caps.learn("pull_timeout", False, "HTTP 400 Unknown query parameter 'timeout'")
+                self.note_once(
+                    "the instance refused ?timeout= (an older generation): sent again without it (the refused "
+                    "call used an import slot), then followed by the workspace's state"
+                )
+            else:
+                self.caps.learn("pull_timeout", True)
+                return data
+        return await self._json(method, path, **kwargs)
+
+    async def probe_timeout(self, workspace_id: str) -> None:
+        """Whether the instance refuses ``?timeout=``, asked where it costs no import slot: the 2024 service
+        validates the query of every route, so ``GET .../versions?timeout=`` answers 400 as the pull would.
+        A 200 proves nothing (a route may ignore a parameter): the pull itself still tells."""
+        try:
+            await self._json("GET", f"{self._ws(workspace_id)}/versions", params={"timeout": 1})
+        except E.BadRequest as exc:
+            if parameter_refused(exc, "timeout"):
+                self.caps.learn("pull_timeout", False, "HTTP 400 Unknown query parameter 'timeout'")
+                self.note_once(
+                    "the instance refuses ?timeout= (an older generation): sent without it, then followed by "
+                    "the workspace's state"
+                )
+        except E.PrismeError:
+            return  # the pull will say what is wrong
+
+    def note_once(self, text: str) -> None:
+        """Something adapted to this instance, for the operation's outcome (said once)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     # ------------------------------------------------------------------ bulk push (SSE)
     async def bulk_push(
@@ -982,11 +1128,11 @@ class PrismeClient:
         started = await self.server_since()
         wait = min(request_timeout, BULK_TIMEOUT)
         request = asyncio.create_task(
-            self._json(
+            self._json_timeout(
                 "POST",
                 "/v2/workspaces/platform/versions/latest/pull",
+                wait,
                 json=body,
-                params={"timeout": int(wait)},
                 timeout=httpx.Timeout(self._timeout, read=wait + 30),
                 deadline=self._waiting(wait),
             )
@@ -1034,7 +1180,11 @@ class PrismeClient:
         """This group's started and progress events. Events are searchable seconds late, so a read can
         still bring the previous group's: a started event names its groups and workspaces, and a
         progress event counts only for a workspace its group's started event listed."""
-        found = await self.events(PLATFORM_WORKSPACE_ID, types=types, after_date=after, limit=500, sort="asc")
+        try:
+            found = await self.events(PLATFORM_WORKSPACE_ID, types=types, after_date=after, limit=500, sort="asc")
+        except E.EventsUnavailable:  # progress is optional: the summary still lists every workspace
+            self.note_once("events could not be read: no progress while the bulk import ran")
+            return
         for event in sorted(found, key=lambda e: e.created_at):
             if event.id in seen or event.payload.get("repositoryId") not in (None, repository_id):
                 continue

@@ -210,3 +210,21 @@ def hint_for_lock(reason: str | None) -> str:
             "fix, commit, push), then pull again; or unlock and pull with --discard-local-changes."
         )
     return "Wait for the running operation, or unlock the workspace if the lock is stale."
+
+
+class Unsupported(PrismeError):
+    """The instance does not offer this (an older generation: the route answered 404 "Route not found",
+    405, or a query parameter was refused). ``capability`` names it (tui.core.api.capabilities)."""
+
+    exit_code = 4
+    kind = "unsupported"
+
+    def __init__(self, message: str, *, capability: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.capability = capability
+
+
+class EventsUnavailable(ServerError):
+    """The events service did not answer (a 5xx or no route): operations go on, verified from state."""
+
+    kind = "events_unavailable"

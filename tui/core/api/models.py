@@ -9,7 +9,10 @@ from typing import Any, TypeVar
 
 from tui.core.api.errors import InvalidVersionName
 
-VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a name the user chooses (the server's rule)
+# A name the server generates for a push without one (2024: ``M-D-YYYY.N-<epoch ms>``, 25 characters):
+# longer than a chosen name may be, and accepted wherever an existing version is named.
+GENERATED_NAME_RE = re.compile(r"^\d{1,2}-\d{1,2}-\d{4}\.\d+-\d{10,}$")
 PLATFORM_WORKSPACE_ID = "platform"
 _T = TypeVar("_T")
 
@@ -31,6 +34,10 @@ def validate_version_name(name: str) -> str:
             "Use letters, digits, '.', '_' and '-'."
         )
     return check_git_ref(name)
+
+
+def is_generated_name(name: str) -> bool:
+    return bool(GENERATED_NAME_RE.match(name))
 
 
 def check_git_ref(name: str) -> str:
@@ -120,6 +127,12 @@ class Repository:
     url: str | None = None
     dirpath: str | None = None
     groups: tuple[str, ...] = ()
+    origin: str = "platform"  # "platform" (environment variables) or "workspace" (its repositories field)
+
+    @property
+    def root(self) -> tuple[str, str, str]:
+        """Where a push writes: one workspace per (url, branch, dirpath), as a push rewrites that root."""
+        return (self.url or "", self.branch or "", (self.dirpath or "").strip("/"))
 
     @property
     def writable(self) -> bool:
@@ -130,9 +143,9 @@ class Repository:
         return self.mode in ("read-write", "read-only")
 
     @classmethod
-    def from_json(cls, repo_id: str, data: dict[str, Any]) -> Repository:
-        config = data.get("config")
-        config = config if isinstance(config, dict) else {}  # `config: "str"`: no settings, no traceback
+    def from_json(cls, repo_id: str, data: dict[str, Any], origin: str = "platform") -> Repository:
+        found = data.get("config")
+        config: dict[str, Any] = found if isinstance(found, dict) else {}  # `config: "str"`: no settings
         return cls(
             id=repo_id,
             name=str(data.get("name") or repo_id),
@@ -142,6 +155,7 @@ class Repository:
             url=_text(config.get("url")),
             dirpath=_text(config.get("dirpath")),
             groups=strings(data.get("groups")),
+            origin=origin,
         )
 
 
@@ -190,6 +204,22 @@ class Workspace:
             return {}
         return {k: Repository.from_json(k, v) for k, v in repos.items() if isinstance(v, dict)}
 
+    @cached_property
+    def own_repositories(self) -> dict[str, Repository]:
+        """The workspace's own repositories (its ``repositories`` field: the guide's single- and
+        multi-workspace strategies), git ones only (``archive`` only carries pull excludes)."""
+        repos = self.raw.get("repositories")
+        if not isinstance(repos, dict):
+            return {}
+        found = {k: Repository.from_json(k, v, "workspace") for k, v in repos.items() if isinstance(v, dict)}
+        return {k: r for k, r in found.items() if r.type == "git"}
+
+    @property
+    def repositories(self) -> dict[str, Repository]:
+        """Every repository ``repository: {id}`` may name for this workspace: its own, then the platform's
+        (an id in both is the workspace's own, as the service looks there first)."""
+        return {**self.platform_repositories, **self.own_repositories}
+
     def _compared(self) -> tuple[Any, ...]:
         return (self.id, self.name, self.slug, self.labels, self.dirty, self.last_push, self.last_pull,
                 self.write_lock, self.updated_at, self.platform_repositories)  # fmt: skip
@@ -198,6 +228,12 @@ class Workspace:
         return isinstance(other, Workspace) and self._compared() == other._compared()
 
     __hash__ = None  # type: ignore[assignment]  # as before: a workspace holds a dict of repositories
+
+    @property
+    def dirty_known(self) -> bool:
+        """Whether the instance says if the workspace is dirty (the 2024 server tracked no ``dirty``):
+        when it does not, unpushed edits are unknown, and treated as there."""
+        return "dirty" in self.raw
 
     @property
     def live_version(self) -> str | None:
@@ -267,6 +303,36 @@ class Event:
         )
 
 
+# The service scans these folders concurrently and reports the first one missing (any of the three).
+_INDEX_FOLDERS = ("pages", "imports", "automations")
+
+
+def index_refresh_warning(entry: Any) -> str | None:
+    """A pull's ``errors`` entry that is only the index-refresh warning of the published server (ENOENT
+    of the workspace's ``pages/`` or ``imports/`` folder, on every pull of a workspace without one): the
+    warning in words, without the server's file path. None for a real error."""
+    if not isinstance(entry, dict):
+        return None
+    found = entry.get("err")
+    err: dict[str, Any] = found if isinstance(found, dict) else {}
+    path = str(err.get("path") or "").rstrip("/")
+    folder = path.rsplit("/", 1)[-1]
+    if err.get("code") != "ENOENT" or folder not in _INDEX_FOLDERS or "/" not in path:
+        return None
+    return (
+        f"the platform could not refresh its index of {folder}/ (the workspace has no {folder}/ folder): "
+        "some pages or automations may not appear in studio menus"
+    )
+
+
+def without_server_path(entry: Any) -> Any:
+    """A pull's ``errors`` entry without the server's file path (``err.path``): never printed or stored."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("err"), dict) or "path" not in entry["err"]:
+        return entry
+    err = {k: v for k, v in entry["err"].items() if k != "path"}
+    return {**entry, "err": err}
+
+
 @dataclass(frozen=True)
 class PullResult:
     """Result of a pull, rollback or archive import (``processing`` is never a success)."""
@@ -278,6 +344,7 @@ class PullResult:
     recovered_from_events: bool = False
     pending: bool = False  # accepted but still running ({processing: true} or a 408): verify from state
     message: str = ""
+    warnings: tuple[str, ...] = ()  # entries of ``errors`` that are warnings (index refresh), in words
 
     @property
     def ok(self) -> bool:
@@ -289,12 +356,16 @@ class PullResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, recovered: bool = False) -> PullResult:
+        found = data.get("errors")
+        entries: list[Any] = found if isinstance(found, list) else []
+        warnings = [index_refresh_warning(e) for e in entries]
         return cls(
             imported=tuple(data.get("imported") or data.get("files") or ()),
             deleted=tuple(data.get("deleted") or ()),
-            errors=tuple(data.get("errors") or ()),
+            errors=tuple(without_server_path(e) for e, w in zip(entries, warnings, strict=True) if w is None),
             workspace=data.get("workspace") or {},
             recovered_from_events=recovered,
+            warnings=tuple(dict.fromkeys(w for w in warnings if w)),
         )
 
 
@@ -320,6 +391,7 @@ class Readiness:
     ready: bool
     services: dict[str, str]
     allowed: bool = True
+    available: bool = True  # False: the instance has no readiness endpoint (2024)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Readiness:

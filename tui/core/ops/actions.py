@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.core.api import errors as E
 from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
-from tui.core.api.models import PullResult, Version, Workspace, validate_version_name
+from tui.core.api.models import PullResult, Repository, Version, Workspace, validate_version_name
 from tui.core.ops import bundles, snapshots, verify
 from tui.core.ops.context import Context
 from tui.core.rails import with_reason
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str], object]
 T = TypeVar("T")
 SETTLE_WAIT = 30.0  # how long a finished pull may take to show in the workspace's state
+SHARING_READS = 200  # workspaces read one by one (a listing without repositories) to find a shared root
 
 
 @dataclass
@@ -38,7 +39,9 @@ class Outcome:
     next_step: str | None = None
     snapshot_id: str | None = None  # the safety snapshot taken before (undo restores it)
     content_note: str | None = None  # where the content came from when it is not the label's version
-    warnings: list[str] = field(default_factory=list)  # a success the platform qualified (a slug kept)
+    notes: list[str] = field(default_factory=list)  # what was adapted to the instance, what could not be read
+    # the server's warnings (an index refresh), a success the platform qualified (a slug kept), in words
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok, "message": self.message, "steps": self.steps}
@@ -62,9 +65,22 @@ class Outcome:
             data["snapshot"] = self.snapshot_id
         if self.content_note:
             data["contentNote"] = self.content_note
+        if self.notes:
+            data["notes"] = self.notes
         if self.warnings:
             data["warnings"] = self.warnings
         return data
+
+    def told(self, client: PrismeClient, result: PullResult | None = None) -> Outcome:
+        """Add what was adapted to this instance and the server's warnings, in the message too (the app
+        shows the message; the CLI and JSON also list them)."""
+        self.notes.extend(n for n in client.notes if n not in self.notes)
+        if result is not None:
+            self.warnings.extend(w for w in result.warnings if w not in self.warnings)
+        extra = [f"Warning: {w}." for w in self.warnings] + [f"Note: {n}." for n in self.notes]
+        if extra:
+            self.message = " ".join([self.message, *extra])
+        return self
 
 
 async def progress_steps(
@@ -79,8 +95,14 @@ async def progress_steps(
     """The progress steps of one operation. ``correlation`` (its request's x-correlation-id) ties the
     events to it; ``repository`` (None: the native store; False: any) keeps another push's steps out
     where the platform writes no correlation id. A time window alone would take in the steps of a
-    push that failed just before."""
-    events = await client.events(ws.id, types=["workspaces.versions.progress"], after_date=since, limit=100, sort="asc")
+    push that failed just before. Events unreadable: no steps (the outcome says so)."""
+    try:
+        events = await client.events(
+            ws.id, types=["workspaces.versions.progress"], after_date=since, limit=100, sort="asc"
+        )
+    except E.EventsUnavailable as exc:
+        verify.events_down(client, exc)
+        return []
     return [
         f"{e.payload.get('step')}: {e.payload.get('message')}"
         for e in events
@@ -133,15 +155,12 @@ async def push(
     with ctx.operation(env, f"push {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
+            shared: list[str] = []
             if repository:
-                repos = ws.platform_repositories
-                if repository not in repos:
-                    raise E.NotFound(
-                        f"{env}: no platform repository {repository!r}; available: "
-                        f"{', '.join(sorted(repos)) or 'none'}."
-                    )
-                if not repos[repository].writable:
-                    raise E.PermissionDenied(f"{env}: repository {repository!r} is {repos[repository].mode}.")
+                repo = await repository_of(client, ws, repository)
+                if not repo.writable:
+                    raise E.PermissionDenied(f"{env}: repository {repository!r} is {repo.mode}.")
+                shared = await sharing_root(client, ws, repo)
             since = client.server_now(-2)
             with ctx.audit.record(
                 "push",
@@ -156,9 +175,17 @@ async def push(
 
                     scan = await secretscan.guard(ctx, client, env, [ws], f"Push of {slug} to {repository}")
                     entry.details["secretScan"] = scan.audit()
-                version = await client.publish(
-                    ws.id, description=with_reason(description, ctx.reason) or "", name=name, repository_id=repository
-                )
+                try:
+                    version = await client.publish(
+                        ws.id,
+                        description=with_reason(description, ctx.reason) or "",
+                        name=name,
+                        repository_id=repository,
+                    )
+                except E.VersionNameTaken as exc:
+                    if repository and exc.error_class == "AlreadyUsedError":
+                        raise _tag_taken(exc, repository, name) from exc
+                    raise
                 entry.version = version.name
                 operation = client.last_operation
                 after = await client.get_workspace(ws.id)
@@ -167,9 +194,73 @@ async def push(
             lock_note = ""
             if after.write_lock:
                 lock_note = f" The workspace is still locked ({after.write_lock.reason}): unlock it if this is stale."
-            return Outcome(
+            outcome = Outcome(
                 True, f"Pushed {slug} as {version.name} to {where}.{lock_note}", after, version=version, steps=steps
             )
+            outcome.warnings.extend(shared)
+            return outcome.told(client)
+
+
+async def repository_of(client: PrismeClient, ws: Workspace, repository: str) -> Repository:
+    """The repository ``--repository`` names for this workspace: one of its own (``repositories``) or a
+    platform repository; an unknown id lists both kinds."""
+    repos = ws.repositories
+    if repository not in repos and not ws.platform_repositories:
+        repos = {**await client.platform_repositories(), **ws.own_repositories}
+    if repository in repos:
+        return repos[repository]
+    own = ", ".join(sorted(ws.own_repositories)) or "none"
+    platform = ", ".join(sorted(r for r in repos if r not in ws.own_repositories)) or "none"
+    raise E.NotFound(
+        f"{client.env_name}: no repository {repository!r} for {ws.slug}; the workspace's own: {own}; "
+        f"platform: {platform}.",
+        hint="A workspace's own repositories are in its repositories field (index.yml); platform ones are "
+        "WORKSPACES_STORAGE_GIT_PLATFORM_<id>_* on the server.",
+    )
+
+
+async def sharing_root(client: PrismeClient, ws: Workspace, repo: Repository) -> list[str]:
+    """Warnings when another workspace of this instance declares the same repository root (url, branch,
+    dirpath) as its own: a push writes the workspace at that root and removes every other file there."""
+    if repo.origin != "workspace" or not repo.url:
+        return []
+    try:
+        others = [w for w in await client.list_workspaces() if w.id != ws.id]
+        if others and not all("repositories" in w.raw for w in others):  # a listing without them (2024)
+            if len(others) > SHARING_READS:
+                return [f"not checked whether another of the {len(others)} workspaces pushes to this repository root"]
+            gate = asyncio.Semaphore(8)
+
+            async def read(other: Workspace) -> Workspace:
+                async with gate:
+                    return await client.get_workspace(other.id)
+
+            others = list(await asyncio.gather(*(read(w) for w in others)))
+    except E.PrismeError:
+        return ["could not read the workspaces to check whether another one pushes to the same repository root"]
+    sharing = sorted(
+        other.slug for other in others if any(r.root == repo.root for r in other.own_repositories.values())
+    )
+    if not sharing:
+        return []
+    return [
+        f"{', '.join(sharing[:5])} also push(es) to this repository and branch: a push rewrites the repository "
+        "root and removes what another workspace wrote there (one workspace per repository root)"
+    ]
+
+
+def _tag_taken(exc: E.VersionNameTaken, repository: str, name: str | None) -> E.PrismeError:
+    """``AlreadyUsedError`` on a git push: the service commits and pushes the branch before it tags, so
+    the branch may already hold this workspace's commit although the version was refused."""
+    return E.VersionNameTaken(
+        f"{exc.message} The version was refused and is not in the workspace's list, but the branch of "
+        f"{repository!r} may already hold this push's commit (the tag is written after the branch).",
+        hint=f"Push again with another version name than {name!r}; check the branch's last commit in the "
+        "repository before pulling it anywhere.",
+        status=exc.status,
+        error_class=exc.error_class,
+        correlation_id=exc.correlation_id,
+    )
 
 
 async def pull(
@@ -237,7 +328,8 @@ async def pull(
                     )
                 result, warnings = slug_kept(result)
                 if result.errors:
-                    return await _pull_errors(client, ws, entry, result, await _steps(client, ws, since))
+                    failed = await _pull_errors(client, ws, entry, result, await _steps(client, ws, since))
+                    return failed.told(client, result)
                 if result.pending and on_wait is not None:
                     on_wait(f"still running on the server ({result.message or 'processing'}); following its state")
                 deadline = client.processing_wait if result.pending else min(SETTLE_WAIT, client.processing_wait)
@@ -260,9 +352,11 @@ async def pull(
                         steps=steps,
                         next_step=E.hint_for_lock("merge_conflict"),
                     )
+                if settled.untracked:
+                    settled = await _by_content(ctx, client, env, ws, version, settled)
                 if not settled.confirmed:
                     entry.outcome = "failed" if not result.pending else "unconfirmed"
-                    return _unconfirmed(slug, version, action, settled, result, steps, snap)
+                    return _unconfirmed(slug, version, action, settled, result, steps, snap).told(client, result)
                 if result.pending:  # the answer never came (408): its errors are in the imported event only
                     event = settled.event or await verify.import_report(client, ws.id, version, since=since)
                     if event is None:
@@ -272,16 +366,14 @@ async def pull(
                     else:
                         result, warnings = slug_kept(PullResult.from_json(event.payload, recovered=True))
                     if result.errors:
-                        return await _pull_errors(client, ws, entry, result, steps)
+                        return (await _pull_errors(client, ws, entry, result, steps)).told(client, result)
                 if warnings:
                     entry.details["warnings"] = warnings
             if action == "rollback":  # the bundle pointers of another time (tui.core.ops.bundles)
                 warnings += await bundles.check(client, settled.workspace)
             outcome = _confirmed(slug, version, action, settled, result, steps, before, snap)
-            outcome.warnings = warnings
-            if warnings:
-                outcome.message += " Warning: " + " ".join(warnings)
-            return outcome
+            outcome.warnings = list(warnings)
+            return outcome.told(client, result)
 
 
 def slug_kept(result: PullResult) -> tuple[PullResult, list[str]]:
@@ -299,6 +391,57 @@ def slug_kept(result: PullResult) -> tuple[PullResult, list[str]]:
         for e in kept
     ]
     return replace(result, errors=tuple(e for e in result.errors if e not in kept)), warnings
+
+
+async def _by_content(
+    ctx: Context, client: PrismeClient, env: str, ws: Workspace, version: str, settled: verify.Settled
+) -> verify.Settled:
+    """An instance that records no pull and whose events are down (2024, events service down): the pull is
+    confirmed when the workspace's content now is the version's (native: its export; git: the configured
+    clone), as ``diff`` compares them. Otherwise it stays unconfirmed, saying how to check."""
+    from tui.core.diff import diff_files, files_from_zip
+    from tui.core.ops.compare import Ref, git_snapshot, ignore_rules
+
+    native = {v.name for v in await client.list_versions(ws.id) if v.repository_id is None}
+    try:
+        if version in native:
+            wanted = files_from_zip(await client.export(ws.id, version))
+        else:
+            wanted = await asyncio.to_thread(git_snapshot, ctx, Ref(env, ws.slug, version), ws.own_repositories)
+    except E.PrismeError as exc:
+        settled.detail = f"{settled.detail}; the content of {version} could not be read to compare ({exc.message})"
+        return settled
+    now = files_from_zip(await client.export(ws.id))
+    differs = await asyncio.to_thread(lambda: diff_files(wanted, now, ignore=ignore_rules(ctx)).files)
+    if differs:
+        kept = _index_keys_kept(wanted.get("index.yml"), now.get("index.yml"))
+        settled.detail = (
+            f"{settled.detail}; its content differs from {version} in {len(differs)} file(s): "
+            + ", ".join(f.path for f in differs[:5])
+            + (
+                f" (index.yml keys the import kept: {', '.join(kept)}; this generation merges the index)"
+                if kept
+                else ""
+            )
+        )
+        return settled
+    settled.confirmed = True
+    settled.detail = f"content verified: the workspace's content is {version}'s ({settled.detail})"
+    return settled
+
+
+def _index_keys_kept(version: bytes | None, now: bytes | None) -> list[str]:
+    """Top-level keys of index.yml the workspace has and the version lacks: an import that merges the index
+    (2024) keeps them, so a pull never removes them."""
+    import yaml
+
+    try:
+        old, new = yaml.safe_load(version or b"") or {}, yaml.safe_load(now or b"") or {}
+    except yaml.YAMLError:
+        return []
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return []
+    return sorted(str(k) for k in new if k not in old and k not in ("labels", "customDomains", "description"))[:5]
 
 
 async def _pull_errors(
@@ -331,7 +474,9 @@ def _confirmed(
     after = settled.workspace
     verb = "Rolled back" if action == "rollback" else "Pulled"
     live = after.live_version
-    if live and version in ("latest", live):
+    if settled.untracked:
+        proof = settled.detail
+    elif live and version in ("latest", live):
         proof = f"verified, the workspace now runs {live}"
     else:  # an instance that records no lastPull for this kind of version: its imported event says it
         proof = f"verified by its workspaces.imported event (the workspace reports {live or 'no live version'})"
@@ -379,6 +524,15 @@ def _unconfirmed(
             f"(not confirmed yet); the workspace reports {settled.detail}."
         )
         hint = "Do not retry yet: follow it with `a` (activity) or `prisme-deploy events`, then check the version."
+    elif settled.untracked:
+        head = (
+            f"{slug}: the server accepted the {what} to {version}, but it cannot be confirmed from the workspace: "
+            f"{settled.detail}."
+        )
+        hint = (
+            f"This instance records no pulls and its events cannot be read: compare the workspace with the version "
+            f"(`prisme-deploy diff ENV:{slug} ENV:{slug}@{version}`) to see what the pull left as it was."
+        )
     else:
         head = (
             f"{slug}: the server accepted the {what} to {version}, but the workspace is not at {version}: "
@@ -458,19 +612,55 @@ async def _import_snapshot(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
                 result = await client.import_archive(ws.id, archive, prune=True)
                 if result.errors:
                     entry.outcome = "failed"
+                left = None if result.errors or result.pending else await _left_over(ctx, client, ws, archive)
+                if left:
+                    entry.outcome = "failed"
             after = await client.get_workspace(ws.id)
-            ok = not result.errors
-            return Outcome(
-                ok,
+            ok = not result.errors and not left
+            message = (
                 f"Restored {snap.slug} on {snap.env} from the snapshot of {snap.time[:19]} "
                 f"(taken before {snap.action}): {label_note(after, 'content restored from a snapshot')}."
                 if ok
-                else f"Restore of {snap.slug} reported errors: {result.errors[0]}",
+                else f"Restore of {snap.slug} reported errors: {result.errors[0]}"
+                if result.errors
+                else f"Restore of {snap.slug} imported the snapshot, but the workspace still differs from it: {left}."
+            )
+            return Outcome(  # the server's warnings and what was adapted, said (told)
+                ok,
+                message,
                 after,
                 result,
                 snapshot_id=before.id if before else None,
                 content_note=label_note(after, "content restored from a snapshot") if ok else None,
-            )
+                next_step=None if ok else "Delete what is left over in the studio, or roll back by version instead.",
+            ).told(client, result)
+
+
+async def _left_over(ctx: Context, client: PrismeClient, ws: Workspace, archive: bytes) -> str | None:
+    """After an import with prune: how the workspace still differs from the archive, in words (None: it does
+    not). Only objects the archive lacks left over: the instance merges on import (2024 ignores ``prune``)."""
+    from tui.core.diff import diff_files, files_from_zip
+    from tui.core.ops.compare import ignore_rules
+
+    now = files_from_zip(await client.export(ws.id))
+    files = await asyncio.to_thread(lambda: diff_files(files_from_zip(archive), now, ignore=ignore_rules(ctx)).files)
+    return merged_note(client, files)
+
+
+def merged_note(client: PrismeClient, files: list[Any]) -> str | None:
+    """What a diff (archive -> workspace after its import) says: None when identical; when only files the
+    archive lacks remain, the instance merged instead of pruning (learned: ``import_prune`` no)."""
+    if not files:
+        return None
+    extra = [f.path for f in files if f.status == "added"]
+    names = ", ".join(f.path for f in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    if len(extra) == len(files):
+        client.caps.learn("import_prune", False, "objects absent from the archive stayed after ?prune=true")
+        return (
+            f"this instance merges on import (?prune= is ignored): {len(extra)} object(s) the archive lacks are "
+            f"still there: {names}"
+        )
+    return f"{len(files)} file(s) differ: {names}"
 
 
 def label_note(ws: Workspace, origin: str) -> str:

@@ -77,6 +77,15 @@ class GroupEvents:
 
 async def validate_repository(client: PrismeClient, env: str, repository: str, *, write: bool) -> None:
     repos = await client.platform_repositories()
+    if client.caps.missing("platform_repositories"):
+        kind = "push" if write else "import"
+        raise E.Unsupported(
+            f"{env}: this instance has no platform repositories ({client.caps.get('platform_repositories').evidence}),"
+            f" so no bulk {kind}.",
+            hint=f"{'Push' if write else 'Pull'} workspaces one by one (`prisme-deploy {'push' if write else 'pull'} "
+            "SLUG --repository ID`, with the workspace's own repository).",
+            capability="bulk_push" if write else "bulk_import",
+        )
     if repository not in repos:
         raise E.NotFound(
             f"{env}: unknown platform repository {repository!r}; available: {', '.join(sorted(repos)) or 'none'}.",

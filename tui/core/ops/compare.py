@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tui.core.api import errors as E
-from tui.core.api.models import check_git_ref
+from tui.core.api.models import Repository, check_git_ref
+from tui.core.config import RepoSource
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory
 from tui.core.ignore import Ignore
@@ -45,30 +47,48 @@ async def snapshot(ctx: Context, ref: Ref) -> Files:
     version = ref.version or "current"
     async with ctx.client(ref.env) as client:
         ws = await client.find_workspace(ref.slug)
+        own = ws.own_repositories
         if version != "current":
             native = {v.name for v in await client.list_versions(ws.id) if v.repository_id is None}
-            if version not in native:
-                return await asyncio.to_thread(git_snapshot, ctx, ref)
+            if version not in native:  # the server exports native versions only (a git one is a 404)
+                return await asyncio.to_thread(git_snapshot, ctx, ref, own)
         return files_from_zip(await client.export(ws.id, version))
 
 
-def git_snapshot(ctx: Context, ref: Ref) -> Files:
+def git_snapshot(ctx: Context, ref: Ref, own: dict[str, Repository] | None = None) -> Files:
+    """A git version read from a configured clone: of the platform repository, or of one of the
+    workspace's own repositories (``own``), where the workspace sits at the repository root."""
     env = ctx.env(ref.env)
-    ids = env.repositories or tuple(ctx.config.repositories)
+    own = own or {}
+    ids = list(dict.fromkeys([*(env.repositories or tuple(ctx.config.repositories)), *own]))
     sources = [ctx.config.repositories[i] for i in ids if i in ctx.config.repositories]
+    sources += [s for s in local_clones(own) if s.id not in ctx.config.repositories]
     if not sources:
+        clone = next(iter(own.values()), None)
+        where = f"[repositories.{clone.id}] (a clone of {clone.url or 'its url'})" if clone else "[repositories.<id>]"
         raise E.UsageError(
-            f"{ref.version!r} is not a native version of {ref.slug} on {ref.env}, and no git "
-            "repository is configured to read it from.",
-            hint='Add [repositories.<id>] with path = "/path/to/clone" (or url) to the config.',
+            f"{ref.version!r} is not a native version of {ref.slug} on {ref.env} (the server exports native "
+            "versions only), and no clone of its git repository is configured to read it from.",
+            hint=f'Add {where} with path = "/path/to/clone" (or url) to the config.',
         )
     errors = []
     for source in sources:
         try:
-            return GitHistory(source).files(ref.slug, ref.version or "latest")
+            return GitHistory(source, root=source.id in own).files(ref.slug, ref.version or "latest")
         except E.PrismeError as exc:
             errors.append(exc.message)
     raise E.NotFound(f"{ref}: not found: {'; '.join(errors)}")
+
+
+def local_clones(own: dict[str, Repository]) -> list[RepoSource]:
+    """The workspace's own repositories that are readable here as they are (a local path or ``file://``: the
+    same machine as the instance), when no ``[repositories.<id>]`` names a clone of them."""
+    found = []
+    for repo in own.values():
+        location = (repo.url or "").removeprefix("file://")
+        if location.startswith("/") and Path(location).is_dir():
+            found.append(RepoSource(repo.id, path=location, branch=repo.branch or "main", dirpath=repo.dirpath))
+    return found
 
 
 def ignore_rules(ctx: Context, *, enabled: bool = True) -> Ignore:
@@ -101,11 +121,36 @@ async def to_archive(ctx: Context, current: Ref, archive: bytes, label: str) -> 
     return await asyncio.to_thread(diff_files, files, files_from_zip(archive), old_label=str(current), new_label=label)
 
 
+# What stands for the edits of a workspace whose instance has no ``.../status`` (2024): unknown, which is
+# never safe, so it counts as drift (acknowledged before a promotion) and reads as "may be lost".
+UNKNOWN_EDITS: dict[str, Any] = {
+    "type": "unknown",
+    "slug": "*",
+    "unknown": True,
+    "why": "this instance has no status endpoint: edits since the last import cannot be listed",
+}
+
+
+def edits_unknown(changes: list[dict[str, Any]]) -> bool:
+    return any(c.get("unknown") for c in changes)
+
+
+def drift_names(changes: list[dict[str, Any]]) -> str:
+    """The drift in a few words, for dialogs and notes: the edited objects, or that they are unknown."""
+    if edits_unknown(changes):
+        return "UNKNOWN edits (the instance has no status endpoint: assume there are some)"
+    return ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in changes)
+
+
 async def drift(ctx: Context, env: str, slug: str) -> list[dict[str, Any]]:
-    """Objects edited on that instance since their last import (someone's fix a promotion would erase)."""
+    """Objects edited on that instance since their last import (someone's fix a promotion would erase).
+    Without a status endpoint: one UNKNOWN_EDITS entry (unknown is treated as edited)."""
     async with ctx.client(env) as client:
         ws = await client.find_workspace(slug)
-        status = await client.status(ws.id)
+        try:
+            status = await client.status(ws.id)
+        except E.Unsupported:
+            return [dict(UNKNOWN_EDITS)]
     return list(status.get("changes") or [])
 
 
@@ -113,8 +158,15 @@ async def lost_edits(ctx: Context, env: str, slug: str, *, discard: bool = True)
     """What a dirty workspace would lose to an import that discards local changes, in words.
 
     The platform marks a workspace dirty after any content update, a pull included, so "dirty" alone
-    does not mean someone edited it: its ``status`` lists the objects changed since the last import."""
+    does not mean someone edited it: its ``status`` lists the objects changed since the last import.
+    An instance without ``status``: UNKNOWN, said as possibly lost, never "no edit is lost"."""
     changes = await drift(ctx, env, slug)
+    if edits_unknown(changes):
+        return (
+            f"UNKNOWN: this instance has no status endpoint, so edits made on {slug} since its last import "
+            "cannot be listed; assume they will be LOST. To find out, compare it with its last version "
+            f"(`prisme-deploy diff {env}:{slug} {env}:{slug}@<version>`)."
+        )
     if not changes:
         return (
             f"Marked dirty by the platform, but {slug}'s status lists no object edited since its last "

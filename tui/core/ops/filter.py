@@ -135,10 +135,10 @@ def group_counts(groups: Mapping[str, Group], workspaces: Iterable[Workspace]) -
 
 
 def writable_repos(env: Environment | None, repositories: Iterable[Repository]) -> list[Repository]:
-    """Platform repositories a push on ``env`` may go to: writable ones, limited to the environment's
-    ``repositories`` list when it has one."""
+    """Repositories a push on ``env`` may go to: writable ones; platform ones limited to the environment's
+    ``repositories`` list when it has one (a workspace's own repositories are its own choice)."""
     names = set(env.repositories) if env and env.repositories else None
-    return [r for r in repositories if r.writable and (names is None or r.id in names)]
+    return [r for r in repositories if r.writable and (names is None or r.id in names or r.origin == "workspace")]
 
 
 def readable_repos(repositories: Iterable[Repository]) -> list[Repository]:

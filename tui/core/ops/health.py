@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tui.core.api import errors as E
@@ -24,6 +25,8 @@ class Health:
     ready: bool | None
     user: str | None = None
     message: str = ""
+    readiness_endpoint: bool = True  # False: the instance has none (2024); health came from /v2/me + a list
+    capabilities: dict[str, object] | None = None  # detected (``detect``), for `status --json` and `info`
 
     @property
     def state(self) -> str:
@@ -44,7 +47,8 @@ class Health:
 
     @property
     def label(self) -> str:
-        return {"down": "DOWN", "auth": "TOKEN?", "no-token": "LOGIN", "degraded": "NOT READY", "up": "UP"}[self.state]
+        label = {"down": "DOWN", "auth": "TOKEN?", "no-token": "LOGIN", "degraded": "NOT READY", "up": "UP"}[self.state]
+        return f"{label} (no readiness endpoint)" if self.state == "up" and not self.readiness_endpoint else label
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,6 +59,8 @@ class Health:
             "ready": self.ready,
             "user": self.user,
             "message": self.message,
+            "readinessEndpoint": self.readiness_endpoint,
+            **({"capabilities": self.capabilities} if self.capabilities is not None else {}),
         }
 
 
@@ -73,6 +79,8 @@ async def check(env: str, client: PrismeClient) -> Health:
         return Health(env, False, None, None, message=exc.message)
     except E.PrismeError as exc:  # the token works, the readiness check broke (a 5xx): never said UP
         return Health(env, True, True, False, user=me.email or me.id, message=f"readiness check failed: {exc.message}")
+    if not readiness.available:
+        return await _without_readiness(env, client, me.email or me.id)
     ready = readiness.ready if readiness.allowed else None
     message = (
         ""
@@ -82,7 +90,60 @@ async def check(env: str, client: PrismeClient) -> Health:
     return Health(env, True, True, ready, user=me.email or me.id, message=message)
 
 
-async def check_env(ctx: Context, name: str) -> Health:
+async def _without_readiness(env: str, client: PrismeClient, user: str | None) -> Health:
+    """An instance without ``/v2/readiness`` (2024): the token works (``/v2/me``), and the workspaces
+    service answers a one-item list. Said as such: UP (no readiness endpoint)."""
+    try:
+        await client.probe_listing()
+    except E.NetworkError as exc:
+        return Health(env, False, None, None, user=user, message=exc.message, readiness_endpoint=False)
+    except E.PrismeError as exc:
+        return Health(
+            env, True, True, False, user=user, message=f"workspace list failed: {exc.message}", readiness_endpoint=False
+        )
+    return Health(
+        env,
+        True,
+        True,
+        True,
+        user=user,
+        message="no readiness endpoint on this instance: health from /v2/me and a workspace list",
+        readiness_endpoint=False,
+    )
+
+
+async def detect(client: PrismeClient) -> dict[str, object]:
+    """Learn what the instance offers with read-only requests (one of each kind, one event search), and
+    return every capability with what follows without it. Nothing is written to the instance."""
+    caps = client.caps
+    with suppress(E.PrismeError):
+        await client.readiness()
+    with suppress(E.PrismeError):
+        await client.platform_repositories()
+    if caps.missing("platform_repositories"):  # bulk operations work on platform repositories only
+        for name in ("groups", "bulk_push", "bulk_import"):
+            caps.learn(name, False, "no platform repositories")
+    first = None
+    with suppress(E.PrismeError):
+        async for page in client.iter_workspace_pages(page_size=1):
+            first = page[0] if page else None
+            break
+    if first is not None:
+        reads = (
+            client.status(first.id),
+            client.workspace_config(first.id),
+            client.secret_names(first.id),
+            client.events(first.id, limit=1),
+            client.probe_timeout(first.id),
+            client.search_available(first.id),
+        )
+        for read in reads:
+            with suppress(E.PrismeError):
+                await read
+    return caps.to_json()
+
+
+async def check_env(ctx: Context, name: str, *, capabilities: bool = False) -> Health:
     """One configured environment's health, the way the app's environments pane and `status` show it:
     no token is "no-token" (LOGIN) without a request; an unusable setting (a bad CA bundle) is "down"."""
     try:
@@ -92,13 +153,17 @@ async def check_env(ctx: Context, name: str) -> Health:
     except E.PrismeError as exc:
         return Health(name, False, None, None, message=exc.message)
     async with client:
-        return await check(name, client)
+        health = await check(name, client)
+        if capabilities and health.reachable and health.token_valid:
+            health = replace(health, capabilities=await detect(client))
+        return health
 
 
-async def check_all(ctx: Context, names: Iterable[str] | None = None) -> list[Health]:
-    """Every environment's health (in parallel), in the order given (default: the configuration's)."""
+async def check_all(ctx: Context, names: Iterable[str] | None = None, *, capabilities: bool = False) -> list[Health]:
+    """Every environment's health (in parallel), in the order given (default: the configuration's);
+    with ``capabilities``, what each instance offers as well (``detect``)."""
     wanted = list(ctx.config.environments) if names is None else list(names)
-    return list(await asyncio.gather(*(check_env(ctx, name) for name in wanted)))
+    return list(await asyncio.gather(*(check_env(ctx, name, capabilities=capabilities) for name in wanted)))
 
 
 def exit_code(results: Iterable[Health]) -> int:

@@ -24,7 +24,7 @@ from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace, strings
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory, _git
-from tui.core.ops.compare import ignore_rules
+from tui.core.ops.compare import UNKNOWN_EDITS, ignore_rules
 from tui.core.ops.context import Context
 
 CHANGES = ("create", "update", "blocked")  # what makes `plan` exit 1
@@ -137,6 +137,9 @@ def _item_lines(item: PlanItem) -> list[str]:
     if item.lost_edits:
         lines.append(f"      WARNING: {len(item.lost_edits)} edit(s) made on this instance will be lost:")
         for change in item.lost_edits:
+            if change.get("unknown"):
+                lines.append("        - UNKNOWN: which edits cannot be listed (no status endpoint)")
+                continue
             who = f" (by {change.get('updatedBy')})" if change.get("updatedBy") else ""
             lines.append(f"        - {change.get('type')}/{change.get('slug')}{who}")
     lines.extend(f"      warning: {w}" for w in item.warnings)
@@ -321,7 +324,12 @@ async def _compare_with_instance(
     client: PrismeClient, ws: Workspace, incoming: Files, item: PlanItem, ignore: Any, label: str
 ) -> None:
     """Diffstat against what the instance runs, and the edits made there since its last import."""
-    archive, status = await asyncio.gather(client.export(ws.id), client.status(ws.id))
+    archive = await client.export(ws.id)
+    try:
+        status = await client.status(ws.id)
+    except E.Unsupported:  # no status endpoint (2024): the edits are unknown, which is never safe
+        status = {"changes": [dict(UNKNOWN_EDITS)]}
+        item.warnings.append(UNKNOWN_EDITS["why"] + "; assume they will be lost")
     running = files_from_zip(archive)
     item.diff = await asyncio.to_thread(
         diff_files, running, incoming, old_label=f"{ws.slug} (running)", new_label=label, ignore=ignore

@@ -16,7 +16,7 @@ from tui.core.api import errors as E
 from tui.core.diff import WorkspaceDiff
 from tui.core.ops import actions, bundles, snapshots, verify
 from tui.core.ops.actions import Outcome, label_note
-from tui.core.ops.compare import Ref, compare, drift
+from tui.core.ops.compare import Ref, compare, drift, edits_unknown
 from tui.core.ops.context import Context
 from tui.core.rails import with_reason
 
@@ -35,6 +35,7 @@ class Plan:
     diff: WorkspaceDiff
     drift: list[dict[str, Any]] = field(default_factory=list)
     parity: Parity | None = None  # secrets and config names the target lacks (tui.core.ops.parity)
+    warnings: list[str] = field(default_factory=list)  # what the import does besides the diff (a rename)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class Plan:
             "diff": self.diff.to_json(hunks=False),
             "drift": self.drift,
             "parity": self.parity.to_json() if self.parity else None,
+            "warnings": self.warnings,
         }
 
 
@@ -58,7 +60,18 @@ async def plan(ctx: Context, source: Ref, target: Ref) -> Plan:
         await compare(ctx, target, source),
         await drift(ctx, target.env, target.slug),
         await parity(ctx, source, target),
+        await renamed(ctx, source, target),
     )
+
+
+async def renamed(ctx: Context, source: Ref, target: Ref) -> list[str]:
+    """An import replaces the target's ``name`` with the archive's (slug, id and repositories are kept):
+    said in the preview, as a dev/prod pair's diff leaves the name out on purpose."""
+    async with ctx.client(source.env) as src, ctx.client(target.env) as dst:
+        old, new = (await dst.find_workspace(target.slug)).name, (await src.find_workspace(source.slug)).name
+    if old == new:
+        return []
+    return [f"the import renames {target} from {old!r} to {new!r} (an import takes the archive's name)"]
 
 
 async def promote(
@@ -79,6 +92,12 @@ async def promote(
         if refused:
             raise refused
     if the_plan.drift and not accept_drift:
+        if edits_unknown(the_plan.drift):
+            raise DriftNotAcknowledged(
+                f"Edits made on {target} since its last import are UNKNOWN (this instance has no status "
+                "endpoint); promoting overwrites any there are.",
+                hint="Review the diff, then acknowledge it (--accept-drift).",
+            )
         slugs = ", ".join(f"{c.get('type')}/{c.get('slug')}" for c in the_plan.drift)
         raise DriftNotAcknowledged(
             f"{target} was edited since its last import ({slugs}); promoting overwrites it.",
@@ -154,29 +173,29 @@ async def promote(
                 entry.details["verified"] = after.identical
                 if not after.identical:
                     entry.outcome = "failed"
+                    merged = "merges on import" in (actions.merged_note(dst, after.files) or "")
                     return Outcome(
                         False,
-                        f"Promoted, but {target} still differs from {source} in "
-                        f"{len(after.files)} file(s): {', '.join(f.path for f in after.files[:5])}.",
+                        f"Promoted, but {target} still differs from {source}: {actions.merged_note(dst, after.files)}.",
                         result=result,
                         snapshot_id=snap.id if snap else None,
-                        next_step="Check pull.exclude rules and the workspace's activity.",
-                    )
+                        next_step="Delete the objects left over on the target (this instance does not prune on import)."
+                        if merged
+                        else "Check pull.exclude rules and the workspace's activity.",
+                    ).told(dst, result)
             landed = await dst.get_workspace(dst_ws.id)
             note = None if via == "git" else label_note(landed, f"content of {source} by archive")
             warnings = await bundles.check(dst, landed)  # Builder bundles point at files, not versioned
             return Outcome(
                 True,
                 f"Promoted {source} to {target} via {via}: {the_plan.diff.stat()['files']} file(s) "
-                f"changed; verified, no difference remains{_ignored(after.ignored)}"
-                + (f" ({note})." if note else ".")
-                + "".join(f" Warning: {w}." for w in warnings),
+                f"changed; verified, no difference remains{_ignored(after.ignored)}" + (f" ({note})." if note else "."),
                 landed,
                 result,
                 snapshot_id=snap.id if snap else None,
                 content_note=note,
                 warnings=warnings,
-            )
+            ).told(dst, result)
 
 
 def _accepted(the_plan: Plan, allow_missing: Collection[str]) -> list[Any]:

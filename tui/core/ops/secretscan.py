@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 _BOUNDARY = frozenset(" \t'\"`,;()[]{}<>=")
 # Written by the platform on export (checksums, which look random to an entropy rule), not by people.
 NOT_SCANNED = frozenset({".import.yml"})
+# The 2024 service's per-folder indexes (``automations/__index__.yml``...): names, dates and the creator's
+# user id, a 24-hex MongoDB ObjectId that an entropy rule takes for a key. Written by the platform too.
+PLATFORM_INDEX = "__index__.yml"
+
+
+def scanned(path: str) -> bool:
+    return path not in NOT_SCANNED and path.rsplit("/", 1)[-1] != PLATFORM_INDEX
+
+
 _SCANNER_LOCK = threading.Lock()  # detect-secrets keeps its settings in a process-wide object
 # detect-secrets skips a line with an inline "pragma: allowlist secret" (or whitelist, nextline): anyone
 # who can edit a workspace could wave a token through with no review. Unless the configuration allows
@@ -158,7 +167,7 @@ def scan_files(workspace: str, files: Files, paths: Iterable[str], pragma_files:
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 
-    wanted = sorted(p for p in paths if p in files and p not in NOT_SCANNED)
+    wanted = sorted(p for p in paths if p in files and scanned(p))
     if not wanted:
         return []
     findings: list[Finding] = []

@@ -121,6 +121,9 @@ async def restart_risk(ctx: Context, env: str, slug: str, after: str | None = No
             False, f"{env} declares no startup import (startup_import = {{}}): a restart re-imports nothing"
         )
     async with ctx.client(env) as client:
+        if not declared and not await client.platform_repositories() and client.caps.missing("platform_repositories"):
+            # A startup import reads a platform repository: an instance without them (2024) has none.
+            return RestartRisk(False, f"no platform repositories on {env}: no startup import re-imports anything")
         try:
             seen = await startup_import(client)
         except E.PrismeError as exc:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Event, PullResult, PushInfo, Workspace
 
@@ -24,6 +25,9 @@ EVENT_RESERVE = 2  # event searches left for others (the TUI's history, the acti
 # A pull that looks done is read once more after this pause: a second pull queued behind ours (two
 # operators rolling back at once) shows by then, and then ours is not reported as the final state.
 CONFIRM_PAUSE = 1.0
+# A pull still running (408) on an instance that records no pulls and whose events are down: nothing will
+# ever report it; after this long the caller compares the content (it may be done by then).
+UNTRACKED_WAIT = 60.0
 REPORT_WAIT = 12.0  # the platform's events are searchable 1 to 5 s late; twice that, and more
 
 
@@ -37,6 +41,20 @@ class Settled:
     event: Event | None = None
     conflict: bool = False
     waited: float = 0.0
+    untracked: bool = False  # the instance records no lastPull and its events are unreadable: check content
+
+
+def records_pulls(ws: Workspace) -> bool:
+    """Whether the instance records pulls on the workspace (2024 did not: no lastPull, no dirty)."""
+    return "lastPull" in ws.raw or "lastPush" in ws.raw or "dirty" in ws.raw
+
+
+def events_down(client: PrismeClient, exc: E.PrismeError) -> None:
+    """Events are detail, never proof: an unreadable events service is said once in the outcome."""
+    why = client.caps.get("events").evidence or exc.message
+    client.note_once(
+        f"events could not be read ({why}): progress steps and the platform's import report were not checked"
+    )
 
 
 def _time(text: str | None) -> datetime | None:
@@ -113,6 +131,11 @@ async def settle_pull(
             event = await _imported_event(client, ws.id, wanted, since)
             if event is not None:
                 return Settled(True, current, describe(current), event, waited=loop.time() - start)
+            waited_enough = not answered.pending or loop.time() - start >= UNTRACKED_WAIT
+            if waited_enough and not records_pulls(current) and client.caps.missing("events"):
+                # Nothing here will ever tell: the caller compares the content with the version's.
+                detail = "no record of pulls on this instance, and its events cannot be read"
+                return Settled(False, current, detail, waited=loop.time() - start, untracked=True)
         if loop.time() + pause > end:
             break
         if on_wait is not None and loop.time() - start >= 2 * FIRST_PAUSE:
@@ -142,9 +165,13 @@ async def import_report(
 
 async def _imported_event(client: PrismeClient, workspace_id: str, version: str | None, since: str) -> Event | None:
     """The workspaces.imported event of this pull, if searchable yet (and if the budget allows a search)."""
-    if client.budget.room("events") <= EVENT_RESERVE:
+    if client.budget.room("events") <= EVENT_RESERVE or client.caps.missing("events"):
         return None
-    found = await client.events(workspace_id, types=["workspaces.imported"], after_date=since, limit=20)
+    try:
+        found = await client.events(workspace_id, types=["workspaces.imported"], after_date=since, limit=20)
+    except E.EventsUnavailable as exc:  # detail, never proof: the state decides (said in the outcome)
+        events_down(client, exc)
+        return None
     for event in found:
         name = (event.payload.get("version") or {}).get("name")
         if version is None or name == version:
