@@ -348,7 +348,11 @@ def test_activity_rows_say_who_in_words_and_never_a_python_repr() -> None:
     )
     row = fmt.event_row(event)
     assert "{" not in row[2] and "'" not in row[2] and "support-bot" in row[2]
-    assert row[3] == "startup import (platform)"
+    assert row[3] == "(no user: startup import)"  # the old sandbox's invented id, in words
+    bulk = Event("2", "workspaces.bulkImport.completed", "2026-03-02T09:10:11.000Z", {}, {})
+    assert fmt.event_row(bulk)[3] == "(no user: startup import)"  # how a real instance records it: no user
+    mine = Event("3", "workspaces.bulkImport.completed", "2026-03-02T09:10:11.000Z", {}, {"userId": "u1"})
+    assert fmt.event_row(mine)[3] == "u1"
 
 
 async def test_read_only_refuses_a_key_with_a_word_and_offers_no_rollout(
