@@ -289,6 +289,29 @@ async def test_a_newer_version_is_a_roll_forward_and_pull_names_the_latest_versi
         assert f"-> latest ({newer}, the newest in the history)" in "\n".join(modal.summary_lines)
 
 
+async def test_the_pull_dialog_names_the_chosen_repositorys_latest_not_a_newer_native_version(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    """dev holds a native "pre-demo" newer than the release repository's tags: pulling latest from
+    release must name release's newest (found by a walkthrough: it named pre-demo and pulled v1.2.0)."""
+    app = make_app(platform, root_of, env="dev")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#workspaces", VirtualTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("securechat"))
+        await settle(pilot)
+        versions = app.main.versions
+        assert versions and versions[0].repository_id is None  # the newest of the history is native here
+        newest_release = max((v for v in versions if v.repository_id == "release"), key=lambda v: v.created_at or "")
+        await pilot.press("l")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        summary = "\n".join(modal.summary_lines)
+        assert f"-> latest ({newest_release.name}, the newest in the history)" in summary, summary
+
+
 async def test_two_versions_are_diffed_by_marking_one_and_pressing_d_on_another(
     platform: dict[str, Running], root_of: Path
 ) -> None:

@@ -171,7 +171,8 @@ class Operations(Controller):
 
     def _latest(self, repository: str) -> str:
         """Which version "latest" is: the newest of that repository in the history, or said unknown."""
-        listed = [v for v in self.main.versions if v.repository_id in (repository, None)]
+        wanted = repository or None  # the repository's own versions only: a native one is not its latest
+        listed = [v for v in self.main.versions if (v.repository_id or None) == wanted]
         newest = max(listed, key=lambda v: v.created_at or "", default=None)
         return f"{newest.name}, the newest in the history" if newest else "unknown until pulled: see the preview"
 

@@ -286,6 +286,7 @@ async def pull(
     with ctx.operation(env, f"{action} {slug}"):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
+            repository = await _source_of(client, ws, version, repository)
             before = ws.live_version
             snap = await snapshots.take(ctx, client, env, ws, action)
             with ctx.audit.record(
@@ -374,6 +375,19 @@ async def pull(
             outcome = _confirmed(slug, version, action, settled, result, steps, before, snap)
             outcome.warnings = list(warnings)
             return outcome.told(client, result)
+
+
+async def _source_of(client: PrismeClient, ws: Workspace, version: str, repository: str | None) -> str | None:
+    """Where ``version`` is when the caller did not say: the workspace's version list names its repository
+    (a git version pulled as a native one is "Unknown version name"). A name found in more than one place
+    is refused: which one is meant cannot be guessed."""
+    if repository is not None or version in ("latest", "current"):
+        return repository
+    sources = {v.repository_id for v in await client.list_versions(ws.id) if v.name == version}
+    if len(sources) > 1:
+        places = ", ".join(sorted(s or "native" for s in sources))
+        raise E.UsageError(f"{ws.slug}: {version} exists in {places}: say which one with --repository.")
+    return next(iter(sources), None)
 
 
 def slug_kept(result: PullResult) -> tuple[PullResult, list[str]]:
