@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tui.core.api.bulk import BulkEvent
+from tui.core.api.capabilities import Capabilities
 from tui.core.api.models import Event, PullResult, Workspace
 from tui.core.ops import bulk, verify
 from tui.core.ops.verify import settle_pull
@@ -44,6 +45,8 @@ class ScriptedClient:
     """The workspace reads and event searches a pull's verification makes, answered from a script."""
 
     def __init__(self, reads: list[Workspace], events: list[dict[str, Any]] | None = None, room: int = 20) -> None:
+        self.caps = Capabilities()  # nothing learnt: every route offered until it answers otherwise
+        self.notes: list[str] = []
         self.reads = list(reads)
         self.found = [Event.from_json(e) for e in events or []]
         self.budget = Budget(room)
@@ -376,6 +379,8 @@ class BulkClient:
     base_url = "http://127.0.0.1:9"
 
     def __init__(self, groups: dict[str, list[BulkEvent]], mode: str = "read-write", members: list[str] = ()) -> None:  # type: ignore[assignment]
+        self.caps = Capabilities()  # nothing learnt: every route offered until it answers otherwise
+        self.notes: list[str] = []
         self.groups = groups
         self.mode = mode
         self.members = [Workspace.from_json({"id": f"id-{s}", "slug": s, "dirty": s != "clean"}) for s in members]
@@ -1002,6 +1007,8 @@ class PlanClient:
     """The instance a bulk-import plan compares with: an export of what runs, and its status."""
 
     def __init__(self, files: dict[str, bytes], status: dict[str, Any] | None = None) -> None:
+        self.caps = Capabilities()  # nothing learnt: every route offered until it answers otherwise
+        self.notes: list[str] = []
         import io
         import zipfile
 
