@@ -32,7 +32,8 @@ PANES = """\
 Panes
 1 Environments: tier, URL and health (UP, DOWN, TOKEN?, LOGIN, NOT READY), refreshed in the background.
 2 Groups: platform repositories (mode, branch) and workspace groups with member counts.
-3 Workspaces: slug, labels, dirty, write lock, live version, last push. / filters, click a header to sort.
+3 Workspaces: slug, state (dirty, write lock), live version, name; labels, last push and last pull where \
+the pane is wide enough. / filters, click a header to sort.
 4 Versions: history of the selected workspace; * marks the live version; r rolls back to the selection.
 5 Log: live progress of operations; scroll up to read, it stops following until you return to the end.
 
