@@ -97,6 +97,12 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         r'kind == "failure":\n-\s+entry\.outcome = "failed"\n\+',
         "the ServerError raised next makes the journal entry failed whatever was set",
     ),
+    ("bulk", r"^\+\s+answered = None$", "None is falsy like False: `not answered` reads the same"),
+    (
+        "verify",
+        r"start > UNTRACKED_WAIT",
+        PACING + " (the untracked answer comes at the same read but for an instant of exactly 60.000 s)",
+    ),
     ("gate", r'op\.break_glass or "XXXX"', "an environment is in decision.glass only when op.break_glass is set"),
     ("freeze", r"now\.astimezone\(None\)", "the zone only centres the +-8-day scan, wide enough for any offset"),
     ("freeze", r"self\.first is not None or self\.last", "parse_window sets first and last together, or neither"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tui.core.api import errors as E
 from tui.core.api.bulk import BulkEvent
 from tui.core.api.capabilities import Capabilities
 from tui.core.api.models import Event, PullResult, Workspace
@@ -52,6 +53,10 @@ class ScriptedClient:
         self.budget = Budget(room)
         self.searches = 0
 
+    def note_once(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
     async def get_workspace(self, workspace_id: str) -> Workspace:
         assert workspace_id == "w1"
         return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
@@ -79,6 +84,77 @@ def imported(version: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ verify
+# An instance that records no pull (2024: no lastPull, lastPush or dirty) and whose events are down.
+def legacy_ws() -> Workspace:
+    return Workspace.from_json({"id": "w1", "slug": "shop", "name": "Shop"})
+
+
+@pytest.mark.parametrize("key", ["lastPull", "lastPush", "dirty"])
+def test_an_instance_records_pulls_when_any_of_its_fields_is_there(key: str) -> None:
+    assert verify.records_pulls(Workspace.from_json({"id": "w1", "slug": "shop", key: None})) is True
+    assert verify.records_pulls(legacy_ws()) is False
+
+
+def test_events_down_is_said_once_with_what_the_instance_answered() -> None:
+    client = ScriptedClient([ws()])
+    verify.events_down(client, E.EventsUnavailable("HTTP 500 from the events service"))  # type: ignore[arg-type]
+    verify.events_down(client, E.EventsUnavailable("HTTP 500 from the events service"))  # type: ignore[arg-type]
+    assert client.notes == [
+        "events could not be read (HTTP 500 from the events service): progress steps and the platform's "
+        "import report were not checked"
+    ]
+    learnt = ScriptedClient([ws()])
+    learnt.caps.learn("events", False, "HTTP 500 Internal")
+    verify.events_down(learnt, E.EventsUnavailable("other words"))  # type: ignore[arg-type]
+    assert learnt.notes and learnt.notes[0].startswith("events could not be read (HTTP 500 Internal)")
+
+
+async def test_no_event_search_where_events_are_known_down() -> None:
+    client = ScriptedClient([ws()], [imported("v1")])
+    client.caps.learn("events", False, "HTTP 500")
+    assert await verify._imported_event(client, "w1", "v1", SINCE) is None  # type: ignore[arg-type]
+    assert client.searches == 0
+
+
+async def test_an_unreadable_events_service_is_no_event_and_a_note() -> None:
+    class Down(ScriptedClient):
+        async def events(self, workspace_id: str, **kwargs: Any) -> list[Event]:
+            raise E.EventsUnavailable("HTTP 500 Internal")
+
+    client = Down([ws()])
+    assert await verify._imported_event(client, "w1", "v1", SINCE) is None  # type: ignore[arg-type]
+    assert len(client.notes) == 1 and "events could not be read (HTTP 500 Internal)" in client.notes[0]
+
+
+async def test_the_imported_event_names_the_version_or_any_for_latest() -> None:
+    client = ScriptedClient([ws()], [imported("v0"), imported("v1")])
+    found = await verify._imported_event(client, "w1", "v1", SINCE)  # type: ignore[arg-type]
+    assert found is not None and found.payload["version"]["name"] == "v1"
+    first = await verify._imported_event(client, "w1", None, SINCE)  # type: ignore[arg-type]
+    assert first is not None and first.payload["version"]["name"] == "v0"
+    assert await verify._imported_event(client, "w1", "v9", SINCE) is None  # type: ignore[arg-type]
+
+
+async def test_nothing_will_ever_tell_so_the_content_must_be_compared() -> None:
+    client = ScriptedClient([legacy_ws()])
+    client.caps.learn("events", False, "HTTP 500")
+    settled = await settle_pull(client, ws(), "v1", since=SINCE, answered=DONE, deadline=5.0)  # type: ignore[arg-type]
+    assert settled.untracked is True and settled.confirmed is False
+    assert settled.detail == "no record of pulls on this instance, and its events cannot be read"
+    assert 0 < settled.waited < 1  # said at once: waiting would not tell more
+    assert settled.workspace is not None and settled.workspace.slug == "shop"  # what the instance said
+
+
+@pytest.mark.parametrize("case", ["records", "events_readable", "pending"])
+async def test_the_content_is_not_asked_for_while_state_or_events_may_still_tell(case: str) -> None:
+    client = ScriptedClient([ws(dirty=False) if case == "records" else legacy_ws()])
+    if case != "events_readable":
+        client.caps.learn("events", False, "HTTP 500")
+    answered = PullResult.still_running("408") if case == "pending" else DONE
+    settled = await settle_pull(client, ws(), "v1", since=SINCE, answered=answered, deadline=0.02)  # type: ignore[arg-type]
+    assert settled.untracked is False and settled.confirmed is False
+
+
 async def test_a_pull_is_confirmed_only_by_a_second_read_that_agrees() -> None:
     client = ScriptedClient([ws("v1"), ws("v2", at="2026-12-06T10:00:07.000Z")])
     settled = await settle_pull(client, ws(), "v1", since=SINCE, answered=DONE, deadline=0.05)  # type: ignore[arg-type]
@@ -493,6 +569,32 @@ async def test_continue_on_error_imports_every_group(monkeypatch: pytest.MonkeyP
     assert run.failed  # the failed summary still fails the run
 
 
+async def test_a_kept_going_import_with_errors_is_journaled_failed_and_lists_what_was_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failed = completed("base", errors=[{"error": "X"}])
+    client = BulkClient({"base": [failed], "extended": [completed("extended")]})
+    ctx = bulk_context(client, monkeypatch)
+    run, _ = await run_import(ctx, ["base", "extended"], continue_on_error=True)
+    assert run.done == ["extended"]  # the failed group is not done
+    assert journal(ctx)["outcome"] == "failed"  # the journal says what happened, kept going or not
+
+
+async def test_an_imports_notices_are_kept_for_its_document_and_nothing_else_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = BulkEvent("notice", {"groups": ["base"]}, "import", "base", message="recovering after a 408")  # type: ignore[arg-type]
+    chatty = BulkEvent("progress", {"groups": ["base"]}, "import", "base", message="not a notice")  # type: ignore[arg-type]
+    client = BulkClient({"base": [said, chatty, completed("base")], "extended": [completed("extended")]})
+    run, _ = await run_import(bulk_context(client, monkeypatch), ["base", "extended"])
+    assert "recovering after a 408" in run.notices and "not a notice" not in run.notices
+    assert None not in run.notices and all(isinstance(n, str) for n in run.notices)
+    assert run.done == ["base", "extended"]
+    stopped = BulkClient({"base": [completed("base", errors=[{"error": "X"}])], "extended": []})
+    run, _ = await run_import(bulk_context(stopped, monkeypatch), ["base", "extended"])
+    assert run.notices[-1] == "stopped: group base has errors; not importing extended"
+
+
 async def test_the_last_failing_group_stops_without_a_notice(monkeypatch: pytest.MonkeyPatch) -> None:
     client = BulkClient({"base": [completed("base", errors=[{"error": "X"}])]})
     run, seen = await run_import(bulk_context(client, monkeypatch), ["base"], force_reimport=True)
@@ -646,6 +748,44 @@ async def test_a_bulk_push_lists_what_a_lock_kept_out_and_fails(monkeypatch: pyt
     assert client.pushed[0]["groups"] == ["base"] and client.pushed[0]["dry_run"] is True
 
 
+async def test_a_clean_bulk_push_marks_every_group_done_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.core.ops import secretscan
+
+    async def guard(*args: Any) -> Any:  # the scan is another test's: here, what the run records
+        return type("Scan", (), {"audit": lambda self: {"findings": 0}})()
+
+    monkeypatch.setattr(secretscan, "guard", guard)
+    done = BulkEvent("completed", {"pushedWorkspaceIds": ["a"], "errors": []}, "push")  # type: ignore[arg-type]
+    client = BulkClient({"push": [done, done]}, members=["shop"])  # a recovery replays the summary
+    ctx = bulk_context(client, monkeypatch)
+    run = bulk.BulkRun("dev", "bulk-push", done=["base"])  # resumed: base was done before
+    pushed = bulk.bulk_push(
+        ctx, "dev", repository="release", groups=["base", "extended"], name="v1", description="d", run=run
+    )
+    async for _ in pushed:
+        pass
+    assert run.done == ["base", "extended"] and not run.failed
+
+
+async def test_a_bulk_push_that_skipped_a_locked_workspace_is_not_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = BulkEvent("started", {"workspaces": [{"slug": "shop", "status": "inProgress"}]}, "push")  # type: ignore[arg-type]
+    done = BulkEvent("completed", {"pushedWorkspaceIds": ["a"], "errors": []}, "push")  # type: ignore[arg-type]
+    client = BulkClient({"push": [started, done]}, members=["shop"])
+    run = bulk.BulkRun("dev", "bulk-push")
+    pushed = bulk.bulk_push(
+        bulk_context(client, monkeypatch),
+        "dev",
+        repository="release",
+        groups=["base"],
+        name="v1",
+        run=run,
+        description="d",
+    )
+    async for _ in pushed:
+        pass
+    assert run.locked == ["shop"] and run.done == []
+
+
 async def test_a_bulk_push_is_scanned_journaled_and_fails_on_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.core.api import errors as E
     from tui.core.ops import secretscan
@@ -779,6 +919,89 @@ async def test_to_push_is_what_the_servers_dry_run_names_or_every_dirty_workspac
     # the server's dry run cannot tell: the widest push is scanned (every dirty one; all with --force), never none
     assert [w.slug for w in await bulk._to_push(ctx, mute, "release", ["unknown"], False)] == ["shop"]  # type: ignore[arg-type]
     assert len(await bulk._to_push(ctx, mute, "release", ["unknown"], True)) == 2  # type: ignore[arg-type]
+
+
+async def test_to_push_reads_only_candidates_and_survives_odd_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    named = [
+        "not-an-object",
+        {"slug": "clean", "status": "candidate"},
+        {"slug": "other", "status": "upToDate"},
+        {"slug": "shop"},
+    ]
+    started = BulkEvent("started", {"workspaces": named}, "push")  # type: ignore[arg-type]
+    client = BulkClient({"push": [started]}, members=["shop", "clean", "other"])
+    pushed = await bulk._to_push(bulk_context(client, monkeypatch), client, "release", ["x"], False)  # type: ignore[arg-type]
+    assert sorted(w.slug for w in pushed) == ["clean", "shop"]  # not "other": the server skips it
+    odd = BulkEvent("started", {"workspaces": 5}, "push")  # type: ignore[arg-type]
+    client = BulkClient({"push": [odd]}, members=["shop", "clean"])
+    pushed = await bulk._to_push(bulk_context(client, monkeypatch), client, "release", ["x"], False)  # type: ignore[arg-type]
+    assert pushed == []  # it answered, naming nobody readable: nothing of a group the configuration lacks
+
+
+async def test_to_push_when_the_servers_dry_run_fails_is_every_dirty_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing(BulkClient):
+        async def bulk_push(self, **kwargs: Any) -> Any:
+            raise E.ServerError("HTTP 500")
+            yield  # an async generator, as the client's
+
+    client = Failing({}, members=["shop", "clean"])
+    pushed = await bulk._to_push(bulk_context(client, monkeypatch), client, "release", ["base"], False)  # type: ignore[arg-type]
+    assert [w.slug for w in pushed] == ["shop"]  # dirty, though it carries none of base's labels
+
+
+# A bulk operation's repository: a platform one the instance has, that the operation may use.
+@pytest.mark.parametrize("write", [True, False])
+async def test_an_instance_without_platform_repositories_has_no_bulk_operation(write: bool) -> None:
+    client = BulkClient({})
+    client.caps.learn("platform_repositories", False, "HTTP 404 Route not found")
+    with pytest.raises(E.Unsupported) as refused:
+        await bulk.validate_repository(client, "old", "release", write=write)  # type: ignore[arg-type]
+    kind, verb, command = ("push", "Push", "push") if write else ("import", "Pull", "pull")
+    assert refused.value.message == (
+        f"old: this instance has no platform repositories (HTTP 404 Route not found), so no bulk {kind}."
+    )
+    assert refused.value.hint == (
+        f"{verb} workspaces one by one (`prisme-deploy {command} SLUG --repository ID`, "
+        "with the workspace's own repository)."
+    )
+    assert refused.value.capability == ("bulk_push" if write else "bulk_import")
+
+
+async def test_an_unknown_platform_repository_names_the_ones_there_are() -> None:
+    client = BulkClient({})
+    with pytest.raises(E.NotFound) as refused:
+        await bulk.validate_repository(client, "dev", "other", write=True)  # type: ignore[arg-type]
+    assert refused.value.message == "dev: unknown platform repository 'other'; available: release."
+    assert refused.value.hint == "Platform repositories are the WORKSPACES_STORAGE_GIT_PLATFORM_<id>_* variables."
+
+    class NoRepos(BulkClient):
+        async def platform_repositories(self) -> dict[str, Any]:
+            return {}
+
+    with pytest.raises(E.NotFound) as refused:
+        await bulk.validate_repository(NoRepos({}), "dev", "other", write=False)  # type: ignore[arg-type]
+    assert refused.value.message.endswith("available: none.")
+
+
+@pytest.mark.parametrize(
+    ("mode", "write", "refused"),
+    [
+        ("read-only", True, "dev: repository 'release' is read-only; a bulk push needs read-write."),
+        ("write-only", False, "dev: repository 'release' is write-only; a bulk import needs to read it."),
+        ("read-write", True, None),
+        ("read-write", False, None),
+        ("write-only", True, None),
+        ("read-only", False, None),
+    ],
+)
+async def test_a_bulk_operation_needs_the_repository_mode_it_uses(mode: str, write: bool, refused: str | None) -> None:
+    client = BulkClient({}, mode=mode)
+    if refused is None:
+        await bulk.validate_repository(client, "dev", "release", write=write)  # type: ignore[arg-type]
+        return
+    with pytest.raises(E.PermissionDenied) as denied:
+        await bulk.validate_repository(client, "dev", "release", write=write)  # type: ignore[arg-type]
+    assert denied.value.message == refused
 
 
 # ------------------------------------------------------------------------------------------------ rollout
