@@ -3,6 +3,7 @@ environment hold whatever spelling of its address reaches it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -153,3 +154,41 @@ def test_a_native_push_right_after_a_failed_git_push_reports_only_its_own_steps(
     steps = json.loads(out)["steps"]
     assert not any(step.startswith("error") for step in steps), steps
     assert not any("release" in step or "Fetching" in step for step in steps), steps
+
+
+@pytest.mark.parametrize(
+    ("window", "inside", "outside"),
+    [
+        # a date window in Paris, ending on the fall-back day: its last day ends at midnight CET (23:00 UTC)
+        (
+            "2026-10-24/2026-10-25 Europe/Paris",
+            datetime(2026, 10, 25, 22, 59, tzinfo=UTC),
+            datetime(2026, 10, 25, 23, 0, tzinfo=UTC),
+        ),
+        # starting on it: from its midnight CEST (22:00 UTC the day before)
+        (
+            "2026-10-25/2026-10-26 Europe/Paris",
+            datetime(2026, 10, 24, 22, 0, tzinfo=UTC),
+            datetime(2026, 10, 24, 21, 59, tzinfo=UTC),
+        ),
+        # a daily window that ends in the repeated hour ends at its later reading (02:30 CET = 01:30 UTC)
+        (
+            "22:00-02:30 Europe/Paris",
+            datetime(2026, 10, 25, 1, 29, tzinfo=UTC),
+            datetime(2026, 10, 25, 1, 31, tzinfo=UTC),
+        ),
+        # and one that starts in it starts at its earlier reading (02:10 CEST = 00:10 UTC)
+        (
+            "02:10-04:00 Europe/Paris",
+            datetime(2026, 10, 25, 0, 10, tzinfo=UTC),
+            datetime(2026, 10, 25, 0, 9, tzinfo=UTC),
+        ),
+    ],
+)
+def test_freeze_windows_start_at_their_earliest_and_end_at_their_latest_reading(
+    window: str, inside: datetime, outside: datetime
+) -> None:
+    from tui.core import freeze
+
+    assert freeze.state("prod", [window], inside).frozen, inside
+    assert not freeze.state("prod", [window], outside).frozen, outside

@@ -1249,7 +1249,9 @@ class PlanClient:
 
     async def status(self, workspace_id: str) -> dict[str, Any]:
         self.asked.append(f"status {workspace_id}")
-        return self.answer
+        if self.answer == "unsupported":
+            raise E.Unsupported("no GET .../status on this instance", capability="status")
+        return self.answer  # type: ignore[return-value]
 
 
 def source(version: str | None = "v2", content: bytes = b"name: Shop\n") -> Any:
@@ -1278,6 +1280,19 @@ async def test_a_workspace_missing_is_created_and_one_at_the_version_is_skipped(
     forced, _ = await plan_item(ws("v2"), force=True)
     assert forced.action == "update"
     assert client.asked == []
+
+
+async def test_without_a_status_endpoint_the_edits_are_unknown_and_taken_as_lost() -> None:
+    from tui.core.ops.compare import UNKNOWN_EDITS
+
+    item, client = await plan_item(ws("v1", dirty=True), status="unsupported")
+    assert item.action == "update" and "status w1" in client.asked
+    assert item.lost_edits == [UNKNOWN_EDITS]  # unknown is never safe: listed as an edit that will be lost
+    assert UNKNOWN_EDITS["why"] + "; assume they will be lost" in item.warnings
+    assert item.warnings[0] == (
+        "this instance has no status endpoint: edits since the last import cannot be listed; "
+        "assume they will be lost"
+    )
 
 
 async def test_an_earlier_group_already_imports_it_unless_forced() -> None:
