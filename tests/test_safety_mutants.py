@@ -1290,8 +1290,7 @@ async def test_without_a_status_endpoint_the_edits_are_unknown_and_taken_as_lost
     assert item.lost_edits == [UNKNOWN_EDITS]  # unknown is never safe: listed as an edit that will be lost
     assert UNKNOWN_EDITS["why"] + "; assume they will be lost" in item.warnings
     assert item.warnings[0] == (
-        "this instance has no status endpoint: edits since the last import cannot be listed; "
-        "assume they will be lost"
+        "this instance has no status endpoint: edits since the last import cannot be listed; assume they will be lost"
     )
 
 
