@@ -44,7 +44,13 @@ RAILS_UNIT = [
         "test_date_window_includes_its_last_day_and_daily_window_wraps_midnight",
         "test_bad_freeze_windows_are_refused_with_file_and_line",
     )
-] + ["tests/test_hardening_round2.py::test_a_freeze_window_holds_during_the_repeated_hour_of_a_dst_fall_back"]
+] + [
+    f"tests/test_hardening_round2.py::{name}"
+    for name in (
+        "test_a_freeze_window_holds_during_the_repeated_hour_of_a_dst_fall_back",
+        "test_freeze_windows_start_at_their_earliest_and_end_at_their_latest_reading",
+    )
+]
 
 
 @dataclass(frozen=True)
