@@ -30,7 +30,7 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -487,44 +487,51 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _wait_port(server: Server, name: str, port: int, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_until(
+    server: Server, ready: Callable[[], bool], failure: str, names: Iterable[str], pause: float = 0.1
+) -> None:
+    """Poll ``ready`` (a refused connection counts as not yet) until START_TIMEOUT; a process of ``names`` that
+    died meanwhile is said at once rather than waited for."""
+    deadline = time.monotonic() + START_TIMEOUT
     while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        _check_alive(server, name)
-        if time.monotonic() > deadline:
-            raise RealPlatformError(f"{name} did not listen on {port} within {timeout:.0f} s")
-        time.sleep(0.1)
-
-
-def _wait_http(server: Server, url: str, timeout: float = START_TIMEOUT) -> None:
-    """Any HTTP answer from the gateway (401 without a token) means it is up."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(httpx.TransportError):
-            httpx.get(url, timeout=2)
-            return
-        for name in server.pids:
-            _check_alive(server, name)
-        if time.monotonic() > deadline:
-            raise RealPlatformError(f"no answer from {url} within {timeout:.0f} s")
-        time.sleep(0.1)
-
-
-def _wait_workspaces(server: Server, token: str, timeout: float = START_TIMEOUT) -> None:
-    """The gateway proxies to the workspaces service, which may still be connecting to its storage."""
-    deadline = time.monotonic() + timeout
-    headers = {"Authorization": f"Bearer {token}"}
-    while True:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{server.url}/v2/workspaces", headers=headers, timeout=5).status_code == 200:
+        with contextlib.suppress(OSError, httpx.TransportError):
+            if ready():
                 return
-        for name in server.pids:
+        for name in names:
             _check_alive(server, name)
         if time.monotonic() > deadline:
-            raise RealPlatformError(f"{server.url}/v2/workspaces did not answer 200 within {timeout:.0f} s")
-        time.sleep(0.2)
+            raise RealPlatformError(f"{failure} within {START_TIMEOUT:.0f} s")
+        time.sleep(pause)
+
+
+def _wait_port(server: Server, name: str, port: int) -> None:
+    def listening() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+
+    _wait_until(server, listening, f"{name} did not listen on {port}", [name])
+
+
+def _wait_http(server: Server, url: str) -> None:
+    """Any HTTP answer from the gateway (401 without a token) means it is up."""
+
+    def answers() -> bool:
+        httpx.get(url, timeout=2)
+        return True
+
+    _wait_until(server, answers, f"no answer from {url}", list(server.pids))
+
+
+def _wait_workspaces(server: Server, token: str) -> None:
+    """The gateway proxies to the workspaces service, which may still be connecting to its storage."""
+    url, headers = f"{server.url}/v2/workspaces", {"Authorization": f"Bearer {token}"}
+    _wait_until(
+        server,
+        lambda: httpx.get(url, headers=headers, timeout=5).status_code == 200,
+        f"{url} did not answer 200",
+        list(server.pids),
+        pause=0.2,
+    )
 
 
 def stop(state_dir: Path | None = None, log: Log = print) -> None:
