@@ -240,9 +240,11 @@ def samples(schema: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         "scan.allow": [{"fingerprint": "a0a02c3c7eeb95e3", "reason": "reviewed"}],
         "scan.pragma_files": [{"file": "crm/automations/a.yml", "reason": "reviewed"}],
         "environments.startup_import": {"repository": "release", "groups": ["base1"]},
+        "environments.auth": {"method": "service-account", "org": "acme", "account": "ci"},
     }
     special_bad = {
         "environments.startup_import": {"repository": "release"},
+        "environments.auth": {"method": "password"},
         "environments.url": "ftp://x",
         "environments.tier": "prod",
         "secrets.store": "file",

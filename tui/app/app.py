@@ -90,6 +90,8 @@ class PrismeDeployApp(App[int]):
         self.runner = OperationRunner(self)
         # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
         ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))
+        # A failed notification is said, from its sender thread, and never fails the operation.
+        ctx.notifier.on_failure = lambda text: self.call_from_thread(self.notify, text, severity="warning")
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
         for theme in themes.THEMES:

@@ -138,6 +138,8 @@ def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
     failures = ctx.audit.take_failures() if ctx else []
     for failure in failures:
         printer.note(f"warning: {failure}")
+    for failed in ctx.notifier.drain() if ctx else []:  # said, never the command's outcome
+        printer.note(f"warning: {failed}")
     return EXIT_AUDIT if failures and code == EXIT_OK else code
 
 
@@ -230,10 +232,19 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         out.data([h.to_json() for h in results])
     else:
         out.table(
-            [[h.env, h.label, ctx.env(h.env).url, h.user or "", h.message] for h in results],
-            ["env", "state", "url", "user", "message"],
+            [[h.env, h.label, ctx.env(h.env).url, h.user or "", _token_words(h), h.message] for h in results],
+            ["env", "state", "url", "user", "token", "message"],
         )
     return health.exit_code(results)
+
+
+def _token_words(h: health.Health) -> str:
+    """ "keyring, expires in 29 days": where the token comes from and when the platform says it ends."""
+    from tui.core.credentials import expires_in, parse_instant
+
+    if not h.token_valid:
+        return h.token_source if h.token_source != "missing" else ""
+    return f"{h.token_source}, {expires_in(parse_instant(h.token_expires))}" if h.token_source else ""
 
 
 async def cmd_workspaces(args: argparse.Namespace, ctx: Context, out: Printer) -> int:

@@ -6,7 +6,7 @@ import getpass
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,6 +93,8 @@ class AuditLog:
         # Stamped on every entry: the run's reason, and per environment the reason the glass was broken.
         self.reason: str | None = None
         self.break_glass: dict[str, str] = {}
+        # Told of every entry once written (notifications): a listener's failure never touches the operation.
+        self.listeners: list[Callable[[AuditEntry], object]] = []
 
     def take_failures(self) -> list[str]:
         failures, self.failures = self.failures, []
@@ -140,6 +142,11 @@ class AuditLog:
                     f"the audit entry for {action} on {env} ({entry.outcome}) could not be written to "
                     f"{self.path}: {exc.strerror or exc}"
                 )
+            for listener in self.listeners:
+                try:
+                    listener(entry)
+                except Exception as exc:  # a notifier's bug must not turn a done change into an error
+                    self.failures.append(f"after {action} on {env}: {type(exc).__name__}: {exc}")
 
     def read(
         self,

@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.api.errors import UsageError
+from tui.core.credentials import AuthMethod, parse_auth
 from tui.core.limits import LIMIT_KEYS
+from tui.core.notify import URLS_VAR as NOTIFY_URLS_VAR
+from tui.core.notify import NotifySettings
+from tui.core.notify import parse_settings as parse_notify
 from tui.core.secrets import env_var_name
 
 TIERS = ("development", "staging", "production")
@@ -45,6 +49,7 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "freeze": list,  # freeze windows (tui.core.freeze)
     "platform_variables": list,  # WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform
     "startup_import": dict,  # {repository, groups} its workspaces service re-imports at restart; {}: none
+    "auth": dict,  # {method = "service-account"|"token-exchange", ...}: a CI secret traded for a short-lived token
 }
 TOP_KEYS = (
     "environments",
@@ -61,6 +66,7 @@ TOP_KEYS = (
     "scan",
     "rollout",
     "smoke",
+    "notify",
 )
 # Keys that name secrets without holding one (the "looks like a secret" check lets them through).
 NAMES_SECRETS = frozenset({"optional_secrets"})
@@ -141,6 +147,7 @@ class Environment:
     # STARTUP_IMPORT_REPOSITORY / _GROUPS as declared here: (repository, groups); ("", ()) declares none;
     # None: not declared (the platform activity is read, and unknown is taken as "re-imports").
     startup_import: tuple[str, tuple[str, ...]] | None = None
+    auth: AuthMethod | None = None  # tui.core.credentials: how a CI secret becomes a short-lived token
 
     @property
     def badge(self) -> str:
@@ -195,6 +202,7 @@ class Config:
     pragma_files: dict[str, str] = field(default_factory=dict)  # [scan] pragma_files: "slug/path" -> reason
     rollout: list[dict[str, Any]] = field(default_factory=list)  # [[rollout]] stages: tui/core/ops/rollout.py
     smoke: list[dict[str, Any]] = field(default_factory=list)  # [[smoke]] tests: tui/core/ops/rollout.py
+    notify: NotifySettings = field(default_factory=NotifySettings)  # [notify]: tui/core/notify.py
 
     def env(self, name: str) -> Environment:
         if name in self.environments:
@@ -428,6 +436,7 @@ def parse(text: str, path: Path | None = None) -> Config:
             freeze=_freeze(env.get("freeze") or [], check, table),
             platform_variables=_strings(env, "platform_variables", check, table),
             startup_import=_startup_import(env, check, table),
+            auth=_auth(env, check, table),
         )
     for name, group in (data.get("groups") or {}).items():
         table = f"groups.{name}"
@@ -498,6 +507,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     config.optional_secrets = _strings(parity, "optional_secrets", check, "parity")
     config.allowed_findings = _scan_allow(data.get("scan") or {}, check)
     config.pragma_files = _scan_pragma_files(data.get("scan") or {}, check)
+    config.notify = _notify(data.get("notify") or {}, check)
     for key in ("rollout", "smoke"):  # checked in full by tui.core.ops.rollout.stages (file:line there too)
         if key in data and not (isinstance(data[key], list) and all(isinstance(t, dict) for t in data[key])):
             raise check.fail(f"'{key}' must be a list of [[{key}]] tables.", "", key)
@@ -510,6 +520,31 @@ def _strings(table: dict[str, Any], key: str, check: _Validator, where: str) -> 
     if not all(isinstance(v, str) and v for v in values):
         raise check.fail(f"'{key}' must be a list of names (strings).", where, key)
     return tuple(values)
+
+
+def _notify(section: dict[str, Any], check: _Validator) -> NotifySettings:
+    try:
+        return parse_notify(section)
+    except ValueError as exc:
+        key = next((k for k in ("urls", "events", "timeout") if k in str(exc)), None)
+        raise check.fail(
+            f"{exc}.", "notify", key, hint=f"URLs that carry a secret go in {NOTIFY_URLS_VAR}, never in this file."
+        ) from exc
+
+
+def _auth(env: dict[str, Any], check: _Validator, table: str) -> AuthMethod | None:
+    if "auth" not in env:
+        return None
+    try:
+        return parse_auth(env["auth"])
+    except ValueError as exc:
+        raise check.fail(
+            f"{exc}.",
+            table,
+            "auth",
+            hint='auth = { method = "service-account", org = "ORG", account = "SLUG" } or '
+            '{ method = "token-exchange", provider = "SLUG" }; the secret goes in the environment, never here.',
+        ) from exc
 
 
 def _startup_import(env: dict[str, Any], check: _Validator, table: str) -> tuple[str, tuple[str, ...]] | None:

@@ -70,6 +70,19 @@ def schema() -> dict[str, Any]:
             "dependentRequired": {"repository": ["groups"], "groups": ["repository"]},
             "description": "STARTUP_IMPORT_REPOSITORY / _GROUPS of its workspaces service; {} declares none",
         },
+        auth={
+            "properties": {
+                "method": {"enum": ["service-account", "token-exchange"]},
+                "org": {"type": "string", "minLength": 1},
+                "account": {"type": "string", "minLength": 1},
+                "provider": {"type": "string", "minLength": 1},
+                "ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
+            },
+            "required": ["method"],
+            "additionalProperties": False,
+            "description": "a CI secret (PRISME_DEPLOY_CLIENT_SECRET_<ENV> or PRISME_DEPLOY_ID_TOKEN_<ENV>) "
+            "traded for a short-lived token",
+        },
     )
     environment["required"] = ["url"]
     group = _table(cfg.GROUP_KEYS, labels={"minItems": 1, "description": "any of these labels matches"})
@@ -123,6 +136,19 @@ def schema() -> dict[str, Any]:
                 "type": "array",
                 "description": "[[smoke]] tests after each import: workspace, automation, expect",
                 "items": {"type": "object"},
+            },
+            "notify": {
+                "type": "object",
+                "properties": {
+                    "urls": {"type": "array", "items": {"type": "string", "pattern": "://"}},
+                    "events": {
+                        "type": "array",
+                        "items": {"enum": ["deploy", "failure", "rollback", "break-glass", "approval-needed"]},
+                    },
+                    "timeout": {"type": "number", "minimum": 1, "maximum": 120},
+                },
+                "additionalProperties": False,
+                "description": "apprise URLs (secrets in PRISME_DEPLOY_NOTIFY_URLS) and the kinds of message sent",
             },
             "parity": _table(cfg.PARITY_KEYS, optional_secrets={"description": "secret names (NAME or slug:NAME)"}),
             "scan": {

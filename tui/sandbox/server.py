@@ -29,6 +29,7 @@ from starlette.routing import Route
 from tui.sandbox import clock, legacy
 from tui.sandbox.engine import Engine
 from tui.sandbox.faults import Faults
+from tui.sandbox.identity import Identity
 from tui.sandbox.platform import load_platform
 from tui.sandbox.realism import RateLimiter, Realism, limit_class
 from tui.sandbox.search import search_events
@@ -146,6 +147,7 @@ class Sandbox:
         self.limiter = RateLimiter(self._realism)
         self._users_lock = threading.Lock()
         self.users: dict[str, str] = {token: ADMIN_ID, **(users or {})}  # token -> user id
+        self.identity = Identity(lambda user, minted: self.add_user(user, minted))  # service accounts, exchange
         self.store = Store(data_dir, event_lag=lambda: self.realism.event_lag)
         self.engine = Engine(self.store, load_platform(data_dir, environ), self.faults, name, self.realism)
         self.settings = WorkspaceSettings(self.store)
@@ -227,6 +229,14 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/security/secrets/{name}", r(self.delete_secret), methods=["DELETE"]),
             Route("/v2/workspaces/{wid}/test/{automation}", r(self.test_automation), methods=["POST"]),
             Route("/v2/workspaces/{wid}/files", r(self.list_files), methods=["GET"]),
+            Route(
+                "/v2/orgs/{org}/service-accounts/{sa}/token",
+                r(self.service_account_token, auth=False),
+                methods=["POST"],
+            ),
+            Route("/v2/login/token-exchange", r(self.token_exchange, auth=False), methods=["POST"]),
+            Route("/sandbox/service-accounts", r(self.create_service_account), methods=["POST"]),
+            Route("/sandbox/providers", r(self.create_provider), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -313,7 +323,7 @@ class Sandbox:
             known = list(self.users.items())
         for token, user in known:
             if secrets.compare_digest(supplied.encode(), token.encode()):
-                return user
+                return None if self.identity.expired(token) else user  # a minted token ends at its expiry
         return None
 
     @staticmethod
@@ -369,7 +379,7 @@ class Sandbox:
             {
                 **identity,
                 "sessionId": "sandbox-session",
-                "expires": "2099-01-01T00:00:00.000Z",
+                "expires": self.identity.expires_of(_token(request.scope)) or "2099-01-01T00:00:00.000Z",
                 "org": None,
                 "permissions": [],
             }
@@ -641,6 +651,35 @@ class Sandbox:
         user_id = str(body.get("id") or "") or None
         token = self.add_user(user_id)
         return JSONResponse({"id": self.users[token], "token": token})
+
+    # ------------------------------------------------------------------ credentials that expire
+    async def service_account_token(self, request: Request) -> Response:
+        org, sa = request.path_params["org"], request.path_params["sa"]
+        return JSONResponse(self.identity.service_account_token(org, sa, await self._body(request)))
+
+    async def token_exchange(self, request: Request) -> Response:
+        return JSONResponse(self.identity.token_exchange(await self._body(request)))
+
+    async def create_service_account(self, request: Request) -> Response:
+        """``{org, slug}`` -> ``{clientSecret}`` (shown once, as the platform does)."""
+        self._admin_only(request, "create service accounts")
+        body = await self._body(request)
+        org, slug = str(body.get("org") or "sandbox"), str(body.get("slug") or "ci")
+        return JSONResponse({"org": org, "slug": slug, "clientSecret": self.identity.create_account(org, slug)})
+
+    async def create_provider(self, request: Request) -> Response:
+        """``{slug, allowTokenExchange?}`` -> ``{slug, clientId, signingKey}``: the key signs the id_tokens
+        (HS256) that the exchange accepts."""
+        self._admin_only(request, "create providers")
+        body = await self._body(request)
+        provider = self.identity.create_provider(
+            str(body.get("slug") or "ci"), allow_exchange=body.get("allowTokenExchange", True) is not False
+        )
+        return JSONResponse({"slug": provider.slug, "clientId": provider.client_id, "signingKey": provider.key.hex()})
+
+    def _admin_only(self, request: Request, what: str) -> None:
+        if self._user(request) != ADMIN_ID:
+            raise SandboxError(403, "ForbiddenError", f"Only the sandbox admin token can {what}")
 
     async def edit_file(self, request: Request) -> Response:
         p = request.path_params

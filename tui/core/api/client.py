@@ -18,7 +18,7 @@ import re
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -104,12 +104,21 @@ def server_date(response: httpx.Response) -> datetime | None:
 class _BearerAuth(httpx.Auth):
     """Adds the token at send time so it never sits in client headers, reprs or exceptions."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, provider: Callable[[], Awaitable[str]] | None = None) -> None:
         self.__token = token
+        # A short-lived token minted on demand (tui.core.credentials): asked for at each request, so a
+        # long run gets a fresh one before the old one expires.
+        self.__provider = provider
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.__token:
             request.headers["Authorization"] = f"Bearer {self.__token}"
+        yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.__provider() if self.__provider is not None else self.__token
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
     def __repr__(self) -> str:
@@ -162,6 +171,7 @@ class PrismeClient:
         on_wait: OnWait | None = None,
         deadline: float | None = None,
         limits: L.Limits | None = None,
+        token_provider: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         base_url = base_url.rstrip("/")
         if base_url.endswith("/v2"):
@@ -191,7 +201,7 @@ class PrismeClient:
         self.limits = limits or L.current()
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            auth=_BearerAuth(token),
+            auth=_BearerAuth(token, token_provider),
             timeout=httpx.Timeout(timeout),
             verify=verify,
             headers={"User-Agent": USER_AGENT},
@@ -435,6 +445,28 @@ class PrismeClient:
     # ------------------------------------------------------------------ identity and health
     async def me(self) -> Me:
         return Me.from_json(self._expect(await self._json("GET", "/v2/me"), dict, "a user object"))
+
+    # ------------------------------------------------------------------ credentials that expire (CI)
+    async def service_account_token(
+        self, org: str, account: str, client_secret: str, ttl: int | None
+    ) -> dict[str, Any]:
+        """A short-lived JWT for an organisation's service account (no authentication: the secret is the
+        credential). ``{accessToken, expiresAt, ...}``."""
+        body: dict[str, Any] = {"clientSecret": client_secret, **({"expiresIn": ttl} if ttl else {})}
+        path = f"/v2/orgs/{quote(org, safe='')}/service-accounts/{quote(account, safe='')}/token"
+        return self._expect(await self._json("POST", path, json=body), dict, "a token object")
+
+    async def token_exchange(self, provider: str, subject_token: str, ttl: int | None) -> dict[str, Any]:
+        """RFC 8693-style exchange of an external IdP's id_token (a CI job's OIDC token) for a Prisme JWT:
+        ``User + {sessionId, expires, token}``."""
+        body: dict[str, Any] = {
+            "provider": provider,
+            "subject_token": subject_token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            **({"expiresAfter": ttl} if ttl else {}),
+        }
+        return self._expect(await self._json("POST", "/v2/login/token-exchange", json=body), dict, "a session object")
 
     async def readiness(self) -> Readiness:
         """Readiness needs a super admin: 401/403 means "not allowed to know", not "down". An instance

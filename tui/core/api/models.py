@@ -375,14 +375,17 @@ class Me:
     email: str | None
     name: str | None
     platform_role: str | None
+    expires: str | None = None  # the session's end (ISO), as the platform says it; None: not said
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Me:
+        expires = data.get("expires")
         return cls(
             data.get("id"),
             data.get("email"),
             data.get("firstName") or data.get("name"),
             data.get("platformRole"),
+            expires if isinstance(expires, str) and len(expires) <= 64 else None,
         )
 
 

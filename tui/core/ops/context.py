@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,6 +14,8 @@ from tui.core import limits, paths
 from tui.core.api.errors import AuthenticationFailed, PrismeError, UsageError
 from tui.core.audit import AuditLog
 from tui.core.config import Config, Environment
+from tui.core.credentials import Minter
+from tui.core.notify import Notifier
 from tui.core.secrets import TokenStore, env_var_name
 
 if TYPE_CHECKING:
@@ -83,12 +85,17 @@ class Context:
     # Whether an environment's require_reason is enforced: the app turns it off until its dialogs
     # carry a reason field (issue 17, app part); freeze windows are enforced everywhere.
     reasons_enforced: bool = True
+    # Short-lived tokens traded for a CI secret (auth = {...} per environment): this process only.
+    minter: Minter = field(default_factory=Minter)
+    notifier: Notifier = field(default_factory=Notifier)  # [notify]: deploy, failure, rollback... messages
 
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
         store = TokenStore(use_keyring=config.secrets_store == "keyring" if use_keyring is None else use_keyring)
         limits.configure(**config.limits)  # [limits]: response bodies, archives, YAML, streams
         ctx = cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
+        ctx.notifier = Notifier(config.notify)
+        ctx.audit.listeners.append(ctx.notifier.entry_written)
         with suppress(UsageError):  # a default reason for the whole run (a ticket id); the CLI checks it again
             ctx.set_reason(os.environ.get("PRISME_DEPLOY_REASON") or None)
         return ctx
@@ -109,7 +116,9 @@ class Context:
         return env
 
     def client(self, env_name: str) -> PrismeClient:
-        self.env(env_name)  # an unknown name fails here, with a "did you mean"
+        env = self.env(env_name)  # an unknown name fails here, with a "did you mean"
+        if not self.tokens.environ.get(env_var_name(env_name)) and self.minter.configured(env):
+            return self._minting_client(env_name)
         token, _source = self.tokens.resolve(env_name)
         if not token:
             raise AuthenticationFailed(
@@ -120,13 +129,20 @@ class Context:
 
     def client_with(self, env_name: str, token: str) -> PrismeClient:
         """A client for an environment's settings (URL, TLS, timeout) and a given token."""
+
+        self.audit._tokens.append(token)  # the journal redacts every token this session has seen
+        return self._client_for(env_name, token)
+
+    def _client_for(
+        self, env_name: str, token: str, provider: Callable[[], Awaitable[str]] | None = None
+    ) -> PrismeClient:
         from tui.core.api.client import PrismeClient  # httpx loads with the first request, not at start-up
 
         env = self.env(env_name)
-        self.audit._tokens.append(token)  # the journal redacts every token this session has seen
         return PrismeClient(
             env.url,
             token,
+            token_provider=provider,
             env_name=env_name,
             timeout=env.timeout,
             deadline=env.deadline,
@@ -135,6 +151,31 @@ class Context:
             allow_insecure_http=env.allow_insecure_http,
             on_wait=self.on_wait,
         )
+
+    def _minting_client(self, env_name: str) -> PrismeClient:
+        """A client whose token is traded for a short-lived one (tui.core.credentials) at its first request,
+        and again before it expires."""
+        env = self.env(env_name)
+
+        async def fresh() -> str:
+            minted = self.minter.cached(env_name) or await self.minter.mint(
+                env, lambda token: self._client_for(env_name, token)
+            )
+            if minted.token not in self.audit._tokens:
+                self.audit._tokens.append(minted.token)  # redacted from the journal like any other token
+            return minted.token
+
+        # The budget and capabilities are per URL + identity: the identity here is the declared credential.
+        assert env.auth is not None
+        return self._client_for(env_name, f"minted:{env.auth.describe()}", fresh)
+
+    def token_source(self, env_name: str) -> str:
+        """Where this environment's token comes from, in words (never the token): `status` shows it."""
+        env = self.env(env_name)
+        if not self.tokens.environ.get(env_var_name(env_name)) and self.minter.configured(env):
+            assert env.auth is not None
+            return env.auth.describe()
+        return self.tokens.resolve(env_name)[1]
 
     def writable(self, env_name: str) -> bool:
         from tui.core.ops import gate

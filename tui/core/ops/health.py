@@ -27,6 +27,8 @@ class Health:
     message: str = ""
     readiness_endpoint: bool = True  # False: the instance has none (2024); health came from /v2/me + a list
     capabilities: dict[str, object] | None = None  # detected (``detect``), for `status --json` and `info`
+    token_expires: str | None = None  # ISO instant the platform gave for this token's session; None: not said
+    token_source: str = ""  # environment, keyring, session, or the credential a short-lived token came from
 
     @property
     def state(self) -> str:
@@ -60,6 +62,8 @@ class Health:
             "user": self.user,
             "message": self.message,
             "readinessEndpoint": self.readiness_endpoint,
+            "tokenSource": self.token_source or None,
+            "tokenExpires": self.token_expires,
             **({"capabilities": self.capabilities} if self.capabilities is not None else {}),
         }
 
@@ -80,14 +84,14 @@ async def check(env: str, client: PrismeClient) -> Health:
     except E.PrismeError as exc:  # the token works, the readiness check broke (a 5xx): never said UP
         return Health(env, True, True, False, user=me.email or me.id, message=f"readiness check failed: {exc.message}")
     if not readiness.available:
-        return await _without_readiness(env, client, me.email or me.id)
+        return replace(await _without_readiness(env, client, me.email or me.id), token_expires=me.expires)
     ready = readiness.ready if readiness.allowed else None
     message = (
         ""
         if ready or ready is None
         else "not ready: " + ", ".join(f"{k}={v}" for k, v in readiness.services.items() if v != "ready")
     )
-    return Health(env, True, True, ready, user=me.email or me.id, message=message)
+    return Health(env, True, True, ready, user=me.email or me.id, message=message, token_expires=me.expires)
 
 
 async def _without_readiness(env: str, client: PrismeClient, user: str | None) -> Health:
@@ -156,7 +160,7 @@ async def check_env(ctx: Context, name: str, *, capabilities: bool = False) -> H
         health = await check(name, client)
         if capabilities and health.reachable and health.token_valid:
             health = replace(health, capabilities=await detect(client))
-        return health
+        return replace(health, token_source=ctx.token_source(name))
 
 
 async def check_all(ctx: Context, names: Iterable[str] | None = None, *, capabilities: bool = False) -> list[Health]:
