@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -170,3 +171,25 @@ def test_an_explicit_token_variable_wins_over_a_declared_credential(
     code, out, err = _cli(capsys, "--config", str(config), "status", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["tokenSource"] == "environment"
+
+
+# ---------------------------------------------------------------------------------------------- the published server
+@pytest.mark.real
+def test_the_published_server_has_no_minting_routes_and_says_to_use_a_personal_token(
+    real: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its /v2/me says no expiry for a personal token: `status` says "expiry unknown", never a guess.
+    code, out, err = _cli(capsys, "status", "--json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["tokenSource"] == "environment" and row["tokenExpires"] is None
+    # A service account declared against it: 404 "Route not found", said as such, exit 3.
+    text = real.config.read_text(encoding="utf-8").replace(
+        'tier = "development"\n',
+        'tier = "development"\nauth = { method = "service-account", org = "o", account = "a" }\n',
+    )
+    real.config.write_text(text, encoding="utf-8")
+    monkeypatch.delenv("PRISME_DEPLOY_TOKEN_REAL")
+    monkeypatch.setenv("PRISME_DEPLOY_CLIENT_SECRET_REAL", "sas_o_0000")
+    code, _, err = _cli(capsys, "workspaces", "--env", "real")
+    assert code == 3 and "does not offer service account" in err and "PRISME_DEPLOY_TOKEN_REAL" in err

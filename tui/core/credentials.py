@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tui.core.api.errors import AuthenticationFailed, UsageError
+from tui.core.api.errors import AuthenticationFailed, NotFound, UsageError
 
 if TYPE_CHECKING:
     from tui.core.config import Environment
@@ -34,6 +34,12 @@ METHODS = ("service-account", "token-exchange")
 # Seconds before expiry at which a minted token is replaced: a request must not start with a token that
 # expires on the way.
 REFRESH_MARGIN = 60.0
+
+
+def token_var(env: str) -> str:
+    from tui.core.secrets import env_var_name
+
+    return env_var_name(env)
 
 
 def secret_var(env: str, method: str) -> str:
@@ -176,6 +182,12 @@ class Minter:
                 else:
                     answer = await client.token_exchange(method.provider, secret, method.ttl)
                     token, expiry = answer.get("token"), answer.get("expires")
+            except NotFound as exc:  # 2024 instances have neither route: "Route not found"
+                raise AuthenticationFailed(
+                    f"{env.name}: this instance does not offer {method.describe().split(' (')[0]} ({exc.message}).",
+                    hint=f"Use a personal access token instead: set {token_var(env.name)} and remove "
+                    "auth = {...} for this environment.",
+                ) from exc
             except AuthenticationFailed as exc:
                 raise AuthenticationFailed(
                     f"{env.name}: the platform refused the {method.describe()} credential in {var}.",
