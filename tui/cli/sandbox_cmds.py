@@ -8,6 +8,7 @@ import os
 import secrets
 import shlex
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,11 +254,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 for slug in sorted(OWN_REPOSITORY_SLUGS):
                     print(f"own repository of {slug}: {demo.root / 'own' / (slug + '.git')}", flush=True)
             print("Serving until Ctrl-C.", flush=True)
+            # Wait on an Event, never on Thread.join: on Python 3.11 a signal handler raising inside join()
+            # marks the joined thread as stopped while it still serves (bpo-45274), so demo.stop() would close
+            # its socket under it (a traceback on SIGTERM).
+            idle = threading.Event()
             try:
-                while True:
-                    for running in demo.instances.values():
-                        if running.thread:
-                            running.thread.join(0.5)
+                while all(r.thread is None or r.thread.is_alive() for r in demo.instances.values()):
+                    idle.wait(0.5)
             except (KeyboardInterrupt, Hangup):
                 pass
         finally:
