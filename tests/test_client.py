@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import set_faults
 
+from tui.cli import exits
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Event
@@ -217,6 +218,23 @@ async def test_bulk_import_one_group_with_progress(platform: dict[str, Running])
     assert all(p.status == "imported" for p in progress)
 
 
+async def test_the_next_group_shows_none_of_the_previous_groups_events(platform: dict[str, Running]) -> None:
+    """A group's event reads start 2 s before its request, and events are searchable 2 s late: the last
+    progress events of the previous group, unseen by its own run, fall in the next group's window. The
+    client's group filter keeps them out (the one filter: ops.bulk relies on it)."""
+    set_faults(platform["staging"], pull_delay_ms=700)  # imports slow enough for progress to be polled
+    async with client(platform["staging"]) as api:
+        first = [e async for e in api.bulk_import(repository_id="release", group="base1", force_reimport=True)]
+        second = [e async for e in api.bulk_import(repository_id="release", group="base2", force_reimport=True)]
+    base2 = {"doc-search", "translation-hub", "meeting-notes", "contract-review"}
+    base1 = {e.slug for e in first if e.kind == "progress"}
+    assert base1 and not base1 & base2
+    assert {e.slug for e in second if e.kind == "progress"} == base2
+    for events, group in ((first, "base1"), (second, "base2")):
+        named = [e.payload.get("groups") for e in events if e.kind in ("started", "completed")]
+        assert named and all(groups in (None, [group]) for groups in named), (group, named)
+
+
 async def test_bulk_import_skips_up_to_date(platform: dict[str, Running]) -> None:
     async with client(platform["staging"]) as api:
         events = [e async for e in api.bulk_import(repository_id="release", group="base1")]
@@ -229,7 +247,7 @@ async def test_bad_token_is_authentication_error(sandbox: Running) -> None:
     async with PrismeClient(sandbox.url, "at:wrong-token-xyz", env_name="test") as api:
         with pytest.raises(E.AuthenticationFailed) as info:
             await api.me()
-    assert info.value.correlation_id and info.value.exit_code == 3
+    assert info.value.correlation_id and exits.code_for(info.value) == 3
     assert "wrong-token" not in str(info.value) and "wrong-token" not in repr(info.value)
 
 
@@ -307,7 +325,7 @@ async def test_server_error_keeps_correlation_id(sandbox: Running) -> None:
     async with client(sandbox) as api:
         with pytest.raises(E.ServerError) as info:
             await api.list_workspaces()
-    assert info.value.status == 503 and info.value.correlation_id and info.value.exit_code == 4
+    assert info.value.status == 503 and info.value.correlation_id and exits.code_for(info.value) == 4
 
 
 async def test_timeout(sandbox: Running) -> None:

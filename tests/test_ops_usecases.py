@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.cli import exits
 from tui.core import config as cfg
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkEvent, BulkTally
@@ -137,8 +138,8 @@ async def test_health_without_a_token_is_login_without_a_request() -> None:
     found = await health.check_all(ctx)
     assert [h.env for h in found] == ["dev", "staging", "prod"]
     assert all(h.state == "no-token" and h.label == "LOGIN" and h.needs_login for h in found)
-    assert health.exit_code(found) == 4
-    assert health.exit_code([health.Health("dev", True, True, True)]) == 0
+    assert exits.for_health(found) == 4
+    assert exits.for_health([health.Health("dev", True, True, True)]) == 0
 
 
 # ------------------------------------------------------------------------------------------------ confirm
@@ -293,11 +294,11 @@ def test_matrix_rows_json_and_exit_code() -> None:
     m.cells[("a", "prod")] = matrix.Cell(True, "v1", "x", differs_from_left=False, dirty=True, label_differs=True)
     m.cells[("b", "dev")] = matrix.Cell(True, "v2", "y")
     assert format.matrix_rows(m) == [["a", "v1", "v1 ✎ ="], ["b", "v2", "—"]]
-    assert matrix.exit_code(m) == 0 and m.drifted == []
+    assert exits.for_matrix(m) == 0 and m.drifted == []
     m.cells[("b", "prod")] = matrix.Cell(True, "v2", "z", differs_from_left=True)
-    assert matrix.exit_code(m) == 1 and m.drifted == ["b"]
+    assert exits.for_matrix(m) == 1 and m.drifted == ["b"]
     data = json.loads(json.dumps(m.to_json()))
     assert data["drifted"] == ["b"] and data["workspaces"][0]["cells"]["prod"]["dirty"] is True
     assert data["workspaces"][0]["cells"]["prod"]["contentIsLabel"] is False
     m.cells[("b", "prod")] = matrix.Cell(True, "v2", error="timeout")
-    assert matrix.exit_code(m) == 4 and m.errors == ["prod:b: timeout"]
+    assert exits.for_matrix(m) == 4 and m.errors == ["prod:b: timeout"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tui.cli import exits
 from tui.cli.output import Printer
 from tui.core.api import errors as E
 from tui.core.api.budget import RequestBudget, Wait, request_class
@@ -52,7 +53,7 @@ def test_the_error_class_decides_before_the_status_and_the_message() -> None:
     timeout = error(408, {"error": "TimeoutError", "timeout": 20000})
     assert isinstance(timeout, E.GatewayTimeout) and "20 s of silence" in timeout.message
     limited = error(429, {"error": "TooManyRequests", "message": "Too many requests", "details": {"retryAfter": 41.3}})
-    assert isinstance(limited, E.RateLimited) and limited.exit_code == 4
+    assert isinstance(limited, E.RateLimited) and exits.code_for(limited) == 4
 
 
 def test_git_authentication_is_not_a_missing_super_admin_role() -> None:

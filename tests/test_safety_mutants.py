@@ -16,6 +16,7 @@ import pytest
 from tui.core.api import errors as E
 from tui.core.api.bulk import BulkEvent
 from tui.core.api.capabilities import Capabilities
+from tui.core.api.client import _ours
 from tui.core.api.models import Event, PullResult, Workspace
 from tui.core.ops import bulk, verify
 from tui.core.ops.verify import settle_pull
@@ -302,22 +303,30 @@ def event(kind: str, **payload: Any) -> BulkEvent:
     return BulkEvent(kind, payload, "import")  # type: ignore[arg-type]
 
 
+def platform_event(kind: str, event_id: str, **payload: Any) -> Event:
+    return Event(event_id, f"workspaces.bulkImport.{kind}", "2026-01-01T00:00:00Z", payload, {})
+
+
 def test_the_group_filter_drops_another_groups_events() -> None:
-    own = bulk.GroupEvents("base")
-    assert not own.accepts(event("started", groups=["extended"], workspaces=[{"slug": "x"}]))
-    assert own.members is None  # another group's start names none of ours
-    assert own.accepts(event("started", groups=["base"], workspaces=[{"slug": "shop"}, "junk"]))
-    assert own.members == {"shop"}
-    assert own.accepts(event("progress", workspaceSlug="shop"))
-    assert not own.accepts(event("progress", workspaceSlug="x"))
-    assert not own.accepts(event("completed", groups=["extended"]))
-    assert own.accepts(event("completed", groups=["base", "extended"]))
-    assert own.accepts(event("completed"))  # a summary naming no group is not refused
+    """The one bulk-import group filter (``client._ours``): a started or completed event names its groups,
+    a progress event counts for a workspace its group's started event listed."""
+    seen: set[str] = set()
+    assert not _ours(platform_event("started", "1", groups=["extended"], workspaces=[{"slug": "x"}]), "base", seen)
+    assert "1" in seen  # another group's: never looked at again
+    assert _ours(platform_event("started", "3", groups=["base"], workspaces=[{"slug": "shop"}, "junk"]), "base", seen)
+    assert _ours(platform_event("progress", "4", workspaceSlug="shop"), "base", seen)
+    assert not _ours(platform_event("progress", "5", workspaceSlug="x"), "base", seen) and "5" in seen
+    assert not _ours(platform_event("completed", "6", groups=["extended"]), "base", seen)
+    assert _ours(platform_event("completed", "7", groups=["base", "extended"]), "base", seen)
+    assert _ours(platform_event("completed", "8"), "base", seen)  # a summary naming no group is not refused
 
 
-def test_progress_before_any_start_is_kept() -> None:
-    own = bulk.GroupEvents("base")
-    assert own.accepts(event("progress", workspaceSlug="anything"))
+def test_progress_before_its_start_waits_to_be_read_again() -> None:
+    seen: set[str] = set()
+    assert not _ours(platform_event("progress", "2", workspaceSlug="shop"), "base", seen)
+    assert "2" not in seen  # not decidable yet: read again once the started event is searchable
+    assert _ours(platform_event("started", "1", groups=["base"], workspaces=[{"slug": "shop"}]), "base", seen)
+    assert _ours(platform_event("progress", "2", workspaceSlug="shop"), "base", seen)
 
 
 async def _none() -> dict[str, Any]:
@@ -602,21 +611,19 @@ async def test_the_last_failing_group_stops_without_a_notice(monkeypatch: pytest
     assert not any((e.message or "").startswith("stopped") for e in seen)
 
 
-async def test_a_group_without_summary_is_incomplete_and_others_events_are_dropped(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_group_without_summary_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.core.api import errors as E
 
-    stale = BulkEvent("completed", {"groups": ["extended"], "errors": []}, "import")  # type: ignore[arg-type]
-    client = BulkClient({"base": [stale]})
+    # The client hands over only this group's events (``client._ours``, tested above): none completed it.
+    started = BulkEvent("started", {"groups": ["base"], "workspaces": [{"slug": "shop"}]}, "import")  # type: ignore[arg-type]
+    client = BulkClient({"base": [started]})
     with pytest.raises(E.BulkIncomplete, match="group base ended without a completed summary"):
         await run_import(bulk_context(client, monkeypatch), ["base"])
 
 
 async def test_a_clean_import_passes_every_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    foreign = BulkEvent("progress", {"workspaceSlug": "other"}, "import")  # type: ignore[arg-type]
     started = BulkEvent("started", {"groups": ["base"], "workspaces": [{"slug": "shop"}]}, "import")  # type: ignore[arg-type]
-    client = BulkClient({"base": [started, foreign, completed("base")], "extended": [completed("extended")]})
+    client = BulkClient({"base": [started, completed("base")], "extended": [completed("extended")]})
     ctx = bulk_context(client, monkeypatch)
     running: list[str] = []
     seen = []
@@ -625,7 +632,6 @@ async def test_a_clean_import_passes_every_group(monkeypatch: pytest.MonkeyPatch
         running.append(ctx.running.get("dev"))
         seen.append(event)
     assert set(running) == {"bulk import"}  # the environment is busy with it meanwhile
-    assert foreign not in seen  # another group's progress, after a foreign event the group's own summary still comes
     seen = [e for e in seen if e.kind != "started"]
     assert journal(ctx)["outcome"] == "ok"
     assert not run.failed and len(run.summaries) == 2 and run.stopped_at is None

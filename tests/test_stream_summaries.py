@@ -97,6 +97,19 @@ def test_bulk_import_continue_on_error_imports_every_group_and_still_fails(
     assert code == 0 and [entry["outcome"] for entry in imports] == ["failed"]  # kept going, still a failure
 
 
+def test_a_clean_bulk_import_ends_with_a_completed_summary(
+    configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, bulk, _ = documented()
+    args = ("bulk-import", "--env", "staging", "--repository", "release", "--json", "--continue-on-error")
+    code, lines, _ = cli(capsys, *args, "--groups", "base1,base2")
+    last = summary_of(lines, bulk)
+    assert code == 0 and last["status"] == "completed" and last["failed"] is False and last["stoppedAt"] is None
+    assert last["operation"] == "bulk-import" and last["done"] == ["base1", "base2"]
+    assert last["summaries"] == [line["payload"] for line in lines if line["kind"] == "completed"]
+    assert last["env"] == "staging" and last["skippedWhileLocked"] == []
+
+
 ROLLOUT = """
 [[rollout]]
 stage = "staging"

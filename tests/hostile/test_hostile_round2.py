@@ -17,6 +17,7 @@ from hostile_server import (  # noqa: F401  (fixtures)
     hostile_fixture,
 )
 
+from tui.cli import exits
 from tui.cli.main import main
 from tui.core.api import budget as B
 from tui.core.api import errors as E
@@ -64,7 +65,7 @@ async def test_an_endless_429_wait_is_refused_within_the_deadline(
                 else:
                     await api.events("ws1")
         assert time.monotonic() - started < 5
-    assert caught.value.exit_code == 4
+    assert exits.code_for(caught.value) == 4
     assert "longer than this request's deadline" in str(caught.value)
 
 

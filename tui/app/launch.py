@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tui.cli import exits
 from tui.core import config as cfg
 from tui.core import paths
 from tui.core.api.errors import PrismeError
@@ -22,7 +23,7 @@ def run_app(args: argparse.Namespace) -> int:
         config = cfg.load(paths.config_path(getattr(args, "config", None)))
     except PrismeError as exc:  # a broken config file: say where, change nothing
         print(f"prisme-deploy: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exits.code_for(exc)
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
     from tui.app.app import PrismeDeployApp
 

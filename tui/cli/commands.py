@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import exits, exporters, interaction, jqfilter, pager, sticky_cmds
+from tui.cli import config_cmds, exits, exporters, interaction, jqfilter, pager, sticky_cmds
 from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
@@ -229,13 +229,13 @@ async def cmd_status(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         ctx.env(name)  # an unknown name is a usage error (exit 2, "did you mean"), not a DOWN row
     results = await health.check_all(ctx, names, capabilities=out.json_mode)
     if out.json_mode:
-        out.data([h.to_json() for h in results])
+        out.data(results)
     else:
         out.table(
             [[h.env, h.label, ctx.env(h.env).url, h.user or "", _token_words(h), h.message] for h in results],
             ["env", "state", "url", "user", "token", "message"],
         )
-    return health.exit_code(results)
+    return exits.for_health(results)
 
 
 def _token_words(h: health.Health) -> str:
@@ -538,7 +538,7 @@ async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) ->
         for warning in store.warnings:
             out.note(f"warning: {warning}")
         if out.json_mode:
-            out.data([s.to_json() for s in snaps])
+            out.data(snaps)
         else:
             out.table(
                 [
@@ -610,18 +610,6 @@ async def cmd_logout(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     return EXIT_OK if result.persisted else EXIT_FAILED
 
 
-def _env_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings `env add|edit` was given (an option left out is None: unchanged)."""
-    values: dict[str, Any] = {"url": args.url, "tier": args.tier, "ca_bundle": args.ca_bundle or None}
-    for flag in ("protected", "read_only", "verify_tls"):
-        value = getattr(args, flag)
-        values[flag] = None if value is None else value == "yes"
-    values["timeout"] = args.timeout or None
-    if args.repositories:
-        values["repositories"] = [r for r in args.repositories.split(",") if r]
-    return values
-
-
 def _confirm_remove(args: argparse.Namespace, ctx: Context, name: str, path: Path) -> None:
     """Removing an environment is typed out, as in the app (the name, or --yes): a slip of the shell
     history must not drop prod from the configuration. An unknown name is refused before asking."""
@@ -645,9 +633,11 @@ async def cmd_env(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         _confirm_remove(args, ctx, args.name, path)
         change = envs.remove(ctx, args.name, path)
     else:
-        change = (envs.add if args.env_command == "add" else envs.edit)(ctx, args.name, _env_values(args), path)
+        change = (envs.add if args.env_command == "add" else envs.edit)(
+            ctx, args.name, config_cmds.env_values(args), path
+        )
     if out.json_mode:
-        out.data({"file": str(change.path), "environments": sorted(change.config.environments)})
+        out.data(change)  # EnvChange's one shape: change, env, file, environments
     else:
         out.line(f"{change.action}: {change.name} ({change.path})")
     return EXIT_OK
@@ -810,13 +800,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p = env_sub.add_parser(action, help=f"{action} an environment")
         _common(p, env=False)
         p.add_argument("name")
-        p.add_argument("--url")
-        p.add_argument("--tier", choices=cfg.TIERS)
-        for flag in ("protected", "read-only", "verify-tls"):
-            p.add_argument(f"--{flag}", choices=("yes", "no"), dest=flag.replace("-", "_"))
-        p.add_argument("--ca-bundle")
-        p.add_argument("--timeout", type=float)
-        p.add_argument("--repositories", help="comma-separated platform repository ids")
+        config_cmds.add_env_flags(p)  # one flag per declared key (tui/core/config.py)
         p.set_defaults(func=run(cmd_env))
     p = env_sub.add_parser("remove", help="remove an environment (type its name to confirm, or --yes)")
     _common(p, env=False)

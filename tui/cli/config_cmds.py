@@ -18,7 +18,53 @@ from tui.cli.output import Printer
 from tui.core import config as cfg
 from tui.core import paths
 
-UI_DEFAULTS: dict[str, Any] = {"theme": "textual-dark", "mouse": True, "log_lines": 20_000}
+UI_DEFAULTS: dict[str, Any] = {key: s.default for key, s in cfg.UI_SETTINGS.items() if s.default is not None}
+
+
+# ------------------------------------------------------------------ `env add/edit`: one flag per declared key
+def flag_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def add_env_flags(parser: argparse.ArgumentParser) -> None:
+    """``--KEY`` for every environment key declared with ``flag`` (tui/core/config.py): a yes/no for a
+    switch, the choices of a choice, a number for a number, comma-separated names for a list."""
+    for key in cfg.ENV_FLAGS:
+        spec = cfg.ENV_SETTINGS[key]
+        options: dict[str, Any] = {"dest": key, "help": _flag_help(spec)}
+        if spec.kind is bool:
+            options["choices"] = ("yes", "no")
+        elif spec.choices:
+            options["choices"] = spec.choices
+        elif spec.kind in (int, float, (int, float)):
+            options["type"] = int if spec.kind is int else float
+        if spec.example or spec.kind is list:
+            options["metavar"] = spec.example or "A,B"
+        parser.add_argument(flag_name(key), **options)
+
+
+def _flag_help(spec: Any) -> str:
+    default = spec.default_for({})
+    if spec.default_from is not None or default in (None, "", ()):
+        return spec.help
+    shown = {True: "yes", False: "no"}.get(default, default) if spec.kind is bool else default
+    return f"{spec.help} (default: {shown})"
+
+
+def env_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings `env add|edit` was given, as the file holds them (an option left out is None: unchanged)."""
+    values: dict[str, Any] = {}
+    for key in cfg.ENV_FLAGS:
+        value, kind = getattr(args, key, None), cfg.ENV_SETTINGS[key].kind
+        if value is None or value == "":
+            values[key] = None
+        elif kind is bool:
+            values[key] = value == "yes"
+        elif kind is list:
+            values[key] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            values[key] = value
+    return values
 
 
 def _config_file(explicit: str | None) -> tuple[Path, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from tui.cli import exits
 from tui.cli.commands import _common, run
 from tui.cli.output import Printer
 from tui.core.api import errors as E
@@ -62,7 +63,7 @@ async def cmd_matrix(args: argparse.Namespace, ctx: Context, out: Printer) -> in
     result = await matrix.build(ctx, envs, labels)
     if out.json_mode:
         out.data({"title": title, **result.to_json()})
-        return matrix.exit_code(result)
+        return exits.for_matrix(result)
     if result.slugs:
         out.table(fmt.matrix_rows(result), ["workspace", *envs])
         out.note(fmt.MATRIX_LEGEND)
@@ -72,7 +73,7 @@ async def cmd_matrix(args: argparse.Namespace, ctx: Context, out: Printer) -> in
         out.note(f"error: {error}")
     if result.drifted:
         out.note(f"drift in {title}: {len(result.drifted)} workspace(s) differ: {', '.join(result.drifted)}")
-    return matrix.exit_code(result)
+    return exits.for_matrix(result)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -34,6 +34,10 @@ class Printer:
         self._wait_ends: float | None = None  # when the rate-limit wait last reported ends (monotonic)
 
     def data(self, payload: Any) -> None:
+        """One JSON document: ``payload`` in its type's one shape (``exporters.export``)."""
+        from tui.cli.exporters import export
+
+        payload = export(payload)
         if self.jq is not None:
             for text in self.jq(payload):
                 self.out.write(terminal_safe(text) + "\n")  # a raw string from jq goes to the terminal as is
@@ -100,16 +104,9 @@ class Printer:
             self.note(fmt.bulk_line(event, tally))
             return
         if self.json_mode:
-            line: dict[str, Any] = {
-                "kind": event.kind,
-                "operation": event.operation,
-                "group": event.group,
-                "message": event.message,
-                "payload": event.payload,
-            }
-            if event.kind == "completed" and event.operation == "push":
-                line["skippedWhileLocked"] = list(tally.locked)  # named only by the started event
-            self.data(line)
+            from tui.cli.exporters import bulk_event
+
+            self.data(bulk_event(event, tally))
             return
         if event.kind == "completed":
             self.summary(event, tally.locked)

@@ -14,6 +14,7 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
+from tui.core.jsonshape import Exported, Shape
 from tui.core.secrets import redact
 
 ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore", "config")
@@ -27,7 +28,10 @@ def _os_user() -> str:
 
 
 @dataclass
-class AuditEntry:
+class AuditEntry(Exported):
+    """One journal row; its JSON (`audit --json`, the journal file) is its fields, breakGlass only when set."""
+
+    JSON = Shape(omit_none=("break_glass",))
     action: str
     env: str
     url: str = ""
@@ -41,24 +45,6 @@ class AuditEntry:
     user: str = ""
     reason: str | None = None
     break_glass: str | None = None  # set when the change ran in a freeze window: the operator's reason
-
-    def to_json(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"breakGlass": self.break_glass} if self.break_glass is not None else {}
-        return {
-            "time": self.time,
-            "user": self.user,
-            "env": self.env,
-            "url": self.url,
-            "action": self.action,
-            "targets": self.targets,
-            "version": self.version,
-            "outcome": self.outcome,
-            "correlationIds": self.correlation_ids,
-            "durationMs": self.duration_ms,
-            "details": self.details,
-            "reason": self.reason,
-            **extra,
-        }
 
 
 AUDIT_COLUMNS = ["time", "env", "action", "targets", "version", "outcome", "user"]

@@ -3,6 +3,25 @@
 Read with tomllib and validated strictly (file, line, key, what was expected, a "did you mean"),
 written with tomlkit so a person's comments and layout survive every change the app makes. Writes are
 atomic (temporary file, fsync, rename) and private (0600). Tokens never live here.
+
+Every key is declared once (tui/core/settings.py): its type, default, range or choices, meaning, and
+where it is offered. The validator (``parse``), the defaults, the JSON schema (`config schema`), `config
+show`, the `env add/edit` flags and the app's environment form are generated from that declaration;
+tests/test_config_declared.py checks that they agree.
+
+Adding a key is one entry:
+
+- ``[environments.NAME]``: a field of ``Environment`` below, e.g.
+  ``max_parallel: int = setting(int, 4, help="workspaces imported at once", range=(1, 64))``.
+  It is then validated (type, range, file:line), defaulted, in the schema, and ``--max-parallel`` of
+  `env add/edit`; add ``form="Label:"`` to put it in the app's form, ``flag=False`` to keep it out of
+  the flags, ``default_from=`` for a default that follows another key (as ``protected`` follows
+  ``tier``), ``read=`` for a value that needs more than its type checked (``freeze``).
+- ``[limits]``: a field of ``Limits`` in tui/core/limits.py, declared the same way.
+- ``[ui]``, ``[snapshots]``, ``[diff]``, ``[parity]``, ``[scan]``, ``[groups.X]``, ``[repositories.X]``:
+  one ``Setting(...)`` row in that section's ``*_SETTINGS`` table below.
+- A new section: its ``*_SETTINGS`` table, a line in ``SECTIONS`` and ``TOP_KEYS``, and where ``parse``
+  stores it (``read_table`` reads a whole table with its defaults).
 """
 
 from __future__ import annotations
@@ -14,7 +33,7 @@ import re
 import shlex
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,35 +41,18 @@ from typing import Any
 
 from tui.core.api.errors import UsageError
 from tui.core.credentials import AuthMethod, parse_auth
-from tui.core.limits import LIMIT_KEYS
+from tui.core.limits import LIMIT_SETTINGS
+from tui.core.notify import KINDS as NOTIFY_KINDS
 from tui.core.notify import URLS_VAR as NOTIFY_URLS_VAR
 from tui.core.notify import NotifySettings
 from tui.core.notify import parse_settings as parse_notify
 from tui.core.secrets import env_var_name
+from tui.core.settings import NUMBER, Kind, Setting, declared, kinds, ranges, setting
 
 TIERS = ("development", "staging", "production")
 SECRET_KEY_RE = re.compile(r"(token|secret|password|passwd|api[_-]?key)", re.IGNORECASE)
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
-ENV_KEYS: dict[str, type | tuple[type, ...]] = {
-    "url": str,
-    "tier": str,
-    "protected": bool,
-    "read_only": bool,
-    "verify_tls": bool,
-    "ca_bundle": str,
-    "timeout": (int, float),
-    "deadline": (int, float),
-    "allow_insecure_http": bool,
-    "repositories": list,
-    "snapshots": bool,
-    "description": str,
-    "require_reason": bool,  # default: true for production (issue 17)
-    "freeze": list,  # freeze windows (tui.core.freeze)
-    "platform_variables": list,  # WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform
-    "startup_import": dict,  # {repository, groups} its workspaces service re-imports at restart; {}: none
-    "auth": dict,  # {method = "service-account"|"token-exchange", ...}: a CI secret traded for a short-lived token
-}
 TOP_KEYS = (
     "environments",
     "groups",
@@ -70,40 +72,76 @@ TOP_KEYS = (
 )
 # Keys that name secrets without holding one (the "looks like a secret" check lets them through).
 NAMES_SECRETS = frozenset({"optional_secrets"})
-PARITY_KEYS: dict[str, type | tuple[type, ...]] = {"optional_secrets": list}
-SCAN_KEYS: dict[str, type | tuple[type, ...]] = {"allow": list, "pragma_files": list}
 # What each top-level key must be (`environments = 5` is a clear error, not a traceback): a table, but for
 # the arrays of tables ([[promotions]], [[rollout]], [[smoke]]).
 TOP_ARRAYS = ("promotions", "rollout", "smoke")
 TOP_TABLES = tuple(key for key in TOP_KEYS if key not in TOP_ARRAYS)
-# Numbers that must be finite and within a range: (low, high), both inclusive.
-RANGES: dict[str, tuple[float, float]] = {
-    "timeout": (0.1, 3600),
-    "deadline": (1, 86400),
-    "keep": (1, 1000),
-    "max_mb": (1, 1_000_000),
-    "log_lines": (100, 10_000_000),
-    "max_body_mb": (1, 1_000_000),
-    "max_json_mb": (1, 1_000_000),
-    "archive_max_mb": (1, 1_000_000),
-    "archive_max_entries": (1, 10_000_000),
-    "archive_entry_max_mb": (1, 1_000_000),
-    "archive_max_ratio": (2, 1_000_000),
-    "yaml_max_nodes": (1000, 1_000_000_000),
-    "yaml_max_aliases": (10, 1_000_000_000),
-    "sse_idle_s": (30, 86400),
-    "max_list_pages": (1, 1_000_000),
-    "max_list_items": (100, 100_000_000),
-    "manifest_max_mb": (0.01, 1024),
-    "smoke_output_max_kb": (1, 1_000_000),
+
+
+def _pair(first: str, second: str) -> dict[str, Any]:
+    """The schema of a {first = "...", second = "..."} entry (the validator checks it in _scan_allow...)."""
+    strings = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {first: strings, second: strings},
+        "required": [first, second],
+        "additionalProperties": False,
+    }
+
+
+# The sections without a dataclass of their own: one Setting per key (see the module docstring).
+GROUP_SETTINGS: dict[str, Setting] = {
+    "labels": Setting(list, (), "any of these labels matches", required=True, schema={"minItems": 1}),
+    "description": Setting(str, ""),
 }
-GROUP_KEYS: dict[str, type | tuple[type, ...]] = {"labels": list, "description": str}
-REPO_KEYS: dict[str, type | tuple[type, ...]] = {"url": str, "path": str, "branch": str, "dirpath": str}
-UI_KEYS: dict[str, type | tuple[type, ...]] = {"theme": str, "mouse": bool, "diff_layout": str, "log_lines": int}
-SNAPSHOT_KEYS: dict[str, type | tuple[type, ...]] = {"keep": int, "max_mb": (int, float), "enabled": bool}
-DIFF_KEYS: dict[str, type | tuple[type, ...]] = {
-    "ignore": list,  # FILE-GLOB:dotted.key (tui.core.ignore)
-    "tool": str,  # a command reading a unified diff on stdin (delta)
+REPO_SETTINGS: dict[str, Setting] = {
+    "url": Setting(str, None, "a git URL to read the repository's history from"),
+    "path": Setting(str, None, "a local clone to read the repository's history from"),
+    "branch": Setting(str, "main"),
+    "dirpath": Setting(str, None, "the folder of the workspaces in the repository"),
+}
+UI_SETTINGS: dict[str, Setting] = {
+    "theme": Setting(str, "textual-dark", "prisme-colorblind, prisme-high-contrast, or any Textual theme"),
+    "mouse": Setting(bool, True),
+    "diff_layout": Setting(str, None, "the diff screen's layout"),
+    "log_lines": Setting(int, 20_000, "lines the log pane keeps", range=(100, 10_000_000)),
+}
+SNAPSHOT_SETTINGS: dict[str, Setting] = {
+    "keep": Setting(int, 10, "per workspace, oldest removed first", range=(1, 1000)),
+    "max_mb": Setting(NUMBER, 200.0, "the snapshots' total size", range=(1, 1_000_000)),
+    "enabled": Setting(bool, True),
+}
+DIFF_SETTINGS: dict[str, Setting] = {
+    "ignore": Setting(list, (), "differences to ignore, FILE-GLOB:dotted.key (--no-ignore shows them)"),
+    "tool": Setting(str, None, "a command reading a unified diff on stdin (delta)"),
+}
+PARITY_SETTINGS: dict[str, Setting] = {
+    "optional_secrets": Setting(list, (), "secret names (NAME or slug:NAME)"),
+}
+SCAN_SETTINGS: dict[str, Setting] = {
+    "allow": Setting(
+        list,
+        (),
+        "reviewed false positives of the secret scan (--allow-secret writes them)",
+        schema={"items": _pair("fingerprint", "reason")},
+    ),
+    "pragma_files": Setting(
+        list,
+        (),
+        "files (slug/path) whose inline 'pragma: allowlist secret' the scan honours",
+        schema={"items": _pair("file", "reason")},
+    ),
+}
+SECRETS_SETTINGS: dict[str, Setting] = {"store": Setting(str, "keyring", choices=("keyring", "none"))}
+NOTIFY_SETTINGS: dict[str, Setting] = {  # tui/core/notify.py
+    "urls": Setting(
+        list,
+        (),
+        "apprise URLs without secrets (those go in PRISME_DEPLOY_NOTIFY_URLS)",
+        schema={"items": {"type": "string", "pattern": "://"}},
+    ),
+    "events": Setting(list, NOTIFY_KINDS, "the kinds of message sent", schema={"items": {"enum": list(NOTIFY_KINDS)}}),
+    "timeout": Setting(NUMBER, 10.0, "seconds per message", range=(1, 120)),
 }
 
 
@@ -126,28 +164,111 @@ class ConfigError(UsageError):
         self.path, self.line, self.key = path, line, key
 
 
+def _production(table: Mapping[str, Any]) -> bool:
+    """The default of a safety rail that production has on (``protected``, ``require_reason``)."""
+    return table.get("tier", "development") == "production"
+
+
 @dataclass(frozen=True)
 class Environment:
+    """``[environments.NAME]``: each key declared once, here (see the module docstring)."""
+
     name: str
-    url: str
-    tier: str = "development"
-    protected: bool = False
-    read_only: bool = False
-    verify_tls: bool = True
-    ca_bundle: str | None = None
-    timeout: float = 30.0
-    deadline: float | None = None  # the whole of one request; default max(120, 4 x timeout)
-    allow_insecure_http: bool = False
-    repositories: tuple[str, ...] = ()
-    snapshots: bool = True
-    description: str = ""
-    require_reason: bool = False
-    freeze: tuple[str, ...] = ()
-    platform_variables: tuple[str, ...] = ()
+    url: str = setting(
+        str,
+        help="API URL (https://, or http:// for loopback)",
+        example="https://api.example.com",
+        form="API URL (https://api.example.com):",
+        read=lambda table, check, where: check.url(str(table["url"]), where).rstrip("/"),
+        schema={"pattern": "^https?://"},
+    )
+    tier: str = setting(
+        str, "development", help="colour and badge; production is protected by default", choices=TIERS, form="Tier:"
+    )
+    protected: bool = setting(
+        bool,
+        False,
+        help="type the slug (or environment name) to confirm (default: tier = production)",
+        default_from=_production,
+        form="Protected: type the name to confirm destructive actions",
+    )
+    read_only: bool = setting(
+        bool, False, help="hide every mutating action", form="Read-only: hide every mutating action"
+    )
+    verify_tls: bool = setting(bool, True, help="verify TLS certificates", form="Verify TLS certificates")
+    ca_bundle: str | None = setting(str, None, help="a CA bundle (PEM file) to verify this environment's TLS")
+    timeout: float = setting(NUMBER, 30.0, help="seconds without a byte on one read", range=(0.1, 3600))
+    # The whole of one request; None: max(120, 4 x timeout).
+    deadline: float | None = setting(
+        NUMBER,
+        None,
+        help="seconds for a whole request, connect to last byte (default max(120, 4 x timeout))",
+        range=(1, 86400),
+    )
+    allow_insecure_http: bool = setting(bool, False, help="allow http:// to a host that is not loopback")
+    repositories: tuple[str, ...] = setting(
+        list,
+        (),
+        help="platform repositories this environment pushes to or reads",
+        read=lambda table, check, where: _repositories(table, check, where),
+    )
+    snapshots: bool = setting(bool, True, help="a safety snapshot before each change")
+    description: str = setting(str, "", help="shown beside the environment's name")
+    require_reason: bool = setting(
+        bool,
+        False,
+        help="every change needs --reason (default: tier = production)",
+        default_from=_production,
+    )
+    freeze: tuple[str, ...] = setting(
+        list,
+        (),
+        help="freeze windows (Fri 16:00-Mon 08:00 Europe/Paris, 2026-12-20/2027-01-04)",
+        read=lambda table, check, where: _freeze(table.get("freeze") or [], check, where),
+    )
+    platform_variables: tuple[str, ...] = setting(
+        list,
+        (),
+        help="WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform",
+        read=lambda table, check, where: _strings(table, "platform_variables", check, where),
+    )
     # STARTUP_IMPORT_REPOSITORY / _GROUPS as declared here: (repository, groups); ("", ()) declares none;
     # None: not declared (the platform activity is read, and unknown is taken as "re-imports").
-    startup_import: tuple[str, tuple[str, ...]] | None = None
-    auth: AuthMethod | None = None  # tui.core.credentials: how a CI secret becomes a short-lived token
+    startup_import: tuple[str, tuple[str, ...]] | None = setting(
+        dict,
+        None,
+        help="STARTUP_IMPORT_REPOSITORY / _GROUPS of its workspaces service; {} declares none",
+        flag=False,  # a table: edited in the file
+        read=lambda table, check, where: _startup_import(table, check, where),
+        schema={
+            "properties": {
+                "repository": {"type": "string", "minLength": 1},
+                "groups": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            },
+            "additionalProperties": False,
+            "dependentRequired": {"repository": ["groups"], "groups": ["repository"]},
+        },
+    )
+    # tui.core.credentials: how a CI secret (in the process environment only) becomes a short-lived token.
+    auth: AuthMethod | None = setting(  # noqa: RUF009 (a frozen dataclass: immutable)
+        dict,
+        None,
+        help="a CI secret (PRISME_DEPLOY_CLIENT_SECRET_<ENV> or PRISME_DEPLOY_ID_TOKEN_<ENV>) traded for a "
+        "short-lived token",
+        flag=False,  # a table: edited in the file
+        read=lambda table, check, where: _auth(table, check, where),
+        schema={
+            "properties": {
+                "method": {"enum": ["service-account", "token-exchange"]},
+                "org": {"type": "string", "minLength": 1},
+                "account": {"type": "string", "minLength": 1},
+                "provider": {"type": "string", "minLength": 1},
+                "ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
+            },
+            "required": ["method"],
+            "additionalProperties": False,
+        },
+    )
 
     @property
     def badge(self) -> str:
@@ -215,6 +336,36 @@ class Config:
             else (f"Known environments: {', '.join(known)}." if known else "Add one with `prisme-deploy env add`.")
         )
         raise ConfigError(f"unknown environment {name!r}.", hint=hint)
+
+
+ENV_SETTINGS = declared(Environment)
+ENV_FLAGS = tuple(key for key, s in ENV_SETTINGS.items() if s.flag)  # `env add/edit` (and the app's form)
+# The validator's key tables, derived (other modules and tests read these names).
+ENV_KEYS = kinds(ENV_SETTINGS)
+GROUP_KEYS = kinds(GROUP_SETTINGS)
+REPO_KEYS = kinds(REPO_SETTINGS)
+UI_KEYS = kinds(UI_SETTINGS)
+SNAPSHOT_KEYS = kinds(SNAPSHOT_SETTINGS)
+DIFF_KEYS = kinds(DIFF_SETTINGS)
+PARITY_KEYS = kinds(PARITY_SETTINGS)
+SCAN_KEYS = kinds(SCAN_SETTINGS)
+LIMIT_KEYS = kinds(LIMIT_SETTINGS)
+# Every table of the file and its declaration (the schema and the agreement test walk this).
+SECTIONS: dict[str, dict[str, Setting]] = {
+    "environments": ENV_SETTINGS,
+    "groups": GROUP_SETTINGS,
+    "repositories": REPO_SETTINGS,
+    "ui": UI_SETTINGS,
+    "secrets": SECRETS_SETTINGS,
+    "snapshots": SNAPSHOT_SETTINGS,
+    "diff": DIFF_SETTINGS,
+    "limits": LIMIT_SETTINGS,
+    "parity": PARITY_SETTINGS,
+    "scan": SCAN_SETTINGS,
+    "notify": NOTIFY_SETTINGS,
+}
+# Numbers that must be finite and within a range: (low, high), both inclusive.
+RANGES: dict[str, tuple[float, float]] = ranges(*SECTIONS.values())
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -296,7 +447,8 @@ class _Validator:
             for item in data:
                 self.no_secrets(item, table)
 
-    def keys(self, data: dict[str, Any], allowed: dict[str, type | tuple[type, ...]], table: str) -> None:
+    def keys(self, data: dict[str, Any], allowed: Mapping[str, Setting | Kind], table: str) -> None:
+        """Every key known, of its type, within its range and among its choices."""
         for key, value in data.items():
             if key not in allowed:
                 close = _close(key, list(allowed))
@@ -306,22 +458,41 @@ class _Validator:
                     key,
                     hint=f"Did you mean '{close[0]}'?" if close else f"Allowed keys: {', '.join(sorted(allowed))}.",
                 )
-            kind = allowed[key]
+            spec = allowed[key]
+            kind = spec.kind if isinstance(spec, Setting) else spec
             if isinstance(value, bool) and kind in (int, float, (int, float)):
                 raise self.fail(f"'{key}' must be {_type_name(kind)}, not {value!r}.", table, key)
             if not isinstance(value, kind):
                 raise self.fail(
                     f"'{key}' must be {_type_name(kind)}, got {type(value).__name__} {value!r}.", table, key
                 )
-            if key in RANGES and isinstance(value, (int, float)):
-                self.in_range(key, value, table)
+            bounds = spec.range if isinstance(spec, Setting) else RANGES.get(key)
+            if bounds is not None and isinstance(value, (int, float)):
+                self.in_range(key, value, bounds, table)
+            if isinstance(spec, Setting) and spec.choices and value not in spec.choices:
+                self.choice(key, value, spec.choices, table)
 
-    def in_range(self, key: str, value: float, table: str) -> None:
-        low, high = RANGES[key]
+    def choice(self, key: str, value: str, choices: tuple[str, ...], table: str) -> None:
+        close = _close(value, choices)
+        raise self.fail(
+            f"{key} {value!r} is not one of {', '.join(choices)}.",
+            table,
+            key,
+            hint=f"Did you mean '{close[0]}'?" if close else None,
+        )
+
+    def required(self, data: Mapping[str, Any], settings: Mapping[str, Setting], table: str) -> None:
+        for key, spec in settings.items():
+            if spec.required and key not in data:
+                example = f" ({spec.example})" if spec.example else ""
+                raise self.fail(f"[{table}] needs a {key}{example}.", table, None)
+
+    def in_range(self, key: str, value: float, bounds: tuple[float, float], table: str) -> None:
+        low, high = bounds
         if not math.isfinite(value) or not low <= value <= high:
             raise self.fail(f"'{key}' must be a number from {low:g} to {high:g}, not {value!r}.", table, key)
 
-    def url(self, value: str, table: str) -> None:
+    def url(self, value: str, table: str) -> str:
         """An API URL: http(s), a host, no spaces or control characters, no user:password@."""
         from urllib.parse import urlsplit
 
@@ -345,6 +516,7 @@ class _Validator:
                     problem = "must not have a query or a fragment"
         if problem:
             raise self.fail(f"url {value!r} {problem}.", table, "url")
+        return value
 
     def unique_token_variables(self, names: list[str]) -> None:
         """prod-eu, prod.eu and prod_eu share PRISME_DEPLOY_TOKEN_PROD_EU: one's token would go to another."""
@@ -403,46 +575,14 @@ def parse(text: str, path: Path | None = None) -> Config:
             raise check.fail(f"[{table}] must be a table.", "", None)
         if not ENV_NAME_RE.match(name):
             raise check.fail(f"environment name {name!r} must be letters, digits, '.', '_' or '-'.", table, None)
-        check.keys(env, ENV_KEYS, table)
-        if "url" not in env:
-            raise check.fail(f"[{table}] needs a url (https://api.example.com).", table, None)
-        check.url(str(env["url"]), table)
-        tier = env.get("tier", "development")
-        if tier not in TIERS:
-            close = _close(tier, TIERS)
-            raise check.fail(
-                f"tier {tier!r} is not one of {', '.join(TIERS)}.",
-                table,
-                "tier",
-                hint=f"Did you mean '{close[0]}'?" if close else None,
-            )
-        if not all(isinstance(r, str) for r in env.get("repositories", [])):
-            raise check.fail("'repositories' must be a list of repository ids.", table, "repositories")
-        config.environments[name] = Environment(
-            name=name,
-            url=str(env["url"]).rstrip("/"),
-            tier=tier,
-            protected=bool(env.get("protected", tier == "production")),
-            read_only=bool(env.get("read_only", False)),
-            verify_tls=bool(env.get("verify_tls", True)),
-            ca_bundle=env.get("ca_bundle"),
-            timeout=float(env.get("timeout", 30)),
-            deadline=float(env["deadline"]) if "deadline" in env else None,
-            allow_insecure_http=bool(env.get("allow_insecure_http", False)),
-            repositories=tuple(env.get("repositories", ())),
-            snapshots=bool(env.get("snapshots", True)),
-            description=str(env.get("description", "")),
-            require_reason=bool(env.get("require_reason", tier == "production")),
-            freeze=_freeze(env.get("freeze") or [], check, table),
-            platform_variables=_strings(env, "platform_variables", check, table),
-            startup_import=_startup_import(env, check, table),
-            auth=_auth(env, check, table),
-        )
+        check.keys(env, ENV_SETTINGS, table)
+        check.required(env, ENV_SETTINGS, table)
+        config.environments[name] = Environment(name=name, **read_table(env, ENV_SETTINGS, check, table))
     for name, group in (data.get("groups") or {}).items():
         table = f"groups.{name}"
         if not isinstance(group, dict):
             raise check.fail(f"[{table}] must be a table with labels = [...].", "", None)
-        check.keys(group, GROUP_KEYS, table)
+        check.keys(group, GROUP_SETTINGS, table)
         labels = group.get("labels", [])
         if not labels or not all(isinstance(x, str) for x in labels):
             raise check.fail("'labels' must be a non-empty list of labels (any of them matches).", table, "labels")
@@ -451,12 +591,10 @@ def parse(text: str, path: Path | None = None) -> Config:
         table = f"repositories.{rid}"
         if not isinstance(repo, dict):
             raise check.fail(f"[{table}] must be a table.", "", None)
-        check.keys(repo, REPO_KEYS, table)
+        check.keys(repo, REPO_SETTINGS, table)
         if not repo.get("url") and not repo.get("path"):
             raise check.fail(f"[{table}] needs a url or a path to a local clone.", table, None)
-        config.repositories[rid] = RepoSource(
-            rid, repo.get("url"), repo.get("path"), repo.get("branch", "main"), repo.get("dirpath")
-        )
+        config.repositories[rid] = RepoSource(rid, **read_table(repo, REPO_SETTINGS, check, table))
     for number, promo in enumerate(data.get("promotions") or [], start=1):
         if not isinstance(promo, dict) or set(promo) - {"from", "to"} or not {"from", "to"} <= set(promo):
             raise check.fail(
@@ -476,7 +614,7 @@ def parse(text: str, path: Path | None = None) -> Config:
         raise check.fail('[keymap] values must be key names such as "r" or "ctrl+r".', "keymap", None)
     config.keymap = dict(keymap)
     ui = data.get("ui") or {}
-    check.keys(ui, UI_KEYS, "ui")
+    check.keys(ui, UI_SETTINGS, "ui")
     config.ui = dict(ui)
     secrets_section = data.get("secrets") or {}
     store = secrets_section.get("store", "keyring")
@@ -484,15 +622,15 @@ def parse(text: str, path: Path | None = None) -> Config:
         raise check.fail('[secrets] takes only store = "keyring" or "none".', "secrets", "store")
     config.secrets_store = store
     snaps = data.get("snapshots") or {}
-    check.keys(snaps, SNAPSHOT_KEYS, "snapshots")
-    config.snapshot_keep = int(snaps.get("keep", 10))
-    config.snapshot_max_mb = float(snaps.get("max_mb", 200))
-    config.snapshots_enabled = bool(snaps.get("enabled", True))
+    check.keys(snaps, SNAPSHOT_SETTINGS, "snapshots")
+    snapshots = read_table(snaps, SNAPSHOT_SETTINGS, check, "snapshots")
+    config.snapshot_keep, config.snapshot_max_mb = snapshots["keep"], snapshots["max_mb"]
+    config.snapshots_enabled = snapshots["enabled"]
     if config.snapshot_keep < 1:
         raise check.fail("snapshots.keep must be at least 1.", "snapshots", "keep")
     config.diff_ignore = _diff_ignore(data.get("diff") or {}, check)
     limits = data.get("limits") or {}
-    check.keys(limits, LIMIT_KEYS, "limits")
+    check.keys(limits, LIMIT_SETTINGS, "limits")
     config.limits = dict(limits)
     config.diff_tool = (data.get("diff") or {}).get("tool") or None
     if config.diff_tool:
@@ -503,11 +641,13 @@ def parse(text: str, path: Path | None = None) -> Config:
                 f"[diff] tool {config.diff_tool!r} is not a command line: {exc}.", "diff", "tool"
             ) from None
     parity = data.get("parity") or {}
-    check.keys(parity, PARITY_KEYS, "parity")
+    check.keys(parity, PARITY_SETTINGS, "parity")
     config.optional_secrets = _strings(parity, "optional_secrets", check, "parity")
     config.allowed_findings = _scan_allow(data.get("scan") or {}, check)
     config.pragma_files = _scan_pragma_files(data.get("scan") or {}, check)
-    config.notify = _notify(data.get("notify") or {}, check)
+    notify = data.get("notify") or {}
+    check.keys(notify, NOTIFY_SETTINGS, "notify")
+    config.notify = _notify(notify, check)
     for key in ("rollout", "smoke"):  # checked in full by tui.core.ops.rollout.stages (file:line there too)
         if key in data and not (isinstance(data[key], list) and all(isinstance(t, dict) for t in data[key])):
             raise check.fail(f"'{key}' must be a list of [[{key}]] tables.", "", key)
@@ -515,16 +655,37 @@ def parse(text: str, path: Path | None = None) -> Config:
     return config
 
 
-def _strings(table: dict[str, Any], key: str, check: _Validator, where: str) -> tuple[str, ...]:
+def read_table(
+    data: Mapping[str, Any], settings: Mapping[str, Setting], check: _Validator, where: str
+) -> dict[str, Any]:
+    """Each declared key's value (checked by ``check.keys`` already): read, converted, or its default."""
+    values: dict[str, Any] = {}
+    for key, spec in settings.items():
+        if spec.read is not None and (key in data or spec.required):
+            values[key] = spec.read(data, check, where)
+        elif key in data:
+            values[key] = spec.convert(data[key])
+        else:
+            values[key] = spec.default_for(data)
+    return values
+
+
+def _repositories(env: Mapping[str, Any], check: _Validator, table: str) -> tuple[str, ...]:
+    if not all(isinstance(r, str) for r in env["repositories"]):
+        raise check.fail("'repositories' must be a list of repository ids.", table, "repositories")
+    return tuple(env["repositories"])
+
+
+def _strings(table: Mapping[str, Any], key: str, check: _Validator, where: str) -> tuple[str, ...]:
     values = table.get(key) or []
     if not all(isinstance(v, str) and v for v in values):
         raise check.fail(f"'{key}' must be a list of names (strings).", where, key)
     return tuple(values)
 
 
-def _notify(section: dict[str, Any], check: _Validator) -> NotifySettings:
+def _notify(section: Mapping[str, Any], check: _Validator) -> NotifySettings:
     try:
-        return parse_notify(section)
+        return parse_notify(dict(section))
     except ValueError as exc:
         key = next((k for k in ("urls", "events", "timeout") if k in str(exc)), None)
         raise check.fail(
@@ -532,7 +693,7 @@ def _notify(section: dict[str, Any], check: _Validator) -> NotifySettings:
         ) from exc
 
 
-def _auth(env: dict[str, Any], check: _Validator, table: str) -> AuthMethod | None:
+def _auth(env: Mapping[str, Any], check: _Validator, table: str) -> AuthMethod | None:
     if "auth" not in env:
         return None
     try:
@@ -547,7 +708,7 @@ def _auth(env: dict[str, Any], check: _Validator, table: str) -> AuthMethod | No
         ) from exc
 
 
-def _startup_import(env: dict[str, Any], check: _Validator, table: str) -> tuple[str, tuple[str, ...]] | None:
+def _startup_import(env: Mapping[str, Any], check: _Validator, table: str) -> tuple[str, tuple[str, ...]] | None:
     if "startup_import" not in env:
         return None
     value = env["startup_import"]
@@ -577,7 +738,7 @@ def _freeze(windows: list[Any], check: _Validator, table: str) -> tuple[str, ...
 
 def _scan_allow(section: dict[str, Any], check: _Validator) -> dict[str, str]:
     """[scan] allow = [{fingerprint = "...", reason = "..."}]: reviewed false positives of the secret scan."""
-    check.keys(section, SCAN_KEYS, "scan")
+    check.keys(section, SCAN_SETTINGS, "scan")
     allowed: dict[str, str] = {}
     for item in section.get("allow") or []:
         if not (
@@ -616,7 +777,7 @@ def _scan_pragma_files(section: dict[str, Any], check: _Validator) -> dict[str, 
 def _diff_ignore(section: dict[str, Any], check: _Validator) -> tuple[str, ...]:
     from tui.core.ignore import IgnoreRuleError, Rule
 
-    check.keys(section, DIFF_KEYS, "diff")
+    check.keys(section, DIFF_SETTINGS, "diff")
     rules = section.get("ignore") or []
     for rule in rules:
         try:

@@ -1,4 +1,4 @@
-"""A JSON Schema of config.toml, built from the validator's own key tables (tui/core/config.py).
+"""A JSON Schema of config.toml, built from the keys' one declaration (tui/core/settings.py, config.py).
 
 Editors (Taplo, Even Better TOML) use it to validate and complete the file: a `#:schema PATH` first
 line points them at `prisme-deploy config schema > PATH`. Built from the same tables as the validator
@@ -7,9 +7,11 @@ so the two cannot drift apart; tests/test_conventions.py checks they agree on ev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tui.core import config as cfg
+from tui.core.settings import Setting
 
 SCHEMA_ID = "https://prisme-deploy.invalid/config.schema.json"  # an identifier, never fetched
 
@@ -23,17 +25,30 @@ def _type(kind: type | tuple[type, ...]) -> dict[str, Any]:
     return {"type": names[kind]}
 
 
-def _table(keys: dict[str, type | tuple[type, ...]], **overrides: dict[str, Any]) -> dict[str, Any]:
-    properties = {key: {**_type(kind), **_range(key), **overrides.get(key, {})} for key, kind in keys.items()}
-    return {"type": "object", "properties": properties, "additionalProperties": False}
+def _table(settings: Mapping[str, Setting]) -> dict[str, Any]:
+    """A section's keys as JSON schema properties: each from its one declaration (tui/core/settings.py)."""
+    properties = {key: property_of(spec) for key, spec in settings.items()}
+    table: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    required = [key for key, spec in settings.items() if spec.required]
+    if required:
+        table["required"] = required
+    return table
 
 
-def _range(key: str) -> dict[str, Any]:
-    """The validator's bounds for a number (`timeout` from 0.1 to 3600 ...), both inclusive."""
-    if key not in cfg.RANGES:
-        return {}
-    low, high = cfg.RANGES[key]
-    return {"minimum": low, "maximum": high}
+def property_of(spec: Setting) -> dict[str, Any]:
+    """One key: its type, range (both ends inclusive), choices, default and meaning."""
+    prop: dict[str, Any] = {**_type(spec.kind), **spec.schema}
+    if spec.range is not None:
+        prop["minimum"], prop["maximum"] = spec.range
+    if spec.choices:
+        prop["enum"] = list(spec.choices)
+    if spec.default_from is None and spec.default not in (None, ()):
+        prop["default"] = spec.default
+    elif spec.default == ():
+        prop["default"] = []
+    if spec.help:
+        prop["description"] = spec.help
+    return prop
 
 
 def _any_case(word: str) -> str:
@@ -56,38 +71,9 @@ NOT_SECRET = {
 
 
 def schema() -> dict[str, Any]:
-    environment = _table(
-        cfg.ENV_KEYS,
-        url={"pattern": "^https?://", "description": "API URL (https://, or http:// for loopback)"},
-        tier={"enum": list(cfg.TIERS), "description": "colour and badge; production is protected by default"},
-        protected={"description": "type the slug (or environment name) to confirm (default: tier = production)"},
-        startup_import={
-            "properties": {
-                "repository": {"type": "string", "minLength": 1},
-                "groups": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-            },
-            "additionalProperties": False,
-            "dependentRequired": {"repository": ["groups"], "groups": ["repository"]},
-            "description": "STARTUP_IMPORT_REPOSITORY / _GROUPS of its workspaces service; {} declares none",
-        },
-        auth={
-            "properties": {
-                "method": {"enum": ["service-account", "token-exchange"]},
-                "org": {"type": "string", "minLength": 1},
-                "account": {"type": "string", "minLength": 1},
-                "provider": {"type": "string", "minLength": 1},
-                "ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
-            },
-            "required": ["method"],
-            "additionalProperties": False,
-            "description": "a CI secret (PRISME_DEPLOY_CLIENT_SECRET_<ENV> or PRISME_DEPLOY_ID_TOKEN_<ENV>) "
-            "traded for a short-lived token",
-        },
-    )
-    environment["required"] = ["url"]
-    group = _table(cfg.GROUP_KEYS, labels={"minItems": 1, "description": "any of these labels matches"})
-    group["required"] = ["labels"]
-    repository = _table(cfg.REPO_KEYS)
+    environment = _table(cfg.ENV_SETTINGS)
+    group = _table(cfg.GROUP_SETTINGS)
+    repository = _table(cfg.REPO_SETTINGS)
     repository["anyOf"] = [{"required": ["url"]}, {"required": ["path"]}]
     env_slug = {"type": "string", "pattern": "^[^:]+:.+$", "description": '"env:slug"'}
     return {
@@ -118,15 +104,11 @@ def schema() -> dict[str, Any]:
                 "propertyNames": NOT_SECRET,
                 "additionalProperties": {"type": "string", "description": 'a key such as "r" or "ctrl+r"'},
             },
-            "ui": _table(cfg.UI_KEYS),
-            "secrets": _table({"store": str}, store={"enum": ["keyring", "none"]}),
-            "snapshots": _table(cfg.SNAPSHOT_KEYS),
-            "diff": _table(
-                cfg.DIFF_KEYS,
-                tool={"description": "a command reading a unified diff on stdin (delta)"},
-                ignore={"description": "differences to ignore, FILE-GLOB:dotted.key (--no-ignore shows them)"},
-            ),
-            "limits": _table(cfg.LIMIT_KEYS),
+            "ui": _table(cfg.UI_SETTINGS),
+            "secrets": _table(cfg.SECRETS_SETTINGS),
+            "snapshots": _table(cfg.SNAPSHOT_SETTINGS),
+            "diff": _table(cfg.DIFF_SETTINGS),
+            "limits": _table(cfg.LIMIT_SETTINGS),
             "rollout": {
                 "type": "array",
                 "description": "[[rollout]] stages in canary order: stage, environments, soak, max_parallel",
@@ -137,45 +119,8 @@ def schema() -> dict[str, Any]:
                 "description": "[[smoke]] tests after each import: workspace, automation, expect",
                 "items": {"type": "object"},
             },
-            "notify": {
-                "type": "object",
-                "properties": {
-                    "urls": {"type": "array", "items": {"type": "string", "pattern": "://"}},
-                    "events": {
-                        "type": "array",
-                        "items": {"enum": ["deploy", "failure", "rollback", "break-glass", "approval-needed"]},
-                    },
-                    "timeout": {"type": "number", "minimum": 1, "maximum": 120},
-                },
-                "additionalProperties": False,
-                "description": "apprise URLs (secrets in PRISME_DEPLOY_NOTIFY_URLS) and the kinds of message sent",
-            },
-            "parity": _table(cfg.PARITY_KEYS, optional_secrets={"description": "secret names (NAME or slug:NAME)"}),
-            "scan": {
-                "type": "object",
-                "properties": {
-                    "allow": {
-                        "type": "array",
-                        "description": "reviewed false positives of the secret scan (--allow-secret writes them)",
-                        "items": {
-                            "type": "object",
-                            "properties": {"fingerprint": {"type": "string"}, "reason": {"type": "string"}},
-                            "required": ["fingerprint", "reason"],
-                            "additionalProperties": False,
-                        },
-                    },
-                    "pragma_files": {
-                        "type": "array",
-                        "description": "files (slug/path) whose inline 'pragma: allowlist secret' the scan honours",
-                        "items": {
-                            "type": "object",
-                            "properties": {"file": {"type": "string"}, "reason": {"type": "string"}},
-                            "required": ["file", "reason"],
-                            "additionalProperties": False,
-                        },
-                    },
-                },
-                "additionalProperties": False,
-            },
+            "parity": _table(cfg.PARITY_SETTINGS),
+            "scan": _table(cfg.SCAN_SETTINGS),
+            "notify": _table(cfg.NOTIFY_SETTINGS),
         },
     }

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tui.app import messages as M
 from tui.app.controllers import Controller
 from tui.core.api import errors as E
-from tui.core.config import Environment  # at run time too: N builds a placeholder environment
+from tui.core.config import ENV_SETTINGS, Environment  # at run time too: N builds a placeholder environment
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
@@ -19,6 +19,31 @@ if TYPE_CHECKING:
     from tui.core.ops import envs
 else:
     modals, envs = lazy("tui.app.screens.modals"), lazy("tui.core.ops.envs")
+
+
+def form_field(key: str, env: Environment | None) -> Field:
+    spec = ENV_SETTINGS[key]
+    value = getattr(env, key) if env else spec.default_for({})
+    if spec.kind is bool:
+        return modals.Field(key, spec.form, "check", value)
+    if spec.choices:
+        return modals.Field(key, spec.form, "select", value, [(choice, choice) for choice in spec.choices])
+    return modals.Field(key, spec.form, "text", value or "", required=spec.required, placeholder=spec.example)
+
+
+def from_form(key: str, value: Any) -> Any:
+    """A text field's value as the file holds it: a number, a list of names; empty is "not set"."""
+    kind = ENV_SETTINGS[key].kind if key in ENV_SETTINGS else str
+    if not isinstance(value, str) or kind is str:
+        return value
+    if not value.strip():
+        return None
+    if kind is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    try:
+        return int(value) if kind is int else float(value)
+    except ValueError:
+        return value  # the validator refuses it with the file's own words
 
 
 class Environments(Controller):
@@ -47,23 +72,10 @@ class Environments(Controller):
 
     # ------------------------------------------------------------------ the configuration
     def fields(self, env: Environment | None) -> list[Field]:
-        tiers = [(t, t) for t in ("development", "staging", "production")]
+        """The form: every environment key declared with a ``form`` label (tui/core/config.py), its widget
+        from the declaration (a switch, a choice, text), its value the environment's or the default."""
         name = [] if env else [modals.Field("name", "Name (letters, digits, . _ -):", "text", required=True)]
-        return [
-            *name,
-            modals.Field("url", "API URL (https://api.example.com):", "text", env.url if env else "", required=True),
-            modals.Field("tier", "Tier:", "select", env.tier if env else "development", tiers),
-            modals.Field(
-                "protected",
-                "Protected: type the name to confirm destructive actions",
-                "check",
-                env.protected if env else False,
-            ),
-            modals.Field(
-                "read_only", "Read-only: hide every mutating action", "check", env.read_only if env else False
-            ),
-            modals.Field("verify_tls", "Verify TLS certificates", "check", env.verify_tls if env else True),
-        ]
+        return [*name, *(form_field(key, env) for key, spec in ENV_SETTINGS.items() if spec.form)]
 
     def edit(self) -> None:
         env = self.main.env
@@ -115,7 +127,7 @@ class Environments(Controller):
         return envs.config_path(self.ctx)
 
     def _save(self, name: str, values: dict[str, Any]) -> None:
-        self._change(lambda: envs.save(self.ctx, name, values))
+        self._change(lambda: envs.save(self.ctx, name, {k: from_form(k, v) for k, v in values.items()}))
 
     def _change(self, change: Callable[[], envs.EnvChange]) -> None:
         """The change, written under the file's lock with its audit row (the CLI's ``env`` does the same)."""

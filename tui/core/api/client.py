@@ -30,6 +30,7 @@ from httpx_sse._decoders import SSEDecoder
 
 from tui.core import limits as L
 from tui.core.api import errors as E
+from tui.core.api import retry
 from tui.core.api.budget import OnWait, RequestBudget, Wait, backoff, budget_for, request_class, too_long
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
 from tui.core.api.capabilities import Capabilities, body_field_refused, capabilities_for, parameter_refused
@@ -55,6 +56,7 @@ BULK_TIMEOUT = 15  # the workspaces service caps ?timeout at 15 s so that the ga
 SECRET_READERS = ("superadmin", "super_admin", "super admin")  # platform roles that read every secret
 TEST_LIMIT = 30  # smoke tests (POST .../test/{automation}): 30 a minute per user (2026 docs)
 PROGRESS_RESERVE = 5  # event searches kept for completion checks when progress polling is optional
+EVENT_POLL_FACTOR, EVENT_POLL_CAP = 1.5, 5.0  # the pause between event searches grows, up to the cap
 RATE_RETRIES = 8  # 429s in a row before giving up (each waits the gateway's retryAfter)
 ERROR_BODY_MAX = 1024 * 1024  # an error answer is a short JSON document: read no more than this
 SSE_LINE_MAX = 16 * 1024 * 1024  # one line of a bulk push stream (a summary of thousands of ids fits)
@@ -253,11 +255,14 @@ class PrismeClient:
         self, method: str, path: str, *, deadline: float | None, archive: bool, **kwargs: Any
     ) -> httpx.Response:
         """One attempt within a total deadline (httpx's timeout is per read: a trickle never trips it),
-        its body read within ``max_json_mb`` (``max_body_mb`` for an ``archive``)."""
+        its body read within ``max_json_mb`` (``max_body_mb`` for an ``archive``). A GET whose connection
+        dropped is sent again within the same deadline (``retry.idempotent``); no other method is."""
         total = deadline or self.deadline
         try:
-            async with asyncio.timeout(total):
-                response = await self._send_once(method, path, self._body_limit(archive), **kwargs)
+            async with asyncio.timeout(total):  # retries of a dropped GET included
+                response = await retry.idempotent(
+                    method, lambda: self._send_once(method, path, self._body_limit(archive), **kwargs)
+                )
         except TimeoutError as exc:
             raise E.RequestTimeout(
                 f"{self.env_name}: {method} {path} did not complete within {total:g}s.",
@@ -907,17 +912,21 @@ class PrismeClient:
         self, workspace_id: str, event_type: str, after: str, match: Callable[[Event], bool] | None = None
     ) -> Event:
         """The late result of a ``{processing: true}`` answer: the first matching event after ``after``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.processing_wait
-        pause = self.poll_interval
-        while loop.time() < deadline:
+
+        async def first_match() -> Event | None:
             found = await self.events(workspace_id, types=[event_type], after_date=after, limit=20)
-            for event in found:
-                if match is None or match(event):
-                    return event
-            # Events are searchable 1 to 5 s late and cost from a 20-per-minute budget: back off.
-            await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
-            pause = min(pause * 1.5, 5.0)
+            return next((event for event in found if match is None or match(event)), None)
+
+        # Events are searchable 1 to 5 s late and cost from a 20-per-minute budget: back off.
+        event = await retry.poll(
+            first_match,
+            first=self.poll_interval,
+            factor=EVENT_POLL_FACTOR,
+            cap=EVENT_POLL_CAP,
+            seconds=self.processing_wait,
+        )
+        if event is not None:
+            return event
         raise E.StillProcessing(
             f"{self.env_name}: the server is still processing {workspace_id} after {self.processing_wait:g}s "
             f"and no {event_type} event arrived.",
@@ -1127,7 +1136,7 @@ class PrismeClient:
                 if kind == "completed":
                     return
             await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
-            pause = min(pause * 1.5, 5.0)  # late events, and a 20-per-minute search budget
+            pause = min(pause * EVENT_POLL_FACTOR, EVENT_POLL_CAP)  # late events, a 20-per-minute search budget
         raise E.BulkIncomplete(
             f"{self.env_name}: no {prefix}.completed event arrived within {self.processing_wait:g}s. "
             "The operation may still be running on the server; do not treat it as a success."
@@ -1175,7 +1184,7 @@ class PrismeClient:
             pause = self.poll_interval
             while not request.done():
                 await asyncio.wait({request}, timeout=pause)
-                pause = min(pause * 1.5, 5.0)
+                pause = min(pause * EVENT_POLL_FACTOR, EVENT_POLL_CAP)
                 if request.done() or self.budget.room("events") <= PROGRESS_RESERVE:
                     continue  # progress is optional: never spend what the completion check needs
                 async for event in self._new_events(types, started, seen, repository_id, group):

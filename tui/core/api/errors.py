@@ -11,9 +11,8 @@ from typing import Any
 
 
 class PrismeError(Exception):
-    """Base class. ``exit_code`` follows the CLI contract (2 usage, 3 auth, 4 network/server)."""
+    """Base class. The CLI maps each class to its exit code (tui/cli/exits.py): errors carry facts only."""
 
-    exit_code = 1
     kind = "error"
 
     def __init__(
@@ -56,7 +55,6 @@ class PrismeError(Exception):
 class UsageError(PrismeError):
     """Bad input caught before anything is sent (a version name, a missing group...)."""
 
-    exit_code = 2
     kind = "usage"
 
 
@@ -65,19 +63,14 @@ class InvalidVersionName(UsageError):
 
 
 class AuthenticationFailed(PrismeError):
-    exit_code = 3
     kind = "authentication"
 
 
 class PermissionDenied(PrismeError):
-    exit_code = 3
     kind = "forbidden"
 
 
 class NotFound(PrismeError):
-    # An unknown workspace, version, group or repository is a usage or configuration error (exit 2):
-    # exit 1 means "the sides differ" for diff, and a typo must not read as drift in CI.
-    exit_code = 2
     kind = "not_found"
 
 
@@ -106,21 +99,18 @@ class ArchiveTooLarge(PrismeError):
 class ArchiveRefused(PrismeError):
     """An archive that is unsafe or too large to read (a zip bomb, an entry named ``../x``)."""
 
-    exit_code = 4
     kind = "archive_refused"
 
 
 class YamlTooComplex(PrismeError):
     """A YAML file whose aliases expand beyond the limits (an alias bomb)."""
 
-    exit_code = 4
     kind = "yaml_too_complex"
 
 
 class ResponseTooLarge(PrismeError):
     """A response body beyond ``[limits] max_body_mb``: read no further."""
 
-    exit_code = 4
     kind = "too_large"
 
 
@@ -137,24 +127,20 @@ class InvalidVersion(BadRequest):
 class GitCredentials(PrismeError):
     """The server could not authenticate to the git repository: its credentials, not the user's role."""
 
-    exit_code = 3
     kind = "git_credentials"
 
 
 class RateLimited(PrismeError):
     """429 from the gateway, still refused after the retries: the request never reached the service."""
 
-    exit_code = 4
     kind = "rate_limited"
 
 
 class ServerError(PrismeError):
-    exit_code = 4
     kind = "server"
 
 
 class NetworkError(PrismeError):
-    exit_code = 4
     kind = "network"
 
 
@@ -173,14 +159,12 @@ class TLSFailure(NetworkError):
 class UnexpectedResponse(PrismeError):
     """The server answered 2xx with a body that is not the JSON the contract promises."""
 
-    exit_code = 4
     kind = "bad_response"
 
 
 class StillProcessing(PrismeError):
     """The server accepted the work but its result never arrived: never a success."""
 
-    exit_code = 4
     kind = "processing"
 
 
@@ -199,7 +183,6 @@ class StreamIdle(NetworkError):
 class BulkIncomplete(PrismeError):
     """A bulk stream ended without a completed summary, and the events did not recover it."""
 
-    exit_code = 4
     kind = "incomplete"
 
 
@@ -216,7 +199,6 @@ class Unsupported(PrismeError):
     """The instance does not offer this (an older generation: the route answered 404 "Route not found",
     405, or a query parameter was refused). ``capability`` names it (tui.core.api.capabilities)."""
 
-    exit_code = 4
     kind = "unsupported"
 
     def __init__(self, message: str, *, capability: str = "", **kw: Any) -> None:

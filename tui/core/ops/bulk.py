@@ -56,25 +56,6 @@ class BulkRun:
         )
 
 
-@dataclass
-class GroupEvents:
-    """Keeps one group's import events: the platform's event feed also holds the previous group's."""
-
-    group: str
-    members: set[str] | None = None  # the slugs its started event named
-
-    def accepts(self, event: BulkEvent) -> bool:
-        groups = event.payload.get("groups")
-        if event.kind in ("started", "completed") and isinstance(groups, list) and groups and self.group not in groups:
-            return False
-        if event.kind == "started":
-            named = event.payload.get("workspaces") or []
-            self.members = {str(w.get("slug")) for w in named if isinstance(w, dict)}
-        elif event.kind == "progress" and self.members is not None and event.slug:
-            return event.slug in self.members
-        return True
-
-
 async def validate_repository(client: PrismeClient, env: str, repository: str, *, write: bool) -> None:
     repos = await client.platform_repositories()
     if client.caps.missing("platform_repositories"):
@@ -249,12 +230,10 @@ async def bulk_import(
                         entry.details.setdefault("snapshots", []).extend(saved[0])
                         yield _notice(run, group, f"safety snapshots: {saved[1]}")
                     summary: BulkEvent | None = None
-                    own = GroupEvents(group)
+                    # Only this group's events: the client filters the platform's feed (``client._ours``).
                     async for event in client.bulk_import(
                         repository_id=repository, group=group, force_reimport=force_reimport, seen=seen
                     ):
-                        if not own.accepts(event):
-                            continue
                         if event.kind == "completed":
                             summary = event
                             run.summaries.append(event)

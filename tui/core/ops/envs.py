@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tui.core.ops.context import Context
 
 ADD, EDIT, REMOVE = "add", "edit", "remove"
-FIELDS = ("url", "tier", "protected", "read_only", "verify_tls", "ca_bundle", "timeout", "repositories")
+FIELDS = cfg.ENV_FLAGS  # what `env add/edit` and the app's form may set (declared in tui/core/config.py)
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,18 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tui.core.api import errors as E
+from tui.core.jsonshape import Exported, Shape
 
 if TYPE_CHECKING:
     from tui.core.api.client import PrismeClient
     from tui.core.ops.context import Context
 
-EXIT_NOT_UP = E.NetworkError.exit_code  # `status`: some environment is not up
-
 
 @dataclass(frozen=True)
-class Health:
+class Health(Exported):
+    """One environment's health; its JSON (`status --json`) is its fields and its state."""
+
+    JSON = Shape(computed=("state",), omit_none=("capabilities",))
     env: str
     reachable: bool
     token_valid: bool | None
@@ -51,21 +53,6 @@ class Health:
     def label(self) -> str:
         label = {"down": "DOWN", "auth": "TOKEN?", "no-token": "LOGIN", "degraded": "NOT READY", "up": "UP"}[self.state]
         return f"{label} (no readiness endpoint)" if self.state == "up" and not self.readiness_endpoint else label
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "env": self.env,
-            "state": self.state,
-            "reachable": self.reachable,
-            "tokenValid": self.token_valid,
-            "ready": self.ready,
-            "user": self.user,
-            "message": self.message,
-            "readinessEndpoint": self.readiness_endpoint,
-            "tokenSource": self.token_source or None,
-            "tokenExpires": self.token_expires,
-            **({"capabilities": self.capabilities} if self.capabilities is not None else {}),
-        }
 
 
 async def check(env: str, client: PrismeClient) -> Health:
@@ -168,8 +155,3 @@ async def check_all(ctx: Context, names: Iterable[str] | None = None, *, capabil
     with ``capabilities``, what each instance offers as well (``detect``)."""
     wanted = list(ctx.config.environments) if names is None else list(names)
     return list(await asyncio.gather(*(check_env(ctx, name, capabilities=capabilities) for name in wanted)))
-
-
-def exit_code(results: Iterable[Health]) -> int:
-    """0 when every environment is up, else 4 (as for a network error): `status` in a pipeline."""
-    return 0 if all(h.state == "up" for h in results) else EXIT_NOT_UP

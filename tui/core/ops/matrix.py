@@ -109,14 +109,6 @@ def _cell_json(cell: Cell) -> dict[str, object]:
     }
 
 
-def exit_code(matrix: Matrix) -> int:
-    """As `diff`: 1 when some content differs between neighbouring environments, 0 when none does;
-    4 when nothing differs but something could not be read (no drift cannot be promised)."""
-    if matrix.drifted:
-        return 1
-    return E.NetworkError.exit_code if matrix.errors else 0
-
-
 def content_digest(archive: bytes, ignore: Ignore | None = None) -> str:
     """The content's fingerprint, without what the platform rewrites on import (``tui.core.ignore``)."""
     return Digests(ignore).of(archive)

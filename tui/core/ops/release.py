@@ -22,6 +22,7 @@ import yaml
 from tui.core import gitwrite, paths
 from tui.core.api import errors as E
 from tui.core.gitsource import GitHistory, _git
+from tui.core.jsonshape import Exported, Shape
 from tui.core.ops.context import Context
 from tui.core.ops.plan import read_repository
 
@@ -244,14 +245,13 @@ def get(ctx: Context, name: str, repository: str | None = None) -> Release:
 
 # ------------------------------------------------------------------------------------------- compare
 @dataclass(frozen=True)
-class Difference:
+class Difference(Exported):
+    JSON = Shape(rename={"old": "from", "new": "to"})
+
     workspace: str
     old: str | None
     new: str | None
     state: str  # added | removed | changed | drifted
-
-    def to_json(self) -> dict[str, Any]:
-        return {"workspace": self.workspace, "from": self.old, "to": self.new, "state": self.state}
 
 
 def diff(old: dict[str, str | None], new: dict[str, str | None]) -> list[Difference]:

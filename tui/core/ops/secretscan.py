@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.core.api import errors as E
+from tui.core.jsonshape import Exported
 from tui.core.ops.context import Context
 
 if TYPE_CHECKING:
@@ -49,23 +50,15 @@ _PRAGMA = re.compile(rb"pragma:( ?)(allowlist|whitelist)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Exported):
+    """A possible secret (its value never kept: masked); its JSON is its fields."""
+
     workspace: str
     file: str
     line: int
     rule: str
     masked: str
     fingerprint: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "workspace": self.workspace,
-            "file": self.file,
-            "line": self.line,
-            "rule": self.rule,
-            "masked": self.masked,
-            "fingerprint": self.fingerprint,
-        }
 
     def __str__(self) -> str:
         return f"{self.workspace}/{self.file}:{self.line}: {self.rule} {self.masked} (fingerprint {self.fingerprint})"

@@ -17,17 +17,19 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tui.core import paths
 from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
+from tui.core.jsonshape import Exported
 from tui.core.ops.context import Context
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Exported):
+    """A safety snapshot; its JSON (`snapshots list --json`) is its fields."""
+
     id: str
     env: str
     slug: str
@@ -43,20 +45,6 @@ class Snapshot:
     def clean_version(self) -> str | None:
         """The version the workspace exactly was when the snapshot was taken, if it was one (not dirty)."""
         return self.live_version if self.dirty is False else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "env": self.env,
-            "slug": self.slug,
-            "time": self.time,
-            "liveVersion": self.live_version,
-            "action": self.action,
-            "size": self.size,
-            "archive": str(self.archive),
-            "dirty": self.dirty,
-            "repository": self.repository,
-        }
 
 
 def _live_repository(ws: Workspace) -> str | None:

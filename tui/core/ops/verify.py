@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tui.core.api import errors as E
+from tui.core.api import retry
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Event, PullResult, PushInfo, Workspace
 
 BUSY_LOCKS = ("pull_in_progress", "push_in_progress", "import_in_progress", "bulk_in_progress")
 FIRST_PAUSE = 0.5
 MAX_PAUSE = 5.0
+PAUSE_FACTOR = 1.6  # each read of the workspace or its events waits longer than the last, up to MAX_PAUSE
 EVENT_RESERVE = 2  # event searches left for others (the TUI's history, the activity screen)
 # A pull that looks done is read once more after this pause: a second pull queued behind ours (two
 # operators rolling back at once) shows by then, and then ours is not reported as the final state.
@@ -141,7 +143,7 @@ async def settle_pull(
         if on_wait is not None and loop.time() - start >= 2 * FIRST_PAUSE:
             on_wait(f"waiting for {ws.slug} to report {version}: {describe(current)}")
         await asyncio.sleep(pause)
-        pause = min(pause * 1.6, MAX_PAUSE)
+        pause = min(pause * PAUSE_FACTOR, MAX_PAUSE)
     return Settled(False, current, describe(current), waited=loop.time() - start)
 
 
@@ -151,16 +153,15 @@ async def import_report(
     """The workspaces.imported event of a pull already confirmed from state, waited for (events are
     searchable seconds late): after a 408 it is the only place the pull's per-file ``errors`` (a
     SlugAlreadyInUse) can be read. None when it is not searchable by ``deadline`` or the budget is low."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    pause = FIRST_PAUSE
     wanted = None if version == "latest" else version
-    while True:
-        event = await _imported_event(client, workspace_id, wanted, since)
-        if event is not None or loop.time() + pause > end or client.budget.room("events") <= EVENT_RESERVE:
-            return event
-        await asyncio.sleep(pause)
-        pause = min(pause * 1.6, MAX_PAUSE)
+    return await retry.poll(
+        lambda: _imported_event(client, workspace_id, wanted, since),
+        first=FIRST_PAUSE,
+        factor=PAUSE_FACTOR,
+        cap=MAX_PAUSE,
+        seconds=deadline,
+        worth_it=lambda: client.budget.room("events") > EVENT_RESERVE,
+    )
 
 
 async def _imported_event(client: PrismeClient, workspace_id: str, version: str | None, since: str) -> Event | None:
