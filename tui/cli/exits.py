@@ -17,7 +17,7 @@ def code_for(error: BaseException) -> int:
     """The exit code of a command that ended with ``error``: a PrismeError carries its own (2 usage,
     3 auth, 4 network or server); Ctrl-C is 130, a reader gone 141; anything else (a local file that
     cannot be written, a bug) is 1."""
-    from tui.core.api.errors import PrismeError
+    from tui.core.errors import PrismeError
 
     if isinstance(error, PrismeError):
         return int(error.exit_code)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.core.api.errors import UsageError
+from tui.core.errors import UsageError
 from tui.core.limits import LIMIT_KEYS
 from tui.core.secrets import env_var_name
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tui.core import errors as E
 from tui.core import paths
-from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
 from tui.core.ops.context import Context
