@@ -20,7 +20,6 @@ from conftest import platform_config, set_faults, settle_tolerant
 from textual.widgets import Button, Input, SelectionList
 
 from tui.app.app import PrismeDeployApp
-from tui.app.messages import BulkUpdate
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.modals import ActionModal
@@ -535,7 +534,7 @@ def test_snapshot_bulk_push_in_progress(frozen: tuple[dict, Path], snap_compare:
 
     async def before(pilot: object) -> None:
         await settle(pilot)
-        pilot.app.post_message(BulkUpdate("dev", events))  # type: ignore[attr-defined]
+        pilot.app.runner.queue("dev", events)  # type: ignore[attr-defined]
         await pilot.pause(0.3)  # type: ignore[attr-defined]
 
     assert snap_compare(
@@ -609,13 +608,9 @@ async def test_platform_activity_shows_a_failed_startup_import(demo_template: Pa
 
 async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
     from tui.core.api.bulk import BulkEvent
-    from tui.core.api.errors import PrismeError
+    from tui.core.errors import PrismeError
 
     bursts: list[list[str]] = []
-
-    class Recording(PrismeDeployApp):
-        def on_bulk_update(self, message: BulkUpdate) -> None:  # runs before the app's own handler
-            bursts.append([e.slug for e in message.events])
 
     def progress(slug: str) -> BulkEvent:
         return BulkEvent("progress", {"workspaceSlug": slug, "status": "pushed", "current": 1, "total": 5})
@@ -627,8 +622,15 @@ async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
         yield progress("c")
         raise PrismeError("stream dropped")
 
-    app = Recording(Context.create(cfg.Config(), use_keyring=False))
+    app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
     async with app.run_test(size=(120, 40)) as pilot:
+        queue = app.runner.queue
+
+        def recording(env: str, events: list[BulkEvent]) -> None:  # each hand-over, then the runner's buffer
+            bursts.append([e.slug for e in events])
+            queue(env, events)
+
+        app.runner.queue = recording  # type: ignore[method-assign]
         with pytest.raises(PrismeError):
             await app.runner.relay("dev", stream())  # type: ignore[arg-type]
         await pilot.pause(0.2)
@@ -694,14 +696,19 @@ def drawn(widget: Any) -> str:
 
 
 async def test_a_result_arriving_while_the_app_closes_is_dropped() -> None:
-    from tui.app.messages import HealthChecked
     from tui.core.ops.health import Health
 
+    received: list[str] = []
     app = PrismeDeployApp(Context.create(cfg.Config(), use_keyring=False))
-    async with app.run_test(size=(80, 24)):
-        pass
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.hand(received.append, "while open")
+        await pilot.pause()
+        assert received == ["while open"]  # handed over on the message loop
     assert not app.screen_stack
-    app.on_health_checked(HealthChecked(Health("dev", True, True, True)))  # no IndexError from a gone screen
+    health = Health("dev", True, True, True)
+    await app.deliver(lambda: app.main.on_health(health))  # no IndexError from a gone screen
+    await app.deliver(received.append, "after")
+    assert received == ["while open"]
 
 
 async def test_n_opens_the_add_environment_dialog() -> None:

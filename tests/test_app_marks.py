@@ -9,6 +9,7 @@ import pytest
 from conftest import settle_tolerant
 from test_app import log_text, make_app
 
+from tui.app.screens.activity import TableScreen
 from tui.app.screens.modals import ActionModal
 from tui.core.ops import snapshots
 from tui.sandbox.runner import Running
@@ -72,7 +73,12 @@ async def test_space_marks_and_one_confirmation_snapshots_every_marked_workspace
         assert str(table.get_cell("securechat", "slug")) == "● securechat"  # type: ignore[attr-defined]
         assert str(table.get_cell("ai-store", "slug")) == "ai-store"  # type: ignore[attr-defined]
         assert "marked 2" in str(table.border_subtitle)
-        await pilot.press("S")
+        await pilot.press("S")  # S has one meaning: the snapshot list, marks or not (issue 27)
+        await settle_tolerant(pilot)
+        assert isinstance(app.screen, TableScreen)
+        await pilot.press("escape")
+        await settle_tolerant(pilot)
+        await pilot.press("s")
         await settle_tolerant(pilot)
         modal = app.screen
         assert isinstance(modal, ActionModal)
@@ -83,6 +89,27 @@ async def test_space_marks_and_one_confirmation_snapshots_every_marked_workspace
         taken = {s.slug for s in snapshots.SnapshotStore.for_context(app.ctx).list("prod")}
         assert taken == {"securechat", "doc-search"}
         assert "2/2 done" in log_text(app)
+
+
+@pytest.mark.usefixtures("a_reason")
+async def test_s_with_nothing_marked_snapshots_the_selected_workspace(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    app = make_app(platform, root_of)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle_tolerant(pilot)
+        await choose(pilot, app, "doc-search")
+        await pilot.press("s")
+        await settle_tolerant(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal)
+        assert [line.strip() for line in modal.summary_lines[1:]] == ["• doc-search"]
+        assert "marked" not in modal.summary_lines[0]
+        await pilot.click("#confirm")
+        await settle_tolerant(pilot)
+        taken = {s.slug for s in snapshots.SnapshotStore.for_context(app.ctx).list("prod")}
+        assert taken == {"doc-search"}
+        assert "Snapshot 1: 1/1 done" in log_text(app)
 
 
 async def test_marked_pull_and_diff_apply_to_every_marked_workspace(

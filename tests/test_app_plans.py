@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import set_faults
@@ -206,7 +207,7 @@ async def test_the_releases_view_shows_where_a_release_runs_and_a_rollout_stops_
 
 
 def test_a_release_cell_says_deployed_drifted_partial_absent_or_empty() -> None:
-    from tui.app.releases import state_of
+    from tui.core.ops.release_matrix import state_of
 
     two = release.Release("r", {"a": "v1", "b": "v1"})
     assert state_of(two, []) == "deployed"
@@ -220,10 +221,20 @@ def test_a_release_cell_says_deployed_drifted_partial_absent_or_empty() -> None:
 
 
 async def test_a_plain_rollback_from_the_app_is_logged_at_risk_and_a_restart_undoes_it(
-    prod_with_startup_import: tuple[dict[str, Running], Path],
+    prod_with_startup_import: tuple[dict[str, Running], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tui.core.ops import sticky
+
     instances, root = prod_with_startup_import
     prod = instances["prod"]
+    computed: list[str] = []
+    restart_risk = sticky.restart_risk
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        computed.append(str(kwargs.get("after")))
+        return await restart_risk(*args, **kwargs)
+
+    monkeypatch.setattr(sticky, "restart_risk", counted)
     app = make_app(instances, root, env="prod")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -237,6 +248,7 @@ async def test_a_plain_rollback_from_the_app_is_logged_at_risk_and_a_restart_und
         log = log_text(app)
         assert "OK   Rollback knowledge-base" in log, log
         assert "AT RISK: the next restart of prod re-imports v1.2.0 over v1.1.0" in log, log
+        assert computed == ["v1.1.0"]  # once, for the dialog; the log after the run says the same (issue 27)
     assert server_ws(prod, "knowledge-base")["lastPull"]["version"] == "v1.1.0"
     admin(prod, "POST", "/sandbox/startup-import", json={})
     wait_for_runs(prod, 6)

@@ -14,13 +14,13 @@ from test_app import log_text, settle
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
 from tui.app.app import PrismeDeployApp
-from tui.app.controllers.operations import PullRequest
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal
 from tui.app.screens.parity import ParityScreen
 from tui.core import config as cfg
 from tui.core.api.client import PrismeClient
 from tui.core.ops.context import Context
+from tui.core.ops.requests import RollbackRequest
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running
 
@@ -45,7 +45,7 @@ async def test_a_change_in_a_freeze_window_is_refused_with_its_end(platform: dic
     app = make_app(platform, root_of, 'freeze = ["2020-01-01/2099-12-31 Europe/Paris"]')
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.operations.run_pull(PullRequest("prod", "doc-search", "v1.0.0", "release", True, "rollback"))
+        app.operations.run_pull(RollbackRequest(env="prod", slug="doc-search", version="v1.0.0", repository="release"))
         await settle(pilot)
         text = log_text(app)
         assert "FAIL rollback doc-search to v1.0.0: prod is frozen until" in text

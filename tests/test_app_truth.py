@@ -14,12 +14,12 @@ from test_app import bulk_push, log_text, make_app, roll_back, settle
 from textual import events
 from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList
 
-from tui.app.controllers.operations import PullRequest
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal
 from tui.app.widgets.virtual_table import VirtualTable
 from tui.core.api.client import PrismeClient
+from tui.core.ops.requests import RollbackRequest
 from tui.sandbox.runner import Running
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ async def test_undo_of_a_rollback_from_a_clean_version_pulls_it_again(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         # no key pulls one given version (l pulls the latest): the hook
-        app.operations.run_pull(PullRequest("prod", "support-bot", "v1.1.0", "release", True, "pull"))
+        app.operations.run_pull(RollbackRequest(env="prod", slug="support-bot", version="v1.1.0", repository="release"))
         await settle(pilot)
         await roll_back(pilot, app, "support-bot", "v1.0.0")
         await settle(pilot)

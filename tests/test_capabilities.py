@@ -13,7 +13,7 @@ import pytest
 from conftest import fresh_token
 
 from tui.cli.main import main
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.capabilities import (
     Capabilities,
     capabilities_for,

@@ -13,7 +13,7 @@ import pytest
 from conftest import set_faults
 
 from tui.cli import exits
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Event
 from tui.sandbox.runner import Running

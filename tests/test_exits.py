@@ -9,7 +9,7 @@ import pytest
 
 from tui.cli import exits
 from tui.cli.exits import Exit
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.config import ConfigError
 from tui.core.ops.health import Health
 from tui.core.ops.matrix import Matrix

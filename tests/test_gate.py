@@ -4,6 +4,7 @@ nothing, so an operation that got past its gate would fail on the network instea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 import pytest
 
 from tui.core import config as cfg
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.diff import diff_files
 from tui.core.ops import actions, bulk, gate, promote, sticky
 from tui.core.ops.compare import Ref
 from tui.core.ops.context import Busy, Context, ReadOnly
+from tui.core.ops.requests import Request
 from tui.core.rails import Frozen, ReasonRequired
 
 NOWHERE = "http://127.0.0.1:9"  # discard port: nothing answers
@@ -29,14 +31,12 @@ def context(monkeypatch: pytest.MonkeyPatch, **prod: str) -> Context:
     )
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN_PROD", "at:gate-test-token-0123456789")
     monkeypatch.setenv("PRISME_DEPLOY_TOKEN_DEV", "at:gate-test-token-0123456789")
-    monkeypatch.delenv("PRISME_DEPLOY_REASON", raising=False)
-    ctx = Context.create(cfg.parse(text), use_keyring=False)
-    ctx.set_reason("CHG-1")
-    return ctx
+    monkeypatch.setenv("PRISME_DEPLOY_REASON", "CHG-1")  # the run's default reason (a request without one)
+    return Context.create(cfg.parse(text), use_keyring=False)
 
 
-async def _pull(ctx: Context) -> Any:
-    return await actions.pull(ctx, "prod", "support-bot", version="v1", repository="release")
+async def _pull(ctx: Context, request: Request | None = None) -> Any:
+    return await actions.pull(ctx, "prod", "support-bot", version="v1", repository="release", request=request)
 
 
 async def _bulk_import(ctx: Context) -> Any:
@@ -92,7 +92,7 @@ async def test_the_core_operation_refuses_a_read_only_environment(op: str, monke
 @pytest.mark.parametrize("op", list(OPERATIONS))
 async def test_the_core_operation_refuses_without_a_required_reason(op: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = context(monkeypatch)
-    ctx.set_reason(None)
+    monkeypatch.delenv("PRISME_DEPLOY_REASON")  # and the operation is given none
     with pytest.raises(ReasonRequired, match="prod requires a reason"):
         await OPERATIONS[op](ctx)
 
@@ -101,11 +101,35 @@ async def test_a_broken_glass_lets_the_change_through_the_window_and_is_noted_fo
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ctx = context(monkeypatch, freeze='["2020-01-01/2099-12-31"]')
-    ctx.set_reason(None, "INC-9 outage")
+    glass = Request(reason=None, break_glass="INC-9 outage")
     with pytest.raises(E.PrismeError) as failed:  # past the gate: the address listens to nothing
-        await _pull(ctx)
+        await _pull(ctx, glass)
     assert not isinstance(failed.value, (Frozen, ReasonRequired, Busy, ReadOnly))
-    assert ctx.audit.break_glass == {"prod": "INC-9 outage"}
+    assert ctx.audit.stamps == {} and not ctx.running  # nothing left behind for the next operation
+    with ctx.operation("prod", "pull support-bot", request=glass), ctx.audit.record("pull", "prod"):
+        pass
+    with ctx.operation("dev", "pull support-bot", request=glass), ctx.audit.record("pull", "dev"):
+        pass  # dev is not frozen: the glass let nothing in there
+    by_env = {e["env"]: e for e in ctx.audit.read()}
+    assert by_env["prod"]["breakGlass"] == "INC-9 outage" and "breakGlass" not in by_env["dev"]
+
+
+async def test_two_operations_at_once_keep_their_own_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 27: the reason travels with the request; two changes running together never swap reasons."""
+    ctx = context(monkeypatch)
+    opened = asyncio.Event()
+
+    async def change(env: str, reason: str, first: bool) -> None:
+        with ctx.operation(env, f"pull on {env}", request=Request(reason=reason)):
+            if first:
+                await opened.wait()  # the second operation starts, with its reason, while this one runs
+            else:
+                opened.set()
+            with ctx.audit.record("pull", env):
+                await asyncio.sleep(0)
+
+    await asyncio.gather(change("prod", "CHG-prod", True), change("dev", "CHG-dev", False))
+    assert {e["env"]: e["reason"] for e in ctx.audit.read()} == {"prod": "CHG-prod", "dev": "CHG-dev"}
 
 
 def test_a_multi_environment_decision_names_every_refusal_and_the_way_through(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +145,7 @@ def test_a_multi_environment_decision_names_every_refusal_and_the_way_through(mo
     assert glass.allowed and glass.glass == ("prod",)
     monday = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     assert gate.decide(ctx, gate.operation(ctx, "rollout of r1", ["dev", "prod"]), now=monday).allowed
-    ctx.set_reason(None)
+    monkeypatch.delenv("PRISME_DEPLOY_REASON")
     ctx.read_only = True
     ctx.running["dev"] = "pull"
     every = gate.decide(ctx, gate.operation(ctx, "x", ["dev", "prod"]), now=friday)
@@ -134,7 +158,7 @@ def test_a_dry_run_passes_a_freeze_window_and_a_missing_reason_but_not_a_busy_en
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ctx = context(monkeypatch, freeze='["2020-01-01/2099-12-31"]')
-    ctx.set_reason(None)
+    monkeypatch.delenv("PRISME_DEPLOY_REASON")
     assert gate.decide(ctx, gate.operation(ctx, "bulk push", ["prod"], dry_run=True)).allowed
     ctx.running["prod"] = "pull"
     assert [r.rule for r in gate.decide(ctx, gate.operation(ctx, "bulk push", ["prod"], dry_run=True)).refusals] == [

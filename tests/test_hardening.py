@@ -20,8 +20,8 @@ from conftest import set_faults
 
 from tui.cli.main import main
 from tui.core import config as cfg
+from tui.core import errors as E
 from tui.core import limits
-from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import validate_version_name
 from tui.core.archive import read_entries

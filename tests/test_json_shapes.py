@@ -11,7 +11,7 @@ import pytest
 
 from tui.cli import exporters
 from tui.cli.output import Printer
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.bulk import BulkEvent, BulkTally
 from tui.core.api.models import Event, PullResult, Version, Workspace
 from tui.core.audit import AuditEntry

@@ -10,12 +10,13 @@ import pytest
 
 from tui.cli import exits
 from tui.core import config as cfg
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.bulk import BulkEvent, BulkTally
 from tui.core.api.models import Event, Repository, Workspace
 from tui.core.ops import confirm, envs, filter, format, health, matrix, routing
 from tui.core.ops.bulk import BulkRun
 from tui.core.ops.context import Context, ReadOnly
+from tui.core.ops.requests import Request
 from tui.core.rails import Frozen, ReasonRequired
 
 CONFIG = """
@@ -155,8 +156,7 @@ def test_confirmation_rule_protected_reason_read_only_and_freeze(monkeypatch: py
         prod.check("bo")
     with pytest.raises(ReasonRequired):  # the CLI refuses before asking anyone to type
         confirm.guard(ctx, "prod", "bot", "Push bot")
-    ctx.set_reason("TICKET-1")
-    assert confirm.guard(ctx, "prod", "bot", "Push bot").typed == "bot"
+    assert confirm.guard(ctx, "prod", "bot", "Push bot", Request(reason="TICKET-1")).typed == "bot"
     assert confirm.rule(ctx, "dev", "dev", "Remove dev", always_type=True).typed == "dev"
     ctx.read_only = True
     with pytest.raises(ReadOnly):

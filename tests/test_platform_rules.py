@@ -16,7 +16,7 @@ import pytest
 
 from tui.cli import exits
 from tui.cli.output import Printer
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.budget import RequestBudget, Wait, request_class
 from tui.core.api.classify import classify, retry_after
 from tui.core.api.client import PrismeClient

@@ -10,8 +10,8 @@ import pytest
 
 from tui.cli.main import main
 from tui.core import config as cfg
+from tui.core import errors as E
 from tui.core import freeze
-from tui.core.api import errors as E
 from tui.core.rails import clean_reason, with_reason
 
 

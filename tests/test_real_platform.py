@@ -17,7 +17,7 @@ import pytest
 
 from tui.cli.main import main
 from tui.core import config as cfg
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.budget import RequestBudget, Wait
 from tui.core.api.client import PrismeClient
 from tui.core.ops import actions, history

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.config import RepoSource
 from tui.core.ops.sticky import publish_revert
 

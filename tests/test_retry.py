@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api import retry
 from tui.core.api.client import PrismeClient
 

@@ -357,6 +357,7 @@ def test_the_core_rollout_refuses_a_busy_read_only_or_reason_less_fleet_before_t
 
     from tui.core.ops import rollout
     from tui.core.ops.context import Busy, ReadOnly
+    from tui.core.ops.requests import Request
     from tui.core.rails import ReasonRequired
 
     assert cli(capsys, "release", "snapshot", "--from-repository", "--name", "r7")[0] == 0
@@ -366,11 +367,10 @@ def test_the_core_rollout_refuses_a_busy_read_only_or_reason_less_fleet_before_t
         ctx.running["prod-us"] = "bulk push"  # the last environment: refused before the first is touched
     elif condition == "read_only":
         ctx.read_only = True
-    else:
-        ctx.set_reason(None)
     steps: list[dict[str, Any]] = []
+    reason = None if condition == "no_reason" else "CHG-7"  # the request's own: no run-wide default
     with pytest.raises(expected):
-        asyncio.run(rollout.run(ctx, "r7", groups=["base1"], notify=steps.append))
+        asyncio.run(rollout.run(ctx, "r7", groups=["base1"], notify=steps.append, request=Request(reason=reason)))
     assert steps == []  # no plan, no import, nowhere
 
 

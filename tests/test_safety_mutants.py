@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.bulk import BulkEvent
 from tui.core.api.capabilities import Capabilities
 from tui.core.api.client import _ours
 from tui.core.api.models import Event, PullResult, Workspace
 from tui.core.ops import bulk, verify
+from tui.core.ops.requests import Request
 from tui.core.ops.verify import settle_pull
 
 SINCE = "2026-12-06T10:00:00.000Z"
@@ -449,11 +450,11 @@ def test_guard_refuses_what_the_rails_refuse_before_asking() -> None:
         confirm.guard(context(), "frozen", "shop", "pull shop")
     with pytest.raises(rails.ReasonRequired):
         confirm.guard(context(), "prod", "shop", "pull shop")
-    ok = confirm.guard(context(reason="CHG-1"), "prod", "shop", "pull shop")
+    ok = confirm.guard(context(), "prod", "shop", "pull shop", Request(reason="CHG-1"))
     assert ok.typed == "shop" and ok.what == "pull shop"
     with pytest.raises(rails.Frozen, match="pull shop"):
         confirm.guard(context(), "frozen", "shop", "pull shop")
-    glass = confirm.guard(context(break_glass="INC-7"), "frozen", "shop", "pull shop")
+    glass = confirm.guard(context(), "frozen", "shop", "pull shop", Request(reason=None, break_glass="INC-7"))
     assert glass.frozen is not None
 
 
@@ -612,7 +613,7 @@ async def test_the_last_failing_group_stops_without_a_notice(monkeypatch: pytest
 
 
 async def test_a_group_without_summary_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.core.api import errors as E
+    from tui.core import errors as E
 
     # The client hands over only this group's events (``client._ours``, tested above): none completed it.
     started = BulkEvent("started", {"groups": ["base"], "workspaces": [{"slug": "shop"}]}, "import")  # type: ignore[arg-type]
@@ -639,7 +640,7 @@ async def test_a_clean_import_passes_every_group(monkeypatch: pytest.MonkeyPatch
 
 
 async def test_a_bulk_import_names_its_groups_and_reads_its_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.core.api import errors as E
+    from tui.core import errors as E
 
     client = BulkClient({})
     with pytest.raises(
@@ -719,7 +720,7 @@ async def test_a_group_the_configuration_lacks_is_asked_of_the_platform(monkeypa
 
 
 async def test_members_nobody_can_tell_are_all_saved(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.core.api import errors as E
+    from tui.core import errors as E
     from tui.core.ops import snapshots
 
     class Refusing(BulkClient):
@@ -793,7 +794,7 @@ async def test_a_bulk_push_that_skipped_a_locked_workspace_is_not_done(monkeypat
 
 
 async def test_a_bulk_push_is_scanned_journaled_and_fails_on_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.core.api import errors as E
+    from tui.core import errors as E
     from tui.core.ops import secretscan
 
     scanned: list[Any] = []
@@ -813,9 +814,11 @@ async def test_a_bulk_push_is_scanned_journaled_and_fails_on_a_failure(monkeypat
     )
     client = BulkClient({"push": [notice, chatty, done]}, members=["shop", "clean"])
     ctx = bulk_context(client, monkeypatch)
-    ctx.reason = "CHG-9"
     run = bulk.BulkRun("dev", "bulk-push")
-    pushed = bulk.bulk_push(ctx, "dev", repository="release", groups=["base"], name="v1", description="d", run=run)
+    why = Request(reason="CHG-9")
+    pushed = bulk.bulk_push(
+        ctx, "dev", repository="release", groups=["base"], name="v1", description="d", run=run, request=why
+    )
     seen = []
     async for event in pushed:
         assert ctx.running.get("dev") == "bulk push"  # busy meanwhile
@@ -863,8 +866,8 @@ async def test_a_bulk_push_is_scanned_journaled_and_fails_on_a_failure(monkeypat
 
 
 async def test_a_clean_push_is_ok_and_a_dry_run_passes_a_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.core import errors as E
     from tui.core import rails
-    from tui.core.api import errors as E
 
     done = BulkEvent("completed", {"pushedWorkspaceIds": ["a"], "errors": []}, "push")  # type: ignore[arg-type]
     client = BulkClient({"push": [done]})
@@ -1053,7 +1056,9 @@ class Stages:
             self.calls.append(f"snapshot {env}")
             return type("R", (), {"workspaces": {"shop": "v1"}})()
 
-        async def run_import(ctx: Any, env: str, *, repository: str, groups: list[str], run: Any) -> Any:
+        async def run_import(
+            ctx: Any, env: str, *, repository: str, groups: list[str], run: Any, request: Any = None
+        ) -> Any:
             assert isinstance(ctx, Context) and (repository, tuple(groups)) == ("release", self.groups)
             assert (run.env, run.operation) == (env, "bulk-import")
             self.calls.append(f"import {env}")

@@ -20,8 +20,8 @@ from hostile_server import (  # noqa: F401  (fixtures)
 )
 
 from tui.cli.main import main
+from tui.core import errors as E
 from tui.core import limits
-from tui.core.api import errors as E
 from tui.core.api.bulk import BulkEvent
 from tui.core.api.client import PrismeClient
 

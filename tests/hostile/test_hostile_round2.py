@@ -19,8 +19,8 @@ from hostile_server import (  # noqa: F401  (fixtures)
 
 from tui.cli import exits
 from tui.cli.main import main
+from tui.core import errors as E
 from tui.core.api import budget as B
-from tui.core.api import errors as E
 from tui.core.api.budget import RequestBudget, Wait
 from tui.core.api.client import PrismeClient
 

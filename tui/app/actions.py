@@ -111,8 +111,11 @@ MAIN: tuple[Action, ...] = (
     _main("refresh", "ctrl+r", "refresh", "Refresh", "Reload health, workspaces and versions", "status", NAV),
     _main("releases", "R", "releases", "Releases", "Releases × environments; enter rolls one out", "release list",
         VIEWS, show=False),
-    _main("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment", "snapshots list",
-        VIEWS, show=False),
+    _main("snapshots", "S", "snapshots", "Snapshots", "Safety snapshots of this environment (always the list)",
+        "snapshots list", VIEWS, show=False),
+    _main("snapshot", "s", "snapshot", "Snapshot", "Take a safety snapshot of the selected workspace, or of every "
+        "marked one", None, OPS, show=False, no_cli="UI only: the CLI snapshots before every overwrite by "
+        "itself (snapshots list, show, restore)"),
     _main("platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform",
         "events", VIEWS, show=False),
     _main("audit", "ctrl+j", "audit", "Audit", "The local audit journal", "audit", VIEWS, show=False),

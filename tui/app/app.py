@@ -1,15 +1,17 @@
 """The prisme-deploy app: the context, the keymap, the palette, the health timer and one OperationRunner.
 
 The panes, focus and selection are the MainScreen's (``main_screen.py``); each feature's dialogs and
-workers are a controller's (``controllers/``), made on first use. Workers never touch widgets: they post
-messages, which the handlers here pass to whoever owns the state. Long-lived operations run on the App
-(worker groups ``op`` and ``bulk:<env>``), so leaving a view or closing a dialog never cancels them.
+workers are a controller's (``controllers/``), made on first use. Workers never touch widgets: they hand
+their result to whoever asked (``hand``: the dialog, screen, pane or runner), which runs it on the message
+loop, in order. Messages remain for what a widget posts upward (a filter edit, a token asked for, the drift
+matrix's requests): the few handlers here. Long-lived operations run on the App (worker groups ``op`` and
+``bulk:<env>``), so leaving a view or closing a dialog never cancels them.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
+import inspect
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
@@ -27,7 +29,6 @@ from tui.app import themes
 from tui.app.main_screen import APP_ACTIONS, MainScreen
 from tui.app.palette import ActionPalette
 from tui.app.runner import OperationRunner
-from tui.core.api import errors as E
 from tui.core.ops import health
 from tui.core.ops.context import Context
 from tui.core.secrets import redact
@@ -49,17 +50,6 @@ if TYPE_CHECKING:
 
 
 TOAST_S, TOAST_ALERT_S = 3.0, 6.0  # seconds a notification stays: information, warning or error
-
-
-def while_open(handler: Callable[..., None]) -> Callable[..., None]:
-    """A worker's result can arrive while the app is closing, its screens already gone: drop it then."""
-
-    @functools.wraps(handler)
-    def handle(self: PrismeDeployApp, *args: Any) -> None:
-        if self.screen_stack:
-            handler(self, *args)
-
-    return handle
 
 
 class PrismeDeployApp(App[int]):
@@ -88,10 +78,10 @@ class PrismeDeployApp(App[int]):
         self.initial_env = initial_env
         self.last_undo: str | None = None  # the safety snapshot U restores
         self.runner = OperationRunner(self)
-        # Workers wait for the gateway's rate limits inside the client: they post, the log shows it.
-        ctx.on_wait = lambda wait: self.post_message(M.RateWait(wait))
+        # Workers wait for the gateway's rate limits inside the client: the runner shows it in the log.
+        ctx.on_wait = lambda wait: self.hand(self.runner.rate_wait, wait)
         # A failed notification is said, from its sender thread, and never fails the operation.
-        ctx.notifier.on_failure = lambda text: self.call_from_thread(self.notify, text, severity="warning")
+        ctx.notifier.on_failure = lambda text: self.hand(lambda: self.notify(text, severity="warning"))
         if ctx.config.keymap:
             self.set_keymap(ctx.config.keymap)
         for theme in themes.THEMES:
@@ -125,6 +115,20 @@ class PrismeDeployApp(App[int]):
         event.stop()
         if hasattr(top, "on_typed_ahead"):
             top.post_message(M.TypedAhead(event.key, event.character))
+
+    # ------------------------------------------------------------------ results: handed to their owner
+    def hand(self, receiver: Callable[..., Any], *args: Any) -> None:
+        """A worker's result to whoever asked for it (a dialog's ``fill``, a controller's ``ready``, the
+        runner's ``finished``): run on the message loop after everything posted before it, never inside
+        the worker (workers never touch widgets). ``receiver`` may be async."""
+        self.call_later(self.deliver, receiver, *args)
+
+    async def deliver(self, receiver: Callable[..., Any], *args: Any) -> None:
+        if not self.screen_stack:
+            return  # arrived while the app closes, its screens already gone: dropped
+        result = receiver(*args)
+        if inspect.isawaitable(result):
+            await result
 
     # ------------------------------------------------------------------ the screen and the session
     def get_default_screen(self) -> Screen[Any]:
@@ -212,58 +216,12 @@ class PrismeDeployApp(App[int]):
     @work(group="health", exclusive=True, exit_on_error=False)
     async def refresh_health(self) -> None:
         for name in list(self.ctx.config.environments):  # one after another: each shows as it is known
-            self.post_message(M.HealthChecked(await health.check_env(self.ctx, name)))
+            found = await health.check_env(self.ctx, name)
+            self.hand(lambda found=found: self.main.on_health(found))
 
-    @while_open
-    def on_health_checked(self, message: M.HealthChecked) -> None:
-        self.main.on_health(message.health)
-
-    # ------------------------------------------------------------------ results: passed to their owner
-    @while_open
-    def on_api_failed(self, message: M.ApiFailed) -> None:
-        error = message.error
-        text = str(error) if isinstance(error, E.PrismeError) else f"{type(error).__name__}: {error}"
-        text = redact(text, self.ctx.tokens.known_tokens())
-        self.log_pane.add(f"FAIL {message.title}: {text}")
-        self.notify(text, title=message.title, severity="error", timeout=10)
-
-    @while_open
+    # ------------------------------------------------------------------ what widgets post upward
     def on_need_token(self, message: M.NeedToken) -> None:
         self.environments.need_token(message)
-
-    @while_open
-    def on_operation_finished(self, message: M.OperationFinished) -> None:
-        self.runner.finished(message)
-        if message.ok and "promotion" in self.__dict__:  # a matrix is open only once promotion was used
-            self.promotion.refresh_matrix()
-
-    @while_open
-    def on_log_lines(self, message: M.LogLines) -> None:
-        self.log_pane.add(*message.lines)
-
-    @while_open
-    def on_rate_wait(self, message: M.RateWait) -> None:
-        self.runner.rate_wait(message.wait)
-
-    def on_bulk_update(self, message: M.BulkUpdate) -> None:
-        self.runner.queue(message)
-
-    async def on_preview_ready(self, message: M.PreviewReady) -> None:
-        if message.dialog not in self.screen_stack:
-            return  # closed meanwhile (or the app is closing)
-        if message.plan is not None:
-            self.promotion.plans[message.dialog] = message.plan  # what its confirmation runs
-        await message.dialog.fill(
-            message.details, warnings=message.warnings, fields=message.fields, blocked=message.blocked
-        )
-
-    @while_open
-    def on_diff_ready(self, message: M.DiffReady) -> None:
-        self.promotion.diff_ready(message)
-
-    @while_open
-    def on_matrix_ready(self, message: M.MatrixReady) -> None:
-        self.promotion.matrix_ready(message)
 
     def on_matrix_screen_diff_requested(self, message: MatrixScreen.DiffRequested) -> None:
         self.promotion.open_diff(message.source, message.target)
@@ -274,32 +232,14 @@ class PrismeDeployApp(App[int]):
     def on_matrix_screen_promote_requested(self, message: MatrixScreen.PromoteRequested) -> None:
         self.promotion.promote_from_matrix(message.source, message.target)
 
-    @while_open
-    def on_parity_ready(self, message: Any) -> None:
-        self.promotion.parity_ready(message)
-
-    @while_open
-    def on_events_ready(self, message: M.EventsReady) -> None:
-        self.activity.ready(message)
-
-    def on_releases_ready(self, message: M.ReleasesReady) -> None:
-        self.releases.ready(message)
-
-    def on_rollout_stopped(self, message: M.RolloutStopped) -> None:
-        self.releases.stopped(message)
-
     def on_filter_box_edited(self, message: FilterBox.Edited) -> None:
         self.main.filter_edited(message.value)  # posted to the app: box and table in one frame
 
-    def on_filter_box_done(self, message: FilterBox.Done) -> None:
-        self.main.query_one("#workspaces").focus()
-
-    @while_open
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The fallback for an error no one caught (a bug, not the platform's refusal): said in the log and
         a notification, the busy state cleared; the runner's operations never get here."""
         worker = event.worker
-        if event.state != WorkerState.ERROR or worker.error is None:
+        if event.state != WorkerState.ERROR or worker.error is None or not self.screen_stack:
             return
         error, what = worker.error, worker.group or worker.name  # "diff", "preview", "health"…
         text = redact(f"{type(error).__name__}: {error}", self.ctx.tokens.known_tokens())

@@ -13,7 +13,7 @@ from typing import Any
 from tui.cli import exits
 from tui.core import config as cfg
 from tui.core import paths
-from tui.core.api.errors import PrismeError
+from tui.core.errors import PrismeError
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
 

@@ -24,7 +24,7 @@ from textual.widgets import OptionList
 from tui import __version__
 from tui.app import actions, yank
 from tui.app import messages as M
-from tui.app.marks import Marks
+from tui.app.controllers.marks import Marks
 from tui.app.panes.banner import Banner, BannerView
 from tui.app.panes.environments import EnvironmentList, EnvironmentsView
 from tui.app.panes.groups import ALL, GroupList, GroupsView
@@ -33,12 +33,13 @@ from tui.app.panes.workspaces import WorkspacesView, WorkspaceTable
 from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.app.widgets.virtual_table import VirtualTable
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops import confirm, enablement, history, routing
 from tui.core.ops.filter import WorkspaceIndex, group_labels, writable_repos
 
 if TYPE_CHECKING:
     from tui.app.app import PrismeDeployApp
+    from tui.app.runner import OperationFinished
     from tui.core.api.models import Repository, Version, Workspace
     from tui.core.config import Environment
     from tui.core.ops.health import Health
@@ -285,7 +286,7 @@ class MainScreen(Screen[Any]):
             self.post_message(M.NeedToken(env, exc.message))
             return
         except E.PrismeError as exc:
-            self.post_message(M.ApiFailed(env, "Loading workspaces", exc))
+            self.host.runner.fail("Loading workspaces", exc)
             return
         self.post_message(M.WorkspacesLoaded(env, items, repos))
 
@@ -294,15 +295,18 @@ class MainScreen(Screen[Any]):
         try:
             found = await history.load(self.host.ctx, env, slug)
         except E.PrismeError as exc:
-            self.post_message(M.ApiFailed(env, f"Loading versions of {slug}", exc))
+            self.host.runner.fail(f"Loading versions of {slug}", exc)
             return
         if found.events_note:
-            self.post_message(M.LogLines([f"{slug}: {found.events_note}"]))
+            self.host.runner.say(f"{slug}: {found.events_note}")
         self.post_message(M.VersionsLoaded(env, found.workspace, found.versions, found.changes, found.why_empty))
 
     def reload(self) -> None:
         if self.env_name:
             self.load_workspaces(self.env_name)
+
+    def on_filter_box_done(self) -> None:
+        self.query_one("#workspaces").focus()  # Enter in the filter: back to the table
 
     # ------------------------------------------------------------------ results (messages up)
     @while_mounted
@@ -354,7 +358,7 @@ class MainScreen(Screen[Any]):
         if message.workspace.own_repositories or (shown is not None and shown.own):
             self.show_groups(message.workspace)  # its own repositories, or none any more
 
-    def operation_done(self, message: M.OperationFinished) -> None:
+    def operation_done(self, message: OperationFinished) -> None:
         """Our own knowledge of where the content came from, until an operation writes it again; then reload."""
         if message.target and message.ok and message.at_risk is not None:
             env, slug = message.target
@@ -517,6 +521,9 @@ class MainScreen(Screen[Any]):
 
     def action_snapshots(self) -> None:
         self.host.operations.show_snapshots()
+
+    def action_snapshot(self) -> None:
+        self.host.operations.snapshot()
 
     def action_bulk_push(self) -> None:
         self.host.bulk.push()

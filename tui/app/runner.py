@@ -6,8 +6,10 @@ never cancels it), and turns ANY exception into a failed outcome with its error 
 line, never "env: push…" forever. The environment's lock is the core's (``Context.operation``), taken
 inside every operation of ``tui.core.ops``.
 
-Bulk streams come through one buffer: ``relay`` posts a burst per network read, ``drain`` draws them on
-the app's timer within a time budget. The outcome (``OperationFinished``) is drawn by ``finished``.
+Bulk streams come through one buffer: ``relay`` hands over a burst per network read, ``drain`` draws them
+on the app's timer within a time budget. The outcome (``OperationFinished``) is drawn by ``finished``.
+Workers report through ``say``, ``fail`` and ``finish``: each hands its text to the log on the message
+loop (``PrismeDeployApp.hand``), in order, and a worker never touches a widget itself.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops.format import bulk_line, progress_text
 from tui.core.secrets import redact
 from tui.lazy import lazy
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from tui.core.api import bulk as api_bulk
     from tui.core.api.budget import Wait
     from tui.core.api.bulk import BulkTally
+    from tui.core.ops.requests import Request
 else:
     api_bulk = lazy("tui.core.api.bulk")
 
@@ -47,11 +50,26 @@ def _title(env: str, event: Any) -> str:
     return f"{env}: bulk {event.operation}" + (f" {event.group}" if event.group else "")
 
 
-def failure(env: str, title: str, exc: BaseException) -> M.OperationFinished:
+@dataclass(repr=False, eq=False)
+class OperationFinished:
+    """An operation's outcome, as the runner draws it (log, summary, notification) and the panes update from."""
+
+    env: str
+    title: str
+    ok: bool
+    message: str
+    next_step: str | None = None
+    snapshot: str | None = None  # the safety snapshot taken first: what U restores
+    target: tuple[str, str] | None = None  # (env, slug) the operation wrote, if one workspace
+    content_note: str | None = None  # its content is not its label's version: where it came from
+    at_risk: bool | None = None  # a rollback the next restart undoes (True), a sticky one (False), or n/a
+
+
+def failure(env: str, title: str, exc: BaseException) -> OperationFinished:
     """Any exception as a failed outcome: ours with their hint, anything else named by its type."""
     if isinstance(exc, E.PrismeError):
-        return M.OperationFinished(env, title, False, str(exc), exc.hint)
-    return M.OperationFinished(env, title, False, f"{type(exc).__name__}: {exc}")
+        return OperationFinished(env, title, False, str(exc), exc.hint)
+    return OperationFinished(env, title, False, f"{type(exc).__name__}: {exc}")
 
 
 class OperationRunner:
@@ -67,17 +85,15 @@ class OperationRunner:
         return self.app.main.log_pane
 
     # ------------------------------------------------------------------ starting
-    def guard(self, env: str, what: str) -> bool:
-        """Whether ``what`` may start on ``env`` now (said in the log when it does)."""
-        from tui.core.ops.context import Busy
-
+    def guard(self, env: str, what: str, request: Request | None = None) -> bool:
+        """Whether ``what`` may start on ``env`` now, with ``request``'s reasons (said in the log when it does)."""
         try:
-            self.app.ctx.check_rails(env, what)  # the core's gate: refused before anything starts
-        except Busy as exc:
+            self.app.ctx.check_rails(env, what, request)  # the core's gate: refused before anything starts
+        except E.Busy as exc:
             self.app.notify(exc.message, title="Busy", severity="warning")
             return False
         except E.PrismeError as exc:
-            self.app.post_message(M.OperationFinished(env, what, False, str(exc)))
+            self.finish(OperationFinished(env, what, False, str(exc)))
             return False
         self.log.progress(f"{env}: {what}…")
         self.log.add(f"{env}: {what}…")
@@ -87,21 +103,23 @@ class OperationRunner:
         self,
         env: str,
         title: str,
-        coro: Awaitable[M.OperationFinished | None],
+        coro: Awaitable[OperationFinished | None],
         *,
         what: str | None = None,
         group: str = "op",
         guard: bool = True,
+        request: Request | None = None,
     ) -> bool:
-        """Run ``coro`` (it returns the outcome to show) once ``what`` passed the guard; False if refused."""
-        if guard and not self.guard(env, what or title):
+        """Run ``coro`` (it returns the outcome to show) once ``what`` passed the guard with ``request``'s
+        reasons (the operation takes the same request); False if refused."""
+        if guard and not self.guard(env, what or title, request):
             if asyncio.iscoroutine(coro):
                 coro.close()  # never started: no "coroutine was never awaited"
             return False
         self.app.run_worker(self._outcome(env, title, coro), name=title, group=group, exit_on_error=False)
         return True
 
-    async def _outcome(self, env: str, title: str, coro: Awaitable[M.OperationFinished | None]) -> None:
+    async def _outcome(self, env: str, title: str, coro: Awaitable[OperationFinished | None]) -> None:
         try:
             result = await coro
         except asyncio.CancelledError:
@@ -109,10 +127,29 @@ class OperationRunner:
         except Exception as exc:  # any error, ours or a bug, ends as a FAIL line
             result = failure(env, title, exc)
         if result is not None:
-            self.app.post_message(result)
+            self.finish(result)
+
+    # ------------------------------------------------------------------ what workers report (handed over)
+    def say(self, *lines: str) -> None:
+        """Lines for the log, from a worker."""
+        self.app.hand(lambda: self.log.add(*lines))
+
+    def fail(self, title: str, error: BaseException) -> None:
+        """A failed request that is not an operation (a list, a diff), from a worker: the log and a notification."""
+        self.app.hand(self.failed, title, error)
+
+    def finish(self, outcome: OperationFinished) -> None:
+        """An operation's outcome, from a worker."""
+        self.app.hand(self.finished, outcome)
+
+    def failed(self, title: str, error: BaseException) -> None:
+        text = str(error) if isinstance(error, E.PrismeError) else f"{type(error).__name__}: {error}"
+        text = redact(text, self.app.ctx.tokens.known_tokens())
+        self.log.add(f"FAIL {title}: {text}")
+        self.app.notify(text, title=title, severity="error", timeout=10)
 
     # ------------------------------------------------------------------ the outcome
-    def finished(self, message: M.OperationFinished) -> None:
+    def finished(self, message: OperationFinished) -> None:
         while self._pending:  # the stream's last lines first, then the outcome
             self.drain()
         app, log = self.app, self.log
@@ -130,10 +167,12 @@ class OperationRunner:
         if message.snapshot:
             app.last_undo = message.snapshot
         app.main.operation_done(message)
+        if message.ok and "promotion" in app.__dict__:  # a matrix is open only once promotion was used
+            app.promotion.refresh_matrix()  # built again, so it shows what changed
 
     # ------------------------------------------------------------------ bulk streams: one buffer
     async def relay(self, env: str, events: AsyncIterator[Any]) -> None:
-        """Post a bulk stream to the app one message per burst, not one per event.
+        """Hand a bulk stream to ``queue`` one burst at a time, not one event at a time.
 
         The events one network read brings arrive without the worker yielding; the flush scheduled with
         call_soon runs only once it does, so each burst travels as one message. Textual's dispatch of
@@ -144,7 +183,7 @@ class OperationRunner:
         def flush() -> None:
             if burst:
                 self.unread += len(burst)
-                self.app.post_message(M.BulkUpdate(env, burst.copy()))
+                self.app.hand(self.queue, env, burst.copy())
                 burst.clear()
 
         loop = asyncio.get_running_loop()
@@ -158,9 +197,10 @@ class OperationRunner:
         finally:
             flush()  # the last burst goes before whatever the caller posts next (the outcome)
 
-    def queue(self, message: M.BulkUpdate) -> None:
-        # Queued here, drawn by drain on a timer: a stream can bring thousands of events a second.
-        self._pending.extend((message.env, event) for event in message.events)
+    def queue(self, env: str, events: list[Any]) -> None:
+        """One burst of a bulk stream (what one network read brought), in order; drawn by drain on a timer:
+        a stream can bring thousands of events a second."""
+        self._pending.extend((env, event) for event in events)
 
     def drain(self) -> None:
         """Draw queued bulk events for at most DRAIN_BUDGET seconds: however fast the stream, the

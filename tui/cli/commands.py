@@ -11,12 +11,12 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import config_cmds, exits, exporters, interaction, jqfilter, pager, sticky_cmds
+from tui.cli import config_cmds, exits, exporters, interaction, jqfilter, pager, requests, sticky_cmds
 from tui.cli.exits import EXIT_AUDIT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tui.cli.output import Printer
 from tui.core import config as cfg
+from tui.core import errors as E
 from tui.core import paths
-from tui.core.api import errors as E
 from tui.core.api.models import check_git_ref
 from tui.core.audit import AUDIT_COLUMNS, audit_row
 from tui.core.ops import confirm as confirmation
@@ -24,6 +24,7 @@ from tui.core.ops import envs, health, history
 from tui.core.ops import filter as ws_filter
 from tui.core.ops import format as fmt
 from tui.core.ops.context import Context, adhoc_name, same_instance
+from tui.core.ops.requests import Request
 from tui.core.secrets import env_var_name
 from tui.lazy import lazy
 
@@ -89,8 +90,8 @@ def _context(args: argparse.Namespace) -> Context:
     path = paths.config_path(getattr(args, "config", None))
     config = cfg.load(path, missing_ok=not getattr(args, "config", None))
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
-    if hasattr(args, "break_glass"):  # a mutating command: --reason, else PRISME_DEPLOY_REASON
-        ctx.set_reason(args.reason or os.environ.get("PRISME_DEPLOY_REASON") or None, args.break_glass)
+    if hasattr(args, "break_glass"):  # a mutating command: its reasons checked before anything (exit 2)
+        requests.why(args)
     url = getattr(args, "url", None)
     if url:
         name = _url_env(args, ctx, url)
@@ -187,11 +188,13 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
     return main
 
 
-def confirm(args: argparse.Namespace, ctx: Context, env: str, target: str, what: str) -> None:
+def confirm(
+    args: argparse.Namespace, ctx: Context, env: str, target: str, what: str, request: Request | None = None
+) -> None:
     """The confirmation rule (``tui.core.ops.confirm``), asked on a terminal: a read-only environment and
-    the rails (freeze windows, a required reason) refuse first, so nobody types a name only to be refused;
-    a protected environment then wants ``target`` typed, or --yes."""
-    rule = confirmation.guard(ctx, env, target, what)
+    the rails (freeze windows, a required reason: ``request``'s) refuse first, so nobody types a name only
+    to be refused; a protected environment then wants ``target`` typed, or --yes."""
+    rule = confirmation.guard(ctx, env, target, what, request or requests.why(args))
     if not rule.must_type(yes=args.yes):
         return
     interaction.require_prompt(args, f"{env} is protected: {what}", "--yes")
@@ -353,87 +356,85 @@ def _outcome(out: Printer, outcome: actions.Outcome) -> int:
 
 
 async def cmd_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    env = _env_name(args, ctx)
-    confirm(args, ctx, env, args.workspace, f"Push {args.workspace}")
-    _allow_secrets(args, ctx)
+    req = requests.push(args, _env_name(args, ctx))
+    confirm(args, ctx, req.env, req.slug, f"Push {req.slug}", req)
+    _allow_secrets(args, ctx, req)
     outcome = await actions.push(
-        ctx, env, args.workspace, name=args.name, description=args.description, repository=args.repository
+        ctx, req.env, req.slug, name=req.name, description=req.description, repository=req.repository, request=req
     )
     return _outcome(out, outcome)
 
 
 async def cmd_pull(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    env = _env_name(args, ctx)
-    confirm(args, ctx, env, args.workspace, f"Pull latest into {args.workspace} (its content is replaced)")
+    req = requests.pull(args, _env_name(args, ctx))
+    confirm(args, ctx, req.env, req.slug, f"Pull latest into {req.slug} (its content is replaced)", req)
     outcome = await actions.pull(
         ctx,
-        env,
-        args.workspace,
+        req.env,
+        req.slug,
         version="latest",
-        repository=args.repository,
-        discard_local_changes=args.discard_local_changes,
-        on_wait=_following(out, env),
+        repository=req.repository,
+        discard_local_changes=req.discard,
+        on_wait=_following(out, req.env),
+        request=req,
     )
     return _outcome(out, outcome)
 
 
 async def cmd_rollback(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     check_git_ref(args.version)
-    env = _env_name(args, ctx)
-    confirm(args, ctx, env, args.workspace, f"Roll back {args.workspace} to {args.version}")
-    if args.sticky:  # roll forward to the old content, so a restart's startup import keeps it (issue 16)
-        return await sticky_cmds.sticky(args, ctx, out, env)
+    req = requests.rollback(args, _env_name(args, ctx))
+    confirm(args, ctx, req.env, req.slug, f"Roll back {req.slug} to {req.version}", req)
+    if req.sticky:  # roll forward to the old content, so a restart's startup import keeps it (issue 16)
+        return await sticky_cmds.sticky(req, ctx, out)
     outcome = await actions.pull(
         ctx,
-        env,
-        args.workspace,
-        version=args.version,
-        repository=args.repository,
-        discard_local_changes=args.discard_local_changes,
-        on_wait=_following(out, env),
+        req.env,
+        req.slug,
+        version=req.version,
+        repository=req.repository,
+        discard_local_changes=req.discard,
+        on_wait=_following(out, req.env),
         action="rollback",
+        request=req,
     )
-    return await sticky_cmds.with_restart_risk(ctx, out, env, args.workspace, outcome)
+    return await sticky_cmds.with_restart_risk(ctx, out, req.env, req.slug, outcome)
 
 
 async def cmd_unlock(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     env = _env_name(args, ctx)
-    confirm(args, ctx, env, args.workspace, f"Unlock {args.workspace}")
-    return _outcome(out, await actions.unlock(ctx, env, args.workspace))
+    why = requests.why(args)
+    confirm(args, ctx, env, args.workspace, f"Unlock {args.workspace}", why)
+    return _outcome(out, await actions.unlock(ctx, env, args.workspace, request=why))
 
 
-def _allow_secrets(args: argparse.Namespace, ctx: Context) -> None:
+def _allow_secrets(args: argparse.Namespace, ctx: Context, req: Request) -> None:
     if args.allow_secret:
         from tui.core.ops import secretscan
 
-        secretscan.remember_allowed(ctx, paths.config_path(getattr(args, "config", None)), args.allow_secret)
-
-
-def _groups(text: str) -> list[str]:
-    groups = [g.strip() for g in text.split(",") if g.strip()]
-    if not groups:
-        raise E.UsageError("--groups needs at least one group name (comma separated).")
-    return groups
+        path = paths.config_path(getattr(args, "config", None))
+        secretscan.remember_allowed(ctx, path, args.allow_secret, req.reason)
 
 
 async def cmd_bulk_push(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    env = _env_name(args, ctx)
-    groups = _groups(args.groups)
-    if not args.dry_run:
-        confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {args.repository}")
-        _allow_secrets(args, ctx)
+    req = requests.bulk_push(args, _env_name(args, ctx))
+    env, groups = req.env, list(req.groups)
+    if not req.dry_run:
+        confirm(args, ctx, env, env, f"Bulk push {', '.join(groups)} to {req.repository}", req)
+        _allow_secrets(args, ctx, req)
     run = bulk.BulkRun(env, "bulk-push")
     tally = api_bulk.BulkTally()
     async for event in bulk.bulk_push(
         ctx,
         env,
-        repository=args.repository,
+        repository=req.repository,
         groups=groups,
-        name=args.name,
-        description=args.description,
-        dry_run=args.dry_run,
-        force=args.force,
+        name=req.name,
+        description=req.description,
+        dry_run=req.dry_run,
+        force=req.force,
         run=run,
+        request=req,
     ):
         tally.feed(event)
         out.bulk_event(event, tally)
@@ -448,21 +449,21 @@ def _bulk_end(out: Printer, run: bulk.BulkRun) -> int:
 
 
 async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    env = _env_name(args, ctx)
-    groups = _groups(args.groups)
-    confirm(
-        args, ctx, env, env, f"Bulk import {', '.join(groups)} from {args.repository} (local edits are overwritten)"
-    )
+    req = requests.bulk_import(args, _env_name(args, ctx))
+    env, groups = req.env, list(req.groups)
+    what = f"Bulk import {', '.join(groups)} from {req.repository} (local edits are overwritten)"
+    confirm(args, ctx, env, env, what, req)
     run = bulk.BulkRun(env, "bulk-import")
     tally = api_bulk.BulkTally()
     async for event in bulk.bulk_import(
         ctx,
         env,
-        repository=args.repository,
+        repository=req.repository,
         groups=groups,
-        force_reimport=args.force_reimport,
-        continue_on_error=args.continue_on_error,
+        force_reimport=req.force,
+        continue_on_error=req.continue_on_error,
         run=run,
+        request=req,
     ):
         if event.kind == "started":
             tally = api_bulk.BulkTally()
@@ -496,11 +497,12 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 
 
 async def cmd_promote(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    source, target = compare.Ref.parse(args.source), compare.Ref.parse(args.target)
+    req = requests.promote(args)
+    source, target = compare.Ref.parse(req.source), compare.Ref.parse(req.target)
     ctx.require_writable(target.env)
     the_plan = await promote.plan(ctx, source, target)
     if not out.json_mode:
-        out.line(f"Promote {source} -> {target} via {args.via}:")
+        out.line(f"Promote {source} -> {target} via {req.via}:")
         for line in the_plan.diff.stat_lines():
             out.line(line)
         if compare.edits_unknown(the_plan.drift):
@@ -518,15 +520,16 @@ async def cmd_promote(args: argparse.Namespace, ctx: Context, out: Printer) -> i
         if out.json_mode:
             out.data(the_plan.to_json())
         return EXIT_OK
-    confirm(args, ctx, target.env, target.slug, f"Promote {source} over {target}")
+    confirm(args, ctx, target.env, target.slug, f"Promote {source} over {target}", req)
     outcome = await promote.promote(
         ctx,
         the_plan,
-        via=args.via,
-        accept_drift=args.accept_drift,
-        name=args.name,
-        repository=args.repository,
-        allow_missing=args.allow_missing_secrets or (),
+        via=req.via,
+        accept_drift=req.accept_drift,
+        name=req.name,
+        repository=req.repository,
+        allow_missing=req.allow_missing,
+        request=req,
     )
     return _outcome(out, outcome)
 
@@ -560,8 +563,9 @@ async def cmd_snapshots(args: argparse.Namespace, ctx: Context, out: Printer) ->
                 out.line(f"{key:12} {value}")
             out.line("files        " + ", ".join(sorted(files)))
         return EXIT_OK
-    confirm(args, ctx, snap.env, snap.slug, f"Restore {snap.slug} from the snapshot of {snap.time[:19]}")
-    return _outcome(out, await actions.restore(ctx, snap.id))
+    req = requests.restore(args)
+    confirm(args, ctx, snap.env, snap.slug, f"Restore {snap.slug} from the snapshot of {snap.time[:19]}", req)
+    return _outcome(out, await actions.restore(ctx, snap.id, request=req))
 
 
 # --------------------------------------------------------------------------------------------- tokens, envs

@@ -112,12 +112,10 @@ def _mark_environment_arguments(parser: argparse.ArgumentParser, path: tuple[str
     return marked
 
 
-def script(shell: str) -> str:
+def script(shell: str, parser: argparse.ArgumentParser) -> str:
+    """The completion script of ``parser`` (main's, handed down: completion does not import main)."""
     import shtab
 
-    from tui.cli.main import build_parser
-
-    parser = build_parser()
     _mark_environment_arguments(parser)
     # shtab accepts a preamble per shell (a dict), though its annotation says str.
     return shtab.complete(parser, shell=shell, preamble=_preambles())  # type: ignore[arg-type]
@@ -138,5 +136,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
-    sys.stdout.write(script(args.shell))
+    sys.stdout.write(script(args.shell, args.root_parser))
     return 0

@@ -179,7 +179,7 @@ def _deeper_problem(config: cfg.Config) -> Any:
     from types import SimpleNamespace
 
     from tui.cli.pager import pager_command
-    from tui.core.api.errors import UsageError
+    from tui.core.errors import UsageError
     from tui.core.ops import rollout
 
     shim = SimpleNamespace(config=config, env=config.env)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 if TYPE_CHECKING:
     from tui.core.ops.health import Health

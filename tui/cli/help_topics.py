@@ -88,15 +88,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_help(args: argparse.Namespace) -> int:
-    from tui.cli.main import build_parser
-
     if args.topic == "exit-codes":
         sys.stdout.write(exit_codes())
         return exits.EXIT_OK
     if args.topic == "environment":
         sys.stdout.write(environment())
         return exits.EXIT_OK
-    parser = build_parser()
+    parser: argparse.ArgumentParser = args.root_parser  # main's, handed down: no import of main (no circle)
     if args.topic is None:
         parser.print_help()
         sys.stdout.write("\nHelp topics: " + ", ".join(f"prisme-deploy help {name}" for name in TOPICS) + "\n")

@@ -59,7 +59,7 @@ def _capabilities(config_path: Path) -> dict[str, Any]:
     import asyncio
 
     from tui.core import config as cfg
-    from tui.core.api.errors import PrismeError
+    from tui.core.errors import PrismeError
     from tui.core.ops import health
     from tui.core.ops.context import Context
 

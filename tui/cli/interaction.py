@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from tui.core.api.errors import UsageError
+from tui.core.errors import UsageError
 
 TRUE = ("1", "true", "yes", "on")
 

@@ -24,7 +24,7 @@ def compile_filter(expression: str) -> JqFilter:
         try:
             values = program.input_text(json.dumps(document, default=str)).all()
         except ValueError as exc:  # a run-time error of the expression (".a.b" on a number...)
-            from tui.core.api.errors import UsageError
+            from tui.core.errors import UsageError
 
             raise UsageError(f"--jq {expression}: {str(exc).splitlines()[0]}") from exc
         for value in values:

@@ -59,6 +59,8 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
         plan_cmds.add_parsers(sub)
         release_cmds.add_parsers(sub)
         rollout_cmds.add_parsers(sub)
+        # `help` and `completion` describe the whole parser: handed to them, so they need not import main.
+        parser.set_defaults(root_parser=parser)
     return parser
 
 

@@ -14,7 +14,7 @@ import argparse
 from tui.cli import exits
 from tui.cli.commands import _common, run
 from tui.cli.output import Printer
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops import filter as ws_filter
 from tui.core.ops import format as fmt
 from tui.core.ops.context import Context

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from tui.core.api.errors import UsageError
+from tui.core.errors import UsageError
 
 if TYPE_CHECKING:
     from tui.cli.output import Printer

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tui.cli.commands import _common, run
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.output import Printer
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops.context import Context
 from tui.lazy import lazy
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tui.cli import requests
 from tui.cli.commands import _common, run
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.output import Printer
-from tui.core.api import errors as E
 from tui.core.ops import confirm as confirmation
 from tui.core.ops import format as fmt
 from tui.core.ops.context import Context
@@ -55,21 +55,20 @@ def _confirm(args: argparse.Namespace, ctx: Context) -> Any:
 
 async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     notify = _notify(out)
+    req = requests.rollout(args)
     if args.rollback:
-        state, outcomes = await rollout.rollback(ctx, args.release, notify=notify)
+        state, outcomes = await rollout.rollback(ctx, req.release, notify=notify, request=req)
         ok = all(o.ok for o in outcomes)
     else:
-        groups = [g for g in (args.groups or "").split(",") if g]
-        if not groups and not args.resume:
-            raise E.UsageError("--groups is required, in order (for example base1,base2,extended).")
         state = await rollout.run(
             ctx,
-            args.release,
-            repository=args.repository,
-            groups=groups,
-            resume=args.resume,
+            req.release,
+            repository=req.repository,
+            groups=list(req.groups),
+            resume=req.resume,
             confirm=_confirm(args, ctx),
             notify=notify,
+            request=req,
         )
         ok = state.status == "completed"
     if out.json_mode:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.output import Printer
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops.context import Context
 
 if TYPE_CHECKING:
     from tui.core.ops.actions import Outcome
+    from tui.core.ops.requests import RollbackRequest
     from tui.core.ops.sticky import RestartRisk
 
 
@@ -61,15 +62,10 @@ async def with_restart_risk(ctx: Context, out: Printer, env: str, slug: str, out
     return _print(out, outcome, risk)
 
 
-async def sticky(args: argparse.Namespace, ctx: Context, out: Printer, env: str) -> int:
+async def sticky(req: RollbackRequest, ctx: Context, out: Printer) -> int:
     from tui.core.ops.sticky import sticky_rollback
 
     outcome, risk = await sticky_rollback(
-        ctx,
-        env,
-        args.workspace,
-        args.version,
-        repository=args.repository,
-        name=args.sticky_name,
+        ctx, req.env, req.slug, req.version, repository=req.repository, name=req.sticky_name, request=req
     )
     return _print(out, outcome, risk)

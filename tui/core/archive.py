@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from tui.core.api.errors import ArchiveRefused
+from tui.core.errors import ArchiveRefused
 from tui.core.limits import MIB, Limits, current
 from tui.core.text import one_line
 

@@ -76,9 +76,9 @@ class AuditLog:
         # Entries that could not be written (a full disk): the operation's outcome stands, the caller
         # warns and the CLI exits with EXIT_AUDIT. Never raised over a result the server already has.
         self.failures: list[str] = []
-        # Stamped on every entry: the run's reason, and per environment the reason the glass was broken.
-        self.reason: str | None = None
-        self.break_glass: dict[str, str] = {}
+        # Per environment, while an operation runs on it (Context.operation, one at a time): its request's
+        # reason, and its broken glass where only the glass let it in. Stamped on that environment's entries.
+        self.stamps: dict[str, dict[str, str | None]] = {}
         # Told of every entry once written (notifications): a listener's failure never touches the operation.
         self.listeners: list[Callable[[AuditEntry], object]] = []
 
@@ -100,9 +100,9 @@ class AuditLog:
     def record(self, action: str, env: str, url: str = "", **fields: Any) -> Iterator[AuditEntry]:
         """Write the entry when the block ends: ok, failed (with the error) or cancelled."""
         entry = AuditEntry(action=action, env=env, url=url, **fields)
-        entry.reason = entry.reason or self.reason
-        if env in self.break_glass:
-            entry.break_glass = self.break_glass[env]
+        stamp = self.stamps.get(env, {})
+        entry.reason = entry.reason or stamp.get("reason")
+        entry.break_glass = entry.break_glass or stamp.get("break_glass")
         start = monotonic()
         try:
             yield entry

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.core.api.errors import UsageError
 from tui.core.credentials import AuthMethod, parse_auth
+from tui.core.errors import UsageError
 from tui.core.limits import LIMIT_SETTINGS
 from tui.core.notify import KINDS as NOTIFY_KINDS
 from tui.core.notify import URLS_VAR as NOTIFY_URLS_VAR

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tui.core.api.errors import AuthenticationFailed, NotFound, UsageError
+from tui.core.errors import AuthenticationFailed, NotFound, UsageError
 
 if TYPE_CHECKING:
     from tui.core.config import Environment

@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 from tui.core import paths
-from tui.core.api.errors import UsageError
 from tui.core.api.models import Version
 from tui.core.config import RepoSource
+from tui.core.errors import UsageError
 
 Files = dict[str, bytes]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.config import RepoSource
 
 GIT_ENV = {

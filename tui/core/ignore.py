@@ -18,7 +18,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.api.errors import UsageError
+from tui.core.errors import UsageError
 
 IMPORT_SUFFIX = " (IMPORT)"
 INDEX = "index.yml"

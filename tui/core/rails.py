@@ -8,7 +8,7 @@ only to be refused. This module holds the reason's rules and the refusals' error
 
 from __future__ import annotations
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.text import one_line
 
 REASON_MAX = 500

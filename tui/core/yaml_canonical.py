@@ -31,7 +31,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from tui.core.api.errors import YamlTooComplex
+from tui.core.errors import YamlTooComplex
 from tui.core.limits import current as current_limits
 
 _Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # the C parser when libyaml is there

@@ -1,7 +1,8 @@
 """Controllers: one per feature, each owning its dialogs' forms and the workers it starts.
 
 A controller is plain Python, made by the App on first use (start-up loads none of them). Its workers are
-App workers (they outlive dialogs and views) and post messages; the App's handlers pass the results back.
+App workers (they outlive dialogs and views); each hands its result to whoever asked (``hand``: the dialog
+it fills, the controller's own ``ready``, the runner's log), on the message loop, never through the App.
 """
 
 from __future__ import annotations
@@ -35,8 +36,29 @@ class Controller:
     def runner(self) -> OperationRunner:
         return self.app.runner
 
-    def post(self, message: Any) -> None:
-        self.app.post_message(message)
+    def hand(self, receiver: Callable[..., Any], *args: Any) -> None:
+        """A worker's result to its owner, on the message loop (see ``PrismeDeployApp.hand``)."""
+        self.app.hand(receiver, *args)
+
+    def say(self, *lines: str) -> None:
+        """Lines for the log, from a worker."""
+        self.runner.say(*lines)
+
+    def fill(
+        self,
+        dialog: ActionModal,
+        details: list[str],
+        warnings: list[str] | None = None,
+        fields: list[Any] | None = None,
+        blocked: str | None = None,
+    ) -> None:
+        """What an open dialog was computing (its preview), from a worker: dropped if it closed meanwhile."""
+
+        async def filled() -> None:
+            if dialog in self.app.screen_stack:
+                await dialog.fill(details, warnings=warnings or [], fields=fields or [], blocked=blocked)
+
+        self.hand(filled)
 
     def start(self, coro: Coroutine[Any, Any, Any], group: str, *, exclusive: bool = True) -> Worker[Any]:
         """A background job that is not an operation (a preview, a list): errors reach the App's fallback."""
@@ -44,7 +66,7 @@ class Controller:
 
     def confirm_text(self, env: str, target: str, what: str) -> str | None:
         """What the dialog wants typed to confirm (the CLI's rule): the target on a protected environment."""
-        from tui.core.api import errors as E
+        from tui.core import errors as E
         from tui.core.ops import confirm
 
         try:
@@ -61,6 +83,6 @@ class Controller:
     ) -> None:
         """A mutating dialog, with its rails (the core's gate: reason, freeze window, break-glass) for
         ``envs`` (default: the dialog's environment)."""
-        from tui.app import rails
+        from tui.app.controllers import rails
 
         rails.open_guarded(self.app, modal, done, what, envs)

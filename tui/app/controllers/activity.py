@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tui.app import messages as M
 from tui.app.controllers import Controller
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 
 class Activity(Controller):
@@ -31,12 +30,13 @@ class Activity(Controller):
                 workspace_id = "platform" if slug == "platform" else (await client.find_workspace(slug)).id
                 events = await client.events(workspace_id, limit=200)
         except E.PrismeError as exc:
-            self.post(M.ApiFailed(env, f"Activity of {slug}", exc))
+            self.runner.fail(f"Activity of {slug}", exc)
             return
         rows = [event_row(e) for e in events]  # what matters first (80 columns): when, what, details, who
-        self.post(M.EventsReady(f"Activity · {env} · {slug}", EVENT_COLUMNS, rows))
+        self.hand(self.ready, f"Activity · {env} · {slug}", EVENT_COLUMNS, rows)
 
-    def ready(self, message: M.EventsReady) -> None:
+    def ready(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
+        """A workspace's or the platform's events, as the activity table's rows."""
         from tui.app.screens.activity import TableScreen
 
-        self.app.push_screen(TableScreen(message.title, message.columns, message.rows))
+        self.app.push_screen(TableScreen(title, columns, rows))

@@ -6,57 +6,21 @@ A bulk operation runs in the worker group ``bulk:<env>``: x stops watching it (t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
 from tui.app import server_groups
-from tui.app.controllers import Controller
+from tui.app.controllers import Controller, forms
+from tui.app.runner import OperationFinished
+from tui.core.ops import requests as R
 from tui.core.ops.format import bulk_outcome
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
-    from tui.app import plans as app_plans
     from tui.app.screens import modals
     from tui.core.config import Environment
-    from tui.core.ops import bulk
+    from tui.core.ops import bulk, previews
 else:
-    modals, app_plans, bulk = lazy("tui.app.screens.modals"), lazy("tui.app.plans"), lazy("tui.core.ops.bulk")
-
-
-@dataclass(frozen=True)
-class BulkPushForm:
-    repository: str
-    groups: list[str]
-    name: str | None = None
-    description: str | None = None
-    dry_run: bool = False
-    force: bool = False
-
-    @classmethod
-    def of(cls, values: dict[str, Any]) -> BulkPushForm:
-        return cls(
-            values["repository"],
-            list(values["groups"]),
-            values.get("name") or None,
-            values.get("description") or None,
-            bool(values.get("dry_run")),
-            bool(values.get("force")),
-        )
-
-
-@dataclass(frozen=True)
-class BulkImportForm:
-    repository: str
-    groups: list[str]
-    force: bool = False
-    keep_going: bool = False  # continue after a group with errors
-
-    @classmethod
-    def of(cls, values: dict[str, Any]) -> BulkImportForm:
-        return cls(
-            values["repository"], list(values["groups"]), bool(values.get("force")), bool(values.get("continue"))
-        )
+    modals, previews, bulk = lazy("tui.app.screens.modals"), lazy("tui.core.ops.previews"), lazy("tui.core.ops.bulk")
 
 
 class Bulk(Controller):
@@ -82,7 +46,7 @@ class Bulk(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
-                self.run_push(env.name, BulkPushForm.of(values))
+                self.run_push(forms.request_of(R.BulkPushRequest, values, env=env.name))
 
         summary = f"Push every dirty workspace of the chosen groups on {env.name} to the repository, one after another."
         modal = modals.ActionModal(
@@ -113,7 +77,7 @@ class Bulk(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
-                self.confirm_import(env, BulkImportForm.of(values))
+                self.confirm_import(env, forms.request_of(R.BulkImportRequest, values, env=env.name))
 
         modal = modals.ActionModal(
             title="Bulk import",
@@ -128,12 +92,12 @@ class Bulk(Controller):
         )
         self.open_guarded(modal, done, "bulk import")
 
-    def confirm_import(self, env: Environment, form: BulkImportForm) -> None:
+    def confirm_import(self, env: Environment, form: R.BulkImportRequest) -> None:
         """The chosen import's plan (as `plan bulk-import`), computed after the dialog opened; confirm runs it."""
 
         def done(answer: dict[str, Any] | None) -> None:
             if answer is not None:
-                self.run_import(env.name, form)
+                self.run_import(form)
 
         modal = modals.ActionModal(
             title=f"Bulk import into {env.name}: plan",
@@ -149,53 +113,54 @@ class Bulk(Controller):
         self.app.push_screen(modal, done)
         self.start(self._plan(modal, env.name, form), "preview")
 
-    async def _plan(self, dialog: Any, env: str, form: BulkImportForm) -> None:
-        found = await app_plans.bulk_import(self.ctx, env, form.repository, form.groups, form.force)
-        self.post(M.PreviewReady(dialog, found.details, found.warnings, blocked=found.blocked))
+    async def _plan(self, dialog: Any, env: str, form: R.BulkImportRequest) -> None:
+        found = await previews.bulk_import(self.ctx, env, form.repository, list(form.groups), form.force)
+        self.fill(dialog, found.details, found.warnings, blocked=found.blocked)
 
     # ------------------------------------------------------------------ the streams
-    def run_push(self, env: str, form: BulkPushForm) -> None:
-        what = f"bulk push {', '.join(form.groups)}"
-        self.runner.run(env, "Bulk push", self._push(env, form), what=what, group=f"bulk:{env}")
+    def run_push(self, req: R.BulkPushRequest) -> None:
+        what, env = f"bulk push {', '.join(req.groups)}", req.env
+        self.runner.run(env, "Bulk push", self._push(req), what=what, group=f"bulk:{env}", request=req)
 
-    def run_import(self, env: str, form: BulkImportForm) -> None:
-        what = f"bulk import {', '.join(form.groups)}"
-        self.runner.run(env, "Bulk import", self._import(env, form), what=what, group=f"bulk:{env}")
+    def run_import(self, req: R.BulkImportRequest) -> None:
+        what, env = f"bulk import {', '.join(req.groups)}", req.env
+        self.runner.run(env, "Bulk import", self._import(req), what=what, group=f"bulk:{env}", request=req)
 
-    async def _push(self, env: str, form: BulkPushForm) -> M.OperationFinished:
-        run = bulk.BulkRun(env, "bulk-push")
+    async def _push(self, req: R.BulkPushRequest) -> OperationFinished:
+        run = bulk.BulkRun(req.env, "bulk-push")
         stream = bulk.bulk_push(
             self.ctx,
-            env,
-            repository=form.repository,
-            groups=form.groups,
-            name=form.name,
-            description=form.description,
-            dry_run=form.dry_run,
-            force=form.force,
+            req.env,
+            repository=req.repository,
+            groups=list(req.groups),
+            name=req.name,
+            description=req.description,
+            dry_run=req.dry_run,
+            force=req.force,
             run=run,
+            request=req,
         )
-        return await self._follow(env, "Bulk push", stream, run)
+        return await self._follow(req.env, "Bulk push", stream, run)
 
-    async def _import(self, env: str, form: BulkImportForm) -> M.OperationFinished:
-        run = bulk.BulkRun(env, "bulk-import")
+    async def _import(self, req: R.BulkImportRequest) -> OperationFinished:
+        run = bulk.BulkRun(req.env, "bulk-import")
         stream = bulk.bulk_import(
             self.ctx,
-            env,
-            repository=form.repository,
-            groups=form.groups,
-            force_reimport=form.force,
-            continue_on_error=form.keep_going,
+            req.env,
+            repository=req.repository,
+            groups=list(req.groups),
+            force_reimport=req.force,
+            continue_on_error=req.continue_on_error,
             run=run,
+            request=req,
         )
-        return await self._follow(env, "Bulk import", stream, run)
+        return await self._follow(req.env, "Bulk import", stream, run)
 
-    async def _follow(self, env: str, title: str, stream: AsyncIterator[Any], run: bulk.BulkRun) -> M.OperationFinished:
+    async def _follow(self, env: str, title: str, stream: AsyncIterator[Any], run: bulk.BulkRun) -> OperationFinished:
         await self.runner.relay(env, stream)
-        for notice in run.notices:
-            self.post(M.LogLines([f"note: {notice}"]))
+        self.say(*(f"note: {notice}" for notice in run.notices))
         ok, message = bulk_outcome(run)  # it keeps the counts in the status line, after the stream's summary
-        return M.OperationFinished(env, title, ok, message)
+        return OperationFinished(env, title, ok, message)
 
     def stop_watching(self) -> None:
         if self.main.env_name:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from tui.app import messages as M
 from tui.app.controllers import Controller
-from tui.core.api import errors as E
+from tui.app.runner import OperationFinished
+from tui.core import errors as E
 from tui.core.config import ENV_SETTINGS, Environment  # at run time too: N builds a placeholder environment
 from tui.lazy import lazy
 
@@ -64,10 +65,11 @@ class Environments(Controller):
             async with self.ctx.client_with(env_name, token) as client:
                 me = await client.me()
         except E.PrismeError as exc:
-            self.post(M.OperationFinished(env_name, "Login", False, exc.message))
+            self.runner.finish(OperationFinished(env_name, "Login", False, exc.message))
             return
         saved = await asyncio.to_thread(self.ctx.tokens.save, env_name, token)
-        self.post(M.OperationFinished(env_name, "Login", True, f"Logged in as {me.email or me.id}. {saved.message}"))
+        said = f"Logged in as {me.email or me.id}. {saved.message}"
+        self.runner.finish(OperationFinished(env_name, "Login", True, said))
         self.app.refresh_health()
 
     # ------------------------------------------------------------------ the configuration

@@ -1,28 +1,28 @@
 """Operations on the selected workspace: push, pull, rollback (and its sticky variant), unlock, undo.
 
 Each dialog opens at once (keys typed meanwhile land in it); what it changes is computed after, by a
-preview worker, and fills it (``PreviewReady``). Confirmed, the operation goes to the runner.
+preview worker, which fills it (``Controller.fill``). Confirmed, the operation goes to the runner.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
-from tui.app.controllers import Controller
-from tui.core.api import errors as E
+from tui.app.controllers import Controller, forms
+from tui.app.runner import OperationFinished
+from tui.core import errors as E
+from tui.core.ops import requests as R
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
-    from tui.app import plans as app_plans
+    from tui.app.app import PrismeDeployApp
     from tui.app.screens import modals
     from tui.core.api.models import Version, Workspace
     from tui.core.config import Environment
-    from tui.core.ops import actions, compare, snapshots, sticky
+    from tui.core.ops import actions, compare, previews, snapshots, sticky
 else:
-    modals, app_plans = lazy("tui.app.screens.modals"), lazy("tui.app.plans")
+    modals, previews = lazy("tui.app.screens.modals"), lazy("tui.core.ops.previews")
     actions, compare = lazy("tui.core.ops.actions"), lazy("tui.core.ops.compare")
     snapshots, sticky = lazy("tui.core.ops.snapshots"), lazy("tui.core.ops.sticky")
 
@@ -30,37 +30,14 @@ PENDING = "What changes: computing…"  # a dialog's preview line until the diff
 PRUNE_NOTE = ", files the version lacks are removed"
 
 
-@dataclass(frozen=True)
-class PushForm:
-    name: str
-    description: str
-    repository: str | None  # None: a native snapshot
-
-    @classmethod
-    def of(cls, values: dict[str, Any]) -> PushForm:
-        return cls(str(values["name"]), str(values["description"]), values.get("repository") or None)
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """What a pull or a rollback imports: the same operation, named differently in the log."""
-
-    env: str
-    slug: str
-    version: str
-    repository: str | None
-    discard: bool
-    action: str  # "pull" or "rollback"
-
-
 def undo_of(outcome: Any) -> str | None:
     """The safety snapshot an outcome took (U restores it), if any."""
     return outcome.snapshot_id or None
 
 
-def finished(env: str, slug: str, title: str, outcome: Any) -> M.OperationFinished:
+def finished(env: str, slug: str, title: str, outcome: Any) -> OperationFinished:
     """A single-workspace operation's outcome, with its undo point."""
-    return M.OperationFinished(
+    return OperationFinished(
         env, title, outcome.ok, outcome.message, outcome.next_step, snapshot=undo_of(outcome), target=(env, slug)
     )
 
@@ -77,6 +54,10 @@ def repo_label(repo: Any, detail: str) -> str:
 
 
 class Operations(Controller):
+    def __init__(self, app: PrismeDeployApp) -> None:
+        super().__init__(app)
+        self.risks: dict[Any, previews.Preview] = {}  # open rollback dialog -> its restart risk, once computed
+
     # ------------------------------------------------------------------ push
     def push(self) -> None:
         main = self.main
@@ -100,7 +81,7 @@ class Operations(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
-                self.run_push(env.name, ws.slug, PushForm.of(values))
+                self.run_push(forms.request_of(R.PushRequest, values, env=env.name, slug=ws.slug))
 
         modal = modals.ActionModal(
             title="Push a version",
@@ -113,15 +94,17 @@ class Operations(Controller):
         )
         self.open_guarded(modal, done, "push")
 
-    def run_push(self, env: str, slug: str, form: PushForm) -> None:
-        self.runner.run(env, f"Push {slug}", self._push(env, slug, form), what=f"push {slug} as {form.name}")
+    def run_push(self, req: R.PushRequest) -> None:
+        what = f"push {req.slug} as {req.name}"
+        self.runner.run(req.env, f"Push {req.slug}", self._push(req), what=what, request=req)
 
-    async def _push(self, env: str, slug: str, form: PushForm) -> M.OperationFinished:
+    async def _push(self, req: R.PushRequest) -> OperationFinished:
+        env, slug = req.env, req.slug
         outcome = await actions.push(
-            self.ctx, env, slug, name=form.name, description=form.description, repository=form.repository
+            self.ctx, env, slug, name=req.name, description=req.description, repository=req.repository, request=req
         )
-        self.post(M.LogLines([f"  {s}" for s in outcome.steps]))
-        return M.OperationFinished(
+        self.say(*(f"  {s}" for s in outcome.steps))
+        return OperationFinished(
             env, f"Push {slug}", outcome.ok, outcome.message, outcome.next_step, target=(env, slug)
         )
 
@@ -147,8 +130,7 @@ class Operations(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values:
-                repo, discard = values["repository"], bool(values["discard"])
-                self.run_pull(PullRequest(env.name, ws.slug, "latest", repo, discard, "pull"))
+                self.run_pull(forms.request_of(R.PullRequest, values, env=env.name, slug=ws.slug))
 
         modal = modals.ActionModal(
             title=f"Pull latest into {ws.slug}",
@@ -184,10 +166,15 @@ class Operations(Controller):
             return
 
         def done(values: dict[str, Any] | None) -> None:
-            if values is not None and values.get("sticky"):
-                self.run_sticky(env.name, ws.slug, version.name, version.repository_id)
-            elif values is not None:
-                self.run_pull(PullRequest(env.name, ws.slug, version.name, version.repository_id, True, "rollback"))
+            risk = self.risks.pop(modal, None)  # the preview's: computed once, said again after the run
+            if values is None:
+                return
+            selected = {"env": env.name, "slug": ws.slug, "version": version.name, "repository": version.repository_id}
+            req = forms.request_of(R.RollbackRequest, {"sticky": False, **values}, **selected)
+            if req.sticky:
+                self.run_sticky(req)
+            else:
+                self.run_pull(req, risk)
 
         # Open at once (keys typed meanwhile land here, not on the main screen); the preview follows.
         names = [v.name for v in main.versions]  # newest first
@@ -227,40 +214,49 @@ class Operations(Controller):
             pending=PENDING,
         )
 
-    def run_pull(self, req: PullRequest) -> None:
-        what = f"{req.action} {req.slug} to {req.version}"
-        self.runner.run(req.env, f"{req.action.capitalize()} {req.slug}", self._pull(req), what=what)
+    def run_pull(self, req: R.PullRequest | R.RollbackRequest, risk: previews.Preview | None = None) -> None:
+        """``risk``: a rollback's restart risk, as its preview computed it (else computed after the run)."""
+        action, version = ("rollback", req.version) if isinstance(req, R.RollbackRequest) else ("pull", "latest")
+        what = f"{action} {req.slug} to {version}"
+        title = f"{action.capitalize()} {req.slug}"
+        self.runner.run(req.env, title, self._pull(req, action, version, risk), what=what, request=req)
 
-    async def _pull(self, req: PullRequest) -> M.OperationFinished:
+    async def _pull(
+        self, req: R.PullRequest | R.RollbackRequest, action: str, version: str, risk: previews.Preview | None
+    ) -> OperationFinished:
         env, slug = req.env, req.slug
         outcome = await actions.pull(
             self.ctx,
             env,
             slug,
-            version=req.version,
+            version=version,
             repository=req.repository,
             discard_local_changes=req.discard,
-            action=req.action,
-            on_step=lambda step: self.post(M.LogLines([f"  {step}"])),  # live, as they happen
+            action=action,
+            on_step=lambda step: self.say(f"  {step}"),  # live, as they happen
+            request=req,
         )
         if outcome.snapshot_id:
-            self.post(M.LogLines([f"  snapshot {outcome.snapshot_id} taken before; press U to undo"]))
-        if req.action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
-            risk = await app_plans.restart_risk(self.ctx, env, slug, req.version)
+            self.say(f"  snapshot {outcome.snapshot_id} taken before; press U to undo")
+        if action == "rollback" and outcome.ok:  # as the CLI says: will the next restart undo it?
+            risk = risk or await previews.restart_risk(self.ctx, env, slug, version)
             sticky_hint = [f"{w} A sticky rollback (r, tick the box) keeps it." for w in risk.warnings]
-            self.post(M.LogLines([f"  {line}" for line in sticky_hint + risk.details]))
-            done = finished(env, slug, f"{req.action.capitalize()} {slug}", outcome)
+            self.say(*(f"  {line}" for line in sticky_hint + risk.details))
+            done = finished(env, slug, f"{action.capitalize()} {slug}", outcome)
             done.at_risk = bool(risk.warnings)  # the banner says AT RISK until a sticky rollback
             return done
-        return finished(env, slug, f"{req.action.capitalize()} {slug}", outcome)
+        return finished(env, slug, f"{action.capitalize()} {slug}", outcome)
 
-    def run_sticky(self, env: str, slug: str, version: str, repository: str | None) -> None:
-        what = f"sticky rollback of {slug} to {version}'s content"
-        self.runner.run(env, f"Sticky rollback {slug}", self._sticky(env, slug, version, repository), what=what)
+    def run_sticky(self, req: R.RollbackRequest) -> None:
+        what = f"sticky rollback of {req.slug} to {req.version}'s content"
+        self.runner.run(req.env, f"Sticky rollback {req.slug}", self._sticky(req), what=what, request=req)
 
-    async def _sticky(self, env: str, slug: str, version: str, repository: str | None) -> M.OperationFinished:
-        outcome, risk = await sticky.sticky_rollback(self.ctx, env, slug, version, repository=repository)
-        self.post(M.LogLines([f"  {s}" for s in outcome.steps] + [f"  after a restart: {risk.message}"]))
+    async def _sticky(self, req: R.RollbackRequest) -> OperationFinished:
+        env, slug = req.env, req.slug
+        outcome, risk = await sticky.sticky_rollback(
+            self.ctx, env, slug, req.version, repository=req.repository, request=req
+        )
+        self.say(*(f"  {s}" for s in outcome.steps), f"  after a restart: {risk.message}")
         done = finished(env, slug, f"Sticky rollback {slug}", outcome)
         done.at_risk = bool(getattr(risk, "at_risk", False))
         return done
@@ -271,13 +267,18 @@ class Operations(Controller):
         sticky variant is offered)."""
         lines, risk = await asyncio.gather(
             self.change_lines(f"{env}:{slug}", f"{env}:{slug}@{version}", PRUNE_NOTE),
-            app_plans.restart_risk(self.ctx, env, slug, version),
+            previews.restart_risk(self.ctx, env, slug, version),
         )
         warnings = ([await self._lost_edits(env, slug, discard=True)] if dirty else []) + [
             f"{w} Tick the box below to stick." for w in risk.warnings
         ]
-        fields = [modals.Field("sticky", app_plans.STICKY_LABEL, "check", False)] if risk.warnings else []
-        self.post(M.PreviewReady(dialog, lines + risk.details, warnings, fields))
+        fields = [modals.Field("sticky", previews.STICKY_LABEL, "check", False)] if risk.warnings else []
+        self.hand(self._risk_known, dialog, risk)
+        self.fill(dialog, lines + risk.details, warnings, fields)
+
+    def _risk_known(self, dialog: Any, risk: previews.Preview) -> None:
+        if dialog in self.app.screen_stack:  # closed meanwhile: nothing will run it
+            self.risks[dialog] = risk
 
     async def _preview_change(
         self, dialog: Any, current: str, after: str, note: str, dirty: bool, discard: bool
@@ -287,7 +288,7 @@ class Operations(Controller):
         lines = await self.change_lines(current, after, note)
         ref = compare.Ref.parse(current)
         warnings = [await self._lost_edits(ref.env, ref.slug, discard=discard)] if dirty else []
-        self.post(M.PreviewReady(dialog, lines, warnings))
+        self.fill(dialog, lines, warnings)
 
     async def _lost_edits(self, env: str, slug: str, *, discard: bool) -> str:
         """A dirty workspace's edits an import would lose, in words (the platform marks every pull dirty)."""
@@ -318,9 +319,9 @@ class Operations(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                self.runner.run(
-                    env.name, f"Unlock {ws.slug}", self._unlock(env.name, ws.slug), what=f"unlock {ws.slug}"
-                )
+                why = forms.why(values)
+                unlocking = self._unlock(env.name, ws.slug, why)
+                self.runner.run(env.name, f"Unlock {ws.slug}", unlocking, what=f"unlock {ws.slug}", request=why)
 
         modal = modals.ActionModal(
             title=f"Unlock {ws.slug}",
@@ -332,19 +333,25 @@ class Operations(Controller):
         )
         self.open_guarded(modal, done, "unlock")
 
-    async def _unlock(self, env: str, slug: str) -> M.OperationFinished:
-        outcome = await actions.unlock(self.ctx, env, slug)
-        return M.OperationFinished(env, f"Unlock {slug}", outcome.ok, outcome.message)
+    async def _unlock(self, env: str, slug: str, why: R.Request) -> OperationFinished:
+        outcome = await actions.unlock(self.ctx, env, slug, request=why)
+        return OperationFinished(env, f"Unlock {slug}", outcome.ok, outcome.message)
 
     # ------------------------------------------------------------------ undo: restore a snapshot
     def undo(self) -> None:
         if self.app.last_undo:
             self.confirm_restore(self.app.last_undo)
 
-    def show_snapshots(self) -> None:
+    def snapshot(self) -> None:
+        """s: a safety snapshot of every marked workspace, or of the selected one (S only ever lists them)."""
         main = self.main
         if main.marks:
-            return main.marks.start("snapshot")
+            main.marks.start("snapshot")
+        elif main.selected_slug:
+            main.marks.start("snapshot", [main.selected_slug])
+
+    def show_snapshots(self) -> None:
+        main = self.main
         from tui.app.screens.activity import TableScreen
 
         store = snapshots.SnapshotStore.for_context(self.ctx)
@@ -378,8 +385,9 @@ class Operations(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
+                req = forms.request_of(R.RestoreRequest, values, snapshot=snap.id)
                 title = f"Restore {snap.slug}"
-                self.runner.run(env.name, title, self._restore(snap), what=f"restore {snap.slug}")
+                self.runner.run(env.name, title, self._restore(snap, req), what=f"restore {snap.slug}", request=req)
 
         if snap.clean_version:
             how = (
@@ -410,17 +418,17 @@ class Operations(Controller):
             archive = await asyncio.to_thread(snap.archive.read_bytes)
             result = await compare.to_archive(self.ctx, current, archive, f"snapshot {snap.time[:19]}")
         except (E.PrismeError, OSError) as exc:
-            self.post(M.PreviewReady(dialog, [f"What changes is unknown: {exc}"]))
+            self.fill(dialog, [f"What changes is unknown: {exc}"])
             return
         if result.identical:
             lines = ["No content change: the workspace already has the snapshot's content."]
         else:
             lines = [f"What changes on {current} (current → snapshot):", *result.stat_lines()]
-        self.post(M.PreviewReady(dialog, lines))
+        self.fill(dialog, lines)
 
-    async def _restore(self, snap: snapshots.Snapshot) -> M.OperationFinished:
-        outcome = await actions.restore(self.ctx, snap.id)
-        return M.OperationFinished(
+    async def _restore(self, snap: snapshots.Snapshot, req: R.RestoreRequest) -> OperationFinished:
+        outcome = await actions.restore(self.ctx, req.snapshot, request=req)
+        return OperationFinished(
             snap.env,
             f"Restore {snap.slug}",
             outcome.ok,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
-from tui.app.controllers import Controller
+from tui.app.controllers import Controller, forms
 from tui.app.controllers.operations import PENDING, undo_of
-from tui.core.api import errors as E
+from tui.app.runner import OperationFinished
+from tui.core import errors as E
+from tui.core.ops import requests as R
 from tui.core.ops import routing
 from tui.lazy import lazy
 
@@ -19,19 +19,6 @@ if TYPE_CHECKING:
 else:
     modals, compare = lazy("tui.app.screens.modals"), lazy("tui.core.ops.compare")
     matrix, promote = lazy("tui.core.ops.matrix"), lazy("tui.core.ops.promote")
-
-
-@dataclass(frozen=True)
-class PromoteForm:
-    via: str  # "archive" or "git"
-    repository: str | None  # through git: the platform repository
-    name: str | None  # through git: the version name
-    accept_drift: bool
-
-    @classmethod
-    def of(cls, values: dict[str, Any]) -> PromoteForm:
-        via, repository = routing.parse_via(values.get("via"))
-        return cls(via, repository, values.get("name") or None, bool(values.get("accept_drift")))
 
 
 class Promotion(Controller):
@@ -67,20 +54,20 @@ class Promotion(Controller):
         self.start(self._diff(old, new), "diff")
 
     async def _diff(self, old: str, new: str) -> None:
-        self.post(M.LogLines([f"diff {old} → {new}…"]))
+        self.say(f"diff {old} → {new}…")
         try:
             result = await compare.compare(self.ctx, compare.Ref.parse(old), compare.Ref.parse(new))
         except E.PrismeError as exc:
-            self.post(M.ApiFailed(self.main.env_name or "", f"Diff {old} → {new}", exc))
+            self.runner.fail(f"Diff {old} → {new}", exc)
             return
-        self.post(M.DiffReady(f"Diff  {old}  →  {new}", result))
+        self.hand(self.diff_ready, f"Diff  {old}  →  {new}", result)
 
-    def diff_ready(self, message: M.DiffReady) -> None:
-        stat = message.diff.stat()
-        self.main.log_pane.add(f"{message.title}: {stat['files']} file(s), +{stat['insertions']} -{stat['deletions']}")
+    def diff_ready(self, title: str, diff: Any) -> None:
+        stat = diff.stat()
+        self.main.log_pane.add(f"{title}: {stat['files']} file(s), +{stat['insertions']} -{stat['deletions']}")
         from tui.app.screens.diff import DiffScreen
 
-        self.app.push_screen(DiffScreen(message.title, message.diff))
+        self.app.push_screen(DiffScreen(title, diff))
 
     # ------------------------------------------------------------------ drift matrix and parity
     def group_title(self) -> str:
@@ -93,19 +80,20 @@ class Promotion(Controller):
         self.start(self._matrix(self.main.group if labels else "all workspaces", labels), "matrix")
 
     async def _matrix(self, title: str, labels: tuple[str, ...] | None) -> None:
-        self.post(M.LogLines([f"drift matrix of {title}: exporting every workspace of every environment…"]))
+        self.say(f"drift matrix of {title}: exporting every workspace of every environment…")
         result = await matrix.build(self.ctx, list(self.ctx.config.environments), labels)
-        self.post(M.MatrixReady(f"Drift matrix · {title}", result, labels))
+        self.hand(self.matrix_ready, f"Drift matrix · {title}", result, labels)
 
-    def matrix_ready(self, message: M.MatrixReady) -> None:
+    def matrix_ready(self, title: str, result: Any, labels: tuple[str, ...] | None) -> None:
+        """``labels``: what the matrix was built from (built again after an action)."""
         from tui.app.screens.matrix import MatrixScreen
 
         shown = next((s for s in self.app.screen_stack if isinstance(s, MatrixScreen)), None)
-        if shown is not None and shown.title_text == message.title:
-            shown.show(message.matrix)  # built again after an action taken from it
-            self.app.log_pane.add(f"{message.title}: up to date")
+        if shown is not None and shown.title_text == title:
+            shown.show(result)  # built again after an action taken from it
+            self.app.log_pane.add(f"{title}: up to date")
             return
-        self.app.push_screen(MatrixScreen(message.title, message.matrix, message.labels))
+        self.app.push_screen(MatrixScreen(title, result, labels))
 
     def refresh_matrix(self) -> None:
         """After an operation: the matrix screen still open is built again, so it shows what changed."""
@@ -120,17 +108,16 @@ class Promotion(Controller):
         self.start(self._parity(envs, slugs, self.group_title()), "parity")
 
     async def _parity(self, envs: list[str], slugs: list[str], title: str) -> None:
-        from tui.app.screens.parity import ParityReady
         from tui.core.ops import parity_matrix
 
-        self.post(M.LogLines([f"parity matrix of {title}: secret and config names, never values…"]))
+        self.say(f"parity matrix of {title}: secret and config names, never values…")
         result = await parity_matrix.build(self.ctx, envs, slugs)
-        self.post(ParityReady(f"Secrets/config parity · {title}", result))
+        self.hand(self.parity_ready, f"Secrets/config parity · {title}", result)
 
-    def parity_ready(self, message: Any) -> None:
+    def parity_ready(self, title: str, result: Any) -> None:
         from tui.app.screens.parity import ParityScreen
 
-        self.app.push_screen(ParityScreen(message.title, message.matrix))
+        self.app.push_screen(ParityScreen(title, result))
 
     # ------------------------------------------------------------------ promote
     def promote_selected(self) -> None:
@@ -175,11 +162,13 @@ class Promotion(Controller):
             the_plan = self.plans.pop(modal, None)
             if not values or the_plan is None:
                 return
-            form = PromoteForm.of(values)
-            if form.via == "git" and not form.name:
+            via, repository = routing.parse_via(values.pop("via", None))  # "git:<repository>" or "archive"
+            given = {"source": str(src), "target": str(dst), "repository": repository}
+            req = forms.request_of(R.PromoteRequest, {"via": via, "accept_drift": False, **values}, **given)
+            if req.via == "git" and not req.name:
                 self.app.notify("A promotion through git needs a version name.", severity="error")
                 return
-            self.run_promote(the_plan, form)
+            self.run_promote(the_plan, req)
 
         modal = modals.ActionModal(
             title=f"Promote {src} → {dst}",
@@ -197,11 +186,12 @@ class Promotion(Controller):
         try:
             the_plan = await promote.plan(self.ctx, source, target)
         except E.PrismeError as exc:
-            self.post(M.PreviewReady(dialog, [f"Cannot promote: {exc.message}"], blocked=exc.message))
+            self.fill(dialog, [f"Cannot promote: {exc.message}"], blocked=exc.message)
             return
+        self.hand(self._planned, dialog, the_plan)  # before the preview: Confirm is off until it is filled
         if the_plan.diff.identical:
             text = f"{target} already matches {source}: nothing to promote."
-            self.post(M.PreviewReady(dialog, [text], blocked=text, plan=the_plan))
+            self.fill(dialog, [text], blocked=text)
             return
         warnings, fields = [], []
         if the_plan.drift:
@@ -219,24 +209,30 @@ class Promotion(Controller):
                 "the promotion is refused until it is set there (`prisme-deploy parity`)."
             )
         details = [f"What changes on {target} (current → {source}):", *the_plan.diff.stat_lines()]
-        self.post(M.PreviewReady(dialog, details, warnings, fields, plan=the_plan))
+        self.fill(dialog, details, warnings, fields)
 
-    def run_promote(self, the_plan: promote.Plan, form: PromoteForm) -> None:
+    def _planned(self, dialog: Any, the_plan: promote.Plan) -> None:
+        if dialog in self.app.screen_stack:  # closed meanwhile: nothing will run it
+            self.plans[dialog] = the_plan  # what its confirmation runs
+
+    def run_promote(self, the_plan: promote.Plan, req: R.PromoteRequest) -> None:
         target = the_plan.target
-        what = f"promote {the_plan.source} → {target} via {form.via}"
-        self.runner.run(target.env, f"Promote {target.slug}", self._promote(the_plan, form), what=what)
+        what = f"promote {the_plan.source} → {target} via {req.via}"
+        self.runner.run(target.env, f"Promote {target.slug}", self._promote(the_plan, req), what=what, request=req)
 
-    async def _promote(self, the_plan: promote.Plan, form: PromoteForm) -> M.OperationFinished:
+    async def _promote(self, the_plan: promote.Plan, req: R.PromoteRequest) -> OperationFinished:
         target = the_plan.target
         outcome = await promote.promote(
             self.ctx,
             the_plan,
-            accept_drift=form.accept_drift,
-            via=form.via,
-            name=form.name,
-            repository=form.repository,
+            accept_drift=req.accept_drift,
+            via=req.via,
+            name=req.name,
+            repository=req.repository,
+            allow_missing=req.allow_missing,
+            request=req,
         )
-        return M.OperationFinished(
+        return OperationFinished(
             target.env,
             f"Promote {target.slug}",
             outcome.ok,

@@ -1,23 +1,23 @@
 """Releases and rollouts (issue 16): the Releases view, a rollout's plan and run, and its rollback.
 
-What they compute lives in ``tui.app.releases``; this module owns the dialogs and the workers.
+What they compute lives in ``tui.core.ops.release_matrix``; this module owns the dialogs and the workers.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
-from tui.app.controllers import Controller
-from tui.core.api import errors as E
+from tui.app.controllers import Controller, forms
+from tui.app.runner import OperationFinished
+from tui.core import errors as E
+from tui.core.ops import requests as R
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
-    from tui.app import releases as app_releases
     from tui.app.screens import modals
-    from tui.core.ops import rollout
+    from tui.core.ops import release_matrix, rollout
 else:
-    modals, app_releases = lazy("tui.app.screens.modals"), lazy("tui.app.releases")
+    modals, release_matrix = lazy("tui.app.screens.modals"), lazy("tui.core.ops.release_matrix")
     rollout = lazy("tui.core.ops.rollout")
 
 
@@ -31,21 +31,19 @@ class Releases(Controller):
 
     async def _matrix(self) -> None:
         try:
-            columns, rows = await app_releases.matrix(self.ctx)
+            columns, rows = await release_matrix.matrix(self.ctx)
         except E.PrismeError as exc:
-            self.post(M.ReleasesReady([], [], exc.message))
+            text = exc.message  # the name exc is gone once the except block ends
+            self.hand(lambda: self.app.notify(text, title="Releases", severity="error"))
             return
-        self.post(M.ReleasesReady(columns, rows))
+        self.hand(self.ready, columns, rows)
 
-    def ready(self, message: M.ReleasesReady) -> None:
+    def ready(self, columns: list[str], rows: list[list[str]]) -> None:
+        """The Releases view's table (issue 16)."""
         from tui.app.screens.activity import TableScreen
 
-        if message.error is not None:
-            self.app.notify(message.error, title="Releases", severity="error")
-            return
-
         # A release that is not the repository's head cannot be rolled out (a bulk import imports the head).
-        self.not_head = {row[0]: row[2] for row in message.rows if row[2] != app_releases.HEAD}
+        self.not_head = {row[0]: row[2] for row in rows if row[2] != release_matrix.HEAD}
 
         def chosen(name: str | None) -> None:
             if name and name != "(nothing)":
@@ -58,15 +56,15 @@ class Releases(Controller):
             if rollouts
             else " Read-only: rollouts are off."
         )
-        if not message.rows:
+        if not rows:
             note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
-        screen = TableScreen("Releases", message.columns, message.rows, note, selectable=rollouts)
+        screen = TableScreen("Releases", columns, rows, note, selectable=rollouts)
         self.app.push_screen(screen, chosen)
 
     def choose_rollout(self, name: str) -> None:
-        from tui.app import rails
+        from tui.app.controllers import rails
 
-        envs = app_releases.environments(self.ctx)
+        envs = release_matrix.environments(self.ctx)
         if not envs:
             self.app.notify("No [[rollout]] stages are configured.", severity="warning")
             return
@@ -101,7 +99,7 @@ class Releases(Controller):
         )
 
     def confirm_rollout(self, name: str, groups: list[str]) -> None:
-        envs = app_releases.environments(self.ctx)
+        envs = release_matrix.environments(self.ctx)
         protected = [e for e in envs if self.ctx.env(e).protected]
         summary = [f"Release {name}, groups {', '.join(groups)}: {' → '.join(envs)}"]
         if protected:
@@ -115,67 +113,70 @@ class Releases(Controller):
             pending="Plan: computing…",
         )
         # The reason (and break-glass) asked here covers the rollout's changes; the core checks each environment.
-        self.open_guarded(
-            modal,
-            lambda values: self.run_rollout(name, groups) if values is not None else None,
-            f"rollout of {name}",
-            envs,
-        )
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.run_rollout(forms.request_of(R.RolloutRequest, {"groups": groups, **values}, release=name))
+
+        self.open_guarded(modal, done, f"rollout of {name}", envs)
         self.start(self._plan(modal, name, groups), "preview")
 
     async def _plan(self, dialog: Any, name: str, groups: list[str]) -> None:
         try:
-            details, warnings = await app_releases.rollout_plans(self.ctx, name, groups)
+            details, warnings = await release_matrix.rollout_plans(self.ctx, name, groups)
         except E.PrismeError as exc:
-            self.post(M.PreviewReady(dialog, [f"Cannot roll out: {exc.message}"], blocked=exc.message))
+            self.fill(dialog, [f"Cannot roll out: {exc.message}"], blocked=exc.message)
             return
-        self.post(M.PreviewReady(dialog, details, warnings))
+        self.fill(dialog, details, warnings)
 
     def _step(self, found: dict[str, Any]) -> None:
-        self.post(M.LogLines([app_releases.step_line(found)]))
+        self.say(release_matrix.step_line(found))
 
-    def run_rollout(self, name: str, groups: list[str]) -> None:
-        first = app_releases.environments(self.ctx)[0]
-        self.runner.run(first, f"Rollout {name}", self._rollout(name, groups, first), what=f"rollout of {name}")
+    def run_rollout(self, req: R.RolloutRequest) -> None:
+        first, name = release_matrix.environments(self.ctx)[0], req.release
+        self.runner.run(first, f"Rollout {name}", self._rollout(req, first), what=f"rollout of {name}", request=req)
 
-    async def _rollout(self, name: str, groups: list[str], where: str) -> M.OperationFinished | None:
+    async def _rollout(self, req: R.RolloutRequest, where: str) -> OperationFinished | None:
         async def confirmed(env: str, the_plan: Any) -> bool:
             return True  # the release name typed in the plan dialog confirmed every protected environment
 
-        title = f"Rollout {name}"
-        state = await rollout.run(self.ctx, name, groups=groups, confirm=confirmed, notify=self._step)
+        name, title = req.release, f"Rollout {req.release}"
+        state = await rollout.run(
+            self.ctx, name, groups=list(req.groups), confirm=confirmed, notify=self._step, request=req
+        )
         if state.failed:
             failed = state.failed
             text = f"stopped at {failed.get('env')}, gate {failed.get('gate')}: {failed.get('message')}"
-            self.post(M.OperationFinished(str(failed.get("env")), title, False, text))
+            self.runner.finish(OperationFinished(str(failed.get("env")), title, False, text))
             if state.changed:
-                self.post(M.RolloutStopped(name, failed, list(state.changed)))
+                self.hand(self.stopped, name, failed, list(state.changed))
             return None  # said above, before the offer to roll back
-        return M.OperationFinished(where, title, True, f"{state.status}: {', '.join(state.done)}")
+        return OperationFinished(where, title, True, f"{state.status}: {', '.join(state.done)}")
 
-    def stopped(self, message: M.RolloutStopped) -> None:
-        """Offer to pull the previous versions back wherever this rollout imported."""
-        protected = any(self.ctx.env(e).protected for e in message.changed)
+    def stopped(self, release: str, failed: dict[str, Any], changed: list[str]) -> None:
+        """A rollout stopped at a failed gate after importing somewhere (``changed``): offer to pull the
+        previous versions back wherever it imported."""
+        protected = any(self.ctx.env(e).protected for e in changed)
         modal = modals.ActionModal(
-            title=f"Roll back rollout {message.release}?",
-            env=self.ctx.env(message.changed[-1]),
+            title=f"Roll back rollout {release}?",
+            env=self.ctx.env(changed[-1]),
             summary=[
-                f"The rollout stopped at {message.failed.get('env')} ({message.failed.get('gate')} gate).",
-                f"Pull the previous versions back on {', '.join(reversed(message.changed))}.",
+                f"The rollout stopped at {failed.get('env')} ({failed.get('gate')} gate).",
+                f"Pull the previous versions back on {', '.join(reversed(changed))}.",
             ],
-            confirm_text=message.release if protected else None,
+            confirm_text=release if protected else None,
             confirm_label="Roll back",
         )
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                title = f"Roll back rollout {message.release}"
-                self.runner.run("", title, self._rollback(message.release), guard=False)
+                title = f"Roll back rollout {release}"
+                self.runner.run("", title, self._rollback(release, forms.why(values)), guard=False)
 
-        self.open_guarded(modal, done, "rollback of a rollout", list(message.changed))
+        self.open_guarded(modal, done, "rollback of a rollout", list(changed))
 
-    async def _rollback(self, name: str) -> M.OperationFinished:
-        state, outcomes = await rollout.rollback(self.ctx, name, notify=self._step)
+    async def _rollback(self, name: str, why: R.Request) -> OperationFinished:
+        state, outcomes = await rollout.rollback(self.ctx, name, notify=self._step, request=why)
         ok = all(o.ok for o in outcomes)
         where = state.changed[-1] if state.changed else ""
-        return M.OperationFinished(where, f"Roll back rollout {name}", ok, f"{state.status}: {len(outcomes)} pull(s)")
+        return OperationFinished(where, f"Roll back rollout {name}", ok, f"{state.status}: {len(outcomes)} pull(s)")

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.reactive import var
 
-from tui.app.marks import label as mark_label
 from tui.app.widgets.virtual_table import Column, VirtualTable
 from tui.core.ops import history
 from tui.core.text import one_line
@@ -23,6 +22,7 @@ from tui.core.text import one_line
 if TYPE_CHECKING:
     from tui.core.api.models import Workspace
 
+MARK = "● "  # before the slug of a marked workspace (Space; the marked set is the Marks controller's)
 COLUMNS = (  # widths when there is room; narrower panes shrink them (then "…") and leave out the last ones
     Column("slug", "slug", 18, min_width=14),
     Column("state", "state", 12, min_width=5),
@@ -79,7 +79,8 @@ class WorkspaceTable(VirtualTable["Workspace"]):
         view = self.view
         marked = view is not None and ws.slug in view.marked
         content_of = view.contents.get(ws.slug) if view is not None else None
-        return (mark_label(ws.slug, marked), *workspace_row(ws, content_of, view.now if view else None)[1:])
+        slug = f"{MARK}{ws.slug}" if marked else ws.slug
+        return (slug, *workspace_row(ws, content_of, view.now if view else None)[1:])
 
     def watch_view(self, view: WorkspacesView | None) -> None:
         if view is None:

@@ -23,9 +23,9 @@ from tui.app import actions
 from tui.app.messages import TypedAhead
 from tui.app.screens.dialog import Dialog
 from tui.app.widgets.ticks import TickBox, TickList
-from tui.core.api.errors import InvalidVersionName
 from tui.core.api.models import validate_version_name
 from tui.core.config import Environment
+from tui.core.errors import InvalidVersionName
 from tui.core.text import one_line, terminal_safe
 
 
@@ -87,7 +87,7 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         self.pending = pending  # what is still being computed; Confirm waits for it
         self.blocked: str | None = None  # why Confirm stays disabled whatever is typed (nothing to do)
         self.focus_target: Widget | None = None  # where typing goes from the start
-        # The reason / break-glass fields (tui.app.rails): next to the confirmation, never scrolled away.
+        # The reason / break-glass fields (tui.app.controllers.rails): next to the confirmation, never scrolled away.
         self.rails_fields = rails or []
 
     def compose(self) -> ComposeResult:

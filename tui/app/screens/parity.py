@@ -3,12 +3,8 @@ declares; per environment ✓ set / ✗ missing / — workspace absent. Names on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
@@ -18,12 +14,6 @@ from tui.core.ops.parity_matrix import ParityMatrix
 from tui.core.text import one_line
 
 STYLES = {"✓": "green", "✗": "bold red", "—": "dim"}
-
-
-@dataclass(repr=False, eq=False)
-class ParityReady(Message):
-    title: str
-    matrix: Any
 
 
 class ParityScreen(Screen[None]):

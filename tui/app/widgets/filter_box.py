@@ -33,4 +33,4 @@ class FilterBox(Input):
         self.app.post_message(self.Edited(value))
 
     async def action_submit(self) -> None:
-        self.app.post_message(self.Done())
+        self.post_message(self.Done())  # bubbles to the screen that holds the box (no hurry: one per Enter)

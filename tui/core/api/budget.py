@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 WINDOW = 60.0
 # The gateway counts a request when it arrives, we count it when we send it: a little slack keeps

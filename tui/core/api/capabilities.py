@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 # name -> (what is probed, what the tool does without it). The README's "Platform versions" table and
 # `info` / `status --json` read this one table.

@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.budget import parse_http_time
 
 _GIT_AUTH = re.compile(

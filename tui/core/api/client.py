@@ -28,8 +28,8 @@ import httpx  # without its CLI: see tui/core/api/__init__.py
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder
 
+from tui.core import errors as E
 from tui.core import limits as L
-from tui.core.api import errors as E
 from tui.core.api import retry
 from tui.core.api.budget import OnWait, RequestBudget, Wait, backoff, budget_for, request_class, too_long
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
-from tui.core.api.errors import InvalidVersionName
+from tui.core.errors import InvalidVersionName
 
 VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a name the user chooses (the server's rule)
 # A name the server generates for a push without one (2024: ``M-D-YYYY.N-<epoch ms>``, 25 characters):

@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.client import PROGRESS_RESERVE, PrismeClient, segment
 from tui.core.api.models import PullResult, Repository, Version, Workspace, validate_version_name
 from tui.core.ops import bundles, snapshots, verify
 from tui.core.ops.context import Context
+from tui.core.ops.requests import Request
 from tui.core.rails import with_reason
 
 if TYPE_CHECKING:
@@ -149,10 +150,14 @@ async def push(
     description: str,
     repository: str | None,
     on_step: Progress | None = None,
+    request: Request | None = None,
 ) -> Outcome:
+    """``request``: the push asked for (its reason and broken glass go to the gate, the journal and the
+    version description); None: the run's default reason."""
+    why = request if request is not None else Request()
     if name:
         validate_version_name(name)
-    with ctx.operation(env, f"push {slug}"):
+    with ctx.operation(env, f"push {slug}", request=why):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
             shared: list[str] = []
@@ -178,7 +183,7 @@ async def push(
                 try:
                     version = await client.publish(
                         ws.id,
-                        description=with_reason(description, ctx.reason) or "",
+                        description=with_reason(description, why.reason) or "",
                         name=name,
                         repository_id=repository,
                     )
@@ -274,16 +279,18 @@ async def pull(
     action: str = "pull",
     on_step: Progress | None = None,
     on_wait: Progress | None = None,
+    request: Request | None = None,
 ) -> Outcome:
     """Pull latest, or roll back to ``version``; then verify it from the workspace's state.
 
     Success means the workspace reports the pull (its ``lastPull``, live version and lock), read with
     backoff until a deadline; a 408 or ``{processing: true}`` is "still running", followed the same
     way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs; ``on_wait``
-    (default ``on_step``) what the verification is waiting for, after a 408 possibly for minutes."""
+    (default ``on_step``) what the verification is waiting for, after a 408 possibly for minutes.
+    ``request``: the pull, rollback or restore asked for (its reason and broken glass)."""
     on_wait = on_wait or on_step
     segment(version, "version name")  # '.' or '..' would become another endpoint: refused before any request
-    with ctx.operation(env, f"{action} {slug}"):
+    with ctx.operation(env, f"{action} {slug}", request=request):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
             repository = await _source_of(client, ws, version, repository)
@@ -558,7 +565,7 @@ def _unconfirmed(
     )
 
 
-async def restore(ctx: Context, snapshot_id: str) -> Outcome:
+async def restore(ctx: Context, snapshot_id: str, *, request: Request | None = None) -> Outcome:
     """Undo an overwrite with its safety snapshot, leaving the server's state true.
 
     A snapshot of a clean workspace is exactly a version: pulling that version again brings back the
@@ -566,11 +573,11 @@ async def restore(ctx: Context, snapshot_id: str) -> Outcome:
     server marks dirty, and says so: the content is restored, the label stays what it is."""
     snap = snapshots.SnapshotStore.for_context(ctx).get(snapshot_id)
     if snap.clean_version:
-        return await _pull_again(ctx, snap)
-    return await _import_snapshot(ctx, snap)
+        return await _pull_again(ctx, snap, request)
+    return await _import_snapshot(ctx, snap, request)
 
 
-async def _pull_again(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
+async def _pull_again(ctx: Context, snap: snapshots.Snapshot, request: Request | None) -> Outcome:
     version = snap.clean_version or "latest"
     outcome = await pull(
         ctx,
@@ -580,6 +587,7 @@ async def _pull_again(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
         repository=snap.repository,
         discard_local_changes=True,
         action="restore",
+        request=request,
     )
     if not outcome.ok:
         return outcome
@@ -607,8 +615,8 @@ async def _differs_from(ctx: Context, snap: snapshots.Snapshot) -> list[str]:
     return [f.path for f in result.files]
 
 
-async def _import_snapshot(ctx: Context, snap: snapshots.Snapshot) -> Outcome:
-    with ctx.operation(snap.env, f"restore {snap.slug}"):
+async def _import_snapshot(ctx: Context, snap: snapshots.Snapshot, request: Request | None) -> Outcome:
+    with ctx.operation(snap.env, f"restore {snap.slug}", request=request):
         async with ctx.client(snap.env) as client:
             ws = await client.find_workspace(snap.slug)
             archive = await asyncio.to_thread(snap.archive.read_bytes)
@@ -684,8 +692,8 @@ def label_note(ws: Workspace, origin: str) -> str:
     return f"{origin}; server label {label}{dirty}"
 
 
-async def unlock(ctx: Context, env: str, slug: str) -> Outcome:
-    with ctx.operation(env, f"unlock {slug}"):
+async def unlock(ctx: Context, env: str, slug: str, *, request: Request | None = None) -> Outcome:
+    with ctx.operation(env, f"unlock {slug}", request=request):
         async with ctx.client(env) as client:
             ws = await client.find_workspace(slug)
             if not ws.write_lock:

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.bulk import BulkEvent, locked_slugs
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
 from tui.core.ops import snapshots
 from tui.core.ops.context import Context
+from tui.core.ops.requests import Request
 from tui.core.rails import with_reason
 
 
@@ -151,9 +152,11 @@ async def bulk_push(
     dry_run: bool = False,
     force: bool = False,
     run: BulkRun | None = None,
+    request: Request | None = None,
 ) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-push")
-    with ctx.operation(env, "bulk push", rails=not dry_run):
+    why = request if request is not None else Request()  # its reason and broken glass
+    with ctx.operation(env, "bulk push", request=why, rails=not dry_run):
         async with ctx.client(env) as client:
             await validate_repository(client, env, repository, write=True)
             with ctx.audit.record(
@@ -174,7 +177,7 @@ async def bulk_push(
                     repository_id=repository,
                     groups=groups,
                     name=name,
-                    description=with_reason(description, ctx.reason),
+                    description=with_reason(description, why.reason),
                     dry_run=dry_run,
                     force=force,
                 ):
@@ -208,12 +211,13 @@ async def bulk_import(
     force_reimport: bool = False,
     continue_on_error: bool = False,
     run: BulkRun | None = None,
+    request: Request | None = None,
 ) -> AsyncIterator[BulkEvent]:
     run = run or BulkRun(env, "bulk-import")
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
     seen: set[str] = set()  # platform event ids already shown: each group's run shows only its own
-    with ctx.operation(env, "bulk import"):
+    with ctx.operation(env, "bulk import", request=request):
         async with ctx.client(env) as client:
             await validate_repository(client, env, repository, write=False)
             with ctx.audit.record(

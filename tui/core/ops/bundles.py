@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
 from tui.core.text import one_line

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.models import Repository, check_git_ref
 from tui.core.config import RepoSource
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip

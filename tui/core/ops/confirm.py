@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 if TYPE_CHECKING:
     from tui.core.config import Environment
     from tui.core.ops.context import Context
+    from tui.core.ops.requests import Request
 
 MISMATCH = "Confirmation did not match; nothing was done."
 
@@ -76,9 +77,9 @@ def rule(ctx: Context, env: str, target: str, what: str, *, always_type: bool = 
     return Confirmation(env, what, typed, required, frozen)
 
 
-def guard(ctx: Context, env: str, target: str, what: str) -> Confirmation:
-    """:func:`rule`, refusing at once what the rails refuse (a freeze window without a broken glass, a
-    missing required reason): the CLI's order, before it asks for anything."""
+def guard(ctx: Context, env: str, target: str, what: str, request: Request | None = None) -> Confirmation:
+    """:func:`rule`, refusing at once what the rails refuse for ``request`` (a freeze window without a broken
+    glass, a missing required reason): the CLI's order, before it asks for anything."""
     found = rule(ctx, env, target, what)
-    ctx.check_rails(env, what)
+    ctx.check_rails(env, what, request)
     return found

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tui.core import limits, paths
-from tui.core.api.errors import AuthenticationFailed, PrismeError, UsageError
 from tui.core.audit import AuditLog
 from tui.core.config import Config, Environment
 from tui.core.credentials import Minter
+from tui.core.errors import AuthenticationFailed
+from tui.core.errors import Busy as Busy  # the gate's errors, long imported from here
+from tui.core.errors import ReadOnly as ReadOnly
 from tui.core.notify import Notifier
 from tui.core.secrets import TokenStore, env_var_name
 
 if TYPE_CHECKING:
     from tui.core.api.budget import Wait
     from tui.core.api.client import PrismeClient
+    from tui.core.ops.requests import Request
 
 
 def adhoc_name(url: str) -> str:
@@ -60,14 +62,6 @@ def same_instance(a: str, b: str) -> bool:
     return sa == sb and pa == pb and ra == rb and bool(aa & ab)
 
 
-class Busy(PrismeError):
-    kind = "busy"
-
-
-class ReadOnly(UsageError):
-    kind = "read_only"
-
-
 @dataclass
 class Context:
     config: Config
@@ -78,10 +72,8 @@ class Context:
     # Told about every wait for the gateway's rate limits (a 429, or pacing imports), about once a
     # second: the CLI writes it on stderr, the app in its log.
     on_wait: Callable[[Wait], object] | None = None
-    # Why the changes of this run are made (--reason / PRISME_DEPLOY_REASON), and the reason for
-    # breaking the glass of a freeze window (--break-glass): both go into every journal entry.
-    reason: str | None = None
-    break_glass: str | None = None
+    # Why a change is made travels with its request (tui.core.ops.requests), not here: two operations
+    # run at once (the app) each keep their own reason and broken glass.
     # Whether an environment's require_reason is enforced: the app turns it off until its dialogs
     # carry a reason field (issue 17, app part); freeze windows are enforced everywhere.
     reasons_enforced: bool = True
@@ -96,8 +88,6 @@ class Context:
         ctx = cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
         ctx.notifier = Notifier(config.notify)
         ctx.audit.listeners.append(ctx.notifier.entry_written)
-        with suppress(UsageError):  # a default reason for the whole run (a ticket id); the CLI checks it again
-            ctx.set_reason(os.environ.get("PRISME_DEPLOY_REASON") or None)
         return ctx
 
     def env(self, name: str) -> Environment:
@@ -189,29 +179,28 @@ class Context:
         if (refusal := gate.unwritable(self, env_name)) is not None:
             raise refusal.error()
 
-    def set_reason(self, reason: str | None, break_glass: str | None = None) -> None:
-        from tui.core.rails import clean_reason
-
-        self.reason = clean_reason(reason)
-        self.break_glass = clean_reason(break_glass, "--break-glass")
-        self.audit.reason = self.reason
-
-    def check_rails(self, env_name: str, what: str) -> None:
-        """The gate (tui.core.ops.gate) for ``what`` on one environment: writable, freeze windows, required
-        reason, busy; a broken glass is noted for the journal."""
+    def check_rails(self, env_name: str, what: str, request: Request | None = None) -> None:
+        """The gate (tui.core.ops.gate) for ``what`` on one environment, with ``request``'s reason and
+        broken glass: writable, freeze windows, required reason, busy."""
         from tui.core.ops import gate
 
-        gate.enforce(self, gate.operation(self, what, [env_name]))
+        gate.enforce(self, gate.operation(self, what, [env_name], request=request))
 
     @contextmanager
-    def operation(self, env_name: str, what: str, *, rails: bool = True) -> Iterator[None]:
-        """One mutating operation per environment at a time, through the gate (``rails=False``: a dry run,
-        which changes nothing: only writable and busy apply)."""
+    def operation(
+        self, env_name: str, what: str, *, request: Request | None = None, rails: bool = True
+    ) -> Iterator[None]:
+        """One mutating operation per environment at a time, through the gate with ``request``'s reason and
+        broken glass (``rails=False``: a dry run, which changes nothing: only writable and busy apply).
+        While it runs, the environment's journal entries carry them: one operation per environment at a
+        time, so the stamp is this operation's alone."""
         from tui.core.ops import gate
 
-        gate.enforce(self, gate.operation(self, what, [env_name], dry_run=not rails))
+        decision = gate.enforce(self, gate.operation(self, what, [env_name], dry_run=not rails, request=request))
         self.running[env_name] = what
+        self.audit.stamps[env_name] = decision.stamp(env_name)
         try:
             yield
         finally:
             self.running.pop(env_name, None)
+            self.audit.stamps.pop(env_name, None)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.core import config as cfg
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 if TYPE_CHECKING:
     from tui.core.ops.context import Context

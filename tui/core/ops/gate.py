@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 
 if TYPE_CHECKING:
     from tui.core.ops.context import Context
+    from tui.core.ops.requests import Request
 
 RULES = ("read_only", "frozen", "reason", "busy", "approval")  # the order refusals are told in
 
@@ -49,13 +50,12 @@ class Refusal:
 
     def error(self, message: str | None = None) -> E.PrismeError:
         from tui.core import rails
-        from tui.core.ops.context import Busy, ReadOnly
 
         kind: type[E.PrismeError] = {
-            "read_only": ReadOnly,
+            "read_only": E.ReadOnly,
             "frozen": rails.Frozen,
             "reason": rails.ReasonRequired,
-            "busy": Busy,
+            "busy": E.Busy,
         }.get(self.rule, E.PermissionDenied)
         return kind(message or self.message, hint=self.way_through)
 
@@ -86,15 +86,27 @@ class Decision:
         if self.refusals:
             raise self.refusals[0].error(self.message)
 
+    def stamp(self, env: str) -> dict[str, str | None]:
+        """What a journal entry of this operation on ``env`` carries: its reason, and the broken glass where
+        only the glass let it in."""
+        glass = (self.operation.break_glass or "") if env in self.glass else None
+        return {"reason": self.operation.reason, "break_glass": glass}
+
 
 # An approval hook: a Refusal when ``env`` still needs one for this operation, else None.
 Approval = Callable[["Context", Operation, str], Refusal | None]
 APPROVALS: list[Approval] = []
 
 
-def operation(ctx: Context, what: str, environments: Iterable[str], *, dry_run: bool = False) -> Operation:
-    """An Operation carrying this run's reason and broken glass (``--reason``, ``--break-glass``, a dialog's)."""
-    return Operation(what, tuple(dict.fromkeys(environments)), ctx.reason, ctx.break_glass, dry_run)
+def operation(
+    ctx: Context, what: str, environments: Iterable[str], *, dry_run: bool = False, request: Request | None = None
+) -> Operation:
+    """An Operation carrying the reason and broken glass of the request it runs (``--reason``,
+    ``--break-glass``, a dialog's fields); no request: the run's default reason (PRISME_DEPLOY_REASON)."""
+    from tui.core.ops.requests import Request
+
+    why = request if request is not None else Request()
+    return Operation(what, tuple(dict.fromkeys(environments)), why.reason, why.break_glass, dry_run)
 
 
 def unwritable(ctx: Context, name: str) -> Refusal | None:
@@ -174,10 +186,9 @@ def decide(ctx: Context, op: Operation, *, now: datetime | None = None) -> Decis
 
 
 def enforce(ctx: Context, op: Operation) -> Decision:
-    """:func:`decide`, raising the refusal (the first rule's error, every refusal in its message); a broken
-    glass is noted for the journal of each environment it lets the change into."""
+    """:func:`decide`, raising the refusal (the first rule's error, every refusal in its message). The
+    decision says which environments only a broken glass lets the change into (``stamp``: their journal
+    entries carry it)."""
     decision = decide(ctx, op)
     decision.raise_if_refused()
-    for name in decision.glass:
-        ctx.audit.break_glass[name] = op.break_glass or ""
     return decision

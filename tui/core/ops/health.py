@@ -8,7 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.jsonshape import Exported, Shape
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ class History:
 
 async def load(ctx: Context, env: str, slug: str) -> History:
     """The instance's versions, its publish events and the repository clones' tags, merged."""
-    from tui.core.api.errors import EventsUnavailable
+    from tui.core.errors import EventsUnavailable
 
     note = ""
     async with ctx.client(env) as client:
@@ -72,7 +72,7 @@ async def live_versions(client: PrismeClient, workspaces: Iterable[Workspace]) -
 
 
 async def _from_events(client: PrismeClient, ws: Workspace) -> str | None:
-    from tui.core.api.errors import PrismeError
+    from tui.core.errors import PrismeError
 
     try:
         imported = await client.last_import(ws.id)

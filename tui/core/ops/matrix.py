@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.models import Workspace
 from tui.core.diff import files_from_zip, normalise
 from tui.core.ignore import Ignore

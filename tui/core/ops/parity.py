@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.diff import Files, files_from_zip
 from tui.core.ops.compare import Ref
 from tui.core.ops.context import Context

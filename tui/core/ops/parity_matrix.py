@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops import parity
 from tui.core.ops.compare import Ref, snapshot
 from tui.core.ops.context import Context

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace, strings
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip

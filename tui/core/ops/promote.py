@@ -12,12 +12,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.diff import WorkspaceDiff
 from tui.core.ops import actions, bundles, snapshots, verify
 from tui.core.ops.actions import Outcome, label_note
 from tui.core.ops.compare import Ref, compare, drift, edits_unknown
 from tui.core.ops.context import Context
+from tui.core.ops.requests import Request
 from tui.core.rails import with_reason
 
 if TYPE_CHECKING:
@@ -83,7 +84,10 @@ async def promote(
     name: str | None = None,
     repository: str | None = None,
     allow_missing: Collection[str] = (),
+    request: Request | None = None,
 ) -> Outcome:
+    """``request``: the promotion asked for (its reason and broken glass); None: the run's default reason."""
+    why = request if request is not None else Request()
     source, target = the_plan.source, the_plan.target
     if the_plan.parity:
         from tui.core.ops.parity import refusal
@@ -107,7 +111,7 @@ async def promote(
         return Outcome(True, f"{target} already matches {source}: nothing to promote.")
     if via == "git" and not (name and repository):
         raise E.UsageError("Promotion through git needs a version name and a repository.")
-    with ctx.operation(target.env, f"promote {target.slug}"):  # the gate: writable, freeze, reason, busy
+    with ctx.operation(target.env, f"promote {target.slug}", request=why):  # the gate: writable, freeze, reason, busy
         async with ctx.client(source.env) as src, ctx.client(target.env) as dst:
             src_ws = await src.find_workspace(source.slug)
             dst_ws = await dst.find_workspace(target.slug)
@@ -131,7 +135,7 @@ async def promote(
                     await src.publish(
                         src_ws.id,
                         name=name,
-                        description=with_reason(f"Promote {source} to {target}", ctx.reason) or "",
+                        description=with_reason(f"Promote {source} to {target}", why.reason) or "",
                         repository_id=repository,
                     )
                     await dst.ready_for("imports")

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
+from tui.core import errors as E
 from tui.core import gitwrite, paths
-from tui.core.api import errors as E
 from tui.core.gitsource import GitHistory, _git
 from tui.core.jsonshape import Exported, Shape
 from tui.core.ops.context import Context

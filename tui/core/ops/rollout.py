@@ -29,10 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.core import errors as E
 from tui.core import paths
-from tui.core.api import errors as E
 from tui.core.ops import actions, bulk, gate, plan, release
 from tui.core.ops.context import Context
+from tui.core.ops.requests import Request
 
 Notify = Callable[[dict[str, Any]], object]
 Confirm = Callable[[str, plan.Plan], Awaitable[bool]]
@@ -223,7 +224,10 @@ async def run(
     resume: bool = False,
     confirm: Confirm | None = None,
     notify: Notify | None = None,
+    request: Request | None = None,
 ) -> State:
+    """``request``: the rollout asked for; its reason and broken glass reach every stage's import."""
+    why = request if request is not None else Request()
     the_release = release.get(ctx, name, repository)
     repo_id = the_release.repository or release._repository(ctx, repository)
     all_stages, tests = stages(ctx), smokes(ctx)
@@ -234,16 +238,20 @@ async def run(
     # The gate, for every environment still to go, before the first is touched: a frozen last stage
     # refuses the whole rollout here, not after the earlier stages were imported.
     todo = [env for stage in all_stages for env in stage.environments if env not in state.done]
-    gate.enforce(ctx, gate.operation(ctx, f"rollout of {name}", todo))
+    decision = gate.enforce(ctx, gate.operation(ctx, f"rollout of {name}", todo, request=why))
     require_expectations(ctx, all_stages, tests)
     await asyncio.to_thread(require_head, ctx, the_release, repo_id)
-    with ctx.audit.record("rollout", ",".join(s.name for s in all_stages), targets=groups, version=name) as entry:
+    glass = why.break_glass if decision.glass else None
+    where = ",".join(s.name for s in all_stages)
+    with ctx.audit.record(
+        "rollout", where, targets=groups, version=name, reason=why.reason, break_glass=glass
+    ) as entry:
         for stage in all_stages:
             for env in stage.environments:
                 if env in state.done:
                     say("skip", env, f"{env} already passed every gate (resumed)")
                     continue
-                if not await _one_env(ctx, state, say, stage, env, tests, confirm):
+                if not await _one_env(ctx, state, say, stage, env, tests, confirm, why):
                     state.status = "stopped"
                     entry.outcome = "failed"
                     entry.details["failed"] = state.failed
@@ -265,7 +273,14 @@ def _journal(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _one_env(
-    ctx: Context, state: State, say: _Reporter, stage: Stage, env: str, tests: list[Smoke], confirm: Confirm | None
+    ctx: Context,
+    state: State,
+    say: _Reporter,
+    stage: Stage,
+    env: str,
+    tests: list[Smoke],
+    confirm: Confirm | None,
+    request: Request | None = None,
 ) -> bool:
     ctx.require_writable(env)
     the_plan = await plan.bulk_import(ctx, env, repository=state.repository, groups=state.groups)
@@ -291,7 +306,10 @@ async def _one_env(
     say("snapshot", env, f"{env}: recorded what it runs ({len(before.workspaces)} workspaces) for a rollback")
     if the_plan.has_changes:
         result = bulk.BulkRun(env, "bulk-import")
-        async for event in bulk.bulk_import(ctx, env, repository=state.repository, groups=state.groups, run=result):
+        imported = bulk.bulk_import(
+            ctx, env, repository=state.repository, groups=state.groups, run=result, request=request
+        )
+        async for event in imported:
             if event.kind in ("completed", "notice") and event.message:
                 say("import", env, event.message)
         if result.failed:
@@ -406,12 +424,15 @@ def _fail(state: State, say: _Reporter, env: str, gate: str, message: str) -> bo
 
 
 # ------------------------------------------------------------------------------------------- rollback
-async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> tuple[State, list[actions.Outcome]]:
-    """Pull the previous versions back on every environment this rollout imported into, newest first."""
+async def rollback(
+    ctx: Context, name: str, *, notify: Notify | None = None, request: Request | None = None
+) -> tuple[State, list[actions.Outcome]]:
+    """Pull the previous versions back on every environment this rollout imported into, newest first
+    (``request``: its reason and broken glass)."""
     from tui.core.ops import history
 
     state = State.load(name)
-    gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed)))
+    gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed), request=request))
     say = _Reporter(state, notify)
     outcomes: list[actions.Outcome] = []
     # Every environment whose previous versions were recorded, not only those recorded as changed: a
@@ -439,6 +460,7 @@ async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> 
                 repository=state.repository,
                 discard_local_changes=True,
                 action="rollback",
+                request=request,
             )
             outcomes.append(outcome)
             say("rollback", env, outcome.message, ok=outcome.ok)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.jsonshape import Exported
 from tui.core.ops.context import Context
 
@@ -105,23 +105,24 @@ class SecretsFound(E.PrismeError):
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{16}$")
 
 
-def remember_allowed(ctx: Context, path: Path, fingerprints: Iterable[str]) -> None:
-    """``--allow-secret FINGERPRINT``: stored in the configuration with the run's reason, and audited."""
+def remember_allowed(ctx: Context, path: Path, fingerprints: Iterable[str], reason: str | None) -> None:
+    """``--allow-secret FINGERPRINT``: stored in the configuration with the request's reason, and audited."""
     from tui.core import config as cfg
 
     wanted = list(dict.fromkeys(fingerprints))
     bad = [f for f in wanted if not FINGERPRINT_RE.match(f)]
     if bad:
         raise E.UsageError(f"--allow-secret {bad[0]!r} is not a fingerprint (16 hex digits, as a finding shows it).")
-    if not ctx.reason:
+    if not reason:
         raise E.UsageError("--allow-secret needs --reason WHY: the reason is stored with the fingerprint.")
     with cfg.ConfigEditor.locked(path) as editor:
         for item in wanted:
-            editor.allow_finding(item, ctx.reason)
+            editor.allow_finding(item, reason)
         editor.save()
     for item in wanted:
-        ctx.config.allowed_findings[item] = ctx.reason
-    with ctx.audit.record("config", "-", details={"change": "scan allow", "fingerprints": wanted, "file": str(path)}):
+        ctx.config.allowed_findings[item] = reason
+    details = {"change": "scan allow", "fingerprints": wanted, "file": str(path)}
+    with ctx.audit.record("config", "-", details=details, reason=reason):
         pass
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tui.core import errors as E
 from tui.core import paths
-from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Workspace
 from tui.core.jsonshape import Exported

@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
+from tui.core import errors as E
 from tui.core import gitwrite
-from tui.core.api import errors as E
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import strings, validate_version_name
 from tui.core.config import RepoSource
@@ -36,6 +36,7 @@ from tui.core.gitsource import check_slug
 from tui.core.ops import actions
 from tui.core.ops.context import Context
 from tui.core.ops.plan import read_repository
+from tui.core.ops.requests import Request
 
 STARTUP_TYPES = ["workspaces.bulkImport.completed", "workspaces.bulkImport.started"]
 
@@ -258,12 +259,14 @@ async def sticky_rollback(
     repository: str | None,
     name: str | None = None,
     on_step: actions.Progress | None = None,
+    request: Request | None = None,
 ) -> tuple[actions.Outcome, RestartRisk]:
-    """Roll forward to ``version``'s content: publish it as a new version, pull it, check a restart keeps it."""
+    """Roll forward to ``version``'s content: publish it as a new version, pull it, check a restart keeps it
+    (``request``: its reason and broken glass)."""
     from tui.core.ops import gate
 
     # The gate before anything: the revert is published to git before the pull, which checks it again.
-    gate.enforce(ctx, gate.operation(ctx, f"sticky rollback of {slug}", [env]))
+    decision = gate.enforce(ctx, gate.operation(ctx, f"sticky rollback of {slug}", [env], request=request))
     check_slug(slug)
     startup = None
     async with ctx.client(env) as client:
@@ -279,13 +282,21 @@ async def sticky_rollback(
             f"A sticky rollback publishes to repository {repo_id!r} through git, and no local copy is configured.",
             hint=f'Add [repositories.{repo_id}] with path = "/path/to/clone" (or url) to the config.',
         )
-    with ctx.audit.record("rollback-sticky", env, ctx.env(env).url, targets=[slug], version=version) as entry:
+    stamp = decision.stamp(env)
+    with ctx.audit.record("rollback-sticky", env, ctx.env(env).url, targets=[slug], version=version, **stamp) as entry:
         published = await asyncio.to_thread(publish_revert, source, slug, version, name, "prisme-deploy")
         entry.details.update({"repository": repo_id, "published": published.name, "commit": published.commit})
         if on_step:
             on_step(published.steps[0])
         outcome = await actions.pull(
-            ctx, env, slug, version="latest", repository=repo_id, discard_local_changes=True, action="rollback"
+            ctx,
+            env,
+            slug,
+            version="latest",
+            repository=repo_id,
+            discard_local_changes=True,
+            action="rollback",
+            request=request,
         )
         if not outcome.ok:
             entry.outcome = "failed"

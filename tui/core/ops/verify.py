@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.api import retry
 from tui.core.api.client import PrismeClient
 from tui.core.api.models import Event, PullResult, PushInfo, Workspace

@@ -4,12 +4,10 @@ the dialog is filled in, break-glass.
 Every mutating dialog opens through ``open_guarded``, which asks the core's gate (tui.core.ops.gate) as
 the action is asked for: read-only or busy refuses with no dialog; otherwise it adds the reason field (prefilled from
 PRISME_DEPLOY_REASON, required where the environment has ``require_reason``) and, in a freeze window, a
-required "break glass: reason" field. On confirm the reasons go to the Context (``set_reason``), exactly
-as the CLI's --reason / --break-glass, before the operation's guard checks the rails: they reach the
-audit journal and the version description or commit message.
-
-The Context holds one reason at a time: the one of the dialog confirmed last. Two operations confirmed
-on two environments within the same instant could swap reasons; the app confirms one dialog at a time.
+required "break glass: reason" field. On confirm the reasons are checked (as the CLI's --reason /
+--break-glass) and stay in the dialog's values: the controller builds its request from them
+(``forms.request_of``), so each operation carries its own reason to the gate, the audit journal and the
+version description or commit message (issue 27: no reason shared between two operations).
 """
 
 from __future__ import annotations
@@ -18,17 +16,15 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tui.core.api import errors as E
+from tui.app.controllers.forms import BREAK_GLASS, REASON
+from tui.core import errors as E
 from tui.core.config import Environment
 from tui.core.ops import gate
-from tui.core.rails import REASON_VARIABLE
+from tui.core.rails import REASON_VARIABLE, clean_reason
 
 if TYPE_CHECKING:
     from tui.app.app import PrismeDeployApp
     from tui.app.screens.modals import ActionModal, Field
-
-REASON = "reason"
-BREAK_GLASS = "break_glass"
 
 
 def fields(env: Environment, frozen: str | None, *, required: bool | None = None) -> list[Field]:
@@ -90,14 +86,13 @@ def open_guarded(
         modal.warnings.insert(0, f"FROZEN {windows}: refused unless you break the glass below (audited).")
     required = bool(decision.by_rule("reason")) and not frozen
     modal.rails_fields = fields(env, windows if frozen else None, required=required)
-    names = envs or [env.name]
 
     def confirmed(values: dict[str, Any] | None) -> None:
-        if values is not None and not apply(app, names, values):
+        if values is not None and not checked(app, values):
             return
+        glass = values.get(BREAK_GLASS) if values is not None else None
         done(values)
-        glass = app.ctx.break_glass
-        if values is not None and glass and frozen:
+        if glass and frozen:
             line = f"BREAK-GLASS {', '.join(r.env for r in frozen)}: {what} in a freeze window; reason: {glass}"
             app.log_pane.add(line)
             app.log_pane.summary(line, ok=False)  # drawn in red
@@ -106,16 +101,13 @@ def open_guarded(
     app.push_screen(modal, confirmed)
 
 
-def apply(app: PrismeDeployApp, envs: list[str], values: dict[str, Any]) -> bool:
-    """Take the reasons out of the dialog's values into the Context; False (said) when one is unusable."""
-    reason = values.pop(REASON, None) or None
-    glass = values.pop(BREAK_GLASS, None) or None
+def checked(app: PrismeDeployApp, values: dict[str, Any]) -> bool:
+    """The dialog's reasons, cleaned in place (one line, bounded) for the request; False (said) when one is
+    unusable (empty once cleaned, too long)."""
     try:
-        app.ctx.set_reason(reason, glass)
+        values[REASON] = clean_reason(values.get(REASON) or None)
+        values[BREAK_GLASS] = clean_reason(values.get(BREAK_GLASS) or None, "--break-glass")
     except E.PrismeError as exc:
         app.notify(exc.message, title="Reason", severity="error")
         return False
-    for name in envs:
-        if name not in app.ctx.running:  # a glass broken earlier covered that change only
-            app.ctx.audit.break_glass.pop(name, None)
     return True

@@ -3,25 +3,21 @@ the marked set, after one confirmation that lists every marked workspace.
 
 Marks belong to one environment (switching clears them). The work runs in one `op` worker, one
 workspace after another (each action takes the environment's lock), and reports each workspace's
-outcome in the log, then one summary. Workers post messages; the app's handlers draw.
+outcome in the log, then one summary. Workers hand their lines to the runner, which draws them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui.app import messages as M
-from tui.core.api import errors as E
+from tui.app.runner import OperationFinished
+from tui.core import errors as E
 
 if TYPE_CHECKING:
     from tui.app.app import PrismeDeployApp
+    from tui.core.ops.requests import Request
 
-MARK = "● "
 TITLES = {"push": "Push", "pull": "Pull latest into", "promote": "Promote", "snapshot": "Snapshot", "diff": "Diff"}
-
-
-def label(slug: str, marked: bool) -> str:
-    return f"{MARK}{slug}" if marked else slug
 
 
 class Marks:
@@ -60,19 +56,22 @@ class Marks:
         table.border_subtitle = f"{base} · marked {len(self.slugs)}" if self.slugs else base
 
     # ------------------------------------------------------------------ actions on the marked set
-    def start(self, kind: str) -> None:
-        """One confirmation listing the marked workspaces, then the worker (diff needs no confirmation)."""
+    def start(self, kind: str, slugs: list[str] | None = None) -> None:
+        """One confirmation listing the marked workspaces (or ``slugs``: the selected one, for s), then the
+        worker (diff needs no confirmation)."""
         app, env = self.app, self.app.main.env
-        if env is None or not self.slugs:
+        marked = slugs is None
+        slugs = list(self.slugs) if slugs is None else slugs
+        if env is None or not slugs:
             return
-        slugs = list(self.slugs)
         if kind == "diff":
             self._launch(kind, env.name, slugs, {})
             return
         from tui.app.screens import modals
 
         fields = self._fields(kind)
-        summary = [f"{TITLES[kind]} {len(slugs)} marked workspace(s) on {env.name}, one after another:"]
+        noun = "marked workspace" if marked else "workspace"
+        summary = [f"{TITLES[kind]} {len(slugs)} {noun}(s) on {env.name}, one after another:"]
         summary += [f"  • {slug}" for slug in slugs]
         if kind == "promote":
             summary.append("Each from the previous environment (or its promotion pair); a safety snapshot first.")
@@ -81,10 +80,10 @@ class Marks:
             if values is not None:
                 self._launch(kind, env.name, slugs, values)
 
-        from tui.app import rails
+        from tui.app.controllers import rails
 
         modal = modals.ActionModal(
-            title=f"{TITLES[kind]} {len(slugs)} marked workspace{'' if len(slugs) == 1 else 's'}",
+            title=f"{TITLES[kind]} {len(slugs)} {noun}{'' if len(slugs) == 1 else 's'}",
             env=env,
             summary=summary,
             fields=fields,
@@ -92,7 +91,7 @@ class Marks:
             confirm_label=kind.capitalize(),
             danger=kind in ("pull", "promote"),
         )
-        rails.open_guarded(app, modal, done, f"{kind} {len(slugs)} marked workspace(s)")
+        rails.open_guarded(app, modal, done, f"{kind} {len(slugs)} {noun}(s)")
 
     def _fields(self, kind: str) -> list[Any]:
         from tui.app.screens import modals
@@ -117,34 +116,48 @@ class Marks:
         return []
 
     def _launch(self, kind: str, env: str, slugs: list[str], values: dict[str, Any]) -> None:
-        title, what = f"{TITLES[kind]} {len(slugs)} marked", f"{kind} {len(slugs)} marked workspace(s)"
-        self.app.runner.run(env, title, self._run(kind, env, slugs, values), what=what, guard=kind != "diff")
+        from tui.app.controllers import forms
 
-    async def _run(self, kind: str, env: str, slugs: list[str], values: dict[str, Any]) -> M.OperationFinished | None:
+        why = forms.why(values)  # one reason for every workspace of the set, each operation carries it
+        marked = " marked" if slugs == self.slugs else ""  # s on an unmarked table: the selected workspace
+        title, what = f"{TITLES[kind]} {len(slugs)}{marked}", f"{kind} {len(slugs)}{marked} workspace(s)"
+        running = self._run(kind, env, slugs, values, why)
+        self.app.runner.run(env, title, running, what=what, guard=kind != "diff", request=why)
+
+    async def _run(
+        self, kind: str, env: str, slugs: list[str], values: dict[str, Any], why: Request
+    ) -> OperationFinished | None:
         app = self.app
         done: list[str] = []
         failed: list[str] = []
         for slug in slugs:
             try:
-                ok, message = await self._one(kind, env, slug, values)
+                ok, message = await self._one(kind, env, slug, values, why)
             except E.PrismeError as exc:
                 ok, message = False, str(exc)
             (done if ok else failed).append(slug)
-            app.post_message(M.LogLines([f"  {slug}: {message}"]))
+            app.runner.say(f"  {slug}: {message}")
         summary = f"{len(done)}/{len(slugs)} done" + (f"; failed: {', '.join(failed)}" if failed else "")
         if kind == "diff":
-            app.post_message(M.LogLines([f"diff of {len(slugs)} marked workspace(s): {summary}"]))
+            app.runner.say(f"diff of {len(slugs)} marked workspace(s): {summary}")
             return None
-        return M.OperationFinished(env, f"{TITLES[kind]} {len(slugs)} marked", not failed, summary)
+        marked = " marked" if slugs == self.slugs else ""
+        return OperationFinished(env, f"{TITLES[kind]} {len(slugs)}{marked}", not failed, summary)
 
-    async def _one(self, kind: str, env: str, slug: str, values: dict[str, Any]) -> tuple[bool, str]:
+    async def _one(self, kind: str, env: str, slug: str, values: dict[str, Any], why: Request) -> tuple[bool, str]:
         from tui.core.ops import actions, compare, promote, snapshots
 
         ctx = self.app.ctx
         if kind == "push":
             repository = values.get("repository") or None
             outcome = await actions.push(
-                ctx, env, slug, name=values["name"], description=values["description"], repository=repository
+                ctx,
+                env,
+                slug,
+                name=values["name"],
+                description=values["description"],
+                repository=repository,
+                request=why,
             )
             return outcome.ok, outcome.message
         if kind == "pull":
@@ -156,6 +169,7 @@ class Marks:
                 repository=values.get("repository"),
                 discard_local_changes=bool(values.get("discard")),
                 action="pull",
+                request=why,
             )
             return outcome.ok, outcome.message
         if kind == "snapshot":
@@ -179,5 +193,7 @@ class Marks:
         if target.env != env:
             return False, f"promotes into {target.env}, not {env}: switch to it"
         plan = await promote.plan(ctx, source, target)
-        outcome = await promote.promote(ctx, plan, via="archive", accept_drift=False, name=None, repository=None)
+        outcome = await promote.promote(
+            ctx, plan, via="archive", accept_drift=False, name=None, repository=None, request=why
+        )
         return outcome.ok, outcome.message

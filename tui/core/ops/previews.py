@@ -1,4 +1,5 @@
-"""What the app's dialogs show before a bulk import or a rollback is confirmed (issue 16).
+"""What the app's dialogs show before a bulk import or a rollback is confirmed (issue 16; moved from
+tui/app/plans.py by issue 27: Textual-free, so it is an operation's, not the app's).
 
 The same plan as ``prisme-deploy plan bulk-import`` (per group and workspace: create/update/skip/blocked,
 the version change, a diffstat, the edits that will be lost), and whether a rollback would be undone by
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops import plan, sticky
 from tui.core.ops.context import Context
 

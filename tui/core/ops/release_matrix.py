@@ -1,4 +1,5 @@
-"""The app's Releases view and rollout (issue 16): each recorded release against each environment.
+"""The Releases view's matrix and the rollout dialog's plans (issue 16; moved from tui/app/releases.py by
+issue 27): each recorded release against each environment.
 
 A cell says where a release is ``deployed`` (every workspace at its version, no edit since), ``drifted``
 (at its versions, but edited on the instance since the import), ``partial n/m`` (some workspaces at the
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tui.core.api import errors as E
+from tui.core import errors as E
 from tui.core.ops import plan, release, rollout
 from tui.core.ops.context import Context
 
