@@ -38,7 +38,7 @@ class Releases(Controller):
         self.post(M.ReleasesReady(columns, rows))
 
     def ready(self, message: M.ReleasesReady) -> None:
-        from tui.app.screens.activity import TableScreen
+        from tui.app.screens.releases import ReleasesScreen
 
         if message.error is not None:
             self.app.notify(message.error, title="Releases", severity="error")
@@ -60,7 +60,14 @@ class Releases(Controller):
         )
         if not message.rows:
             note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
-        screen = TableScreen("Releases", message.columns, message.rows, note, selectable=rollouts)
+        screen = ReleasesScreen(
+            message.columns,
+            message.rows,
+            note + " [ ] t: what ran where at a time.",
+            selectable=rollouts,
+            load=lambda: app_releases.timeline(self.ctx),
+            table_at=lambda found, when: app_releases.at_table(self.ctx, found, when),
+        )
         self.app.push_screen(screen, chosen)
 
     def choose_rollout(self, name: str) -> None:
@@ -71,6 +78,9 @@ class Releases(Controller):
             self.app.notify("No [[rollout]] stages are configured.", severity="warning")
             return
         head = self.not_head.get(name)
+        if head == app_releases.REJECTED:  # marked bad: refused before any dialog, as the CLI does
+            self._refuse_rejected(name)
+            return
         if head is not None:  # refused before any dialog: a rollout imports the head, not this release
             text = (
                 f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
@@ -90,22 +100,43 @@ class Releases(Controller):
         if rails.refused(self.app, f"rollout of {name}", envs) is None:
             return
         options = self.app.bulk.group_options()
-        fields = [modals.Field("groups", "Groups, in order:", "multi", [], options, required=True)]
+        fields = [
+            modals.Field("groups", "Groups, in order:", "multi", [], options, required=True),
+            modals.Field("auto_rollback", "Roll back automatically if a gate fails (verified)", "check", False),
+        ]
         summary = [f"Roll release {name} out to {' → '.join(envs)}, stopping at the first failed gate."]
         env = self.ctx.env(envs[0])
         modal = modals.ActionModal(
             title=f"Roll out {name}", env=env, summary=summary, fields=fields, confirm_label="Plan…", danger=False
         )
         self.app.push_screen(
-            modal, lambda values: self.confirm_rollout(name, list(values["groups"])) if values else None
+            modal,
+            lambda values: (
+                self.confirm_rollout(name, list(values["groups"]), bool(values.get("auto_rollback")))
+                if values
+                else None
+            ),
         )
 
-    def confirm_rollout(self, name: str, groups: list[str]) -> None:
+    def _refuse_rejected(self, name: str) -> None:
+        from tui.core.ops import release
+
+        try:
+            release.get(self.ctx, name)
+            text = f"release {name} is marked REJECTED."
+        except E.PrismeError as exc:
+            text = f"{exc.message} {exc.hint or ''}".strip()
+        self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
+        self.app.notify(text, title="Rollout refused", severity="error", timeout=15)
+
+    def confirm_rollout(self, name: str, groups: list[str], auto_rollback: bool = False) -> None:
         envs = app_releases.environments(self.ctx)
         protected = [e for e in envs if self.ctx.env(e).protected]
         summary = [f"Release {name}, groups {', '.join(groups)}: {' → '.join(envs)}"]
         if protected:
             summary.append(f"Typing the release confirms the protected {', '.join(protected)}.")
+        if auto_rollback:
+            summary.append("A failed gate rolls back every environment this rollout changed, verified.")
         modal = modals.ActionModal(
             title=f"Roll out {name}: plan",
             env=self.ctx.env(protected[-1] if protected else envs[-1]),
@@ -117,7 +148,7 @@ class Releases(Controller):
         # The reason (and break-glass) asked here covers the rollout's changes; the core checks each environment.
         self.open_guarded(
             modal,
-            lambda values: self.run_rollout(name, groups) if values is not None else None,
+            lambda values: self.run_rollout(name, groups, auto_rollback) if values is not None else None,
             f"rollout of {name}",
             envs,
         )
@@ -134,21 +165,29 @@ class Releases(Controller):
     def _step(self, found: dict[str, Any]) -> None:
         self.post(M.LogLines([app_releases.step_line(found)]))
 
-    def run_rollout(self, name: str, groups: list[str]) -> None:
+    def run_rollout(self, name: str, groups: list[str], auto_rollback: bool = False) -> None:
         first = app_releases.environments(self.ctx)[0]
-        self.runner.run(first, f"Rollout {name}", self._rollout(name, groups, first), what=f"rollout of {name}")
+        work = self._rollout(name, groups, first, auto_rollback)
+        self.runner.run(first, f"Rollout {name}", work, what=f"rollout of {name}")
 
-    async def _rollout(self, name: str, groups: list[str], where: str) -> M.OperationFinished | None:
+    async def _rollout(
+        self, name: str, groups: list[str], where: str, auto_rollback: bool = False
+    ) -> M.OperationFinished | None:
         async def confirmed(env: str, the_plan: Any) -> bool:
             return True  # the release name typed in the plan dialog confirmed every protected environment
 
         title = f"Rollout {name}"
-        state = await rollout.run(self.ctx, name, groups=groups, confirm=confirmed, notify=self._step)
+        state = await rollout.run(
+            self.ctx, name, groups=groups, confirm=confirmed, notify=self._step, auto_rollback=auto_rollback
+        )
         if state.failed:
             failed = state.failed
             text = f"stopped at {failed.get('env')}, gate {failed.get('gate')}: {failed.get('message')}"
+            if state.rollback is not None:  # rolled back already: said, not offered again
+                back = "rolled back, verified" if state.status == "rolled-back" else "automatic rollback FAILED"
+                text += f"; {back} on {', '.join(state.rollback['environments'])}"
             self.post(M.OperationFinished(str(failed.get("env")), title, False, text))
-            if state.changed:
+            if state.changed and state.status != "rolled-back":  # a failed automatic one: offered again
                 self.post(M.RolloutStopped(name, failed, list(state.changed)))
             return None  # said above, before the offer to roll back
         return M.OperationFinished(where, title, True, f"{state.status}: {', '.join(state.done)}")
