@@ -36,6 +36,13 @@ TARGETS = {
     "memory": ("peak RSS, MB (50k workspaces + 200k log lines)", 250.0, "<="),
     "rate_limited": ("3 bulk imports + 4 rollbacks behind rate limits: ratio to the minimum they allow", 1.1, "<="),
     "rate_limited_429": ("requests refused with 429 in that run", 0.0, "<="),
+    "fleet_rollout": (
+        "fleet rollout: 3 groups x 10 sandbox instances, max_parallel=5: ratio to the minimum the per-user "
+        "limits allow",
+        1.1,
+        "<=",
+    ),
+    "fleet_rollout_429": ("requests refused with 429 in the fleet rollout", 0.0, "<="),
     "wire_stream": ("terminal KB/s at 120x40 while a 200k-event bulk stream runs", 48.0, "<="),
     "wire_keystroke": ("terminal KB for one filter keystroke at 120x40 (50k rows)", 8.0, "<="),
 }

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import diffs, streams, terminal, workspaces  # their scenarios, registered in ALL below
+from bench import diffs, fleet, streams, terminal, workspaces  # their scenarios, registered in ALL below
 from bench.common import PY, TOKEN, Yield, child_env, median
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
@@ -226,5 +226,6 @@ ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
     "matrix": workspaces.matrix,
     "memory": workspaces.memory,
     "rate_limited": streams.rate_limited,
+    "fleet_rollout": fleet.fleet_rollout,  # 3 groups x 10 instances, max_parallel=5 (bench/fleet.py)
     "wire": terminal.wire,  # bytes written to a 120x40 pty: a bulk stream, a filter keystroke (bench/terminal.py)
 }

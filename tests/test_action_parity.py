@@ -26,6 +26,7 @@ from tui.app.screens.help import HelpScreen, KeyGrid, Row, details, grid_lines
 from tui.app.screens.matrix import MatrixScreen
 from tui.app.screens.modals import ActionModal, LoginModal, YesNoModal
 from tui.app.screens.parity import ParityScreen
+from tui.app.screens.releases import ReleasesScreen
 from tui.app.widgets.key_bar import KeyBar
 from tui.cli.main import build_parser
 from tui.core import config as cfg
@@ -38,6 +39,7 @@ SCREENS: dict[str, list[type]] = {
     "matrix": [MatrixScreen],
     "parity": [ParityScreen],
     "activity": [TableScreen],
+    "releases": [ReleasesScreen],
     "text": [TextScreen],
     "dialog": [ActionModal, LoginModal],
     "confirm": [YesNoModal],

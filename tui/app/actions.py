@@ -14,8 +14,9 @@ from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingType
 
 # The screens that hold keys: main (the panes), diff, matrix (drift), parity (secrets), activity (event, audit
-# and snapshot tables), text (a log line read in full), dialog (forms), confirm (yes/no), help.
-SCOPES = ("main", "diff", "matrix", "parity", "activity", "text", "dialog", "confirm", "help")
+# and snapshot tables), releases (the Releases view and its time cursor), text (a log line read in full), dialog
+# (forms), confirm (yes/no), help.
+SCOPES = ("main", "diff", "matrix", "parity", "activity", "releases", "text", "dialog", "confirm", "help")
 
 UI_FOCUS = "UI only: moves the focus between panes"
 UI_VIEW = "UI only: changes how this screen shows what it shows"
@@ -214,7 +215,22 @@ OTHERS: tuple[Action, ...] = (
 )
 # fmt: on
 
-ACTIONS: tuple[Action, ...] = MAIN + DIFF + MATRIX + OTHERS
+# fmt: off
+# The Releases view (issue 29): a time cursor over what ran where, stepped change by change or typed.
+RELEASES: tuple[Action, ...] = (
+    _close("releases", description="Close"),
+    Action("releases.earlier", "releases", "left_square_bracket", "time_step(-1)", "Earlier", "Time cursor: what "
+        "ran where at the previous recorded change (an import, a snapshot)", "at", group=NAV),
+    Action("releases.later", "releases", "right_square_bracket", "time_step(1)", "Later", "Time cursor: what ran "
+        "where at the next recorded change (after the last: now)", "at", group=NAV),
+    Action("releases.at", "releases", "t", "time_type", "At time…", "Time cursor: type a time (2h ago, yesterday "
+        "14:00, ISO-8601)", "at", group=NAV),
+    Action("releases.now", "releases", "n", "time_now", "Now", "Back to the releases as they are now", None,
+        UI_VIEW, group=NAV),
+)
+# fmt: on
+
+ACTIONS: tuple[Action, ...] = MAIN + DIFF + MATRIX + RELEASES + OTHERS
 _BY_ID = {a.id: a for a in ACTIONS}
 MUTATING = frozenset(a.name for a in ACTIONS if a.mutating)
 DANGEROUS = frozenset(a.name for a in ACTIONS if a.dangerous)

@@ -47,7 +47,11 @@ def run_demo(args: argparse.Namespace) -> int:
         app.call_later(app.exit, code)
 
     with stop_on_signals(quit_app):
-        demo = DemoPlatform.start(getattr(args, "data", None), realism=getattr(args, "realism", None))
+        demo = DemoPlatform.start(
+            getattr(args, "data", None),
+            realism=getattr(args, "realism", None),
+            faults=getattr(args, "demo_faults", None),
+        )
         home = Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-config-"))
         try:
             return _run_demo_app(args, demo, home, running)

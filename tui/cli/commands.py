@@ -144,6 +144,15 @@ def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
     return EXIT_AUDIT if failures and code == EXIT_OK else code
 
 
+def _rejected_head_warnings(ctx: Context, printer: Printer) -> None:
+    """Every command says, once on stderr, when a repository's branch head is a rejected release (issue 29)."""
+    if ctx.config.repositories:
+        from tui.core.ops.release import head_warnings
+
+        for warning in head_warnings(ctx):
+            printer.note(warning)
+
+
 def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
     def main(args: argparse.Namespace) -> int:
         printer = Printer(json_mode=bool(getattr(args, "json", False)), jq=getattr(args, "jq", None))
@@ -151,6 +160,7 @@ def run(handler: Handler) -> Callable[[argparse.Namespace], int]:
         try:
             ctx = _context(args)
             ctx.on_wait = printer.wait  # rate-limit waits, live on stderr (Ctrl-C cancels them)
+            _rejected_head_warnings(ctx, printer)
             with pager.paging(args, printer):
                 return _audit_warnings(ctx, printer, asyncio.run(handler(args, ctx, printer)))
         except E.PrismeError as exc:
@@ -451,6 +461,10 @@ def _bulk_end(out: Printer, run: bulk.BulkRun) -> int:
 async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     req = requests.bulk_import(args, _env_name(args, ctx))
     env, groups = req.env, list(req.groups)
+    if req.repository in ctx.config.repositories:  # a head that is a rejected release: refused (issue 29)
+        from tui.core.ops import release
+
+        await asyncio.to_thread(release.refuse_rejected_head, ctx, req.repository)
     what = f"Bulk import {', '.join(groups)} from {req.repository} (local edits are overwritten)"
     confirm(args, ctx, env, env, what, req)
     run = bulk.BulkRun(env, "bulk-import")

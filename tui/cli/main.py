@@ -40,7 +40,9 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
         from tui.cli import (
+            at_cmds,
             commands,
+            drill_cmds,
             matrix_cmds,
             plan_cmds,
             release_cmds,
@@ -59,6 +61,8 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
         plan_cmds.add_parsers(sub)
         release_cmds.add_parsers(sub)
         rollout_cmds.add_parsers(sub)
+        at_cmds.add_parsers(sub)
+        drill_cmds.add_parsers(sub)
         # `help` and `completion` describe the whole parser: handed to them, so they need not import main.
         parser.set_defaults(root_parser=parser)
     return parser

@@ -1,4 +1,5 @@
-"""`prisme-deploy release snapshot|list|show|diff`: named sets of workspace versions (issue 16)."""
+"""`prisme-deploy release snapshot|list|show|diff|reject|accept`: named sets of workspace versions (issue 16),
+marked bad or good (issue 29)."""
 
 from __future__ import annotations
 
@@ -52,10 +53,14 @@ async def cmd_list(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
         out.data([{**r.to_json(), "storage": r.storage} for r in found])
         return EXIT_OK
     out.table(
-        [[r.name, r.created_at, _source(r.source), str(len(r.workspaces)), r.storage] for r in found],
-        ["release", "created", "from", "workspaces", "stored"],
+        [[r.name, r.created_at, _source(r.source), str(len(r.workspaces)), r.storage, _mark(r)] for r in found],
+        ["release", "created", "from", "workspaces", "stored", "mark"],
     )
     return EXIT_OK
+
+
+def _mark(the_release: releases.Release) -> str:
+    return "REJECTED" if the_release.rejected else the_release.verdict.get("state", "")
 
 
 def _source(source: dict) -> str:
@@ -63,11 +68,15 @@ def _source(source: dict) -> str:
 
 
 async def cmd_show(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    release = releases.get(ctx, args.name, args.repository)
+    release = releases.get(ctx, args.name, args.repository, rejected_ok=True)
     if out.json_mode:
         out.data({**release.to_json(), "storage": release.storage})
         return EXIT_OK
     out.line(f"release {release.name}: {release.created_at}, from {_source(release.source)}, {release.storage}")
+    if release.verdict:
+        verdict = release.verdict
+        why = f": {verdict['reason']}" if verdict.get("reason") else ""
+        out.line(f"{verdict['state'].upper()} by {verdict.get('by', '?')} on {verdict.get('at', '?')}{why}")
     out.table(
         [[slug, version or "—"] for slug, version in sorted(release.workspaces.items())], ["workspace", "version"]
     )
@@ -79,13 +88,13 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     if args.env:
         if len(names) != 1:
             raise E.UsageError("`release diff --env ENV NAME` compares one release with what ENV runs.")
-        release = releases.get(ctx, names[0], args.repository)
+        release = releases.get(ctx, names[0], args.repository, rejected_ok=True)
         found = await releases.diff_env(ctx, args.env, release)
         title = f"release {release.name} vs {args.env}"
     else:
         if len(names) != 2:
             raise E.UsageError("`release diff A B` compares two releases (or give --env ENV NAME).")
-        old, new = (releases.get(ctx, n, args.repository) for n in names)
+        old, new = (releases.get(ctx, n, args.repository, rejected_ok=True) for n in names)
         found = releases.diff(old.workspaces, new.workspaces)
         title = f"release {old.name} vs {new.name}"
     if out.json_mode:
@@ -100,8 +109,32 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     return EXIT_FAILED if found else EXIT_OK
 
 
+async def cmd_reject(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    return _mark_release(args, ctx, out, "rejected")
+
+
+async def cmd_accept(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
+    return _mark_release(args, ctx, out, "accepted")
+
+
+def _mark_release(args: argparse.Namespace, ctx: Context, out: Printer, state: str) -> int:
+    """A verdict on a release (issue 29): a commit to its manifest, journaled with its reason."""
+    reason = getattr(args, "reason", None)
+    with ctx.audit.record(f"release-{state[:-2]}", args.repository or "", version=args.name, reason=reason) as entry:
+        marked = releases.mark(ctx, args.name, state, reason, args.repository)
+        entry.details["verdict"] = marked.verdict
+    if out.json_mode:
+        out.data({**marked.to_json(), "storage": marked.storage})
+    else:
+        where = "locally" if marked.storage == "local" else f"in repository {marked.repository}"
+        out.line(f"Release {marked.name} marked {state} {where}.")
+    return EXIT_OK
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("release", help="named sets of workspace versions: snapshot, list, show, diff")
+    parser = sub.add_parser(
+        "release", help="named sets of workspace versions: snapshot, list, show, diff, reject, accept"
+    )
     rel = parser.add_subparsers(dest="release_command", metavar="ACTION", required=True)
 
     def add(name: str, handler: object, help_text: str, *, env: bool = False) -> argparse.ArgumentParser:
@@ -123,3 +156,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p = add("diff", cmd_diff, "two releases, or a release against an environment (exit 1 when they differ)", env=True)
     p.add_argument("names", nargs="+", metavar="NAME")
+    p = add("reject", cmd_reject, "mark a release bad: rollout, plan rollout and bulk import refuse it (exit 1)")
+    p.add_argument("name")
+    p.add_argument("--reason", required=True, help="why it is bad (recorded with who and when)")
+    p = add("accept", cmd_accept, "clear a rejection: the release can be rolled out again")
+    p.add_argument("name")
+    p.add_argument("--reason", help="why it is good after all (optional)")

@@ -26,7 +26,13 @@ FLAGS: dict[type[R.Request], dict[str, str]] = {
                         "description": "description", "dry_run": "dry_run", "force": "force"},
     R.BulkImportRequest: {"env": "env", "repository": "repository", "groups": "groups",
                           "force": "force_reimport", "continue_on_error": "continue_on_error"},
-    R.RolloutRequest: {"release": "release", "groups": "groups", "repository": "repository", "resume": "resume"},
+    R.RolloutRequest: {
+        "release": "release",
+        "groups": "groups",
+        "repository": "repository",
+        "resume": "resume",
+        "auto_rollback": "auto_rollback",
+    },
     R.RestoreRequest: {"snapshot": "id"},
 }  # fmt: skip
 

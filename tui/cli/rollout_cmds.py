@@ -69,6 +69,7 @@ async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> i
             confirm=_confirm(args, ctx),
             notify=notify,
             request=req,
+            auto_rollback=args.auto_rollback,
         )
         ok = state.status == "completed"
     if out.json_mode:
@@ -83,7 +84,16 @@ async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> i
                 failed=not ok,
                 release=state.release,
                 failure=state.failed,
+                rollback=state.rollback,  # the automatic rollback: environments, ok, verified from the platform
+                steps=rollout.journal(state.steps),  # the whole run in one document
             )
+        )
+    elif state.rollback is not None:  # stopped, then rolled back automatically: both said
+        back = state.rollback
+        verdict = "verified" if back["ok"] and back["verified"] else "NOT verified: see the rollback and verify lines"
+        out.line(
+            f"rollout {state.release}: stopped at {(state.failed or {}).get('env')}; automatically rolled back "
+            f"{', '.join(back['environments']) or 'nothing'} ({verdict})"
         )
     else:
         out.line(f"rollout {state.release}: {state.status}" + (f" at {state.failed['env']}" if state.failed else ""))
@@ -102,4 +112,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repository", help="platform repository holding the release")
     p.add_argument("--resume", action="store_true", help="continue a stopped rollout after its last passed env")
     p.add_argument("--rollback", action="store_true", help="pull the previous versions back where it imported")
+    p.add_argument(
+        "--auto-rollback",
+        action="store_true",
+        help="when a gate fails, roll back every environment this rollout changed and verify it (exit 1 still)",
+    )
     p.set_defaults(func=run(cmd_rollout))

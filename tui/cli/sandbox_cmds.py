@@ -46,6 +46,13 @@ def add_realism_flags(parser: argparse.ArgumentParser) -> None:
         "?timeout=); default 2026",
     )
     group.add_argument("--events", choices=("up", "down"), help="down: the events service answers 500 (default up)")
+    group.add_argument(
+        "--traffic",
+        type=float,
+        metavar="N",
+        help="executions a minute of every workspace's automations (runtime.automations.executed events; "
+        "default 0; the demo: 120)",
+    )
 
 
 def realism_from_args(args: argparse.Namespace) -> Realism:
@@ -70,8 +77,28 @@ def realism_from_args(args: argparse.Namespace) -> Realism:
         changes["api_level"] = args.api_level
     if args.events:
         changes["events_down"] = args.events == "down"
+    if args.traffic is not None:
+        changes["traffic_per_minute"] = args.traffic
     realism.update(changes)
     return realism
+
+
+def demo_faults(items: list[str]) -> dict[str, dict[str, object]]:
+    """``--fault [ENV/]KEY=VALUE`` of the demo: env ("" for every instance) -> faults (checked)."""
+    from tui.sandbox.demo import DEMO_ENVS, FLEET
+    from tui.sandbox.faults import Faults, parse_fault
+
+    names = [name for name, _ in DEMO_ENVS] + list(FLEET)
+    found: dict[str, dict[str, object]] = {}
+    for item in items:
+        key = item.partition("=")[0]
+        env, _, _ = key.rpartition("/")
+        if env and env not in names:
+            raise ValueError(f"--fault {item!r}: no demo instance {env!r} (one of {', '.join(names)})")
+        fault = parse_fault(item[len(env) + 1 :] if env else item)
+        Faults().update(fault)  # checked now: a bad value is exit 2, not a failed start
+        found.setdefault(env, {}).update(fault)
+    return found
 
 
 def parse_users(items: list[str]) -> dict[str, str]:
@@ -139,7 +166,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="inject a fault: latency_ms=N, push_fail=slug[,slug], import_fail=slug[:Error], "
         "sse_drop_after=N, error_5xx=/path[:status], stuck_lock=slug, processing_after=S, push_delay_ms=N, "
-        "pull_delay_ms=N, git_auth_fail=repo[,repo]",
+        "pull_delay_ms=N, git_auth_fail=repo[,repo], error_rate=slug:FRACTION (its automations fail at that "
+        "rate from its next import)",
     )
     add_realism_flags(serve)
     serve.set_defaults(func=cmd_serve)
@@ -158,6 +186,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="write a configuration for the CLI against the demo to PATH, and its tokens as export lines to "
         "PATH.env (mode 0600): `source PATH.env` then any prisme-deploy command",
+    )
+    demo.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="[ENV/]KEY=VALUE",
+        help="a fault of every instance, or of ENV's: prod-eu/error_rate=knowledge-base:0.5 (see sandbox serve)",
     )
     add_realism_flags(demo)
     demo.set_defaults(func=cmd_demo)
@@ -230,6 +265,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         args.realism = realism_from_args(args)
+        if args.traffic is None:
+            from tui.sandbox.realism import DEMO_TRAFFIC
+
+            args.realism.update({"traffic_per_minute": DEMO_TRAFFIC})
+        args.demo_faults = demo_faults(args.fault)
     except ValueError as exc:
         print(f"prisme-deploy demo: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -238,7 +278,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         return run_demo(args)
     with stop_on_signals():
-        demo = DemoPlatform.start(args.data, realism=args.realism)
+        demo = DemoPlatform.start(args.data, realism=args.realism, faults=args.demo_faults)
         try:
             if demo.resumed:
                 print(f"resumed the demo in {demo.root} as it was (ports may have changed)", flush=True)

@@ -111,7 +111,9 @@ def schema() -> dict[str, Any]:
             "limits": _table(cfg.LIMIT_SETTINGS),
             "rollout": {
                 "type": "array",
-                "description": "[[rollout]] stages in canary order: stage, environments, soak, max_parallel",
+                "description": "[[rollout]] stages in canary order: stage, environments, soak, max_parallel, "
+                "canary_percent, readiness, optional_smoke, watch, max_error_rate, min_executions, signal, "
+                "auto_rollback",
                 "items": {"type": "object"},
             },
             "smoke": {

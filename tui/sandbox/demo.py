@@ -27,7 +27,7 @@ from tui.sandbox import engine as engine_module
 from tui.sandbox import realism as realism_module
 from tui.sandbox import rewrite as rewrite_module
 from tui.sandbox import seed as seed_module
-from tui.sandbox.realism import Realism
+from tui.sandbox.realism import DEMO_TRAFFIC, Realism
 from tui.sandbox.runner import Running, start_in_thread
 from tui.sandbox.seed import GROUP_LABELS, attach_own_repository, own_repository, seed_demo_platform
 
@@ -42,7 +42,11 @@ environments = ["staging"]
 [[rollout]]
 stage = "prod"
 environments = ["prod-eu", "prod-us"]
-max_parallel = 1
+max_parallel = 2
+canary_percent = 50          # prod-eu first; prod-us once it passed
+watch = "30s"                # the error gate: knowledge-base's executions for 30 s after the import
+max_error_rate = 0.1
+min_executions = 20          # the demo's traffic: 120 executions a minute per workspace
 
 [[smoke]]
 workspace = "knowledge-base"
@@ -130,11 +134,19 @@ class DemoPlatform:
     resumed: bool = False  # started on a folder a demo already ran in: its data as it was
 
     @classmethod
-    def start(cls, root: Path | None = None, *, rollout: bool = True, realism: Realism | None = None) -> DemoPlatform:
+    def start(
+        cls,
+        root: Path | None = None,
+        *,
+        rollout: bool = True,
+        realism: Realism | None = None,
+        faults: dict[str, dict[str, object]] | None = None,
+    ) -> DemoPlatform:
         """``rollout``: prod boots like a freshly deployed image, running its startup import (see A).
 
         ``realism``: how strict the three instances are (default: as strict as a real Prisme.ai, with the
         " (IMPORT)" suffix on); each instance gets its own copy, so limits stay per instance.
+        ``faults``: instance name ("" for every one) -> faults set once it started (``--fault``).
         """
         owns = root is None
         root = root or Path(tempfile.mkdtemp(prefix="prisme-deploy-demo-"))
@@ -152,10 +164,18 @@ class DemoPlatform:
                 token = tokens[name]
                 # A resumed prod does not run the startup import again: it starts as it was left.
                 environ = STARTUP_ROLLOUT if (name == "prod" and rollout and not resumed) else {}
-                strict = Realism(**realism.to_json()) if realism is not None else Realism(import_suffix=True)
+                strict = (
+                    Realism(**realism.to_json())
+                    if realism is not None
+                    else Realism(import_suffix=True, traffic_per_minute=DEMO_TRAFFIC)
+                )
                 demo.instances[name] = start_in_thread(dirs[name], token, name=name, environ=environ, realism=strict)
             if realism is not None and realism.legacy:
                 demo.attach_own_repositories()
+            for name, running in demo.instances.items():
+                for wanted in ((faults or {}).get(""), (faults or {}).get(name)):
+                    if wanted:
+                        running.sandbox.faults.update(dict(wanted))
         except BaseException:
             demo.stop()
             raise

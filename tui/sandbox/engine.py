@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.sandbox import clock, dsul, legacy
+from tui.sandbox import clock, dsul, legacy, traffic
 from tui.sandbox.faults import Faults
 from tui.sandbox.gitrepo import (
     FolderRepository,
@@ -106,6 +106,7 @@ class Engine:
         self._order: list[dict[str, Any]] = []  # the listing order, for self._order_key (see _listing_order)
         self._order_key: tuple[int, int, bool] | None = None
         self._ws_locks: dict[str, threading.Lock] = {}
+        self.failing: dict[str, list[traffic.Period]] = {}  # workspace id -> when its automations fail
         for slug in faults.stuck_lock:
             self.apply_stuck_lock(slug)
 
@@ -950,12 +951,49 @@ class Engine:
         if version:
             payload["version"] = {"description": "", **version}
         self.store.emit(meta["id"], "workspaces.imported", payload, user_id=user)
+        self._failures_after_import(meta)
         return {
             "imported": sorted(incoming),
             "errors": errors,
             "deleted": deleted,
             "workspace": self.workspace_json(meta),
         }
+
+    def _failures_after_import(self, meta: dict[str, Any]) -> None:
+        """An import ends the failure the previous one started; an armed ``error_rate`` fault starts one."""
+        at = clock.now().timestamp()
+        periods = self.failing.setdefault(meta["id"], [])
+        for period in periods:
+            if period.end is None:
+                period.end = at
+        rate = self.faults.error_rate.pop(meta["slug"], None)
+        if rate:
+            periods.append(traffic.Period(at, rate))
+
+    def traffic_events(self, workspace_id: str, query: Any) -> list[dict[str, Any]]:
+        """The synthetic executions a search of ``query`` sees (Realism.traffic_per_minute), as indexed by
+        now: the events service's lag applies to them as to the others."""
+        if self.realism.traffic_per_minute <= 0 or not traffic.asks_for_executions(query):
+            return []
+        now = clock.now().timestamp() - self.realism.event_lag
+        low, high = traffic.time_range(query)
+        end = now if high is None else min(high, now)
+        start = end - traffic.DEFAULT_SPAN if low is None else low
+        files = self.store.read_files(workspace_id)
+        automations = sorted(
+            name.removeprefix("automations/").removesuffix(".yml")
+            for name in files
+            if name.startswith("automations/") and name.endswith(".yml")
+        )
+        return traffic.events(
+            workspace_id,
+            automations,
+            start,
+            end,
+            per_minute=self.realism.traffic_per_minute,
+            seed=self.realism.traffic_seed,
+            periods=list(self.failing.get(workspace_id, [])),
+        )
 
     def _import_index(
         self, meta: dict[str, Any], old_index: dict[str, Any], data: bytes, rename: bool, errors: list[dict[str, Any]]

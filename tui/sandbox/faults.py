@@ -20,6 +20,8 @@ class Faults:
     html_200: list[str] = field(default_factory=list)  # path prefixes answered by an HTML page (a proxy login)
     git_auth_fail: list[str] = field(default_factory=list)  # repository ids whose git credentials are refused
     smoke_fail: list[str] = field(default_factory=list)  # "slug" or "slug/automation": its test run fails
+    # slug -> fraction of its automations' executions that fail from its next import (tui/sandbox/traffic.py)
+    error_rate: dict[str, float] = field(default_factory=dict)
 
     def update(self, data: dict[str, Any]) -> None:
         """All or nothing: every value is checked before any is set, so a wrongly typed fault is a 400
@@ -48,7 +50,7 @@ _MAXIMA = {
     "processing_after": 3_600,
 }
 _LISTS = ("push_fail", "stuck_lock", "html_200", "git_auth_fail", "smoke_fail")
-_MAPS = {"import_fail": str, "error_5xx": int}
+_MAPS: dict[str, type | tuple[type, ...]] = {"import_fail": str, "error_5xx": int, "error_rate": (int, float)}
 
 
 def _check(key: str, value: Any) -> Any:
@@ -72,16 +74,24 @@ def _check(key: str, value: Any) -> Any:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, kind) and not isinstance(v, bool) for k, v in value.items()
         ):
-            raise ValueError(f"fault {key!r} must map strings to {kind.__name__}s, not {value!r}")
+            raise ValueError(f"fault {key!r} must map strings to {_noun(kind)}, not {value!r}")
         if key == "error_5xx" and not all(400 <= v <= 599 for v in value.values()):
             raise ValueError(f"fault {key!r} statuses must be from 400 to 599, not {value!r}")
+        if key == "error_rate":
+            if not all(0 <= v <= 1 for v in value.values()):
+                raise ValueError(f"fault {key!r} fractions must be from 0 to 1, not {value!r}")
+            return {k: float(v) for k, v in value.items()}
         return dict(value)
     raise ValueError(f"unknown fault {key!r}; known: {', '.join(asdict(Faults()))}")
 
 
+def _noun(kind: type | tuple[type, ...]) -> str:
+    return "numbers" if isinstance(kind, tuple) else f"{kind.__name__}s"
+
+
 def parse_fault(text: str) -> dict[str, Any]:
     """Parse ``--fault``: ``push_fail=a,b``, ``latency_ms=200``, ``error_5xx=/v2/workspaces:503``,
-    ``import_fail=a:SlugAlreadyInUse``."""
+    ``import_fail=a:SlugAlreadyInUse``, ``error_rate=knowledge-base:0.5``."""
     key, sep, value = text.partition("=")
     if not sep:
         raise ValueError(f"--fault takes KEY=VALUE, got {text!r}")
@@ -92,6 +102,14 @@ def parse_fault(text: str) -> dict[str, Any]:
         return {key: float(value)}
     if key in _LISTS:
         return {key: [v for v in value.split(",") if v]}
+    if key == "error_rate":
+        rates: dict[str, Any] = {}
+        for item in value.split(","):
+            name, _, fraction = item.rpartition(":")
+            if not name:
+                raise ValueError(f"--fault error_rate takes SLUG:FRACTION (0 to 1), got {item!r}")
+            rates[name] = float(fraction)
+        return {key: rates}
     if key in ("import_fail", "error_5xx"):
         pairs: dict[str, Any] = {}
         for item in value.split(","):

@@ -21,6 +21,7 @@ TAG_LAYOUTS = ("slug", "plain")
 # ?timeout=). "2024": the platform's last published server, which had none of those (api-contract.md,
 # "The published server, measured").
 API_LEVELS = ("2026", "2024")
+DEMO_TRAFFIC = 120.0  # executions a minute per workspace in the demo: its prod stage's error gate reads them
 
 _LIMITED: list[tuple[str, re.Pattern[str], frozenset[str]]] = [
     ("events", re.compile(r"^/v2/workspaces/[^/]+/(events|search|usage)/?$"), frozenset({"GET", "POST"})),
@@ -54,6 +55,10 @@ class Realism:
     clock_skew: float = 0.0  # seconds the server's clock (Date header, event times) is ahead of ours
     api_level: str = "2026"  # which generation of the API answers (API_LEVELS); not a strictness knob: off() keeps it
     events_down: bool = False  # the events service is down: its routes answer the gateway's 500 (any level)
+    # Users hitting every workspace: executions a minute (runtime.automations.executed events, generated
+    # when searched; tui/sandbox/traffic.py). 0: none, the earlier sandbox, whose searches list no executions.
+    traffic_per_minute: float = 0.0
+    traffic_seed: int = 0  # the same seed, the same executions and failures
 
     def __post_init__(self) -> None:
         self.api_level = str(self.api_level)  # {"api_level": 2024} over HTTP means "2024"
@@ -91,6 +96,8 @@ class Realism:
             raise ValueError(f"api_level must be one of {', '.join(API_LEVELS)}, not {self.api_level!r}")
         if not isinstance(self.events_down, bool):
             raise ValueError("events_down must be true or false")
+        if not 0 <= self.traffic_per_minute <= 6000:
+            raise ValueError("traffic_per_minute must be from 0 to 6000")
         if self.event_lag < 0 or self.rate_window <= 0 or self.timeout_cap <= 0:
             raise ValueError("event_lag must be >= 0, rate_window and timeout_cap > 0")
         if self.gateway_timeout is not None and self.gateway_timeout <= 0:

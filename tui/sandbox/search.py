@@ -3,7 +3,9 @@
 Documents are the stored events plus ``@timestamp`` (their ``createdAt``), as in the events index.
 Supported queries: ``match_all``, ``term``, ``terms``, ``match``, ``match_phrase``, ``prefix``,
 ``range``, ``exists`` and ``bool`` (must, filter, should, must_not). Aggregations: ``terms``,
-``value_count``, ``cardinality``, ``min``, ``max``. Anything else is a 400, not a silent match-all.
+``filter``, ``filters`` (keyed), ``value_count``, ``cardinality``, ``min``, ``max``; ``terms``, ``filter``
+and ``filters`` take sub-aggregations (``aggs``) per bucket, as Elasticsearch does. Anything else is a 400,
+not a silent match-all.
 """
 
 from __future__ import annotations
@@ -146,13 +148,26 @@ def _aggregate(docs: list[dict[str, Any]], aggs: Any) -> dict[str, Any]:
         if len(kinds) != 1 or not isinstance(spec[kinds[0]], dict):
             raise _invalid(f"aggregation {name!r} needs exactly one type")
         kind, params = kinds[0], spec[kinds[0]]
+        sub = spec.get("aggs")
+        if kind == "filters":
+            result[name] = {"buckets": _filters(docs, params, sub)}
+            continue
+        if kind == "filter":  # one bucket: the documents matching a query
+            held = [d for d in docs if matches(d, params)]
+            result[name] = {"doc_count": len(held), **(_aggregate(held, sub) if sub else {})}
+            continue
         values = [v for d in docs for v in _values(_field(d, str(params.get("field"))) or [])]
         if kind == "terms":
             counts: dict[str, int] = {}
             for value in values:
                 counts[str(value)] = counts.get(str(value), 0) + 1
             ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: int(params.get("size", 10))]
-            result[name] = {"buckets": [{"key": k, "doc_count": c} for k, c in ordered]}
+            field_name = str(params.get("field"))
+            result[name] = {
+                "buckets": [
+                    {"key": k, "doc_count": c, **_sub(docs, sub, {"term": {field_name: k}})} for k, c in ordered
+                ]
+            }
         elif kind == "value_count":
             result[name] = {"value": len(values)}
         elif kind == "cardinality":
@@ -162,6 +177,23 @@ def _aggregate(docs: list[dict[str, Any]], aggs: Any) -> dict[str, Any]:
         else:
             raise _invalid(f"aggregation [{kind}] is not supported by the sandbox")
     return result
+
+
+def _sub(docs: list[dict[str, Any]], sub: Any, bucket: dict[str, Any]) -> dict[str, Any]:
+    """A bucket's sub-aggregations, over the documents it holds (those matching ``bucket``)."""
+    return _aggregate([d for d in docs if matches(d, bucket)], sub) if sub else {}
+
+
+def _filters(docs: list[dict[str, Any]], params: dict[str, Any], sub: Any) -> dict[str, Any]:
+    """Keyed ``filters`` buckets: each named query's document count and sub-aggregations."""
+    named = params.get("filters")
+    if not isinstance(named, dict):
+        raise _invalid("[filters] takes {filters: {name: query}} (keyed buckets)")
+    buckets: dict[str, Any] = {}
+    for key, query in named.items():
+        held = [d for d in docs if matches(d, query)]
+        buckets[key] = {"doc_count": len(held), **(_aggregate(held, sub) if sub else {})}
+    return buckets
 
 
 def search_events(events: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:

@@ -546,7 +546,8 @@ class Sandbox:
         wid = request.path_params["wid"]
         self.store.get(wid)
         body = await self._body(request)
-        return JSONResponse(search_events(self.store.visible_events(wid), body))
+        synthetic = self.engine.traffic_events(wid, body.get("query")) if isinstance(body, dict) else []
+        return JSONResponse(search_events(self.store.visible_events(wid) + synthetic, body))
 
     # ------------------------------------------------------------------ bulk operations
     async def bulk_push(self, request: Request) -> Response:

@@ -45,7 +45,7 @@ DIALOGS: dict[type[R.Request], Dialog] = {
     R.BulkImportRequest: Dialog({"repository": "repository", "groups": "groups", "force": "force",
                                  "continue": "continue_on_error"}, ("env",)),
     R.RolloutRequest: Dialog(
-        {"groups": "groups"}, ("release",),
+        {"groups": "groups", "auto_rollback": "auto_rollback"}, ("release",),
         not_offered={"repository": "the app rolls out from the release's own repository",
                      "resume": "the app offers to roll a stopped rollout back; the CLI's --resume goes on"},
     ),

@@ -40,7 +40,7 @@ class Releases(Controller):
 
     def ready(self, columns: list[str], rows: list[list[str]]) -> None:
         """The Releases view's table (issue 16)."""
-        from tui.app.screens.activity import TableScreen
+        from tui.app.screens.releases import ReleasesScreen
 
         # A release that is not the repository's head cannot be rolled out (a bulk import imports the head).
         self.not_head = {row[0]: row[2] for row in rows if row[2] != release_matrix.HEAD}
@@ -58,7 +58,14 @@ class Releases(Controller):
         )
         if not rows:
             note = "No release recorded yet: prisme-deploy release snapshot --env ENV --name NAME."
-        screen = TableScreen("Releases", columns, rows, note, selectable=rollouts)
+        screen = ReleasesScreen(
+            columns,
+            rows,
+            note + " [ ] t: what ran where at a time.",
+            selectable=rollouts,
+            load=lambda: release_matrix.timeline(self.ctx),
+            table_at=lambda found, when: release_matrix.at_table(self.ctx, found, when),
+        )
         self.app.push_screen(screen, chosen)
 
     def choose_rollout(self, name: str) -> None:
@@ -69,6 +76,9 @@ class Releases(Controller):
             self.app.notify("No [[rollout]] stages are configured.", severity="warning")
             return
         head = self.not_head.get(name)
+        if head == release_matrix.REJECTED:  # marked bad: refused before any dialog, as the CLI does
+            self._refuse_rejected(name)
+            return
         if head is not None:  # refused before any dialog: a rollout imports the head, not this release
             text = (
                 f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
@@ -88,22 +98,43 @@ class Releases(Controller):
         if rails.refused(self.app, f"rollout of {name}", envs) is None:
             return
         options = self.app.bulk.group_options()
-        fields = [modals.Field("groups", "Groups, in order:", "multi", [], options, required=True)]
+        fields = [
+            modals.Field("groups", "Groups, in order:", "multi", [], options, required=True),
+            modals.Field("auto_rollback", "Roll back automatically if a gate fails (verified)", "check", False),
+        ]
         summary = [f"Roll release {name} out to {' → '.join(envs)}, stopping at the first failed gate."]
         env = self.ctx.env(envs[0])
         modal = modals.ActionModal(
             title=f"Roll out {name}", env=env, summary=summary, fields=fields, confirm_label="Plan…", danger=False
         )
         self.app.push_screen(
-            modal, lambda values: self.confirm_rollout(name, list(values["groups"])) if values else None
+            modal,
+            lambda values: (
+                self.confirm_rollout(name, list(values["groups"]), bool(values.get("auto_rollback")))
+                if values
+                else None
+            ),
         )
 
-    def confirm_rollout(self, name: str, groups: list[str]) -> None:
+    def _refuse_rejected(self, name: str) -> None:
+        from tui.core.ops import release
+
+        try:
+            release.get(self.ctx, name)
+            text = f"release {name} is marked REJECTED."
+        except E.PrismeError as exc:
+            text = f"{exc.message} {exc.hint or ''}".strip()
+        self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
+        self.app.notify(text, title="Rollout refused", severity="error", timeout=15)
+
+    def confirm_rollout(self, name: str, groups: list[str], auto_rollback: bool = False) -> None:
         envs = release_matrix.environments(self.ctx)
         protected = [e for e in envs if self.ctx.env(e).protected]
         summary = [f"Release {name}, groups {', '.join(groups)}: {' → '.join(envs)}"]
         if protected:
             summary.append(f"Typing the release confirms the protected {', '.join(protected)}.")
+        if auto_rollback:
+            summary.append("A failed gate rolls back every environment this rollout changed, verified.")
         modal = modals.ActionModal(
             title=f"Roll out {name}: plan",
             env=self.ctx.env(protected[-1] if protected else envs[-1]),
@@ -116,7 +147,8 @@ class Releases(Controller):
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                self.run_rollout(forms.request_of(R.RolloutRequest, {"groups": groups, **values}, release=name))
+                chosen = {"groups": groups, "auto_rollback": auto_rollback, **values}
+                self.run_rollout(forms.request_of(R.RolloutRequest, chosen, release=name))
 
         self.open_guarded(modal, done, f"rollout of {name}", envs)
         self.start(self._plan(modal, name, groups), "preview")
@@ -147,8 +179,11 @@ class Releases(Controller):
         if state.failed:
             failed = state.failed
             text = f"stopped at {failed.get('env')}, gate {failed.get('gate')}: {failed.get('message')}"
+            if state.rollback is not None:  # rolled back already: said, not offered again
+                back = "rolled back, verified" if state.status == "rolled-back" else "automatic rollback FAILED"
+                text += f"; {back} on {', '.join(state.rollback['environments'])}"
             self.runner.finish(OperationFinished(str(failed.get("env")), title, False, text))
-            if state.changed:
+            if state.changed and state.status != "rolled-back":  # a failed automatic one: offered again
                 self.hand(self.stopped, name, failed, list(state.changed))
             return None  # said above, before the offer to roll back
         return OperationFinished(where, title, True, f"{state.status}: {', '.join(state.done)}")

@@ -894,6 +894,12 @@ class PrismeClient:
         at = doc.get("@timestamp")
         return PushInfo(name if named else None, at if isinstance(at, str) else None)
 
+    async def search(self, workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST .../search`` (the events service's Elasticsearch search): ``{size, documents, aggs}``.
+        One event search of the budget; an instance without it raises Unsupported (learned)."""
+        path = f"{self._ws(workspace_id)}/search"
+        return self._expect(await self._capability("events_search", "POST", path, json=body), dict, "a search")
+
     async def search_available(self, workspace_id: str) -> bool:
         """Whether ``POST .../search`` (event search with aggregations) answers here: one empty search, learned
         (``events_search``). Used by ``detect``; the operations read events with ``GET .../events``."""

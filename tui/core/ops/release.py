@@ -39,9 +39,16 @@ class Release:
     source: dict[str, Any] = field(default_factory=dict)
     repository: str = ""
     storage: str = "repository"  # or "local"
+    # The last mark (``release reject`` / ``accept``): {state: rejected|accepted, by, at, reason}; the
+    # repository's history keeps every earlier one (each mark is a commit).
+    verdict: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return self.verdict.get("state") == "rejected"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "release": self.name,
             "createdAt": self.created_at,
             "createdBy": self.created_by,
@@ -49,6 +56,7 @@ class Release:
             "source": self.source,
             "workspaces": dict(sorted(self.workspaces.items())),
         }
+        return {**doc, "verdict": self.verdict} if self.verdict else doc
 
     def dump(self) -> str:
         return yaml.safe_dump(self.to_json(), sort_keys=False, allow_unicode=True)
@@ -67,7 +75,15 @@ class Release:
             source=dict(doc["source"]) if isinstance(doc.get("source"), dict) else {},
             repository=str(doc.get("repository") or ""),
             storage=storage,
+            verdict=_verdict(doc.get("verdict")),
         )
+
+
+def _verdict(value: Any) -> dict[str, str]:
+    """A mark read back: only its known keys, as text; a state other than the two is no mark at all."""
+    if not isinstance(value, dict) or value.get("state") not in ("rejected", "accepted"):
+        return {}
+    return {k: str(value[k]) for k in ("state", "by", "at", "reason") if value.get(k) is not None}
 
 
 def _bounded_yaml(text: str, where: str) -> Any:
@@ -167,7 +183,8 @@ def from_repository(ctx: Context, repository: str, name: str) -> Release:
 def save(ctx: Context, release: Release, repository: str | None, *, local: bool = False) -> Release:
     repo_id = _repository(ctx, repository)
     release.repository = repo_id
-    release.created_at = release.created_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # To the millisecond: `at` orders a snapshot among the import events of the same second (issue 29).
+    release.created_at = release.created_at or dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     if any(r.name == release.name for r in list_releases(ctx, repo_id)):
         raise E.UsageError(f"release {release.name!r} already exists in {repo_id}; releases are not rewritten.")
     if local:
@@ -229,11 +246,15 @@ def _duplicate(name: str, files: list[str]) -> str:
     return f"release {name!r} is defined by {len(files)} manifests ({', '.join(files)}): remove all but one."
 
 
-def get(ctx: Context, name: str, repository: str | None = None) -> Release:
+def get(ctx: Context, name: str, repository: str | None = None, *, rejected_ok: bool = False) -> Release:
+    """The release named ``name``. A rejected one is refused (exit 1) unless ``rejected_ok`` (show, diff,
+    accept): whatever deploys through this (rollout, plan rollout, the Releases view) never gets one."""
     problems: list[str] = []
     releases = list_releases(ctx, repository, problems)
     for release in releases:
         if release.name == name:
+            if release.rejected and not rejected_ok:
+                raise rejected_error(release)
             return release
     for problem in problems:
         if problem.startswith(f"release {name!r} is defined by"):
@@ -278,3 +299,132 @@ async def diff_env(ctx: Context, env: str, release: Release) -> list[Difference]
         if status.get("changes"):
             out.append(Difference(slug, release.workspaces[slug], running[slug], "drifted"))
     return sorted(out, key=lambda d: d.workspace)
+
+
+# ------------------------------------------------------------------------------------------- marks
+class ReleaseRejected(E.PrismeError):
+    """A rejected release asked to be deployed: the operation refused it (exit 1), before any change."""
+
+    exit_code = 1
+
+
+def rejected_error(the_release: Release, head_of: str | None = None) -> ReleaseRejected:
+    """Why a rejected release is refused; ``head_of``: the repository whose branch head it is."""
+    verdict = the_release.verdict
+    what = (
+        f"the head of repository {head_of} is release {the_release.name}, which was"
+        if head_of
+        else (f"release {the_release.name} was")
+    )
+    return ReleaseRejected(
+        f"{what} rejected by {verdict.get('by') or 'someone'} on {verdict.get('at') or 'an unknown date'}: "
+        f"{verdict.get('reason') or 'no reason given'}.",
+        hint=f"prisme-deploy release accept {the_release.name} clears the mark, if it was wrong.",
+    )
+
+
+REASON_MAX = 500
+
+
+def _reason(reason: str | None, state: str) -> str:
+    text = " ".join((reason or "").split())  # one line: it becomes a commit message's subject
+    if state == "rejected" and not text:
+        raise E.UsageError('a rejection needs a reason: --reason "what is wrong with it".')
+    if len(text) > REASON_MAX:
+        raise E.UsageError(f"--reason is {len(text)} characters; at most {REASON_MAX}.")
+    return text
+
+
+def mark(ctx: Context, name: str, state: str, reason: str | None, repository: str | None = None) -> Release:
+    """Mark a release ``rejected`` or ``accepted``: its manifest gains the verdict (who, when, why), written as
+    one commit (or, for a local release, the local file rewritten whole). Only the verdict changes."""
+    from tui.core.audit import _os_user
+
+    text = _reason(reason, state)
+    the_release = get(ctx, name, repository, rejected_ok=True)
+    verdict = {"state": state, "by": _os_user(), "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    the_release.verdict = {**verdict, "reason": text} if text else verdict
+    if the_release.storage == "local":
+        _write_atomic(_local_file(the_release), the_release.dump())
+        return the_release
+    repo_id = the_release.repository
+    with gitwrite.clone(ctx.config.repositories[repo_id]) as repo:
+        target = _manifest_in(repo, name)
+        target.write_text(the_release.dump(), encoding="utf-8")
+        gitwrite.git(repo, "add", "--", str(target.relative_to(repo)))
+        verb = "Reject" if state == "rejected" else "Accept"
+        subject = f"{verb} release {name}" + (f": {text}" if text else "")
+        gitwrite.git(repo, "commit", "-q", "-m", f"{subject} | Author : {verdict['by']}")
+        try:
+            gitwrite.push(repo, ctx.config.repositories[repo_id].branch)
+        except gitwrite.GitWriteError as exc:
+            raise E.PermissionDenied(
+                f"could not mark release {name} in repository {repo_id}: {exc.message}",
+                hint="The mark is a commit to the repository's branch: a token that may push is needed.",
+            ) from exc
+    return the_release
+
+
+def _local_file(the_release: Release) -> Path:
+    folder = _local_dir(the_release.repository)
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            if Release.load(_read_local(path), storage="local", where=str(path)).name == the_release.name:
+                return path
+        except (E.PrismeError, OSError):
+            continue
+    raise E.NotFound(f"the local manifest of release {the_release.name} is gone from {folder}.")
+
+
+def _manifest_in(repo: Path, name: str) -> Path:
+    for path in sorted((repo / FOLDER).glob("*.yml")):
+        if path.is_symlink():
+            continue  # never written through a link
+        try:
+            if Release.load(path.read_text(encoding="utf-8"), storage="repository", where=str(path)).name == name:
+                return path
+        except (E.PrismeError, OSError, UnicodeError):
+            continue
+    raise E.NotFound(f"the manifest of release {name} is not on the repository's branch any more.")
+
+
+def head_matches(the_release: Release, head: dict[str, str | None]) -> bool:
+    """The branch head carries every version the release names (a release of a group: its workspaces only)."""
+    named = {slug: v for slug, v in the_release.workspaces.items() if v is not None}
+    return bool(named) and all(head.get(slug) == version for slug, version in named.items())
+
+
+def rejected_head(ctx: Context, repository: str | None = None) -> Release | None:
+    """The rejected release the repository's branch head is, if any (what a bulk import would import)."""
+    rejected = [r for r in list_releases(ctx, repository) if r.rejected]
+    if not rejected:
+        return None
+    head = from_repository(ctx, _repository(ctx, repository), "head").workspaces
+    return next((r for r in rejected if head_matches(r, head)), None)
+
+
+def refuse_rejected_head(ctx: Context, repository: str | None = None) -> None:
+    """Refuse (exit 1) an import of a branch head that is a rejected release."""
+    found = rejected_head(ctx, repository)
+    if found is not None:
+        raise rejected_error(found, head_of=found.repository)
+
+
+def head_warnings(ctx: Context) -> list[str]:
+    """For every command: each configured local clone whose branch head is a rejected release, said once.
+    Only clones read in place (no fetch: a warning must not cost a network round trip); a repository that
+    cannot be read here is left to the commands that import, which check it and refuse."""
+    found = []
+    for repo_id, source in ctx.config.repositories.items():
+        if not source.path:
+            continue
+        try:
+            bad = rejected_head(ctx, repo_id)
+        except Exception:  # a warning never breaks the command it precedes
+            continue
+        if bad is not None:
+            found.append(
+                f"warning: the head of repository {repo_id} is release {bad.name}, REJECTED "
+                f"({bad.verdict.get('reason') or 'no reason given'}): do not import it."
+            )
+    return found

@@ -10,10 +10,11 @@ lines here. Textual-free: the app posts what these functions return.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from tui.core import errors as E
-from tui.core.ops import plan, release, rollout
+from tui.core.ops import at, plan, release, rollout
 from tui.core.ops.context import Context
 
 MISMATCH = ("removed", "changed")
@@ -40,6 +41,7 @@ async def _cell(ctx: Context, env: str, the_release: release.Release) -> str:
 
 
 HEAD = "HEAD"
+REJECTED = "REJECTED"  # marked bad (release reject): never rolled out, whatever the head is
 
 
 def head_of(ctx: Context, the_release: release.Release, heads: dict[str, release.Release | str]) -> str:
@@ -69,7 +71,12 @@ async def matrix(ctx: Context) -> tuple[list[str], list[list[str]]]:
     read: dict[str, release.Release | str] = {}
     heads = await asyncio.to_thread(lambda: [head_of(ctx, r, read) for r in releases])
     rows = [
-        [r.name, (r.created_at or "")[:16], heads[i], *cells[i * len(envs) : (i + 1) * len(envs)]]
+        [
+            r.name,
+            (r.created_at or "")[:16],
+            REJECTED if r.rejected else heads[i],
+            *cells[i * len(envs) : (i + 1) * len(envs)],
+        ]
         for i, r in enumerate(releases)
     ]
     return ["release", "created", "head", *envs], rows
@@ -103,3 +110,26 @@ def step_line(step: dict[str, Any]) -> str:
     gate = f"[{step['gate']}] " if step.get("gate") else ""
     mark = "" if step.get("ok", True) else "FAILED "
     return f"  rollout {step.get('kind')}: {mark}{where}{gate}{step.get('message')}"
+
+
+# ------------------------------------------------------------------------------------------- time cursor
+async def timeline(ctx: Context) -> at.Timeline:
+    """The record the time cursor steps through (issue 29), leaving event searches for verifications."""
+    from tui.core.ops.history import OPTIONAL_RESERVE
+
+    return await at.timeline(ctx, list(ctx.config.environments), sources=at.default_sources(OPTIONAL_RESERVE))
+
+
+def at_table(ctx: Context, found: at.Timeline, when: dt.datetime) -> tuple[list[str], list[list[str]]]:
+    """Workspaces × environments at ``when``: the version (● when it changed at that instant, * when later
+    imports could not be seen), or unknown (``prisme-deploy at`` says why)."""
+    envs = list(ctx.config.environments)
+    answer = at.state_at(found, when)
+    slugs = sorted({slug for _, slug in answer})
+
+    def cell(running: at.Running | None) -> str:
+        if running is None:
+            return "-"
+        return running.cell() + (" ●" if running.since == when and not running.unknown else "")
+
+    return ["workspace", *envs], [[slug, *(cell(answer.get((env, slug))) for env in envs)] for slug in slugs]

@@ -118,6 +118,7 @@ class RolloutRequest(Request):
     groups: tuple[str, ...] = ()  # in order; none only with resume
     repository: str | None = None  # the platform repository holding the release (default: the release's)
     resume: bool = False  # continue a stopped rollout after its last passed environment
+    auto_rollback: bool = False  # a failed gate rolls back what this rollout changed, verified (issue 29)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 from tui.core import errors as E
 from tui.core import paths
-from tui.core.ops import actions, bulk, gate, plan, release
+from tui.core.ops import actions, bulk, gate, plan, release, signal
 from tui.core.ops.context import Context
 from tui.core.ops.requests import Request
 
@@ -48,6 +48,9 @@ class Stage:
     max_parallel: int = 1
     readiness: str = "required"  # "skip": an unreadable readiness passes (said, in the journal)
     optional_smoke: tuple[str, ...] = ()  # "workspace" or "workspace/automation": may be absent there
+    errors: signal.Spec | None = None  # the error gate (watch, max_error_rate, min_executions, signal)
+    auto_rollback: bool = False  # a failed gate here rolls back this stage and the ones before it
+    canary_percent: float = 0.0  # this share of the stage's environments first, the rest once they pass
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def stages(ctx: Context) -> list[Stage]:
     found = []
     for number, raw in enumerate(ctx.config.rollout, start=1):
         where = f"[[rollout]] #{number}"
-        unknown = set(raw) - {"stage", "environments", "soak", "max_parallel", "readiness", "optional_smoke"}
+        unknown = set(raw) - KEYS
         if unknown:
             raise E.UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
         envs = raw.get("environments")
@@ -82,8 +85,8 @@ def stages(ctx: Context) -> list[Stage]:
         for env in envs:
             ctx.env(env)  # an unknown name fails with a "did you mean"
         parallel = raw.get("max_parallel", 1)
-        if not isinstance(parallel, int) or parallel != 1:
-            raise E.UsageError(f"{where}: max_parallel = 1 is the only value supported so far (one env at a time).")
+        if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
+            raise E.UsageError(f"{where}: max_parallel is a whole number of environments at once, 1 or more.")
         readiness = raw.get("readiness", "required")
         if readiness not in ("required", "skip"):
             raise E.UsageError(f'{where}: readiness = "required" (the default) or "skip", not {readiness!r}.')
@@ -98,6 +101,9 @@ def stages(ctx: Context) -> list[Stage]:
                 parallel,
                 readiness,
                 tuple(optional),
+                _errors(raw, where),
+                _flag(raw, "auto_rollback", where),
+                _percent(raw, where),
             )
         )
     if not found:
@@ -105,6 +111,60 @@ def stages(ctx: Context) -> list[Stage]:
             "No [[rollout]] stages are configured.", hint='Add [[rollout]] stage = "prod" environments = [...].'
         )
     return found
+
+
+KEYS = {"stage", "environments", "soak", "max_parallel", "readiness", "optional_smoke"} | {
+    "watch",
+    "max_error_rate",
+    "min_executions",
+    "signal",
+    "auto_rollback",
+    "canary_percent",
+}
+
+
+def _errors(raw: dict[str, Any], where: str) -> signal.Spec | None:
+    """The stage's error gate: none without ``watch``; its other keys are refused without one."""
+    if "watch" not in raw:
+        if stray := {"max_error_rate", "min_executions", "signal"} & set(raw):
+            raise E.UsageError(f"{where}: {', '.join(sorted(stray))} need watch = DURATION (the error gate's window).")
+        return None
+    watch = seconds(raw["watch"], where)
+    if watch <= 0:
+        raise E.UsageError(f"{where}: watch must be longer than 0 s (the window the error rate is read over).")
+    rate = raw.get("max_error_rate", 0.05)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise E.UsageError(f"{where}: max_error_rate is a fraction of executions from 0 to 1, not {rate!r}.")
+    least = raw.get("min_executions", 20)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise E.UsageError(f"{where}: min_executions is a whole number of 1 or more, not {least!r}.")
+    mode = raw.get("signal", "required")
+    if mode not in ("required", "skip"):
+        raise E.UsageError(f'{where}: signal = "required" (the default) or "skip", not {mode!r}.')
+    return signal.Spec(watch, float(rate), least, mode)
+
+
+def _flag(raw: dict[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise E.UsageError(f"{where}: {key} = true or false, not {value!r}.")
+    return value
+
+
+def _percent(raw: dict[str, Any], where: str) -> float:
+    value = raw.get("canary_percent", 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 100:
+        raise E.UsageError(f"{where}: canary_percent is the share of the stage's environments rolled first, 0 to 99.")
+    return float(value)
+
+
+def waves(stage: Stage) -> list[list[str]]:
+    """The stage's environments in waves: its canary share first (at least one), then the rest."""
+    envs = list(stage.environments)
+    if not stage.canary_percent or len(envs) < 2:
+        return [envs]
+    first = min(len(envs) - 1, max(1, math.ceil(len(envs) * stage.canary_percent / 100)))
+    return [envs[:first], envs[first:]]
 
 
 def smokes(ctx: Context) -> list[Smoke]:
@@ -162,6 +222,8 @@ class State:
     failed: dict[str, Any] | None = None  # {env, gate, message}
     status: str = "running"  # running | stopped | completed | rolled-back
     steps: list[dict[str, Any]] = field(default_factory=list)
+    rollback: dict[str, Any] | None = None  # the automatic rollback: {automatic, environments, ok, verified}
+    imports: dict[str, str] = field(default_factory=dict)  # env -> when its first import began (server clock)
 
     @staticmethod
     def path(name: str) -> Path:
@@ -225,15 +287,19 @@ async def run(
     confirm: Confirm | None = None,
     notify: Notify | None = None,
     request: Request | None = None,
+    auto_rollback: bool = False,
 ) -> State:
-    """``request``: the rollout asked for; its reason and broken glass reach every stage's import."""
+    """``request``: the rollout asked for; its reason and broken glass reach every stage's import.
+    ``auto_rollback``: when a gate fails (on any stage; a stage's ``auto_rollback = true`` asks it for
+    that stage alone), roll back every environment this rollout changed and verify it from the platform."""
     why = request if request is not None else Request()
+    auto_rollback = auto_rollback or bool(getattr(why, "auto_rollback", False))
     the_release = release.get(ctx, name, repository)
     repo_id = the_release.repository or release._repository(ctx, repository)
     all_stages, tests = stages(ctx), smokes(ctx)
     state = State.load(name) if resume else State(name, repo_id, groups)
     if resume:
-        state.failed, state.status = None, "running"
+        state.failed, state.status, state.rollback = None, "running", None
     say = _Reporter(state, notify)
     # The gate, for every environment still to go, before the first is touched: a frozen last stage
     # refuses the whole rollout here, not after the earlier stages were imported.
@@ -246,28 +312,74 @@ async def run(
     with ctx.audit.record(
         "rollout", where, targets=groups, version=name, reason=why.reason, break_glass=glass
     ) as entry:
+        confirm = _one_at_a_time(confirm)
         for stage in all_stages:
-            for env in stage.environments:
-                if env in state.done:
-                    say("skip", env, f"{env} already passed every gate (resumed)")
-                    continue
-                if not await _one_env(ctx, state, say, stage, env, tests, confirm, why):
+            for wave in waves(stage):
+                for env in wave:
+                    if env in state.done:
+                        say("skip", env, f"{env} already passed every gate (resumed)")
+                todo = [env for env in wave if env not in state.done]
+                if todo and not await _wave(ctx, state, say, stage, todo, tests, confirm, why):
                     state.status = "stopped"
+                    if (auto_rollback or stage.auto_rollback) and (state.failed or {}).get("gate") != "confirm":
+                        await _auto_rollback(ctx, state, say, why)
                     entry.outcome = "failed"
                     entry.details["failed"] = state.failed
-                    entry.details["steps"] = _journal(state.steps)
+                    entry.details["rollback"] = state.rollback
+                    entry.details["steps"] = journal(state.steps)
                     state.save()
                     return state
-                state.done.append(env)
-                state.save()
         state.status = "completed"
         say("completed", None, f"release {name} rolled out to {', '.join(state.done)}")
-        entry.details["steps"] = _journal(state.steps)
+        entry.details["steps"] = journal(state.steps)
     state.save()
     return state
 
 
-def _journal(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one_at_a_time(confirm: Confirm | None) -> Confirm | None:
+    """Environments of a wave run at once, their confirmations one after the other (one terminal)."""
+    if confirm is None:
+        return None
+    lock = asyncio.Lock()
+
+    async def ask(env: str, the_plan: plan.Plan) -> bool:
+        async with lock:
+            return await confirm(env, the_plan)
+
+    return ask
+
+
+async def _wave(
+    ctx: Context,
+    state: State,
+    say: _Reporter,
+    stage: Stage,
+    envs: list[str],
+    tests: list[Smoke],
+    confirm: Confirm | None,
+    request: Request | None = None,
+) -> bool:
+    """Up to ``max_parallel`` environments at once. Each instance's and user's request budget is the
+    client's, one per URL and user for the process, so concurrent environments of one instance share it.
+    After a failure, the environments not started yet are left untouched; those running finish."""
+    limit = asyncio.Semaphore(stage.max_parallel)
+
+    async def one(env: str) -> bool:
+        async with limit:
+            if state.failed:
+                return False
+            if not await _one_env(ctx, state, say, stage, env, tests, confirm, request):
+                return False
+            state.done.append(env)
+            state.save()
+            return True
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(env)) for env in envs]
+    return all(task.result() for task in tasks)
+
+
+def journal(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every step of the run for the audit journal: what, where, whether it passed (plans stay in --json)."""
     return [{k: v for k, v in step.items() if k != "plan"} for step in steps]
 
@@ -302,14 +414,18 @@ async def _one_env(
     state.previous.setdefault(env, before.workspaces)  # on resume, keep what ran before the first attempt
     if (the_plan.has_changes or uncertain) and env not in state.changed:
         state.changed.append(env)  # write-ahead: recorded (and saved below) before the first import request
+    began = ""
+    if stage.errors is not None:  # the error gate's baseline ends here (server clock); resumed, where it first did
+        async with ctx.client(env) as client:
+            began = state.imports.setdefault(env, await client.server_since(0.0))
     state.save()
     say("snapshot", env, f"{env}: recorded what it runs ({len(before.workspaces)} workspaces) for a rollback")
     if the_plan.has_changes:
         result = bulk.BulkRun(env, "bulk-import")
-        imported = bulk.bulk_import(
+        stream = bulk.bulk_import(
             ctx, env, repository=state.repository, groups=state.groups, run=result, request=request
         )
-        async for event in imported:
+        async for event in stream:
             if event.kind in ("completed", "notice") and event.message:
                 say("import", env, event.message)
         if result.failed:
@@ -317,7 +433,20 @@ async def _one_env(
                 state, say, env, "import", f"{env}: the bulk import stopped at group {result.stopped_at or '?'}"
             )
         say("import", env, f"{env}: imported {', '.join(state.groups)}")
-    return await _gates(ctx, state, say, stage, env, tests, rebuild=the_plan.has_changes)
+    changed = [i.slug for i in the_plan.items if i.action in ("create", "update")]
+    if uncertain:  # resumed: what an earlier attempt imported is watched too, never "nothing imported"
+        earlier = state.previous.get(env, {})
+        changed += [i.slug for i in the_plan.items if i.slug not in changed and earlier.get(i.slug) != i.to_version]
+    imported = Imported(began, changed)
+    return await _gates(ctx, state, say, stage, env, tests, rebuild=the_plan.has_changes, imported=imported)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an environment's import changed, and when it began (server clock): the error gate's input."""
+
+    began: str
+    slugs: list[str]
 
 
 async def _readiness(client: Any, state: State, say: _Reporter, stage: Stage, env: str) -> bool:
@@ -352,7 +481,15 @@ async def _smoke(client: Any, ws_id: str, test: Smoke, rebuild: bool) -> Any:
 
 
 async def _gates(
-    ctx: Context, state: State, say: _Reporter, stage: Stage, env: str, tests: list[Smoke], *, rebuild: bool = False
+    ctx: Context,
+    state: State,
+    say: _Reporter,
+    stage: Stage,
+    env: str,
+    tests: list[Smoke],
+    *,
+    rebuild: bool = False,
+    imported: Imported | None = None,
 ) -> bool:
     async with ctx.client(env) as client:
         if not await _readiness(client, state, say, stage, env):
@@ -394,10 +531,49 @@ async def _gates(
                     f"expected {test.expect!r}",
                 )
             say("gate", env, f"{env}: smoke {test.workspace}/{test.automation} ok", gate="smoke")
+        if stage.errors is not None and not await _error_gate(client, state, say, stage, env, present, imported):
+            return False
     if stage.soak:
         say("gate", env, f"{env}: soaking {stage.soak:g} s", gate="soak")
         await asyncio.sleep(stage.soak)
     say("passed", env, f"{env}: every gate passed")
+    return True
+
+
+async def _error_gate(
+    client: Any,
+    state: State,
+    say: _Reporter,
+    stage: Stage,
+    env: str,
+    present: dict[str, Any],
+    imported: Imported | None,
+) -> bool:
+    """The platform's error signal over ``watch`` after the import, against the same span before it."""
+    spec = stage.errors
+    assert spec is not None
+    if spec.mode == "skip":
+        say("gate", env, f'{env}: error rate NOT CHECKED (signal = "skip" on stage {stage.name})', gate="errors")
+        return True
+    if imported is None or not imported.slugs:
+        say("gate", env, f"{env}: nothing imported, no error rate to watch", gate="errors")
+        return True
+    missing = [slug for slug in imported.slugs if slug not in present]
+    if missing:
+        return _fail(
+            state, say, env, "errors", f"{env}: error signal unknown: {', '.join(missing)} not listed after the import"
+        )
+    say(
+        "gate",
+        env,
+        f"{env}: watching the error rate of {', '.join(imported.slugs)} for {spec.watch:g} s",
+        gate="errors",
+    )
+    started = client.server_now()
+    verdict = await signal.watch(client, spec, {s: present[s].id for s in imported.slugs}, imported.began, started)
+    if not verdict.ok:
+        return _fail(state, say, env, "errors", f"{env}: {verdict.message}", signal=verdict.to_json())
+    say("gate", env, f"{env}: {verdict.message}", gate="errors", signal=verdict.to_json())
     return True
 
 
@@ -411,9 +587,10 @@ def _shown(output: Any) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
-def _fail(state: State, say: _Reporter, env: str, gate: str, message: str) -> bool:
-    state.failed = {"env": env, "gate": gate, "message": message}
-    say("stopped", env, message, ok=False, gate=gate)
+def _fail(state: State, say: _Reporter, env: str, gate: str, message: str, **extra: Any) -> bool:
+    if state.failed is None:  # in a parallel wave the first failure is the one the rollout stopped on
+        state.failed = {"env": env, "gate": gate, "message": message, **extra}
+    say("stopped", env, message, ok=False, gate=gate, **extra)
     say(
         "hint",
         env,
@@ -429,16 +606,27 @@ async def rollback(
 ) -> tuple[State, list[actions.Outcome]]:
     """Pull the previous versions back on every environment this rollout imported into, newest first
     (``request``: its reason and broken glass)."""
-    from tui.core.ops import history
 
     state = State.load(name)
     gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed), request=request))
     say = _Reporter(state, notify)
+    outcomes = await _restore(ctx, state, say, request)
+    state.status = "rolled-back" if all(o.ok for o in outcomes) else "stopped"
+    state.save()
+    return state, outcomes
+
+
+def _touched(state: State) -> list[str]:
+    """Every environment whose previous versions were recorded, in rollout order, not only those recorded
+    as changed: a process killed mid-import leaves that record uncertain, so the live versions decide."""
+    return list(state.previous) + [env for env in state.changed if env not in state.previous]
+
+
+async def _restore(ctx: Context, state: State, say: _Reporter, request: Request | None = None) -> list[actions.Outcome]:
+    from tui.core.ops import history
+
     outcomes: list[actions.Outcome] = []
-    # Every environment whose previous versions were recorded, not only those recorded as changed: a
-    # process killed mid-import leaves that record uncertain, so the platform's live versions decide.
-    touched = state.changed + [env for env in state.previous if env not in state.changed]
-    for env in reversed(touched):
+    for env in reversed(_touched(state)):
         async with ctx.client(env) as client:
             running = await history.live_versions(client, await client.list_workspaces())
         for slug, version in sorted(state.previous.get(env, {}).items()):
@@ -464,6 +652,42 @@ async def rollback(
             )
             outcomes.append(outcome)
             say("rollback", env, outcome.message, ok=outcome.ok)
-    state.status = "rolled-back" if all(o.ok for o in outcomes) else "stopped"
-    state.save()
-    return state, outcomes
+    return outcomes
+
+
+async def _verify(ctx: Context, state: State, say: _Reporter) -> bool:
+    """Read back, from each environment, that every workspace runs the version recorded before the rollout."""
+    from tui.core.ops import history
+
+    verified = True
+    for env in reversed(_touched(state)):
+        async with ctx.client(env) as client:
+            running = await history.live_versions(client, await client.list_workspaces())
+        wrong = [
+            f"{slug} runs {running.get(slug) or 'an unknown version'}, not {version}"
+            for slug, version in sorted(state.previous.get(env, {}).items())
+            if version and running.get(slug) != version
+        ]
+        verified = verified and not wrong
+        text = f"{env}: " + ("; ".join(wrong) if wrong else "every workspace runs its version from before the rollout")
+        say("verify", env, text, ok=not wrong)
+    return verified
+
+
+async def _auto_rollback(ctx: Context, state: State, say: _Reporter, request: Request | None = None) -> None:
+    """A failed gate, with --auto-rollback or the stage's auto_rollback: back where this rollout changed
+    (the failed stage and the ones before it: no later one was touched), each verified from the platform."""
+    envs = list(reversed(_touched(state)))
+    say("rollback", None, f"automatic rollback of {', '.join(envs) or 'nothing'} after the failed gate")
+    try:
+        gate.enforce(ctx, gate.operation(ctx, f"automatic rollback of rollout {state.release}", envs, request=request))
+        outcomes = await _restore(ctx, state, say, request)
+        verified = await _verify(ctx, state, say)
+    except E.PrismeError as exc:
+        say("rollback", None, f"automatic rollback failed: {exc.message}", ok=False)
+        state.rollback = {"automatic": True, "environments": envs, "ok": False, "verified": False, "error": exc.message}
+        return
+    ok = all(o.ok for o in outcomes)
+    state.rollback = {"automatic": True, "environments": envs, "ok": ok, "verified": verified}
+    if ok and verified:
+        state.status = "rolled-back"
