@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tui.app.controllers.bulk import Bulk
     from tui.app.controllers.environments import Environments
     from tui.app.controllers.operations import Operations
+    from tui.app.controllers.plans import PendingPlansReady, Plans
     from tui.app.controllers.promotion import Promotion
     from tui.app.controllers.releases import Releases
     from tui.app.screens.matrix import MatrixScreen
@@ -206,6 +207,12 @@ class PrismeDeployApp(App[int]):
 
         return Releases(self)
 
+    @cached_property
+    def plans(self) -> Plans:
+        from tui.app.controllers.plans import Plans
+
+        return Plans(self)
+
     # ------------------------------------------------------------------ health (the app's timer)
     @work(group="health", exclusive=True, exit_on_error=False)
     async def refresh_health(self) -> None:
@@ -279,6 +286,10 @@ class PrismeDeployApp(App[int]):
     @while_open
     def on_events_ready(self, message: M.EventsReady) -> None:
         self.activity.ready(message)
+
+    @while_open
+    def on_pending_plans_ready(self, message: PendingPlansReady) -> None:
+        self.plans.ready(message)
 
     def on_releases_ready(self, message: M.ReleasesReady) -> None:
         self.releases.ready(message)

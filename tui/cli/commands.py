@@ -85,12 +85,25 @@ def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool
         )
 
 
+def _lease_flags(parser: argparse.ArgumentParser) -> None:
+    from tui.cli import ledger_cmds
+
+    ledger_cmds.add_lease_flags(parser)
+
+
 def _context(args: argparse.Namespace) -> Context:
     path = paths.config_path(getattr(args, "config", None))
     config = cfg.load(path, missing_ok=not getattr(args, "config", None))
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
     if hasattr(args, "break_glass"):  # a mutating command: --reason, else PRISME_DEPLOY_REASON
         ctx.set_reason(args.reason or os.environ.get("PRISME_DEPLOY_REASON") or None, args.break_glass)
+        from tui.core.ops import policy
+
+        policy.enforce(ctx)  # the team policy (repository), tightened by this file: what the gate reads
+    if hasattr(args, "wait_lease"):  # rollout, bulk import, promotion: --wait-lease, --take-over
+        from tui.cli import ledger_cmds
+
+        ledger_cmds.apply_lease_flags(args, ctx)
     url = getattr(args, "url", None)
     if url:
         name = _url_env(args, ctx, url)
@@ -135,6 +148,8 @@ def _env_name(args: argparse.Namespace, ctx: Context) -> str:
 def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
     """The journal could not be written (a full disk) after the operation ran: its outcome was printed;
     say so, and exit EXIT_AUDIT rather than 0 so a pipeline notices."""
+    for warning in ctx.audit.take_warnings() if ctx else []:  # the shared ledger missed an entry: said, not failed
+        printer.note(f"warning: {warning}")
     failures = ctx.audit.take_failures() if ctx else []
     for failure in failures:
         printer.note(f"warning: {failure}")
@@ -734,6 +749,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="import the next groups after a group with errors (the app's 'keep going'); still exit 1",
     )
+    _lease_flags(p)
 
     p = add(
         "diff",
@@ -775,6 +791,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="promote although the target lacks this required secret or config key (repeatable; audited)",
     )
+    _lease_flags(p)
 
     snaps = sub.add_parser("snapshots", help="safety snapshots taken before every overwrite: list, show, restore")
     snap_sub = snaps.add_subparsers(dest="snap_command", metavar="ACTION", required=True)

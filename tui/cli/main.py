@@ -40,9 +40,12 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
         from tui.cli import (
+            apply_cmds,
             commands,
+            ledger_cmds,
             matrix_cmds,
             plan_cmds,
+            policy_cmds,
             release_cmds,
             rollout_cmds,
             safety_cmds,
@@ -57,8 +60,11 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
         sandbox_cmds.add_parsers(sub)
         shell_cmds.add_parsers(sub)
         plan_cmds.add_parsers(sub)
+        apply_cmds.add_parsers(sub)
+        policy_cmds.add_parsers(sub)
         release_cmds.add_parsers(sub)
         rollout_cmds.add_parsers(sub)
+        ledger_cmds.add_parsers(sub)
     return parser
 
 

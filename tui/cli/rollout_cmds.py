@@ -103,4 +103,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repository", help="platform repository holding the release")
     p.add_argument("--resume", action="store_true", help="continue a stopped rollout after its last passed env")
     p.add_argument("--rollback", action="store_true", help="pull the previous versions back where it imported")
+    from tui.cli import ledger_cmds
+
+    ledger_cmds.add_lease_flags(p)
     p.set_defaults(func=run(cmd_rollout))

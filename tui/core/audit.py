@@ -6,8 +6,9 @@ import getpass
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,18 @@ from time import monotonic
 from typing import Any
 
 from tui.core.secrets import redact
+
+# The correlation ids of the changing requests (not GET) made while an entry is open: the platform's logs
+# and events carry them, so the ledger can point at them (issue 28). Set by ``record``, told by the client.
+_CORRELATIONS: ContextVar[list[str] | None] = ContextVar("prisme_deploy_correlations", default=None)
+MAX_CORRELATIONS = 50
+
+
+def note_correlation(correlation_id: str | None) -> None:
+    found = _CORRELATIONS.get()
+    if found is not None and correlation_id and len(found) < MAX_CORRELATIONS and correlation_id not in found:
+        found.append(correlation_id)
+
 
 ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore", "config")
 
@@ -41,9 +54,12 @@ class AuditEntry:
     user: str = ""
     reason: str | None = None
     break_glass: str | None = None  # set when the change ran in a freeze window: the operator's reason
+    ledger: str | None = None  # what became of its copy in the platform's ledger (tui.core.ledger.journal)
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"breakGlass": self.break_glass} if self.break_glass is not None else {}
+        if self.ledger is not None:
+            extra["ledger"] = self.ledger
         return {
             "time": self.time,
             "user": self.user,
@@ -93,6 +109,14 @@ class AuditLog:
         # Stamped on every entry: the run's reason, and per environment the reason the glass was broken.
         self.reason: str | None = None
         self.break_glass: dict[str, str] = {}
+        # The shared ledger (tui.core.ledger.journal.install): told every finished entry, answers what became
+        # of its copy there (a line for the row's ``ledger`` field), and warnings for the operator.
+        self.sink: Callable[[AuditEntry], str | None] | None = None
+        self.warnings: list[str] = []
+
+    def take_warnings(self) -> list[str]:
+        warnings, self.warnings = self.warnings, []
+        return warnings
 
     def take_failures(self) -> list[str]:
         failures, self.failures = self.failures, []
@@ -116,6 +140,8 @@ class AuditLog:
         if env in self.break_glass:
             entry.break_glass = self.break_glass[env]
         start = monotonic()
+        requests: list[str] = []
+        token = _CORRELATIONS.set(requests)
         try:
             yield entry
             if entry.outcome == "started":
@@ -133,6 +159,11 @@ class AuditLog:
             raise
         finally:
             entry.duration_ms = int((monotonic() - start) * 1000)
+            entry.correlation_ids += [c for c in requests if c not in entry.correlation_ids]
+            with suppress(ValueError):  # an async generator resumed in another context: nothing to restore
+                _CORRELATIONS.reset(token)
+            if self.sink is not None:
+                entry.ledger = self.sink(entry)
             try:
                 self.write(entry)
             except OSError as exc:

@@ -45,6 +45,7 @@ ENV_KEYS: dict[str, type | tuple[type, ...]] = {
     "freeze": list,  # freeze windows (tui.core.freeze)
     "platform_variables": list,  # WORKSPACE_SECRET_<slug>_<NAME> / WORKSPACE_CONFIG_<slug>_<KEY> set on the platform
     "startup_import": dict,  # {repository, groups} its workspaces service re-imports at restart; {}: none
+    "approvals": int,  # approvals of a saved plan by other platform users before `apply` (issue 28)
 }
 TOP_KEYS = (
     "environments",
@@ -141,6 +142,7 @@ class Environment:
     # STARTUP_IMPORT_REPOSITORY / _GROUPS as declared here: (repository, groups); ("", ()) declares none;
     # None: not declared (the platform activity is read, and unknown is taken as "re-imports").
     startup_import: tuple[str, tuple[str, ...]] | None = None
+    approvals: int = 0  # approvals by other platform users a saved plan needs (tui.core.ops.policy)
 
     @property
     def badge(self) -> str:
@@ -428,6 +430,7 @@ def parse(text: str, path: Path | None = None) -> Config:
             freeze=_freeze(env.get("freeze") or [], check, table),
             platform_variables=_strings(env, "platform_variables", check, table),
             startup_import=_startup_import(env, check, table),
+            approvals=_approvals(env, check, table),
         )
     for name, group in (data.get("groups") or {}).items():
         table = f"groups.{name}"
@@ -527,6 +530,13 @@ def _startup_import(env: dict[str, Any], check: _Validator, table: str) -> tuple
     if not isinstance(groups, list) or not groups or not all(isinstance(g, str) and g for g in groups):
         raise check.fail("startup_import.groups must be a non-empty list of group names.", table, "startup_import")
     return (repository, tuple(groups))
+
+
+def _approvals(env: dict[str, Any], check: _Validator, table: str) -> int:
+    value = env.get("approvals", 0)
+    if isinstance(value, bool) or not 0 <= value <= 10:
+        raise check.fail("'approvals' must be a number of approvals from 0 to 10.", table, "approvals")
+    return int(value)
 
 
 def _freeze(windows: list[Any], check: _Validator, table: str) -> tuple[str, ...]:

@@ -227,6 +227,7 @@ class Sandbox:
             Route("/v2/workspaces/{wid}/security/secrets/{name}", r(self.delete_secret), methods=["DELETE"]),
             Route("/v2/workspaces/{wid}/test/{automation}", r(self.test_automation), methods=["POST"]),
             Route("/v2/workspaces/{wid}/files", r(self.list_files), methods=["GET"]),
+            Route("/v2/workspaces/{wid}/webhooks/{automation:path}", r(self.webhook), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -651,6 +652,12 @@ class Sandbox:
         """Smoke tests: the automation's declared ``output``, or an injected failure (fault ``smoke_fail``)."""
         p = request.path_params
         return JSONResponse(await self._run(self.engine.test_automation, p["wid"], p["automation"]))
+
+    async def webhook(self, request: Request) -> Response:
+        """The runtime's endpoint automations; the caller is the authenticated user, whatever the body says."""
+        p = request.path_params
+        body = await self._body(request)
+        return JSONResponse(await self._run(self.engine.webhook, p["wid"], p["automation"], body, self._user(request)))
 
     async def list_files(self, request: Request) -> Response:
         """``GET .../files``: the workspace's uploaded files (outside versioning: Builder bundles live here)."""

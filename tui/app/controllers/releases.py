@@ -121,11 +121,13 @@ class Releases(Controller):
             f"rollout of {name}",
             envs,
         )
-        self.start(self._plan(modal, name, groups), "preview")
+        shown: dict[str, Any] = {}  # filled by the preview: what ctrl+s saves (issue 28)
+        modal.plan_saver = lambda: self.app.plans.save("rollout", shown.get("params", {}), shown.get("summary"))
+        self.start(self._plan(modal, name, groups, shown), "preview")
 
-    async def _plan(self, dialog: Any, name: str, groups: list[str]) -> None:
+    async def _plan(self, dialog: Any, name: str, groups: list[str], shown: dict[str, Any]) -> None:
         try:
-            details, warnings = await app_releases.rollout_plans(self.ctx, name, groups)
+            details, warnings = await app_releases.rollout_plans(self.ctx, name, groups, shown)
         except E.PrismeError as exc:
             self.post(M.PreviewReady(dialog, [f"Cannot roll out: {exc.message}"], blocked=exc.message))
             return

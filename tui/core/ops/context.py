@@ -83,12 +83,20 @@ class Context:
     # Whether an environment's require_reason is enforced: the app turns it off until its dialogs
     # carry a reason field (issue 17, app part); freeze windows are enforced everywhere.
     reasons_enforced: bool = True
+    # Leases (tui.core.ledger.lease): how long to wait for another holder (--wait-lease), and whether to
+    # take the lease over (--take-over, recorded in the ledger).
+    lease_wait: float = 0.0
+    take_over: bool = False
+    leased: set[str] = field(default_factory=set)  # environments whose lease this run holds (no second one)
 
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
         store = TokenStore(use_keyring=config.secrets_store == "keyring" if use_keyring is None else use_keyring)
         limits.configure(**config.limits)  # [limits]: response bodies, archives, YAML, streams
         ctx = cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
+        from tui.core.ledger import journal
+
+        journal.install(ctx)  # every journal entry is appended to the platform's ledger as well
         with suppress(UsageError):  # a default reason for the whole run (a ticket id); the CLI checks it again
             ctx.set_reason(os.environ.get("PRISME_DEPLOY_REASON") or None)
         return ctx

@@ -26,11 +26,13 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.core import paths
 from tui.core.api import errors as E
+from tui.core.ledger import lease
 from tui.core.ops import actions, bulk, gate, plan, release
 from tui.core.ops.context import Context
 
@@ -161,6 +163,7 @@ class State:
     failed: dict[str, Any] | None = None  # {env, gate, message}
     status: str = "running"  # running | stopped | completed | rolled-back
     steps: list[dict[str, Any]] = field(default_factory=list)
+    saved_at: str = ""  # when last saved (UTC ISO): the newer of the local copy and the ledger's is resumed
 
     @staticmethod
     def path(name: str) -> Path:
@@ -170,6 +173,7 @@ class State:
         target = self.path(self.release)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temp = target.with_suffix(".tmp")
+        self.saved_at = datetime.now(UTC).isoformat(timespec="microseconds")
         temp.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
         temp.replace(target)
 
@@ -182,6 +186,75 @@ class State:
             return cls(**json.loads(target.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as exc:
             raise E.UsageError(f"the rollout state {target} is unreadable: {exc}") from exc
+
+    def shared(self) -> dict[str, Any]:
+        """What goes in the ledger (the steps stay local: they hold whole plans)."""
+        return {k: v for k, v in asdict(self).items() if k != "steps"}
+
+    @classmethod
+    def from_shared(cls, data: Any, name: str) -> State | None:
+        """A state read from the ledger (a server's bytes: checked field by field), or None."""
+        if not isinstance(data, dict) or data.get("release") != name:
+            return None
+        lists = ("groups", "done", "changed")
+        if not all(isinstance(data.get(k), list) and all(isinstance(x, str) for x in data[k]) for k in lists):
+            return None
+        previous = data.get("previous")
+        if not isinstance(previous, dict) or not all(isinstance(v, dict) for v in previous.values()):
+            return None
+        failed = data.get("failed")
+        return cls(
+            name,
+            str(data.get("repository") or ""),
+            list(data["groups"]),
+            list(data["done"]),
+            list(data["changed"]),
+            {str(k): {str(s): (str(v) if v is not None else None) for s, v in m.items()} for k, m in previous.items()},
+            failed if isinstance(failed, dict) else None,
+            str(data.get("status") or "stopped"),
+            [],
+            str(data.get("saved_at") or ""),
+        )
+
+
+async def share(ctx: Context, state: State, env: str, say: _Reporter | None = None) -> None:
+    """The state in ``env``'s ledger as well, so ``--resume`` and ``--rollback`` work from another machine.
+    An instance without a ledger keeps the local copy only; a ledger that cannot be reached is said."""
+    from tui.core.ledger import LedgerUnavailable, open_ledger
+    from tui.core.ledger.store import NotInitialised
+
+    try:
+        await open_ledger(ctx, env).append("rollout-state", env, {"release": state.release, "state": state.shared()})
+    except NotInitialised:
+        return
+    except (LedgerUnavailable, E.PrismeError) as exc:
+        if say is not None:
+            say("ledger", env, f"{env}: the rollout state was not written to the ledger ({exc.message}); kept locally")
+
+
+async def load_state(ctx: Context, name: str) -> State:
+    """The newest state of rollout ``name``: this machine's file, or the ledger of any of its environments."""
+    from tui.core.ledger import LedgerUnavailable, open_ledger
+
+    found: list[State] = []
+    if State.path(name).is_file():
+        found.append(State.load(name))
+    seen: set[str] = set()
+    for env in [env for stage in stages(ctx) for env in stage.environments]:
+        if ctx.env(env).url in seen:
+            continue
+        seen.add(ctx.env(env).url)
+        try:
+            records = await open_ledger(ctx, env).read(kinds=["rollout-state"])
+        except LedgerUnavailable:
+            continue  # its copy is unknown: the others (and the local file) still tell
+        for record in records:
+            state = State.from_shared(record.payload.get("state"), name)
+            if record.payload.get("release") == name and state is not None:
+                found.append(state)
+    if not found:
+        return State.load(name)  # the NotFound that names where it looked
+    return max(found, key=lambda state: state.saved_at)
 
 
 class _Reporter:
@@ -227,7 +300,7 @@ async def run(
     the_release = release.get(ctx, name, repository)
     repo_id = the_release.repository or release._repository(ctx, repository)
     all_stages, tests = stages(ctx), smokes(ctx)
-    state = State.load(name) if resume else State(name, repo_id, groups)
+    state = await load_state(ctx, name) if resume else State(name, repo_id, groups)
     if resume:
         state.failed, state.status = None, "running"
     say = _Reporter(state, notify)
@@ -237,7 +310,23 @@ async def run(
     gate.enforce(ctx, gate.operation(ctx, f"rollout of {name}", todo))
     require_expectations(ctx, all_stages, tests)
     await asyncio.to_thread(require_head, ctx, the_release, repo_id)
-    with ctx.audit.record("rollout", ",".join(s.name for s in all_stages), targets=groups, version=name) as entry:
+    async with lease.for_environments(ctx, todo, "rollout", name, say=lambda text: say("lease", None, text)) as held:
+        return await _run_stages(ctx, state, say, all_stages, tests, confirm, held)
+
+
+async def _run_stages(
+    ctx: Context,
+    state: State,
+    say: _Reporter,
+    all_stages: list[Stage],
+    tests: list[Smoke],
+    confirm: Confirm | None,
+    held: list[lease.Lease],
+) -> State:
+    name = state.release
+    with ctx.audit.record("rollout", ",".join(s.name for s in all_stages), targets=state.groups, version=name) as entry:
+        if held:
+            entry.details["leases"] = [h.to_json() for h in held]
         for stage in all_stages:
             for env in stage.environments:
                 if env in state.done:
@@ -249,13 +338,17 @@ async def run(
                     entry.details["failed"] = state.failed
                     entry.details["steps"] = _journal(state.steps)
                     state.save()
+                    await share(ctx, state, env, say)
                     return state
                 state.done.append(env)
                 state.save()
+                await share(ctx, state, env, say)
         state.status = "completed"
         say("completed", None, f"release {name} rolled out to {', '.join(state.done)}")
         entry.details["steps"] = _journal(state.steps)
     state.save()
+    if state.done:
+        await share(ctx, state, state.done[-1], say)
     return state
 
 
@@ -288,6 +381,7 @@ async def _one_env(
     if (the_plan.has_changes or uncertain) and env not in state.changed:
         state.changed.append(env)  # write-ahead: recorded (and saved below) before the first import request
     state.save()
+    await share(ctx, state, env, say)  # write-ahead, before the first import request, on every machine
     say("snapshot", env, f"{env}: recorded what it runs ({len(before.workspaces)} workspaces) for a rollback")
     if the_plan.has_changes:
         result = bulk.BulkRun(env, "bulk-import")
@@ -410,7 +504,7 @@ async def rollback(ctx: Context, name: str, *, notify: Notify | None = None) -> 
     """Pull the previous versions back on every environment this rollout imported into, newest first."""
     from tui.core.ops import history
 
-    state = State.load(name)
+    state = await load_state(ctx, name)
     gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed)))
     say = _Reporter(state, notify)
     outcomes: list[actions.Outcome] = []
