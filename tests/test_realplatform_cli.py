@@ -186,3 +186,20 @@ def test_git_push_of_a_workspace_with_an_automation_is_not_refused_as_a_secret(
     """The server writes the author's id (a MongoDB ObjectId, 24 hex digits) into automations/__index__.yml."""
     slug = real.create_workspace("auto", automation=True)
     assert push(capsys, slug, "--name", "a1", "--repository", "own") == "a1"
+
+
+def test_the_ledger_on_the_published_server_is_in_the_repository_and_says_identity_claimed(
+    real: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No runtime there (issue 28): the ledger is committed to the repository, the user is /v2/me's."""
+    code, out, err = cli(capsys, "ledger", "init", "--env", "real", "--json")
+    assert code == 0, out + err
+    assert json.loads(out)["channel"] == "claimed"
+    slug = real.create_workspace("ledger")
+    push(capsys, slug)
+    code, out, err = cli(capsys, "ledger", "--env", "real", "--json")
+    assert code == 0, out + err
+    doc = json.loads(out)
+    changes = [r for r in doc["records"] if r["kind"] == "change"]
+    assert changes and changes[-1]["payload"]["action"] == "push" and changes[-1]["stamped"] is False
+    assert changes[-1]["identity"] == "identity claimed, not stamped" and changes[-1]["user"]["id"]

@@ -120,6 +120,8 @@ MAIN: tuple[Action, ...] = (
     _main("platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform",
         "events", VIEWS, show=False),
     _main("audit", "ctrl+j", "audit", "Audit", "The local audit journal", "audit", VIEWS, show=False),
+    _main("pending_plans", "W", "pending_plans", "Pending plans", "Saved plans awaiting approval in this "
+        "environment's ledger; enter approves one", "approve", VIEWS, show=False),
     _main("login", "ctrl+l", "login", "Login", "Enter a token for the current environment", "login", ENVS,
         show=False),
     _main("edit_env", "E", "edit_env", "Edit env", "Edit the current environment (URL, tier, protection)",
@@ -193,6 +195,8 @@ OTHERS: tuple[Action, ...] = (
     _close("text", "escape,q,enter", "Close"),
     Action("dialog.cancel", "dialog", "escape", "cancel", "Cancel", "Close the dialog, changing nothing", None,
         UI_CLOSE, show=False, group=APP),
+    Action("dialog.save_plan", "dialog", "ctrl+s", "save_plan", "Save plan", "Save the dialog's plan for another "
+        "person's approval, then `apply FILE` (plan dialogs)", "plan", show=False, group=OPS),
     Action("confirm.no", "confirm", "escape,n", "no", "No", "Answer no", None, "UI only: the CLI asks on its own "
         "(or --yes)", show=False, group=APP),
     Action("confirm.yes", "confirm", "y", "yes", "Yes", "Answer yes", None, "UI only: the CLI's --yes answers it",

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from tui.app.controllers.bulk import Bulk
     from tui.app.controllers.environments import Environments
     from tui.app.controllers.operations import Operations
+    from tui.app.controllers.plans import Plans
     from tui.app.controllers.promotion import Promotion
     from tui.app.controllers.releases import Releases
     from tui.app.screens.matrix import MatrixScreen
@@ -211,6 +212,12 @@ class PrismeDeployApp(App[int]):
         from tui.app.controllers.releases import Releases
 
         return Releases(self)
+
+    @cached_property
+    def plans(self) -> Plans:
+        from tui.app.controllers.plans import Plans
+
+        return Plans(self)
 
     # ------------------------------------------------------------------ health (the app's timer)
     @work(group="health", exclusive=True, exit_on_error=False)

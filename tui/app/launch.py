@@ -25,6 +25,13 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"prisme-deploy: {exc}", file=sys.stderr)
         return exits.code_for(exc)
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
+    try:  # the team policy (issue 28) binds the app's changes as the CLI's: one gate reads it
+        from tui.core.ops import policy
+
+        policy.enforce(ctx)
+    except PrismeError as exc:
+        print(f"prisme-deploy: {exc}", file=sys.stderr)
+        return exits.code_for(exc)
     from tui.app.app import PrismeDeployApp
 
     app = PrismeDeployApp(ctx)

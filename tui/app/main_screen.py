@@ -552,6 +552,9 @@ class MainScreen(Screen[Any]):
     def action_audit(self) -> None:
         self.host.activity.audit()
 
+    def action_pending_plans(self) -> None:
+        self.host.plans.pending()
+
     def action_releases(self) -> None:
         self.host.releases.releases()
 

@@ -86,12 +86,25 @@ def _common(parser: argparse.ArgumentParser, *, env: bool = True, mutating: bool
         )
 
 
+def _lease_flags(parser: argparse.ArgumentParser) -> None:
+    from tui.cli import lease_flags
+
+    lease_flags.add_lease_flags(parser)
+
+
 def _context(args: argparse.Namespace) -> Context:
     path = paths.config_path(getattr(args, "config", None))
     config = cfg.load(path, missing_ok=not getattr(args, "config", None))
     ctx = Context.create(config, read_only=bool(getattr(args, "read_only", False)))
     if hasattr(args, "break_glass"):  # a mutating command: its reasons checked before anything (exit 2)
         requests.why(args)
+        from tui.core.ops import policy
+
+        policy.enforce(ctx)  # the team policy (repository), tightened by this file: what the gate reads
+    if hasattr(args, "wait_lease"):  # rollout, bulk import, promotion: --wait-lease, --take-over
+        from tui.cli import lease_flags
+
+        lease_flags.apply_lease_flags(args, ctx)
     url = getattr(args, "url", None)
     if url:
         name = _url_env(args, ctx, url)
@@ -136,6 +149,8 @@ def _env_name(args: argparse.Namespace, ctx: Context) -> str:
 def _audit_warnings(ctx: Context | None, printer: Printer, code: int) -> int:
     """The journal could not be written (a full disk) after the operation ran: its outcome was printed;
     say so, and exit EXIT_AUDIT rather than 0 so a pipeline notices."""
+    for warning in ctx.audit.take_warnings() if ctx else []:  # the shared ledger missed an entry: said, not failed
+        printer.note(f"warning: {warning}")
     failures = ctx.audit.take_failures() if ctx else []
     for failure in failures:
         printer.note(f"warning: {failure}")
@@ -753,6 +768,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="import the next groups after a group with errors (the app's 'keep going'); still exit 1",
     )
+    _lease_flags(p)
 
     p = add(
         "diff",
@@ -794,6 +810,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="promote although the target lacks this required secret or config key (repeatable; audited)",
     )
+    _lease_flags(p)
 
     snaps = sub.add_parser("snapshots", help="safety snapshots taken before every overwrite: list, show, restore")
     snap_sub = snaps.add_subparsers(dest="snap_command", metavar="ACTION", required=True)

@@ -14,6 +14,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from tui.core import errors as E
+from tui.core.ledger.model import LedgerUnavailable, NotInitialised
 
 if TYPE_CHECKING:
     from tui.core.ops.health import Health
@@ -61,6 +62,9 @@ _BY_CLASS: dict[type[BaseException], Exit] = {
     E.ArchiveRefused: Exit.NETWORK,  # beyond the limits, as a response too large
     E.YamlTooComplex: Exit.NETWORK,
     E.ResponseTooLarge: Exit.NETWORK,
+    # A ledger out of reach is on the instance: as a server or network error (issue 28).
+    LedgerUnavailable: Exit.NETWORK,
+    NotInitialised: Exit.USAGE,  # a setup step for the operator: `ledger init`
     KeyboardInterrupt: Exit.INTERRUPTED,
     BrokenPipeError: Exit.PIPE,
 }

@@ -40,11 +40,14 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
     if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
         from tui.cli import (
+            apply_cmds,
             at_cmds,
             commands,
             drill_cmds,
+            ledger_cmds,
             matrix_cmds,
             plan_cmds,
+            policy_cmds,
             release_cmds,
             rollout_cmds,
             safety_cmds,
@@ -59,10 +62,13 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
         sandbox_cmds.add_parsers(sub)
         shell_cmds.add_parsers(sub)
         plan_cmds.add_parsers(sub)
+        apply_cmds.add_parsers(sub)
+        policy_cmds.add_parsers(sub)
         release_cmds.add_parsers(sub)
         rollout_cmds.add_parsers(sub)
         at_cmds.add_parsers(sub)
         drill_cmds.add_parsers(sub)
+        ledger_cmds.add_parsers(sub)
         # `help` and `completion` describe the whole parser: handed to them, so they need not import main.
         parser.set_defaults(root_parser=parser)
     return parser

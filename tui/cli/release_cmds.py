@@ -19,6 +19,17 @@ else:  # loaded by the command that runs: the parser stays light (bench/: start-
     releases = lazy("tui.core.ops.release")
 
 
+async def _platform_user(ctx: Context, env: str | None) -> str | None:
+    """Who records a release, as the platform knows the token (``GET /v2/me``): the manifest names the person.
+    Without --env there is no instance to ask: the manifest keeps "prisme-deploy"."""
+    if not env:
+        return None
+    from tui.core.ledger import open_ledger
+
+    user_id, name = await open_ledger(ctx, env).whoami()
+    return name if name == user_id else f"{name} ({user_id})"
+
+
 async def cmd_snapshot(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     if bool(args.env) == bool(args.from_repository):
         raise E.UsageError("Record from --env ENV (what it runs) or --from-repository (its branch head), one of them.")
@@ -31,6 +42,7 @@ async def cmd_snapshot(args: argparse.Namespace, ctx: Context, out: Printer) -> 
         release = await releases.from_env(ctx, args.env, args.name, labels=labels)
     else:
         release = releases.from_repository(ctx, releases._repository(ctx, args.repository), args.name)
+    release.created_by = await _platform_user(ctx, args.env) or release.created_by
     saved = releases.save(ctx, release, args.repository, local=args.store == "local")
     with ctx.audit.record(
         "release", args.env or saved.repository, targets=sorted(saved.workspaces), version=saved.name

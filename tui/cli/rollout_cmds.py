@@ -117,4 +117,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="when a gate fails, roll back every environment this rollout changed and verify it (exit 1 still)",
     )
+    from tui.cli import lease_flags
+
+    lease_flags.add_lease_flags(p)
     p.set_defaults(func=run(cmd_rollout))

@@ -7,7 +7,8 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,18 @@ from typing import Any
 
 from tui.core.jsonshape import Exported, Shape
 from tui.core.secrets import redact
+
+# The correlation ids of the changing requests (not GET) made while an entry is open: the platform's logs
+# and events carry them, so the ledger can point at them (issue 28). Set by ``record``, told by the client.
+_CORRELATIONS: ContextVar[list[str] | None] = ContextVar("prisme_deploy_correlations", default=None)
+MAX_CORRELATIONS = 50
+
+
+def note_correlation(correlation_id: str | None) -> None:
+    found = _CORRELATIONS.get()
+    if found is not None and correlation_id and len(found) < MAX_CORRELATIONS and correlation_id not in found:
+        found.append(correlation_id)
+
 
 ACTIONS = ("push", "pull", "rollback", "bulk-push", "bulk-import", "import", "unlock", "promote", "restore", "config")
 
@@ -31,7 +44,7 @@ def _os_user() -> str:
 class AuditEntry(Exported):
     """One journal row; its JSON (`audit --json`, the journal file) is its fields, breakGlass only when set."""
 
-    JSON = Shape(omit_none=("break_glass",))
+    JSON = Shape(omit_none=("break_glass", "ledger"))
     action: str
     env: str
     url: str = ""
@@ -45,6 +58,7 @@ class AuditEntry(Exported):
     user: str = ""
     reason: str | None = None
     break_glass: str | None = None  # set when the change ran in a freeze window: the operator's reason
+    ledger: str | None = None  # what became of its copy in the platform's ledger (tui.core.ledger.journal)
 
 
 AUDIT_COLUMNS = ["time", "env", "action", "targets", "version", "outcome", "user"]
@@ -81,6 +95,14 @@ class AuditLog:
         self.stamps: dict[str, dict[str, str | None]] = {}
         # Told of every entry once written (notifications): a listener's failure never touches the operation.
         self.listeners: list[Callable[[AuditEntry], object]] = []
+        # The shared ledger (tui.core.ledger.journal.install): told every finished entry, answers what became
+        # of its copy there (a line for the row's ``ledger`` field), and warnings for the operator.
+        self.sink: Callable[[AuditEntry], str | None] | None = None
+        self.warnings: list[str] = []
+
+    def take_warnings(self) -> list[str]:
+        warnings, self.warnings = self.warnings, []
+        return warnings
 
     def take_failures(self) -> list[str]:
         failures, self.failures = self.failures, []
@@ -104,6 +126,8 @@ class AuditLog:
         entry.reason = entry.reason or stamp.get("reason")
         entry.break_glass = entry.break_glass or stamp.get("break_glass")
         start = monotonic()
+        requests: list[str] = []
+        token = _CORRELATIONS.set(requests)
         try:
             yield entry
             if entry.outcome == "started":
@@ -121,6 +145,11 @@ class AuditLog:
             raise
         finally:
             entry.duration_ms = int((monotonic() - start) * 1000)
+            entry.correlation_ids += [c for c in requests if c not in entry.correlation_ids]
+            with suppress(ValueError):  # an async generator resumed in another context: nothing to restore
+                _CORRELATIONS.reset(token)
+            if self.sink is not None:
+                entry.ledger = self.sink(entry)
             try:
                 self.write(entry)
             except OSError as exc:

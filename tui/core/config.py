@@ -269,6 +269,10 @@ class Environment:
             "additionalProperties": False,
         },
     )
+    # tui.core.ops.policy: approvals by other platform users a saved plan needs before `apply` (issue 28).
+    approvals: int = setting(
+        int, 0, help="approvals of a saved plan by other platform users before apply", range=(0, 10)
+    )
 
     @property
     def badge(self) -> str:

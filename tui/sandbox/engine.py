@@ -1373,6 +1373,26 @@ class Engine:
             raise SandboxError(500, "PrismeError", f"Automation '{automation}' failed: injected failure")
         return doc.get("output")
 
+    def webhook(self, workspace_id: str, automation: str, body: Any, user: str) -> Any:
+        """``POST /v2/workspaces/{id}/webhooks/{automation}``: the runtime runs an automation that declares
+        ``when: {endpoint: true}``. The sandbox runs its ``emit`` instructions (``payload: '{{body}}'`` is the
+        posted body) and answers its ``output``. As on a real runtime, the event's ``source.userId`` is the
+        authenticated caller (the gateway overwrites ``x-prismeai-user-id``), never a field of the body."""
+        meta = self.store.by_slug(workspace_id[5:]) if workspace_id.startswith("slug:") else None
+        meta = meta or self.store.get(workspace_id)
+        source = self.store.read_files(meta["id"]).get(f"automations/{automation}.yml")
+        doc = dsul.load_yaml(source) if source is not None else None
+        when = doc.get("when") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or not isinstance(when, dict) or when.get("endpoint") is not True:
+            raise SandboxError(404, "ObjectNotFoundError", f"Automation '{automation}' not found")
+        for step in doc.get("do") or []:
+            emit = step.get("emit") if isinstance(step, dict) else None
+            if isinstance(emit, dict) and isinstance(emit.get("event"), str):
+                payload = body if emit.get("payload") == "{{body}}" else emit.get("payload")
+                payload = payload if isinstance(payload, dict) else {"value": payload}
+                self.store.emit(meta["id"], emit["event"], payload, user_id=user)
+        return doc.get("output") if doc.get("output") != "{{body}}" else body
+
     def startup_import(self, stop: threading.Event) -> None:
         """STARTUP_IMPORT_REPOSITORY / _GROUPS: groups in order, a pause between, stop at the first error.
 

@@ -23,6 +23,7 @@ INDEX_WARNING = "Could not refresh some dsul index. Some pages or automations mi
 
 # Paths of the newest API that the 2024 workspaces service did not have.
 _MISSING_IN_SERVICE = re.compile(r"^/v2/workspaces/[^/]+/(status|config|writeLock)/?$")
+_RUNTIME = re.compile(r"^/v2/workspaces/[^/]+/webhooks(/|$)")  # runtime routes (no runtime service in 2024)
 _PLATFORM = re.compile(rf"^/v2/workspaces/{PLATFORM_ID}(/|$)")  # bulk routes: read as a workspace id, unknown
 _LABELS = re.compile(r"^/v2/workspaces/labels/?$")  # read as GET /v2/workspaces/{workspaceId}
 # Query parameters the 2024 spec declared, per path (first match wins); None: not checked here.
@@ -38,6 +39,8 @@ def refusal(path: str, query: Iterable[str]) -> SandboxError | None:
     """The 2024 server's answer to a request it cannot serve, or None when it serves it."""
     if path.rstrip("/") == "/v2/readiness":
         return SandboxError(404, "NotFoundError", "Route not found")
+    if _RUNTIME.match(path):  # the published services have no runtime: the gateway's proxy answers as for events
+        return SandboxError(500, "Internal", "Internal server error")
     if _MISSING_IN_SERVICE.match(path):
         return SandboxError(404, "RequestValidationError", "not found", [{"path": path, "message": "not found"}])
     if _PLATFORM.match(path) or _LABELS.match(path):

@@ -237,6 +237,7 @@ class Sandbox:
             Route("/v2/login/token-exchange", r(self.token_exchange, auth=False), methods=["POST"]),
             Route("/sandbox/service-accounts", r(self.create_service_account), methods=["POST"]),
             Route("/sandbox/providers", r(self.create_provider), methods=["POST"]),
+            Route("/v2/workspaces/{wid}/webhooks/{automation:path}", r(self.webhook), methods=["POST"]),
             Route("/sandbox/faults", r(self.set_faults), methods=["GET", "POST"]),
             Route("/sandbox/realism", r(self.set_realism), methods=["GET", "POST"]),
             Route("/sandbox/users", r(self.create_user), methods=["POST"]),
@@ -691,6 +692,12 @@ class Sandbox:
         """Smoke tests: the automation's declared ``output``, or an injected failure (fault ``smoke_fail``)."""
         p = request.path_params
         return JSONResponse(await self._run(self.engine.test_automation, p["wid"], p["automation"]))
+
+    async def webhook(self, request: Request) -> Response:
+        """The runtime's endpoint automations; the caller is the authenticated user, whatever the body says."""
+        p = request.path_params
+        body = await self._body(request)
+        return JSONResponse(await self._run(self.engine.webhook, p["wid"], p["automation"], body, self._user(request)))
 
     async def list_files(self, request: Request) -> Response:
         """``GET .../files``: the workspace's uploaded files (outside versioning: Builder bundles live here)."""

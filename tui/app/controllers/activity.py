@@ -16,11 +16,36 @@ class Activity(Controller):
             self.start(self._events(self.main.env_name, "platform"), "events")
 
     def audit(self) -> None:
-        from tui.app.screens.activity import TableScreen
+        """The environment's shared ledger (every machine's changes, users as the platform knows them) where it
+        has one; this machine's journal otherwise, its title saying why."""
+        if self.main.env_name:
+            self.start(self._ledger(self.main.env_name), "events")
+        else:
+            self._journal("Audit journal")
+
+    def _journal(self, title: str) -> None:
+        """This machine's journal (the app's thread or a worker: handed over either way)."""
         from tui.core.audit import AUDIT_COLUMNS, audit_row
 
         rows = [audit_row(e) for e in self.ctx.audit.read(limit=500)]
-        self.app.push_screen(TableScreen("Audit journal", AUDIT_COLUMNS, rows, note=str(self.ctx.audit.path)))
+        self.hand(self.ready, f"{title} · {self.ctx.audit.path}", AUDIT_COLUMNS, rows)
+
+    async def _ledger(self, env: str) -> None:
+        from tui.core.ledger import LedgerUnavailable, open_ledger, view
+        from tui.core.ledger.store import NotInitialised
+
+        book = open_ledger(self.ctx, env)
+        try:
+            records = await book.read()
+        except NotInitialised:
+            self._journal(f"Audit journal (no ledger on {env}: prisme-deploy ledger init)")
+            return
+        except (LedgerUnavailable, E.PrismeError) as exc:
+            self._journal(f"Audit journal (the ledger of {env} is unreachable: {exc.message})")
+            return
+        identity = "stamped by the platform" if book.channel == "stamped" else "identity claimed, not stamped"
+        rows = [view.row(r) for r in reversed(records[-500:])]  # newest first, as the journal
+        self.hand(self.ready, f"Ledger · {env} · {identity}", view.COLUMNS, rows)
 
     async def _events(self, env: str, slug: str) -> None:
         from tui.core.ops.format import EVENT_COLUMNS, event_row

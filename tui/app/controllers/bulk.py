@@ -5,6 +5,7 @@ A bulk operation runs in the worker group ``bulk:<env>``: x stops watching it (t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,11 @@ else:
 
 
 class Bulk(Controller):
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        # The plan each open plan dialog shows (its JSON), for ctrl+s: gone with the dialog.
+        self.shown: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
     def group_options(self) -> list[tuple[Any, str]]:
         return server_groups.options(self.ctx.config.groups, self.main.repositories.values())
 
@@ -110,11 +116,15 @@ class Bulk(Controller):
             confirm_label="Bulk import",
             pending="Plan: computing…",
         )
+        params = {"env": env.name, "repository": form.repository, "groups": form.groups, "force_reimport": form.force}
+        modal.plan_saver = lambda: self.app.plans.save("bulk-import", params, self.shown.get(modal))  # ctrl+s
         self.app.push_screen(modal, done)
         self.start(self._plan(modal, env.name, form), "preview")
 
     async def _plan(self, dialog: Any, env: str, form: R.BulkImportRequest) -> None:
         found = await previews.bulk_import(self.ctx, env, form.repository, list(form.groups), form.force)
+        if found.plan is not None:  # what ctrl+s saves: the plan the dialog shows (issue 28)
+            self.shown[dialog] = found.plan.to_json()
         self.fill(dialog, found.details, found.warnings, blocked=found.blocked)
 
     # ------------------------------------------------------------------ the streams

@@ -180,6 +180,7 @@ class Operations(Controller):
         names = [v.name for v in main.versions]  # newest first
         forward = ws.live_version in names and names.index(version.name) < names.index(ws.live_version)
         modal = self._rollback_dialog(env, ws, version, self.confirm_text(env.name, ws.slug, "rollback"), forward)
+        modal.plan_saver = lambda: self.app.plans.save_rollback(env.name, ws.slug, version.name, version.repository_id)
         self.open_guarded(modal, done, "rollback")
         maybe_dirty = ws.dirty or not ws.dirty_known
         self.start(self._preview_rollback(modal, env.name, ws.slug, version.name, maybe_dirty), "preview")

@@ -151,11 +151,13 @@ class Releases(Controller):
                 self.run_rollout(forms.request_of(R.RolloutRequest, chosen, release=name))
 
         self.open_guarded(modal, done, f"rollout of {name}", envs)
-        self.start(self._plan(modal, name, groups), "preview")
+        shown: dict[str, Any] = {}  # filled by the preview: what ctrl+s saves (issue 28)
+        modal.plan_saver = lambda: self.app.plans.save("rollout", shown.get("params", {}), shown.get("summary"))
+        self.start(self._plan(modal, name, groups, shown), "preview")
 
-    async def _plan(self, dialog: Any, name: str, groups: list[str]) -> None:
+    async def _plan(self, dialog: Any, name: str, groups: list[str], shown: dict[str, Any]) -> None:
         try:
-            details, warnings = await release_matrix.rollout_plans(self.ctx, name, groups)
+            details, warnings = await release_matrix.rollout_plans(self.ctx, name, groups, shown)
         except E.PrismeError as exc:
             self.fill(dialog, [f"Cannot roll out: {exc.message}"], blocked=exc.message)
             return

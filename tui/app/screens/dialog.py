@@ -6,6 +6,7 @@ first frame (bench/: start-up).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from textual.screen import ModalScreen
@@ -14,6 +15,15 @@ ResultT = TypeVar("ResultT")
 
 
 class Dialog(ModalScreen[ResultT]):
+    # ctrl+s in a plan dialog (issue 28): set by the controller that computed the plan shown
+    plan_saver: Callable[[], object] | None = None
+
+    def action_save_plan(self) -> None:
+        if self.plan_saver is None:
+            self.notify("This dialog shows no plan that can be saved.", severity="warning")
+        else:
+            self.plan_saver()
+
     DEFAULT_CSS = """
     /* No veil: the screen behind stays legible (4.5:1: a dimmed cursor row read 3.6:1); the dialog's thick
        tier-coloured border sets it apart. */

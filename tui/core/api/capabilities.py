@@ -81,6 +81,11 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
         "POST /v2/workspaces/{id}/search",
         "events are read with GET .../events",
     ),
+    "webhooks": (
+        "POST /v2/workspaces/{id}/webhooks/{automation}",
+        "the ledger is kept in the platform repository (.prisme-deploy/ledger/): identity claimed through /v2/me, "
+        "not stamped by the platform",
+    ),
     "secrets": (
         "GET /v2/workspaces/{id}/security/secrets",
         "secret names cannot be compared: parity reports them unknown",

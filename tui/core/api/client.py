@@ -48,6 +48,7 @@ from tui.core.api.models import (
     Workspace,
     validate_version_name,
 )
+from tui.core.audit import note_correlation
 
 USER_AGENT = "prisme-deploy"
 PAGE_SIZE = 100
@@ -417,6 +418,8 @@ class PrismeClient:
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
         self._last_correlation = response.headers.get("x-correlation-id")
+        if method != "GET":  # a change: the journal entry (and the ledger) names the request
+            note_correlation(self._last_correlation)
         try:
             return response.json()
         except ValueError as exc:
@@ -603,6 +606,16 @@ class PrismeClient:
             return await self.get_workspace(slug_or_id)
         except E.NotFound:
             raise E.NotFound(f"{self.env_name}: no workspace with slug or id {slug_or_id!r}.") from None
+
+    async def create_workspace(self, name: str, slug: str) -> Workspace:
+        """``POST /v2/workspaces`` (the ledger's own workspace: ``ledger init``)."""
+        data = await self._json("POST", "/v2/workspaces", json={"name": name, "slug": slug})
+        return Workspace.from_json(self._expect(data, dict, "a workspace"))
+
+    async def webhook(self, workspace_id: str, automation: str, body: dict[str, Any]) -> Any:
+        """``POST .../webhooks/{automation}``: runs an endpoint automation (the runtime; learned as ``webhooks``)."""
+        path = f"{self._ws(workspace_id)}/webhooks/{segment(automation, 'automation slug')}"
+        return await self._capability("webhooks", "POST", path, json=body)
 
     async def labels(self) -> list[str]:
         return list(self._expect(await self._json("GET", "/v2/workspaces/labels"), list, "a list"))

@@ -217,8 +217,10 @@ async def bulk_import(
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
     seen: set[str] = set()  # platform event ids already shown: each group's run shows only its own
+    from tui.core.ledger import lease  # the environment's lease (issue 28), unless a rollout holds it
+
     with ctx.operation(env, "bulk import", request=request):
-        async with ctx.client(env) as client:
+        async with lease.for_environments(ctx, [env], "bulk import", ",".join(groups)), ctx.client(env) as client:
             await validate_repository(client, env, repository, write=False)
             with ctx.audit.record(
                 "bulk-import",

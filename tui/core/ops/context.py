@@ -80,6 +80,11 @@ class Context:
     # Short-lived tokens traded for a CI secret (auth = {...} per environment): this process only.
     minter: Minter = field(default_factory=Minter)
     notifier: Notifier = field(default_factory=Notifier)  # [notify]: deploy, failure, rollback... messages
+    # Leases (tui.core.ledger.lease): how long to wait for another holder (--wait-lease), and whether to
+    # take the lease over (--take-over, recorded in the ledger).
+    lease_wait: float = 0.0
+    take_over: bool = False
+    leased: set[str] = field(default_factory=set)  # environments whose lease this run holds (no second one)
 
     @classmethod
     def create(cls, config: Config, *, read_only: bool = False, use_keyring: bool | None = None) -> Context:
@@ -88,6 +93,9 @@ class Context:
         ctx = cls(config, store, AuditLog(paths.audit_path(), tokens=store.known_tokens()), read_only)
         ctx.notifier = Notifier(config.notify)
         ctx.audit.listeners.append(ctx.notifier.entry_written)
+        from tui.core.ledger import journal
+
+        journal.install(ctx)  # every journal entry is appended to the platform's ledger as well
         return ctx
 
     def env(self, name: str) -> Environment:

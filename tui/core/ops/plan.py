@@ -388,3 +388,31 @@ async def _promote_item(
         item.action, item.reason = "skip", SAME_CONTENT
         item.lost_edits = []
     return item
+
+
+# ------------------------------------------------------------------------------------------- rollback
+ROLLBACK = "rollback"  # the one "group" of a rollback plan
+
+
+async def rollback(ctx: Context, env: str, slug: str, version: str, *, repository: str | None = None) -> Plan:
+    """What rolling ``slug`` back to ``version`` would change on ``env``: the version's content against what
+    runs, and the edits made there since its last import (a rollback's pull replaces them)."""
+    from tui.core.api.models import check_git_ref
+    from tui.core.ops.compare import Ref, snapshot
+
+    check_git_ref(version)
+    the_plan = Plan(ROLLBACK, env, repository or "native versions", [ROLLBACK])
+    async with ctx.client(env) as client:
+        ws = await client.find_workspace(slug)
+        lock = ws.write_lock.reason if ws.write_lock else None
+        if lock:
+            reason = f"locked ({lock}): the rollback will fail until it is resolved or unlocked"
+            the_plan.items.append(PlanItem(ROLLBACK, ws.slug, "blocked", ws.live_version, version, reason))
+            return the_plan
+        incoming = await snapshot(ctx, Ref(env, ws.slug, version))
+        item = PlanItem(ROLLBACK, ws.slug, "update", ws.live_version, version)
+        await _compare_with_instance(client, ws, incoming, item, ignore_rules(ctx), f"{ws.slug}@{version}")
+        if item.diff is not None and item.diff.identical:
+            item.action, item.reason, item.lost_edits = "skip", SAME_CONTENT, []
+        the_plan.items.append(item)
+    return the_plan

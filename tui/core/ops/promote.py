@@ -111,8 +111,14 @@ async def promote(
         return Outcome(True, f"{target} already matches {source}: nothing to promote.")
     if via == "git" and not (name and repository):
         raise E.UsageError("Promotion through git needs a version name and a repository.")
+    from tui.core.ledger import lease  # the target's lease (issue 28)
+
     with ctx.operation(target.env, f"promote {target.slug}", request=why):  # the gate: writable, freeze, reason, busy
-        async with ctx.client(source.env) as src, ctx.client(target.env) as dst:
+        async with (
+            lease.for_environments(ctx, [target.env], "promotion", f"{source} to {target}"),
+            ctx.client(source.env) as src,
+            ctx.client(target.env) as dst,
+        ):
             src_ws = await src.find_workspace(source.slug)
             dst_ws = await dst.find_workspace(target.slug)
             snap = await snapshots.take(ctx, dst, target.env, dst_ws, "promote")

@@ -197,7 +197,8 @@ def save(ctx: Context, release: Release, repository: str | None, *, local: bool 
         (repo / FOLDER).mkdir(exist_ok=True)
         (repo / FOLDER / f"{release.name}.yml").write_text(release.dump(), encoding="utf-8")
         gitwrite.git(repo, "add", "--", f"{FOLDER}/{release.name}.yml")
-        gitwrite.git(repo, "commit", "-q", "-m", f"Release {release.name} | Author : prisme-deploy")
+        author = release.created_by.replace("|", "/")[:120]  # the person who recorded it (issue 28)
+        gitwrite.git(repo, "commit", "-q", "-m", f"Release {release.name} | Author : {author}")
         try:
             gitwrite.push(repo, ctx.config.repositories[repo_id].branch)
         except gitwrite.GitWriteError as exc:
@@ -304,8 +305,6 @@ async def diff_env(ctx: Context, env: str, release: Release) -> list[Difference]
 # ------------------------------------------------------------------------------------------- marks
 class ReleaseRejected(E.PrismeError):
     """A rejected release asked to be deployed: the operation refused it (exit 1), before any change."""
-
-    exit_code = 1
 
 
 def rejected_error(the_release: Release, head_of: str | None = None) -> ReleaseRejected:

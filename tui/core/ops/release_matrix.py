@@ -86,14 +86,19 @@ def environments(ctx: Context) -> list[str]:
     return [env for stage in rollout.stages(ctx) for env in stage.environments]
 
 
-async def rollout_plans(ctx: Context, name: str, groups: list[str]) -> tuple[list[str], list[str]]:
-    """What the rollout would import on each environment of its stages, in order (as `plan rollout`)."""
+async def rollout_plans(
+    ctx: Context, name: str, groups: list[str], keep: dict[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
+    """What the rollout would import on each environment of its stages, in order (as `plan rollout`); ``keep``
+    receives what a saved plan needs (its params and summary: ctrl+s)."""
     the_release = await asyncio.to_thread(release.get, ctx, name)
-    await asyncio.to_thread(rollout.require_head, ctx, the_release)  # refused before any confirmation
+    repo_id = await asyncio.to_thread(rollout.require_head, ctx, the_release)  # refused before any confirmation
     details: list[str] = []
     warnings: list[str] = []
+    found_plans = []
     for env in environments(ctx):
         found = await plan.bulk_import(ctx, env, repository=the_release.repository or "", groups=groups)
+        found_plans.append(found.to_json())
         details.extend([*found.lines(), ""])
         lost = [item.slug for item in found.items if item.lost_edits]
         if lost:
@@ -101,6 +106,9 @@ async def rollout_plans(ctx: Context, name: str, groups: list[str]) -> tuple[lis
     note = rollout.smoke_note(rollout.smokes(ctx))
     if note:
         warnings.append(note[0].upper() + note[1:] + ".")
+    if keep is not None:
+        keep["params"] = {"release": the_release.name, "repository": repo_id, "groups": groups}
+        keep["summary"] = {"release": the_release.name, "plans": found_plans}
     return details, warnings
 
 

@@ -26,11 +26,13 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.core import errors as E
 from tui.core import paths
+from tui.core.ledger import lease
 from tui.core.ops import actions, bulk, gate, plan, release, signal
 from tui.core.ops.context import Context
 from tui.core.ops.requests import Request
@@ -224,6 +226,7 @@ class State:
     steps: list[dict[str, Any]] = field(default_factory=list)
     rollback: dict[str, Any] | None = None  # the automatic rollback: {automatic, environments, ok, verified}
     imports: dict[str, str] = field(default_factory=dict)  # env -> when its first import began (server clock)
+    saved_at: str = ""  # when last saved (UTC ISO): the newer of the local copy and the ledger's is resumed
 
     @staticmethod
     def path(name: str) -> Path:
@@ -233,6 +236,7 @@ class State:
         target = self.path(self.release)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temp = target.with_suffix(".tmp")
+        self.saved_at = datetime.now(UTC).isoformat(timespec="microseconds")
         temp.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
         temp.replace(target)
 
@@ -245,6 +249,83 @@ class State:
             return cls(**json.loads(target.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as exc:
             raise E.UsageError(f"the rollout state {target} is unreadable: {exc}") from exc
+
+    def shared(self) -> dict[str, Any]:
+        """What goes in the ledger (the steps stay local: they hold whole plans)."""
+        return {k: v for k, v in asdict(self).items() if k != "steps"}
+
+    @classmethod
+    def from_shared(cls, data: Any, name: str) -> State | None:
+        """A state read from the ledger (a server's bytes: checked field by field), or None."""
+        if not isinstance(data, dict) or data.get("release") != name:
+            return None
+        lists = ("groups", "done", "changed")
+        if not all(isinstance(data.get(k), list) and all(isinstance(x, str) for x in data[k]) for k in lists):
+            return None
+        previous = data.get("previous")
+        if not isinstance(previous, dict) or not all(isinstance(v, dict) for v in previous.values()):
+            return None
+        failed = data.get("failed")
+        return cls(
+            name,
+            str(data.get("repository") or ""),
+            list(data["groups"]),
+            list(data["done"]),
+            list(data["changed"]),
+            {str(k): {str(s): (str(v) if v is not None else None) for s, v in m.items()} for k, m in previous.items()},
+            failed if isinstance(failed, dict) else None,
+            str(data.get("status") or "stopped"),
+            [],
+            imports=_strings_map(data.get("imports")),
+            saved_at=str(data.get("saved_at") or ""),
+        )
+
+
+def _strings_map(value: Any) -> dict[str, str]:
+    """A {str: str} from a server's bytes, else empty (the error gate then watches from its own baseline)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str) and len(v) <= 64}
+
+
+async def share(ctx: Context, state: State, env: str, say: _Reporter | None = None) -> None:
+    """The state in ``env``'s ledger as well, so ``--resume`` and ``--rollback`` work from another machine.
+    An instance without a ledger keeps the local copy only; a ledger that cannot be reached is said."""
+    from tui.core.ledger import LedgerUnavailable, open_ledger
+    from tui.core.ledger.store import NotInitialised
+
+    try:
+        await open_ledger(ctx, env).append("rollout-state", env, {"release": state.release, "state": state.shared()})
+    except NotInitialised:
+        return
+    except (LedgerUnavailable, E.PrismeError) as exc:
+        if say is not None:
+            say("ledger", env, f"{env}: the rollout state was not written to the ledger ({exc.message}); kept locally")
+
+
+async def load_state(ctx: Context, name: str) -> State:
+    """The newest state of rollout ``name``: this machine's file, or the ledger of any of its environments."""
+    from tui.core.ledger import LedgerUnavailable, open_ledger
+
+    found: list[State] = []
+    if State.path(name).is_file():
+        found.append(State.load(name))
+    seen: set[str] = set()
+    for env in [env for stage in stages(ctx) for env in stage.environments]:
+        if ctx.env(env).url in seen:
+            continue
+        seen.add(ctx.env(env).url)
+        try:
+            records = await open_ledger(ctx, env).read(kinds=["rollout-state"])
+        except LedgerUnavailable:
+            continue  # its copy is unknown: the others (and the local file) still tell
+        for record in records:
+            state = State.from_shared(record.payload.get("state"), name)
+            if record.payload.get("release") == name and state is not None:
+                found.append(state)
+    if not found:
+        return State.load(name)  # the NotFound that names where it looked
+    return max(found, key=lambda state: state.saved_at)
 
 
 class _Reporter:
@@ -297,7 +378,7 @@ async def run(
     the_release = release.get(ctx, name, repository)
     repo_id = the_release.repository or release._repository(ctx, repository)
     all_stages, tests = stages(ctx), smokes(ctx)
-    state = State.load(name) if resume else State(name, repo_id, groups)
+    state = await load_state(ctx, name) if resume else State(name, repo_id, groups)
     if resume:
         state.failed, state.status, state.rollback = None, "running", None
     say = _Reporter(state, notify)
@@ -308,10 +389,29 @@ async def run(
     require_expectations(ctx, all_stages, tests)
     await asyncio.to_thread(require_head, ctx, the_release, repo_id)
     glass = why.break_glass if decision.glass else None
+    async with lease.for_environments(ctx, todo, "rollout", name, say=lambda text: say("lease", None, text)) as held:
+        return await _run_stages(ctx, state, say, all_stages, tests, confirm, held, why, glass, auto_rollback)
+
+
+async def _run_stages(
+    ctx: Context,
+    state: State,
+    say: _Reporter,
+    all_stages: list[Stage],
+    tests: list[Smoke],
+    confirm: Confirm | None,
+    held: list[lease.Lease],
+    why: Request,
+    glass: str | None,
+    auto_rollback: bool,
+) -> State:
+    name = state.release
     where = ",".join(s.name for s in all_stages)
     with ctx.audit.record(
-        "rollout", where, targets=groups, version=name, reason=why.reason, break_glass=glass
+        "rollout", where, targets=state.groups, version=name, reason=why.reason, break_glass=glass
     ) as entry:
+        if held:
+            entry.details["leases"] = [h.to_json() for h in held]
         confirm = _one_at_a_time(confirm)
         for stage in all_stages:
             for wave in waves(stage):
@@ -328,11 +428,14 @@ async def run(
                     entry.details["rollback"] = state.rollback
                     entry.details["steps"] = journal(state.steps)
                     state.save()
+                    await share(ctx, state, str((state.failed or {}).get("env") or todo[-1]), say)
                     return state
         state.status = "completed"
         say("completed", None, f"release {name} rolled out to {', '.join(state.done)}")
         entry.details["steps"] = journal(state.steps)
     state.save()
+    if state.done:
+        await share(ctx, state, state.done[-1], say)
     return state
 
 
@@ -372,6 +475,7 @@ async def _wave(
                 return False
             state.done.append(env)
             state.save()
+            await share(ctx, state, env, say)  # on every machine: --resume goes on from here
             return True
 
     async with asyncio.TaskGroup() as group:
@@ -419,6 +523,7 @@ async def _one_env(
         async with ctx.client(env) as client:
             began = state.imports.setdefault(env, await client.server_since(0.0))
     state.save()
+    await share(ctx, state, env, say)  # write-ahead, before the first import request, on every machine
     say("snapshot", env, f"{env}: recorded what it runs ({len(before.workspaces)} workspaces) for a rollback")
     if the_plan.has_changes:
         result = bulk.BulkRun(env, "bulk-import")
@@ -607,7 +712,7 @@ async def rollback(
     """Pull the previous versions back on every environment this rollout imported into, newest first
     (``request``: its reason and broken glass)."""
 
-    state = State.load(name)
+    state = await load_state(ctx, name)
     gate.enforce(ctx, gate.operation(ctx, f"rollback of rollout {name}", reversed(state.changed), request=request))
     say = _Reporter(state, notify)
     outcomes = await _restore(ctx, state, say, request)

@@ -1,0 +1,154 @@
+"""Issue 28 in the app: "Pending plans" (W) lists what awaits approval in the environment's ledger, and enter
+approves the selected plan, with the CLI's refusal of a self-approval. Pilot, 80x24, against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import platform_config
+from test_app import log_text, settle
+from textual.widgets import DataTable
+
+from tui.app.app import PrismeDeployApp
+from tui.app.screens.activity import TableScreen
+from tui.app.screens.modals import YesNoModal
+from tui.core import config as cfg
+from tui.core.ledger import setup, store
+from tui.core.ops import apply, plan
+from tui.core.ops.context import Context
+from tui.sandbox.runner import Running
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
+
+
+async def until(pilot: Any, condition: Callable[[], bool]) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the condition never held")
+
+
+def as_user(platform: dict[str, Running], user_token: str) -> Context:
+    """A context whose prod token is ``user_token`` (the others: each instance's own)."""
+    root = Path(platform["dev"].sandbox.data_dir).parent
+    text = platform_config(platform, root).replace('tier = "production"', 'tier = "production"\napprovals = 1')
+    for name, running in platform.items():
+        os.environ[f"PRISME_DEPLOY_TOKEN_{name.upper()}"] = running.token
+    os.environ["PRISME_DEPLOY_TOKEN_PROD"] = user_token
+    store.forget_all()
+    return Context.create(cfg.parse(text), use_keyring=False)
+
+
+def table_text(app: PrismeDeployApp) -> str:
+    table = app.screen.query_one(DataTable)
+    return "\n".join(" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count))
+
+
+async def approve_in_app(platform: dict[str, Running], token: str, short: str) -> str:
+    """W, the plan's row (listed with its author and approvals), enter, y: what the log then says."""
+    app = PrismeDeployApp(as_user(platform, token), initial_env="prod", clock=lambda: datetime(2026, 3, 2, 9, 30))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("W")
+        await until(pilot, lambda: isinstance(app.screen, TableScreen))
+        shown = table_text(app)
+        assert short in shown and "alice" in shown and "0/1" in shown, shown
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, YesNoModal))
+        await pilot.press("y")
+        await until(
+            pilot, lambda: f"Approve plan {short}" in log_text(app) or f"approved plan {short}" in log_text(app)
+        )
+        return log_text(app)
+
+
+async def test_pending_plans_lists_a_plan_and_another_user_approves_it_from_the_app(
+    platform: dict[str, Running], tmp_path: Path
+) -> None:
+    prod = platform["prod"]
+    alice, bob = prod.new_user("alice"), prod.new_user("bob")
+    ctx = as_user(platform, alice)
+    await setup.init(ctx, "prod")
+    the_plan = await plan.promote(ctx, "staging", "prod", groups=["base1"])
+    params = {"source": "staging", "target": "prod", "groups": ["base1"]}
+    saved = await apply.save(ctx, await apply.build(ctx, "promote", params, the_plan.to_json()), tmp_path / "p.plan")
+    short = saved.plan.short
+
+    said = await approve_in_app(platform, alice, short)  # her own plan: refused, nothing recorded
+    assert f"FAIL Approve plan {short}" in said and "you (alice) saved plan" in said
+    said = await approve_in_app(platform, bob, short)
+    assert f"approved plan {short}" in said and "on prod as bob (stamped by the platform)" in said
+    state = await apply.approvals_of(as_user(platform, prod.new_user("carol")), saved.plan.digest, "prod")
+    assert state.author == ("alice", "alice") and state.approvers == [("bob", "bob")] and state.enough
+
+
+async def test_ctrl_s_in_the_bulk_import_plan_dialog_saves_the_plan_it_shows(
+    platform: dict[str, Running], isolated_home: Path
+) -> None:
+    from test_app import make_app
+    from textual.widgets import SelectionList
+
+    from tui.core.ops import planfile
+
+    app = make_app(platform, Path(platform["dev"].sandbox.data_dir).parent, env="dev")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        app.screen.query_one("#groups", SelectionList).select("base1")
+        await pilot.pause()
+        await pilot.click("#confirm")  # "Plan…": the plan dialog, nothing runs
+        await settle(pilot)
+        assert app.screen.title_text == "Bulk import into dev: plan"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "saved plan" in log_text(app))
+        line = next(x for x in log_text(app).splitlines() if "saved plan" in x)
+        await pilot.press("escape")  # the dialog is cancelled: nothing imported
+        await settle(pilot)
+        assert "Bulk import" not in log_text(app)
+    path = Path(line.rsplit(" to ", 1)[1].strip())
+    assert path.parent == isolated_home / "data" / "prisme-deploy" / "plans"
+    saved = planfile.load(path)
+    assert saved.kind == "bulk-import" and saved.params["env"] == "dev" and saved.params["groups"] == ["base1"]
+    assert saved.summary["groups"] == ["base1"] and any(key.startswith("dev:") for key in saved.reads)
+
+
+async def test_ctrl_s_in_the_rollback_dialog_saves_a_rollback_plan_that_apply_runs(
+    platform: dict[str, Running], isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_app import make_app
+    from test_app_truth import open_version
+    from test_plan_sticky import cli
+
+    from tui.app.screens.modals import ActionModal
+    from tui.core.ops import planfile
+
+    root = Path(platform["dev"].sandbox.data_dir).parent
+    config = isolated_home / "config" / "prisme-deploy" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(platform_config(platform, root), encoding="utf-8")  # for `apply` below
+    app = make_app(platform, root, env="staging")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await open_version(pilot, app, "securechat", "v1.1.0")
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionModal)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "saved plan" in log_text(app))
+        line = next(x for x in log_text(app).splitlines() if "saved plan" in x)
+        await pilot.press("escape")
+        await settle(pilot)
+    path = Path(line.rsplit(" to ", 1)[1].strip())
+    saved = planfile.load(path)
+    assert saved.kind == "rollback" and saved.params["workspace"] == "securechat"
+    assert saved.params["version"] == "v1.1.0" and saved.summary["items"][0]["from"] == "v1.2.0"
+    code, out, err = await asyncio.to_thread(cli, capsys, "apply", str(path), "--yes")  # its own event loop
+    assert code == 0 and "securechat" in out, out + err

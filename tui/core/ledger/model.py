@@ -1,0 +1,60 @@
+"""The ledger's record and its errors (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tui.core.errors import PrismeError
+
+LEDGER_SLUG = "prisme-deploy-ledger"
+# The event type the ledger workspace's automation emits, and the automation (endpoint) slug.
+EVENT_TYPE = "prisme-deploy.ledger"
+AUTOMATION_SLUG = "prisme-deploy-ledger-append"
+
+KINDS = (
+    "change",  # a change the tool made (payload: action, targets, version, outcome, reason, ...)
+    "approval",  # an approval of a saved plan's digest
+    "plan",  # a saved plan (its digest and summary)
+    "lease",  # a lease taken or renewed (payload: lease id, operation, expires)
+    "lease-release",  # a lease released (payload: lease id)
+    "lease-takeover",  # a lease taken over (payload: lease id, previous holder)
+    "rollout-state",  # a rollout's write-ahead state (payload: the state), for --resume elsewhere
+)
+
+
+class LedgerUnavailable(PrismeError):
+    """The ledger cannot be reached (or is not initialised on that instance)."""
+
+    kind = "ledger_unavailable"
+
+
+class NotInitialised(LedgerUnavailable):
+    """The instance has no ledger yet: a setup step for the operator (exit 2, as a configuration error)."""
+
+    kind = "ledger_not_initialised"
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    id: str
+    kind: str
+    env: str
+    at: datetime  # aware (UTC): the platform's time when stamped, the committer's when claimed
+    user_id: str
+    user_name: str
+    stamped: bool  # True: the platform set the user; False: identity claimed (checked through /v2/me)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "env": self.env,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "user": {"id": self.user_id, "name": self.user_name},
+            "stamped": self.stamped,
+            "identity": "stamped by the platform" if self.stamped else "identity claimed, not stamped",
+            "payload": self.payload,
+        }
