@@ -3,7 +3,9 @@ against ``git diff --no-index`` on the same files, back to back so a pair sees t
 
 Beside each ratio, the floors: libyaml's event scan of the changed files alone (what the reference reader
 cannot do without), ``parse_simple``'s read of one side of them (what the fast path cannot do without), and
-the same diff with ``raw=True`` (no normalisation: the line matcher and the patch writer alone)."""
+the same diff with ``raw=True`` (no normalisation: the line matcher and the patch writer alone), and
+``split_verbatim``'s proof that both sides' big sequences are already canonical (what the diff pays instead
+of reading them, where they are)."""
 
 from __future__ import annotations
 
@@ -119,19 +121,34 @@ def _read_one_side(old: Files, new: Files) -> float:
     return time.process_time() - start
 
 
+def _prove(old: Files, new: Files) -> float:
+    """``split_verbatim`` of both sides of the files that differ (CPU seconds): the cost of leaving their
+    canonical sequences unread."""
+    from tui.core import yaml_canonical
+
+    pairs = [(old[p].decode(), new[p].decode()) for p in old if new.get(p) != old[p]]
+    start = time.process_time()
+    for pair in pairs:
+        proven: set[str] = set()  # as the diff does: the second side proves what the first one lacks
+        for text in pair:
+            yaml_canonical.split_verbatim(text, proven)
+    return time.process_time() - start
+
+
 def _compare(key: str, folder: Path, old: Files, new: Files, runs: int, extra: dict[str, Any]) -> Yield:
     """The value is the median of back-to-back wall-time ratios; beside it the CPU-time ratio (ours in this
     process, git's as its child's rusage), which a machine loaded by other work disturbs far less."""
     write_sides(folder, old, new)
     ours, raw, git = _ours(old, new), _ours(old, new, raw=True), _git(folder)
     ours(), git()  # warm: modules loaded, files in the page cache
-    our_times, git_times, raw_times, scan_times, read_times = [], [], [], [], []
+    our_times, git_times, raw_times, scan_times, read_times, prove_times = [], [], [], [], [], []
     for _ in range(max(runs, 5)):  # back to back, so a pair sees the same machine
         our_times.append(ours())
         git_times.append(git())
         raw_times.append(raw())
         scan_times.append(_scan(old, new))
         read_times.append(_read_one_side(old, new))
+        prove_times.append(_prove(old, new))
 
     def ratio(a: list[Timing] | list[float], b: list[Timing], cpu: bool = False) -> float:
         pick = 1 if cpu else 0
@@ -148,6 +165,7 @@ def _compare(key: str, folder: Path, old: Files, new: Files, runs: int, extra: d
             "raw_ratio": ratio(raw_times, git_times),
             "yaml_scan_ratio": ratio(scan_times, git_times),
             "read_one_side_cpu_ratio": ratio(read_times, git_times, cpu=True),
+            "prove_canonical_cpu_ratio": ratio(prove_times, git_times, cpu=True),
             **extra,
         },
     )

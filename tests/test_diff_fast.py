@@ -219,3 +219,96 @@ def test_a_tag_pyyaml_cannot_build_is_shown_as_text(text: str) -> None:
     """PyYAML's constructors raise KeyError or ValueError on these (found by the random test above): the
     diff shows the file as it is, as for any text that is not valid YAML, instead of a traceback."""
     assert normalise("a.yml", text.encode()) == text
+
+
+# ------------------------------------------------------------------- verbatim: canonical sequences left unread
+CANONICAL_EDITS = [
+    ("value: ", "value: Null"), ("value: ", "value: TRUE"), ("value: ", "value: 007"), ("value: ", "value: 1.50"),
+    ("value: ", "value: -0"), ("value: ", "value: '"), ("name: ", "name:  "), ("name: ", "name: ~"),
+    ("- set:", "- set: "), ("- set:", "-  set:"), ("    name", "   name"), ("    name", "     name"),
+    ("    value", "    alue"), ("name:", "zname:"), ("name:", "value:"), ("set:", "set: []"),
+    ("value: ", "value: x: y"), ("value: ", "value: #"), ("value: ", "value: a #b"),
+    ("value: ", "value: {}"), ("value: ", "value: - x"),
+]  # fmt: skip
+
+
+def canonical_automations(seed: int) -> list[str]:
+    """Big automations already in the canonical form, and near misses: one line edited so that it is not."""
+    rng = random.Random(seed)
+
+    def value() -> Any:  # mostly what the canonical form writes plain, sometimes anything
+        plain = [f"w{rng.randint(0, 99)} x", rng.randint(-5, 99), True, None, [], {}, {"to": "x", "a": 1}, ["a", 2]]
+        return random_tree(rng, 3) if rng.random() < 0.03 else rng.choice(plain)
+
+    steps = [{"set": {"name": f"v{k}", "value": value()}} for k in range(rng.randint(5, 40))]
+    doc = {"slug": "a", "name": "Auto", "do": steps, "arguments": {"x": {"type": "string"}}}
+    text = yaml_canonical.canonical(yaml.safe_dump(doc))
+    texts = [text, text.replace("slug: a\n", "Slug: b\nslug: a\n")]
+    head, *steps_text = text.split("\n- ")  # the steps reordered, and one fewer: every item known to the other side
+    texts += [
+        "\n- ".join([head, *steps_text[1:2], *steps_text[:1], *steps_text[2:]]),
+        "\n- ".join([head, *steps_text[1:]]),
+    ]
+    for _ in range(12):
+        old, new = rng.choice(CANONICAL_EDITS)
+        places = [n for n in range(len(text)) if text.startswith(old, n)]
+        if places:
+            at = rng.choice(places)
+            texts.append(text[:at] + new + text[at + len(old) :])
+    texts += [mutated(rng, text) for _ in range(6)]
+    return texts
+
+
+def verbatim(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    monkeypatch.setattr(yaml_canonical, "VERBATIM_MIN_LINES", 0 if on else 10**9)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_canonical_sequences_left_unread_give_the_reference_text(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = canonical_automations(seed) + texts_for(seed)
+    verbatim(monkeypatch, True)
+    fast = [outcome("automations/a.yml", t) for t in texts]
+    verbatim(monkeypatch, False)
+    assert fast == [outcome("automations/a.yml", t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_diffs_with_canonical_sequences_are_the_reference_diffs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs of near-canonical automations, index.yml and an ignore rule: the same patch, stat and count."""
+    rng = random.Random(2000 + seed)
+    texts = canonical_automations(seed)
+    old = {f"automations/a{n}.yml": rng.choice(texts).encode() for n in range(6)}
+    new = {f"automations/a{n}.yml": rng.choice(texts).encode() for n in range(6)}
+    old["index.yml"], new["index.yml"] = texts[0].encode(), rng.choice(texts).encode()
+    for name, other in (("reordered", texts[2]), ("fewer", texts[3])):  # every new item proven by the old side
+        old[f"automations/{name}.yml"], new[f"automations/{name}.yml"] = texts[0].encode(), other.encode()
+
+    def run(ignore: Ignore) -> tuple[Any, ...]:
+        result = diff_files(old, new, ignore=ignore)
+        return result.patch(), result.stat(), result.ignored, [(f.path, f.status) for f in result.files]
+
+    for ignore in (Ignore(), Ignore(True, (Rule.parse("automations/a1.yml:do"),)), Ignore.nothing()):
+        verbatim(monkeypatch, True)
+        fast = run(ignore)
+        verbatim(monkeypatch, False)
+        assert fast == run(ignore)
+
+
+def test_a_big_canonical_automation_is_not_read_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 20,000-step automation in the canonical form, one step changed: the steps are compared as text; what
+    is read is the other entries and one item per distinct shape, not the 60,000 lines of steps."""
+    steps = [{"set": {"name": f"var{k}", "value": f"text {k * 7919 % 10007} for step {k}"}} for k in range(20_000)]
+    old_text = yaml_canonical.canonical(yaml.safe_dump({"slug": "big", "name": "Big", "do": steps}))
+    new_text = old_text.replace("text 7919 for step 1\n", "text 7919 for step 1 changed\n")
+    read: list[int] = []
+    parse_simple = yaml_canonical.parse_simple
+
+    def counting(text: str, memo: Any = None) -> Any:
+        read.append(text.count("\n"))
+        return parse_simple(text, memo)
+
+    monkeypatch.setattr(yaml_canonical, "parse_simple", counting)
+    result = diff_files({"a.yml": old_text.encode()}, {"a.yml": new_text.encode()})
+    assert result.stat() == {"files": 1, "insertions": 1, "deletions": 1}
+    assert "+    value: text 7919 for step 1 changed" in result.patch()
+    assert sum(read) < 100

@@ -14,6 +14,7 @@ Hunks are computed per file on demand, so a 2,000-file diff lists instantly and 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,9 +59,16 @@ def files_from_zip(data: bytes, what: str = "the archive") -> Files:
 
 
 def _load(
-    path: str, text: str, memo: yaml_canonical.Memo | None = None
+    path: str, text: str, memo: yaml_canonical.Memo | None = None, *, verbatim: set[str] | None = None
 ) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
-    """The documents of a YAML text and the writer that gives their canonical text (None: not YAML)."""
+    """The documents of a YAML text and the writer that gives their canonical text (None: not YAML).
+
+    ``verbatim`` (the items proven canonical so far): the big sequences already canonical may keep their
+    text unread (nothing will edit them); None: read everything."""
+    if verbatim is not None and text.count("\n") > yaml_canonical.VERBATIM_MIN_LINES:
+        loaded = _load_around(text, memo, verbatim)
+        if loaded is not None:
+            return loaded
     docs = yaml_canonical.parse_simple(text, memo)  # the common subset, without libyaml's events; None: outside
     if docs is not None:
         return docs, yaml_canonical.dump_all
@@ -78,6 +86,26 @@ def _load(
     return [doc], _dump_pyyaml
 
 
+def _load_around(
+    text: str, memo: yaml_canonical.Memo | None, proven: set[str]
+) -> tuple[list[Any], Callable[[list[Any]], str]] | None:
+    """The entries ``split_verbatim`` proves canonical kept as text, the others read (None: read it all)."""
+    split = yaml_canonical.split_verbatim(text, proven)
+    if split is None:
+        return None
+    kept, rest = split
+    docs = yaml_canonical.parse_simple(rest, memo) if rest else [{}]
+    if docs is None or not isinstance(docs[0], dict) or kept.keys() & docs[0].keys():
+        return None  # a key written two ways ("Null" and "null"): the whole text decides which counts
+    return docs, functools.partial(yaml_canonical.dump_around, kept)
+
+
+def _verbatim(path: str, ignore: Ignore | None) -> set[str] | None:
+    """A set for the items proven canonical when nothing will edit this file's tree beyond its identity keys
+    (no ignore rules and not index.yml: the identity keys and the platform's rewrites are index.yml's), else None."""
+    return set() if path != "index.yml" and (ignore is None or not ignore.rules) else None
+
+
 def _dump_pyyaml(docs: list[Any]) -> str:
     return yaml.dump(docs[0], Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False, width=100)
 
@@ -93,7 +121,7 @@ def normalise(
     text = data.decode("utf-8", errors="replace")
     if raw or not _is_yaml(path):
         return text
-    loaded = _load(path, text)
+    loaded = _load(path, text, verbatim=_verbatim(path, ignore))
     if loaded is None:
         return text
     docs, dump = loaded
@@ -111,8 +139,9 @@ def normalise_pair(
     if raw or not _is_yaml(path):
         return normalise(path, old, raw=raw), normalise(path, new, raw=raw), 0
     memo: yaml_canonical.Memo = {}  # the steps both sides share are read once
-    left = _load(path, old.decode("utf-8", errors="replace"), memo)
-    right = _load(path, new.decode("utf-8", errors="replace"), memo)
+    verbatim = _verbatim(path, ignore)
+    left = _load(path, old.decode("utf-8", errors="replace"), memo, verbatim=verbatim)
+    right = _load(path, new.decode("utf-8", errors="replace"), memo, verbatim=verbatim)
     if left is None or right is None or not left[0] or not right[0]:
         return normalise(path, old, ignore_keys=ignore_keys), normalise(path, new, ignore_keys=ignore_keys), 0
     _drop_identity(path, left[0][0], ignore_keys)

@@ -588,3 +588,78 @@ class _Lines:
         elif header == "|+":
             text += "\n" * (len(body) - content + 1)
         return _scalar(text, False)
+
+
+# ------------------------------------------------------------------------------------------- verbatim path
+# A big top-level sequence ("do:" and its steps) that is already in the canonical form needs no reading: its
+# text is its canonical text. Proving it costs a few regular-expression passes in C instead of a read line by
+# line in Python: every line has one of the canonical shapes below (a plain key, a scalar already written as
+# ``_scalar`` writes it), and every distinct shape of an item (its text with the values replaced by ``x``) is
+# what ``dump`` writes for it (which checks key order, indentation and duplicate keys).
+VERBATIM_MIN_LINES = 1_000  # smaller entries are read as usual: proving costs more than it saves
+_NONCANONICAL_WORD = r"(?:Null|NULL|True|TRUE|False|FALSE)"  # typed words ``_scalar`` writes in lower case
+_KEY = rf"(?!{_NONCANONICAL_WORD}:)[A-Za-z_$][\w$./-]*"
+_VALUE = (  # null, booleans and integers as written; [] and {}; a string that plain reads back as itself
+    rf"(?:null|true|false|0|-?[1-9][0-9]*|\[\]|\{{\}}|(?!{_NONCANONICAL_WORD}$)"
+    r"[^\s\-?:,\[\]{}#&*!|>'\"%@`0-9+.~][^:#\n]*(?:(?::(?! )|(?<! )#)[^:#\n]*)*(?<![\s:]))"
+)
+_NOT_VERBATIM = re.compile(rf"^(?!(?:  )*(?:(?:- ){{0,2}}{_KEY}:(?: {_VALUE})?|(?:- ){{1,2}}{_VALUE})$)", re.M)
+_KEYED_VALUE = re.compile(r": [^\n]+")  # a line's first ": " is its key's (keys have no colon, values no ": ")
+_ITEM_VALUE = re.compile(r"^((?:  )*(?:- )+)(?![^\n]*(?:: |:$))[^\n]+$", re.M)
+_TOP_ENTRY = re.compile(r"\n(?=[^ \n-]|-[^ \n])")  # a line at column 0 that is not a sequence item
+
+
+def split_verbatim(text: str, proven: set[str] | None = None) -> tuple[dict[str, str], str] | None:
+    """The top-level entries of a block mapping that are big sequences already canonical (key -> their
+    text, which is their canonical text), and the text of the other entries (to read as usual); None when
+    no entry is such (or the text is outside what ``parse_simple`` reads: the caller reads it as usual).
+
+    ``proven`` (shared by the two sides of a diff) holds the items already proven canonical: an item's
+    form depends on its text alone, so the second side proves only the items the first one lacks."""
+    if not text.endswith("\n") or text[:1] in (" ", "-", "\n") or " \n" in text or _CONTROL.search(text):
+        return None
+    if ("#" in text or "---" in text or "..." in text or "%" in text) and _MARKS.search(text) is not None:
+        return None
+    if 5 * text.count("\n") > current_limits().yaml_max_nodes:
+        return None  # key, value and three containers a line at most: ``parse`` counts and says so
+    verbatim: dict[str, str] = {}
+    rest: list[str] = []
+    for entry in _TOP_ENTRY.split(text[:-1]):
+        key = _verbatim_key(entry, set() if proven is None else proven)
+        if key is None:
+            rest.append(entry + "\n")
+        elif key in verbatim:
+            return None  # a duplicate key: the last one counts, as ``parse_simple`` decides
+        else:
+            verbatim[key] = entry + "\n"
+    return (verbatim, "".join(rest)) if verbatim else None
+
+
+def _verbatim_key(entry: str, proven: set[str]) -> str | None:
+    """The key of a "key:\\n- item..." entry whose text is canonical, else None; its items join ``proven``."""
+    if entry.count("\n") < VERBATIM_MIN_LINES:
+        return None
+    head, _, body = entry.partition("\n")
+    if head[-1:] != ":" or body[:2] != "- " or _NOT_VERBATIM.search(head) is not None:
+        return None
+    items = set(body[2:].split("\n- ")) - proven
+    if not items:
+        return head[:-1]  # every item proven already (the other side's, reordered or fewer)
+    lines = "- " + "\n- ".join(items)  # the items' own lines, each item's first one with its dash
+    if _NOT_VERBATIM.search(lines) is not None:
+        return None
+    shape = _ITEM_VALUE.sub(r"\1x", _KEYED_VALUE.sub(": x", lines[2:]))
+    for item in set(shape.split("\n- ")):
+        probe = f"k:\n- {item}\n"
+        docs = parse_simple(probe)
+        if docs is None or dump_all(docs) != probe:
+            return None
+    proven |= items
+    return head[:-1]
+
+
+def dump_around(verbatim: dict[str, str], docs: list[Any], memo: dict[int, list[str]] | None = None) -> str:
+    """``dump_all`` of a mapping whose ``verbatim`` entries (``split_verbatim``) were not read: those keep
+    their text, the others (``docs[0]``) are written, all in key order (a key's lines depend on it alone)."""
+    written = {key: dump({key: value}, memo) for key, value in docs[0].items()}
+    return "".join(verbatim.get(key) or written[key] for key in sorted(written.keys() | verbatim.keys()))
