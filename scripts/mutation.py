@@ -35,9 +35,9 @@ SCRATCH = Path(os.environ.get("PRISME_MUTATION_DIR", "/tmp/prisme-deploy-mutatio
 REPORT = ROOT / "tests" / "mutation-report.md"
 TARGET = 0.90
 
-SAFETY = "tests/test_safety_mutants.py"
+SAFETY = "tests/unit/test_safety_mutants.py"
 RAILS_UNIT = [
-    f"tests/test_rails.py::{name}"
+    f"tests/functional/test_rails.py::{name}"
     for name in (
         "test_weekly_window_over_the_weekend_in_paris",
         "test_window_keeps_its_wall_clock_hours_across_the_end_of_summer_time",
@@ -45,7 +45,7 @@ RAILS_UNIT = [
         "test_bad_freeze_windows_are_refused_with_file_and_line",
     )
 ] + [
-    f"tests/test_hardening_round2.py::{name}"
+    f"tests/functional/test_hardening_round2.py::{name}"
     for name in (
         "test_a_freeze_window_holds_during_the_repeated_hour_of_a_dst_fall_back",
         "test_freeze_windows_start_at_their_earliest_and_end_at_their_latest_reading",
@@ -67,10 +67,10 @@ MODULES: dict[str, Target] = {
     "confirm": Target("tui/core/ops/confirm.py", [SAFETY]),
     "freeze": Target("tui/core/freeze.py", [SAFETY, *RAILS_UNIT]),
     "bulk": Target("tui/core/ops/bulk.py", [SAFETY]),
-    "gate": Target("tui/core/ops/gate.py", [SAFETY, "tests/test_gate.py"]),
+    "gate": Target("tui/core/ops/gate.py", [SAFETY, "tests/unit/test_gate.py"]),
     "rollout": Target(
         "tui/core/ops/rollout.py",
-        [SAFETY, "tests/test_rollout.py::test_durations_and_expected_outputs"],
+        [SAFETY, "tests/functional/test_rollout.py::test_durations_and_expected_outputs"],
         ("x__one_env_*", "x__fail_*", "x_matches_*", "x_optional_*", "x_seconds_*"),
     ),
     "plan": Target(
@@ -116,8 +116,51 @@ EQUIVALENT: list[tuple[str, str, str]] = [
     ("freeze", r"range\(-9, 9\)|range\(-8, 10\)", "a wider scan finds the same earliest occurrence"),
     ("freeze", r"local\.date\(\) - timedelta\(days=offset\)", "the scan is symmetric: the same days, in another order"),
     ("freeze", r"self\.start_day is not None\) or True|is not None else 1$", "end_day is set only with start_day"),
-    ("freeze", r"min\(candidates\) if \(candidates\) or True", "a daily or weekly scan always finds an occurrence"),
-    ("freeze", r"if begin <= now <= end:", "occurrence() never returns one that has ended: now == end never gets here"),
+    (
+        "freeze",
+        r"if \(candidates\) or True",
+        "a daily or weekly scan always finds an occurrence: the one starting within the next 7 days is in the "
+        "+8-day scan and ends after now",
+    ),
+    (
+        "freeze",
+        r"_utc\(begin\) <= _utc\(now\) <= _utc\(end\)",
+        "occurrence() returns only occurrences ending after now: now == end never gets here",
+    ),
+    (
+        "freeze",
+        r"finish = self\._instant\(.*, earliest=None\)",
+        "None is falsy like False: the later reading, the same end",
+    ),
+    (
+        "freeze",
+        r"min\(candidates, key=None\)|min\(candidates, \)",
+        "the candidates start on different days, so comparing (start, end) pairs by wall clock (what datetimes "
+        "of one zone do) orders them as their starts in UTC do",
+    ),
+    (
+        "freeze",
+        r"key=lambda pair: _utc\(pair\[1\]\)",
+        "the candidates are one pattern repeated on successive days: the one starting first ends first too",
+    ),
+    (
+        "freeze",
+        r"\.astimezone\(None\) for fold in",
+        "the local zone is a fixed offset: min and max compare the two readings as instants, as in UTC, and the "
+        "one chosen is converted to the window's zone next",
+    ),
+    (
+        "freeze",
+        r"return moment\.astimezone\(None\)$",
+        "_utc only feeds comparisons: datetimes at a fixed offset (what astimezone(None) gives) compare as "
+        "instants, as in UTC (tested with TZ=Australia/Lord_Howe and America/Havana: same states)",
+    ),
+    (
+        "freeze",
+        r"now = now or datetime\.now\(None\)",
+        "a naive local now (fold set in a repeated hour, PEP 495) is read back as local time by every "
+        "astimezone: the same instant; and no caller can pass the clock in to see it",
+    ),
 ]
 
 
@@ -145,7 +188,7 @@ NAMED: list[tuple[str, str, str, str, list[str]]] = [
         "tui/core/ops/gate.py",
         "if current is not None and not op.dry_run:",
         "if False:",
-        [SAFETY_TEST + "every_refusal_says_where_why_and_how_through", "tests/test_gate.py"],
+        [SAFETY_TEST + "every_refusal_says_where_why_and_how_through", "tests/unit/test_gate.py"],
     ),
     (
         "the bulk-import group filter",
@@ -345,7 +388,7 @@ def report(results: list[Result], jobs: int, named: list[tuple[str, str, str]] |
             "",
             "Each made by hand (its line replaced by `if False:`, `if True:` or `busy = False`), then its tests run:",
             "",
-            "| mutant | now | tests (in tests/test_safety_mutants.py unless named) |",
+            "| mutant | now | tests (in tests/unit/test_safety_mutants.py unless named) |",
             "|---|---|---|",
         ]
         lines += [f"| {what} | {status} | {tests} |" for what, status, tests in named]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from waits import wait_until_sync
 
 from tui.sandbox.faults import Faults
 from tui.sandbox.runner import Running, start_in_thread
@@ -24,6 +26,27 @@ from tui.sandbox.seed import seed_demo_platform, seed_single
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = bool(os.environ.get("CI"))
+
+# The tests by layer (tests/README.md). A test module imports helpers from another (test_app's make_app, ...),
+# sometimes in another layer: each layer's folder is importable whichever folders a run collects.
+LAYERS = ("unit", "functional", "e2e")
+sys.path[1:1] = [str(ROOT / "tests" / layer) for layer in LAYERS if str(ROOT / "tests" / layer) not in sys.path]
+# What a unit test may not use: a server (sandbox, published platform, hostile) or the system keyring.
+SERVER_FIXTURES = frozenset(
+    {"sandbox", "shared_sandbox", "platform", "configured", "make_sandbox", "user_token", "real_server", "real"}
+    | {"hostile", "real_keyring", "prod_with_startup_import"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The layer rule, checked at collection: a test under tests/unit/ that starts a server is refused."""
+    unit = ROOT / "tests" / "unit"
+    for item in items:
+        used = SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if used and item.path.is_relative_to(unit):
+            raise pytest.UsageError(
+                f"{item.nodeid} is a unit test but uses {', '.join(sorted(used))}: move it to tests/functional/"
+            )
 
 
 def need(condition: bool, reason: str) -> None:
@@ -237,10 +260,7 @@ class SecretService:
                 stderr=subprocess.DEVNULL,
             )
         )
-        deadline = time.monotonic() + 15
-        while not sock.exists():
-            assert time.monotonic() < deadline, "dbus-daemon did not start"
-            time.sleep(0.02)
+        wait_until_sync(sock.exists, timeout=15, every=0.02, what="dbus-daemon to start")
         daemon = subprocess.Popen(
             ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
             env=self.env,
@@ -252,9 +272,7 @@ class SecretService:
         daemon.stdin.write(b"test-keyring-password")
         daemon.stdin.close()
         self.procs.append(daemon)
-        while not self._owned():
-            assert time.monotonic() < deadline, "gnome-keyring-daemon did not take org.freedesktop.secrets"
-            time.sleep(0.05)
+        wait_until_sync(self._owned, timeout=15, what="gnome-keyring-daemon to take org.freedesktop.secrets")
         return self
 
     def _owned(self) -> bool:

@@ -12,7 +12,6 @@ import asyncio
 import io
 import json
 import threading
-import time
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from waits import wait_until_sync
 
 from tui.sandbox.runner import bind_loopback
 
@@ -231,12 +231,12 @@ class HostileServer:
             yield f"data: {json.dumps({**progress, 'total': 2, 'percentage': 50})}\n\n".encode()
             if "keep-alive" in self.mode:  # silent for a while, but alive: a comment line now and then
                 for _ in range(8):
-                    await asyncio.sleep(0.25)
+                    await asyncio.sleep(0.25)  # the behaviour served: a stream quiet between keep-alives
                     yield b": keep-alive\n\n"
                 summary = {"repositoryId": "release", "groups": ["base1"], "pushedWorkspaceIds": ["ws1"]}
                 yield f"data: {json.dumps({**summary, 'errors': []})}\n\n".encode()
             if "silent" in self.mode:  # neither data nor keep-alive: a dead stream that never closes
-                await asyncio.sleep(3600)
+                await asyncio.sleep(3600)  # the behaviour served: a stream that never says anything again
             # ... and the stream ends without its summary
 
         return StreamingResponse(stream(), media_type="text/event-stream")
@@ -244,13 +244,13 @@ class HostileServer:
     async def _trickle(self) -> AsyncIterator[bytes]:
         for char in b'[{"id": "ws1", "slug": "trickle"}]' * 1000:
             yield bytes([char])
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # the behaviour served: a body that drips a byte at a time
 
     async def _endless(self) -> AsyncIterator[bytes]:
         chunk = b"[" + b'"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",' * 30_000
         while True:
             yield chunk
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a yield point only: the body is endless, the loop must still serve
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> HostileServer:
@@ -264,10 +264,7 @@ class HostileServer:
             target=lambda: asyncio.run(server.serve(sockets=[sock])), name="hostile", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert time.monotonic() < deadline, "the hostile server did not start"
-            time.sleep(0.01)
+        wait_until_sync(lambda: server.started, timeout=15, every=0.01, what="the hostile server to start")
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         return self

@@ -12,8 +12,10 @@ from test_app import log_text, make_app, settle
 from test_app_plans import prod_with_startup_import  # noqa: F401  (a fixture)
 from textual import events
 from textual.widgets import Checkbox, SelectionList
+from waits import wait_until
 
 from tui.app.screens.modals import ActionModal
+from tui.app.widgets.log_pane import LogView
 from tui.app.widgets.virtual_table import VirtualTable
 from tui.sandbox.runner import Running
 
@@ -136,7 +138,8 @@ async def test_the_log_keeps_following_through_z_resizes_and_themes_and_end_resu
         async def write(count: int) -> None:
             pane.add(*(f"line {n}" for n in range(count)))
             await settle(pilot)
-            await pilot.pause(0.15)  # the pane flushes every 100 ms
+            last = f" line {count - 1}"  # the pane flushes every 100 ms
+            await wait_until(pilot, lambda: app.query_one(LogView).lines[-1].endswith(last), what="the lines drawn")
 
         await write(60)
         for step in ("z", "z", "resize", "theme", "z"):
@@ -442,7 +445,7 @@ async def test_toasts_are_short_and_stay_off_the_focused_field_at_80x24(
         field.focus()
         app.notify("A long message that takes two or three lines of a toast at eighty columns " * 2)
         app.notify("An error", severity="error", timeout=20)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: len(app.screen.query(Toast)) >= 2, what="both toasts")
         toasts = list(app.screen.query(Toast))
         assert toasts and all(not t.region.overlaps(field.region) for t in toasts), [t.region for t in toasts]
         assert all(n.timeout <= 6 for n in app._notifications)

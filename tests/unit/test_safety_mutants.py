@@ -264,10 +264,28 @@ async def test_no_event_search_when_the_budget_is_low() -> None:
     assert not settled.confirmed and client.searches == 0
 
 
-async def test_waiting_is_reported_after_a_while() -> None:
+class VirtualClock:
+    """verify's clock and sleep, virtual: a wait of 30 s takes no time, and a loaded machine (a mutation run
+    beside other work) cannot make a read late enough to skip what the test looks for."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def get_running_loop(self) -> VirtualClock:
+        return self
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_waiting_is_reported_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify, "asyncio", VirtualClock())
     said: list[str] = []
     client = ScriptedClient([ws("v0", at="2026-12-06T09:00:00.000Z")])
-    await settle_pull(client, ws(), "v1", since=SINCE, answered=DONE, deadline=0.03, on_wait=said.append)  # type: ignore[arg-type]
+    await settle_pull(client, ws(), "v1", since=SINCE, answered=DONE, deadline=30, on_wait=said.append)  # type: ignore[arg-type]
     assert said and said[0].startswith("waiting for shop to report v1: live version v0")
 
 
@@ -1236,6 +1254,20 @@ async def test_a_resumed_rollout_keeps_what_ran_before_its_first_attempt(monkeyp
     assert rollout.State.load("v2.0.0").previous == {"dev": {"shop": "v0"}}  # saved
 
 
+async def test_a_resumed_rollout_counts_an_environment_it_reached_before_as_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An earlier attempt recorded dev's versions, then stopped (kill -9) with dev not yet counted as changed:
+    whether its import landed is unknown, so dev is one to roll back even with nothing left to import."""
+    from tui.core.ops import rollout
+
+    Stages(monkeypatch, changes=False)
+    state = rollout.State("v2.0.0", "release", ["base"], previous={"dev": {"shop": "v0"}})
+    say = rollout._Reporter(state, None)
+    assert await rollout._one_env(context(), state, say, rollout.Stage("first", ("dev",)), "dev", [], None)
+    assert state.changed == ["dev"] and rollout.State.load("v2.0.0").changed == ["dev"]  # saved before the gates
+
+
 # ------------------------------------------------------------------------------------------------ plan
 class PlanClient:
     """The instance a bulk-import plan compares with: an export of what runs, and its status."""
@@ -1513,6 +1545,34 @@ def test_a_window_keeps_its_text_minutes_and_zone() -> None:
     assert window.text == "  Fri   16:05 -  Mon 08:10   Europe/Paris " and window.zone == "Europe/Paris"
     assert freeze.parse_window("2026-03-01/2026-03-01").zone == "UTC"
     assert freeze.parse_window("2026-03-01/2026-03-01 Asia/Tokyo").zone == "Asia/Tokyo"
+
+
+def test_a_dates_window_starts_at_the_first_of_two_midnights() -> None:
+    """Havana falls back from 01:00 to 00:00 on 2024-11-03: its midnight happens twice (04:00 and 05:00 UTC).
+    A window from that day is in force from the first, and says so in its own zone."""
+    from tui.core import freeze
+
+    windows = ["2024-11-03/2024-11-04 America/Havana"]
+    found = freeze.state("prod", windows, utc("2024-11-03T04:30:00+00:00"))  # 00:30, the first time round
+    assert found.frozen
+    assert found.to_json()["current"] == {
+        "window": windows[0],
+        "start": "2024-11-03T00:00-04:00",
+        "end": "2024-11-05T00:00-05:00",
+    }
+
+
+def test_a_dates_window_ends_at_the_later_reading_of_a_midnight_that_never_shows() -> None:
+    """Santiago springs forward from 24:00 on 2024-09-07 to 01:00: midnight never shows, and its two readings
+    are 03:00 and 04:00 UTC. Ending at the earlier would end the last day at 23:00, an hour early."""
+    from tui.core import freeze
+
+    windows = ["2024-09-05/2024-09-07 America/Santiago"]
+    found = freeze.state("prod", windows, utc("2024-09-08T03:30:00+00:00"))  # 23:30 on the 7th, its last day
+    assert found.frozen and found.current is not None
+    assert found.current[2] == utc("2024-09-08T04:00:00+00:00")
+    assert found.to_json()["current"]["end"] == "2024-09-08T01:00-03:00"  # type: ignore[index]
+    assert not freeze.state("prod", windows, utc("2024-09-08T04:00:00+00:00")).frozen
 
 
 # ------------------------------------------------------------------------------------------------ the gate

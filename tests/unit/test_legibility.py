@@ -1,5 +1,5 @@
 """Every text the app draws reads: at least 4.5:1 contrast against its background (WCAG AA), computed from
-every SVG snapshot (tests/__snapshots__) and README screenshot, in each theme they were taken in."""
+every SVG snapshot (tests/<layer>/__snapshots__) and README screenshot, in each theme they were taken in."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SVGS = sorted((ROOT / "tests" / "__snapshots__").rglob("*.svg")) + sorted((ROOT / "screenshots").glob("*.svg"))
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
+SVGS = sorted((ROOT / "tests").glob("*/__snapshots__/**/*.svg")) + sorted((ROOT / "screenshots").glob("*.svg"))
 MINIMUM = 4.5
 LINE = 24.4  # Rich's SVG export: the line height; a line's background rect starts 1.5 below its top
 CLASS = re.compile(r"\.(terminal-[\w-]+)\s*\{\s*fill:\s*(#[0-9a-fA-F]{6})")

@@ -4,11 +4,11 @@ stays text, ``[/x]`` never raises MarkupError), and the app keeps running."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import settle_tolerant
 from hostile_server import (  # noqa: F401  (fixtures)
     HOSTILE,
     RAW_CONTROLS,
@@ -18,7 +18,7 @@ from hostile_server import (  # noqa: F401  (fixtures)
     zip_of,
 )
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
+from waits import wait_until
 
 from tui.app.app import PrismeDeployApp
 from tui.app.screens.activity import TableScreen
@@ -40,10 +40,7 @@ def make_app(config_path: Path) -> PrismeDeployApp:
 
 
 async def settle(pilot: Pilot[int]) -> None:
-    for _ in range(3):
-        with contextlib.suppress(WorkerCancelled):  # an exclusive worker replaced by a newer one
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
+    await settle_tolerant(pilot)  # an exclusive worker replaced by a newer one is not a failure
 
 
 def drawn(app: PrismeDeployApp) -> str:
@@ -134,11 +131,10 @@ async def test_every_dialog_shows_hostile_strings_in_every_field_as_text(hostile
         await settle(pilot)
         for screen in screens:
             await app.push_screen(screen)
-            await pilot.pause(0.2)
-            assert app.screen is screen
+            await wait_until(pilot, lambda screen=screen: app.screen is screen, what=f"{type(screen).__name__} shown")
             assert_inert(app, markup_visible=not isinstance(screen, MatrixScreen | TableScreen))
             app.notify(HOSTILE, title=HOSTILE)
-            await pilot.pause(0.2)
+            await pilot.pause()  # until the app is idle: the notification drawn where the screen shows one
             assert_inert(app)
             app.pop_screen()
             await pilot.pause()

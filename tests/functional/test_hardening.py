@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import set_faults
+from waits import wait_until_sync
 
 from tui.cli.main import main
 from tui.core import config as cfg
@@ -339,12 +340,14 @@ def test_sandbox_token_from_a_file_is_not_on_the_command_line(tmp_path: Path) ->
         assert proc.stdout is not None
         url = proc.stdout.readline().split(": ", 1)[1].strip()
         assert token not in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
-        for _ in range(100):
+
+        def me() -> httpx.Response | None:
             try:
-                answer = httpx.get(f"{url}/v2/me", headers={"Authorization": f"Bearer {token}"})
-                break
+                return httpx.get(f"{url}/v2/me", headers={"Authorization": f"Bearer {token}"})
             except httpx.ConnectError:
-                time.sleep(0.05)
+                return None
+
+        answer = wait_until_sync(me, what="the sandbox to listen")
         assert answer.status_code == 200
     finally:
         proc.terminate()

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from conftest import settle_tolerant
 from test_app import log_text, make_app
+from textual.command import CommandList
 from textual.widgets import Input
+from waits import wait_until
 
 from tui.app.app import PrismeDeployApp
 from tui.app.messages import VersionsLoaded, WorkspacesLoaded
@@ -106,11 +108,12 @@ async def test_the_palette_runs_a_main_screen_action() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Filter the workspaces")
-        await pilot.pause(0.5)
+        await settle_tolerant(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(CommandList).option_count, what="the palette's hits")
         await pilot.press("enter")
-        await pilot.pause(0.3)
         box = app.main.query_one("#filter", Input)
-        assert box.display and app.focused is box
+        await wait_until(pilot, lambda: app.focused is box, what="the filter box focused")
+        assert box.display
 
 
 @pytest.mark.e2e
@@ -123,7 +126,8 @@ async def test_the_palette_offers_and_runs_a_mutating_action(platform: dict[str,
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Push the selected workspace")
-        await pilot.pause(0.5)
+        await settle_tolerant(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(CommandList).option_count, what="the palette's hits")
         await pilot.press("enter")
         await settle_tolerant(pilot)
         assert isinstance(app.screen, ActionModal)

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from waits import wait_until
 
 from tui.cli.main import main
 from tui.core import config as cfg
@@ -204,8 +205,7 @@ async def test_two_concurrent_rollbacks_do_not_both_report_success(
     prod.realism.event_lag = 0.0  # even with instant events, the state decides
     prod.faults.pull_delay_ms = 800
 
-    async def rollback(version: str, delay: float) -> actions.Outcome | BaseException:
-        await asyncio.sleep(delay)
+    async def rollback(version: str) -> actions.Outcome | BaseException:
         try:
             return await actions.pull(
                 context(configured), "prod", "securechat", version=version, repository="release", action="rollback"
@@ -213,7 +213,14 @@ async def test_two_concurrent_rollbacks_do_not_both_report_success(
         except Exception as exc:  # a lock refusal is an honest failure too
             return exc
 
-    first, second = await asyncio.gather(rollback("v1.0.0", 0.0), rollback("v1.1.0", 0.3))
+    async def pulling() -> bool:  # the first rollback's pull holds the workspace (800 ms): the second comes now
+        async with PrismeClient(platform["prod"].url, platform["prod"].token) as api:
+            lock = (await api.find_workspace("securechat")).write_lock
+        return bool(lock and lock.reason == "pull_in_progress")
+
+    running_first = asyncio.create_task(rollback("v1.0.0"))
+    await wait_until(None, pulling, every=0.02, what="the first rollback's pull in flight")
+    first, second = await asyncio.gather(running_first, rollback("v1.1.0"))
     outcomes = {"v1.0.0": first, "v1.1.0": second}
     said = {version: getattr(o, "message", repr(o)) for version, o in outcomes.items()}
     # Exactly one wins: both reporting success is a lie, and both failing (which `<= 1` let pass) means

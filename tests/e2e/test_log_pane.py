@@ -87,7 +87,7 @@ async def test_a_stream_faster_than_the_screen_waits_instead_of_queueing_it_all(
         for number in range(1, count + 1):
             yield BulkEvent("progress", payload(number))
             if number % 1_000 == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a yield point, as a network read is: the app draws between bursts
 
     app = PrismeDeployApp(Context.create(Config(), use_keyring=False))
     most = 0

@@ -21,7 +21,7 @@ from tui.cli import exits, pager
 from tui.cli.main import main
 from tui.core import config as cfg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
 from textual.containers import VerticalScroll
 from textual.widgets import Input
+from waits import wait_until
 
 from tui.app import actions
 from tui.app.actions import Action
@@ -147,8 +148,8 @@ async def palette_offers(pilot: Any, query: str) -> list[str]:
     await pilot.pause()
     assert isinstance(pilot.app.screen, CommandPalette)
     await pilot.press(*query)
-    await pilot.pause(0.3)  # the palette gathers hits in a worker
-    await settle_tolerant(pilot)
+    await settle_tolerant(pilot)  # the palette gathers hits in a worker
+    await wait_until(pilot, lambda: pilot.app.screen.query_one(CommandList).option_count, what="the palette's hits")
     found = pilot.app.screen.query_one(CommandList)
     return [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
 
@@ -286,8 +287,8 @@ async def test_help_and_palette_show_the_keys_the_keymap_bound(platform: dict[st
         assert "ctrl+b Rollback !" in str(app.screen.query_one(KeyGrid).render())
         await pilot.press("escape")
         await pilot.press("ctrl+p", *"roll back")
-        await pilot.pause(0.3)
         await settle_tolerant(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(CommandList).option_count, what="the palette's hits")
         found = app.screen.query_one(CommandList)
         helps = [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
         assert any("key ctrl+b" in h for h in helps), helps

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import socket
 import zipfile
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import set_faults
+from waits import wait_until
 
 from tui.cli import exits
 from tui.core import errors as E
@@ -29,13 +29,13 @@ async def events_eventually(
     api: PrismeClient, workspace_id: str, until: Callable[[list[Event]], bool] = bool, **query: Any
 ) -> list[Event]:
     """Events are searchable seconds after they happen (as on a real instance): read until they show."""
-    found: list[Event] = []
-    for _ in range(15):  # inside the 20-per-minute search budget
+
+    async def read() -> list[Event] | None:
         found = await api.events(workspace_id, **query)
-        if until(found):
-            return found
-        await asyncio.sleep(1.0)
-    return found
+        return found if until(found) else None
+
+    # A read a second, inside the 20-per-minute search budget.
+    return await wait_until(None, read, timeout=15, every=1.0, what=f"events of {workspace_id} {query}")
 
 
 async def test_identity_health_and_listing(sandbox: Running) -> None:

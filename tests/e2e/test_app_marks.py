@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import settle_tolerant
 from test_app import log_text, make_app
+from waits import wait_until
 
 from tui.app.screens.activity import TableScreen
 from tui.app.screens.modals import ActionModal
@@ -135,8 +136,9 @@ async def test_marked_pull_and_diff_apply_to_every_marked_workspace(
         assert "Pull latest into 2 marked" in text and "2/2 done" in text, text
         # Marks belong to one environment.
         app.query_one("#environments").focus()
+        before = app.main.env_name
         await pilot.press("down")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: app.main.env_name != before, what="another environment")
         assert not app.main.marks
 
 

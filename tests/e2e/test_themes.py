@@ -11,6 +11,8 @@ from conftest import settle_tolerant
 from rich.color import Color, ColorSystem
 from test_app import SNAP, frozen, frozen_template, make_app, snap_app  # noqa: F401  (fixtures)
 from textual.color import Color as TColor
+from textual.command import CommandList
+from waits import wait_until
 
 from tui.app import themes
 from tui.sandbox.runner import Running
@@ -66,7 +68,7 @@ async def test_configured_theme_colours_the_banner_by_tier(
         for key, env, tier in (("", "prod", "production"), ("up", "staging", "staging"), ("up", "dev", "development")):
             if key:
                 await pilot.press(key)  # the environments list: highlighting one switches to it
-                await pilot.pause(0.3)
+                await wait_until(pilot, lambda env=env: app.main.env_name == env, what=f"the switch to {env}")
             assert app.main.env_name == env
             background, _ = themes.TIER_COLOURS[theme][tier]
             assert banner.styles.background == TColor.parse(background), (env, banner.styles.background)
@@ -92,10 +94,10 @@ async def test_themes_are_offered_in_the_palette(platform: dict[str, Running]) -
         app.search_themes()  # what the palette's "Change theme" command opens
         await pilot.pause()
         await pilot.press(*"high-contrast")
-        await pilot.pause(0.5)
+        await settle_tolerant(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(CommandList).option_count, what="the palette's hits")
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.theme == themes.HIGH_CONTRAST
+        await wait_until(pilot, lambda: app.theme == themes.HIGH_CONTRAST, what="the theme chosen")
 
 
 @pytest.mark.e2e

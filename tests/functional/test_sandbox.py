@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from waits import wait_until, wait_until_sync
 
 from tui.core.api.client import PrismeClient
 from tui.sandbox import dsul
@@ -115,11 +115,12 @@ async def test_bulk_push_without_sse_answers_processing_after_timeout(sandbox: R
     )
     assert busy.status_code == 400 and "already running" in busy.json()["message"]  # one bulk at a time
     async with api(sandbox) as client:
-        for _ in range(100):
-            done = await client.events("platform", types=["workspaces.bulkPush.completed"], limit=1)
-            if done:
-                break
-            await asyncio.sleep(0.2)
+        done = await wait_until(
+            None,
+            lambda: client.events("platform", types=["workspaces.bulkPush.completed"], limit=1),
+            every=0.2,
+            what="the bulk push's completed event",
+        )
     assert done and len(done[0].payload["pushedWorkspaceIds"]) == 6  # 7 in extended, one locked
 
 
@@ -148,16 +149,18 @@ def test_sandbox_serve_command_seeds_and_serves(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         url = line.split(": ", 1)[1].strip()
-        for _ in range(100):
+
+        def answered() -> httpx.Response | None:
             try:
-                listing = httpx.get(
+                return httpx.get(
                     f"{url}/v2/workspaces",
                     params={"limit": 100},
                     headers={"Authorization": "Bearer at:cli-token-123456789"},
                 )
-                break
             except httpx.ConnectError:
-                time.sleep(0.05)
+                return None
+
+        listing = wait_until_sync(answered, what="the sandbox to listen")
         assert len(listing.json()) == 15
     finally:
         proc.terminate()

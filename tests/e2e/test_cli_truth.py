@@ -9,9 +9,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from waits import wait_until_sync
 
 from tui.sandbox.runner import Running
 
@@ -192,13 +194,8 @@ def _leftovers(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("prisme-deploy-demo"))
 
 
-def _wait_for(condition: object, seconds: float = 90) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+def _wait_for(condition: Callable[[], object], seconds: float = 90) -> None:
+    wait_until_sync(condition, timeout=seconds, every=0.1)
 
 
 @pytest.mark.parametrize("signame", ["SIGHUP", "SIGTERM"])

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import platform_config
+from waits import wait_until_sync
 
 from tui.cli.main import main
 from tui.core.ops.plan import Plan, PlanItem
@@ -176,16 +176,16 @@ def wait_for_runs(running: Running, count: int) -> None:
 
     The realistic gateway limits event searches per minute: on a loaded host the wait polls long enough
     to meet the limit, so a 429 is waited out like a run not yet searchable (it made the suite flaky)."""
-    deadline = time.monotonic() + 60
-    while True:
+
+    def done() -> bool:
         try:
-            if startup_runs(running) >= count:
-                return
+            return startup_runs(running) >= count
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code != 429:
                 raise
-        assert time.monotonic() < deadline, "the startup import did not finish"
-        time.sleep(0.5)
+            return False
+
+    wait_until_sync(done, timeout=60, every=0.5, what="the startup import to finish")
 
 
 @pytest.fixture

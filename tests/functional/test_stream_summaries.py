@@ -15,7 +15,7 @@ from tui.sandbox.runner import Running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def documented() -> tuple[set[str], set[str], set[str]]:

@@ -13,6 +13,7 @@ from conftest import set_faults
 from test_app import bulk_push, log_text, make_app, roll_back, settle
 from textual import events
 from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList
+from waits import wait_until
 
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.matrix import MatrixScreen
@@ -145,7 +146,11 @@ async def test_keys_typed_while_the_preview_computes_land_in_the_dialog(
         set_faults(platform["prod"], latency_ms=800)
         for char in "rsecurechat":  # one burst, as a fast typist or a paste over SSH sends it
             app.post_message(events.Key(char, char))
-        await pilot.pause(0.5)  # the preview is still being computed
+        await wait_until(  # the preview is still being computed (800 ms a request)
+            pilot,
+            lambda: isinstance(app.screen, ActionModal) and app.screen.query_one("#confirm-input", Input).value,
+            what="the slug typed into the dialog",
+        )
         modal = app.screen
         assert isinstance(modal, ActionModal)
         assert modal.query_one("#confirm-input", Input).value == "securechat"
@@ -308,17 +313,16 @@ async def test_the_log_follows_pauses_maximises_and_reads_long_lines_in_full(
         await pilot.press("z")
         await pilot.pause()
         pane.add(*[f"line {n}" for n in range(50)])
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: log.lines[-1].endswith(" line 49"), what="the 50 lines drawn (every 100 ms)")
         assert log.is_vertical_scroll_end
         await pilot.press("5", "up", "up")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not log.is_vertical_scroll_end, what="the log scrolled up")
         pane.add("while paused " + "x" * 200)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "PAUSED · 1 new line(s) below" in str(pane.border_title), what="PAUSED")
         assert not log.is_vertical_scroll_end
-        assert "PAUSED · 1 new line(s) below" in str(pane.border_title)
         await pilot.press("f")
-        await pilot.pause(0.3)
-        assert log.is_vertical_scroll_end and "following" in str(pane.border_title)
+        await wait_until(pilot, lambda: "following" in str(pane.border_title), what="following again")
+        assert log.is_vertical_scroll_end
         await pilot.press("5", "enter")
         await pilot.pause()
         assert isinstance(app.screen, TextScreen)

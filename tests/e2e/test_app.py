@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from conftest import platform_config, set_faults, settle_tolerant
 from textual.widgets import Button, Input, SelectionList
+from waits import wait_until
 
 from tui.app.app import PrismeDeployApp
 from tui.app.screens.diff import DiffScreen
@@ -169,11 +170,8 @@ async def test_a_rate_limit_wait_shows_live_in_the_log_and_x_cancels_it(
         await settle(pilot)
         assert "OK   Rollback doc-search" in log_text(app)
         await roll_back(pilot, app, "doc-search", "v1.1.0")  # the gateway allows 1 import a minute
-        for _ in range(20):
-            await pilot.pause(0.2)
-            if "staying within the gateway's limit of 1 imports per minute: next in" in log_text(app):
-                break
-        assert "staying within the gateway's limit of 1 imports per minute: next in" in log_text(app)
+        held = "staying within the gateway's limit of 1 imports per minute: next in"
+        await wait_until(pilot, lambda: held in log_text(app), what="the held-back import said")
         await pilot.press("x")
         await settle(pilot)
         assert "stopped waiting for the rate limit; the held-back request was not sent" in log_text(app)
@@ -294,12 +292,12 @@ async def test_a_second_operation_on_the_same_environment_is_refused(
         await settle(pilot)
         await select_workspace(pilot, app, "securechat")
         await bulk_push(pilot, app, "extended", force=True)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "bulk push" in app.ctx.running.get("dev", ""), what="the bulk push")
         await pilot.press("l")  # refused as it is asked for (the core's gate): no dialog to fill in
-        await pilot.pause(0.3)
+        refused = "dev is already running bulk push"
+        await wait_until(pilot, lambda: any(refused in str(n.message) for n in app._notifications), what=refused)
         assert not isinstance(app.screen, ActionModal)
         assert "bulk push" in app.ctx.running.get("dev", "")
-        assert any("dev is already running bulk push" in str(n.message) for n in app._notifications)
         await settle(pilot)
     assert not app.ctx.audit.read(action="pull")
 
@@ -570,7 +568,6 @@ def test_snapshot_diff_view(frozen: tuple[dict, Path], snap_compare: object) -> 
 
 
 async def test_platform_activity_shows_a_failed_startup_import(demo_template: Path, tmp_path: Path) -> None:
-    import asyncio
 
     from tui.app.screens.activity import TableScreen
     from tui.sandbox.demo import STARTUP_ROLLOUT
@@ -585,11 +582,12 @@ async def test_platform_activity_shows_a_failed_startup_import(demo_template: Pa
     )
     try:
         async with PrismeClient(prod.url, prod.token) as api:
-            for _ in range(200):
-                done = await api.events("platform", types=["workspaces.bulkImport.completed"])
-                if len(done) >= 2:
-                    break
-                await asyncio.sleep(0.1)
+
+            async def two_runs() -> list[Any] | None:
+                found = await api.events("platform", types=["workspaces.bulkImport.completed"])
+                return found if len(found) >= 2 else None
+
+            done = await wait_until(None, two_runs, every=0.1, what="two completed bulk imports")
         assert [e.payload["groups"] for e in reversed(done)] == [["base1"], ["base2"]]  # extended never ran
         app = make_app({"prod": prod}, root)
         async with app.run_test(size=(140, 40)) as pilot:
@@ -618,7 +616,7 @@ async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
     async def stream() -> object:
         yield progress("a")
         yield progress("b")
-        await asyncio.sleep(0)  # the next network read
+        await asyncio.sleep(0)  # the behaviour under test: a yield point, as the next network read is
         yield progress("c")
         raise PrismeError("stream dropped")
 
@@ -633,7 +631,7 @@ async def test_a_bulk_stream_travels_one_message_per_burst_in_order() -> None:
         app.runner.queue = recording  # type: ignore[method-assign]
         with pytest.raises(PrismeError):
             await app.runner.relay("dev", stream())  # type: ignore[arg-type]
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "PUSHED    c" in log_text(app), what="the last burst in the log")
         assert bursts == [["a", "b"], ["c"]]  # the burst before the error still arrives, in order
         assert "PUSHED    c" in log_text(app)
 
@@ -655,8 +653,8 @@ async def test_the_progress_line_draws_a_bar_and_moves_while_the_size_is_unknown
         assert len(text) == line.size.width and text.endswith(" 33%") and text.startswith("dev: bulk push 3/9")
         line.show("dev: pull…", 0, None)
         first = line.render()
-        await pilot.pause(0.4)
-        assert line.render().spans != first.spans and "%" not in str(first)  # the block moves; no made-up %
+        await wait_until(pilot, lambda: line.render().spans != first.spans, what="the block to move")
+        assert "%" not in str(first)  # the block moves; no made-up %
         line.show("idle")
         assert str(line.render()).startswith("idle") and line._pulse is None
 

@@ -7,7 +7,6 @@ project); without it these tests skip locally and fail in CI.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from waits import wait_until_sync
 
 from tui.sandbox.runner import Running
 
@@ -155,13 +155,12 @@ def test_bulk_import_and_platform_events_match_the_spec(platform: dict[str, Runn
     assert "processing" not in summary
     contract.validate(contract.schema("/v2/workspaces/platform/versions/latest/pull", "post"), summary)
     wanted = {"workspaces.bulkImport.started", "workspaces.bulkImport.progress", "workspaces.bulkImport.completed"}
-    deadline = time.monotonic() + 30
-    while True:  # the events service indexes late (1-5 s on a real instance, and in the sandbox)
-        events = call(prod, "GET", "/v2/workspaces/platform/events", params={"limit": 50}).json()["result"]["events"]
-        if wanted <= {e["type"] for e in events} or time.monotonic() > deadline:
-            break
-        time.sleep(0.25)
-    assert wanted <= {e["type"] for e in events}
+
+    def indexed() -> list[dict[str, Any]]:  # the events service indexes late (1-5 s on a real instance, and here)
+        found = call(prod, "GET", "/v2/workspaces/platform/events", params={"limit": 50}).json()["result"]["events"]
+        return found if wanted <= {e["type"] for e in found} else []
+
+    events = wait_until_sync(indexed, every=0.25, what=f"the events {sorted(wanted)}")
     for event in events:
         name = {
             "workspaces.bulkImport.started": "BulkImportStarted",
