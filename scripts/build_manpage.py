@@ -2,7 +2,7 @@
 """Build man/prisme-deploy.1 from the CLI's own parsers (argparse-manpage), or check it is current.
 
 python scripts/build_manpage.py           # write man/prisme-deploy.1
-python scripts/build_manpage.py --check   # exit 1 if the checked-in page differs (CI: tests/test_conventions.py)
+python scripts/build_manpage.py --check   # exit 1 if the checked-in page differs (CI: tests/e2e/test_conventions.py)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every action of the app, defined once: its keys, the screen it runs on, its help, its CLI equivalent and
 whether it changes a target. The bindings of every screen, the key bar, F1 help, the command palette and
-``--read-only`` filtering all read this table, so they cannot drift (tests/test_action_parity.py checks it).
+``--read-only`` filtering all read this table, so they cannot drift (tests/e2e/test_action_parity.py checks it).
 
 Every binding keeps the action's id: users rebind with ``[keymap] <id> = "keys"`` in the configuration, and
 ids are unique across scopes, so one keymap serves every screen.

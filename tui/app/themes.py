@@ -3,7 +3,7 @@ in the command palette ("Change theme").
 
 The tier colours (banner, production borders, dialog frames) are the one thing a theme must never blur:
 each theme gives the three tiers colours that stay distinct after the terminal downgrades them to 256
-or 16 colours (tests/test_themes.py checks that), and the banner always names the tier in text
+or 16 colours (tests/e2e/test_themes.py checks that), and the banner always names the tier in text
 (PROD, STAGING, DEV), so NO_COLOR loses nothing. Textual puts `-theme-<name>` on the app; the rules
 below override app.tcss's ANSI tier colours for these themes only.
 """

@@ -5,7 +5,7 @@ Where a type's JSON is its fields, the type declares it (``tui.core.jsonshape.Ex
 Snapshot, AuditEntry...); types with a shape of their own keep their ``to_json`` (Outcome, Matrix, a
 bulk run's summary...). The types that have neither, a server's workspace, event and version, the
 configuration's environment and a bulk stream's line, are exported here, once.
-tests/test_json_shapes.py checks the shapes the README documents against what ``export`` emits.
+tests/unit/test_json_shapes.py checks the shapes the README documents against what ``export`` emits.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The CLI's side of the typed requests (issue 27): one function per command, mapping its parsed flags to
 the request (``tui.core.ops.requests``) the gate and the operation take.
 
-``FLAGS`` says which flag fills which request field; ``tests/test_requests.py`` checks it against the
+``FLAGS`` says which flag fills which request field; ``tests/unit/test_requests.py`` checks it against the
 parser and the app's dialogs, so a field one side offers and the other lacks fails a test.
 """
 

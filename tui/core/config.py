@@ -7,7 +7,7 @@ atomic (temporary file, fsync, rename) and private (0600). Tokens never live her
 Every key is declared once (tui/core/settings.py): its type, default, range or choices, meaning, and
 where it is offered. The validator (``parse``), the defaults, the JSON schema (`config schema`), `config
 show`, the `env add/edit` flags and the app's environment form are generated from that declaration;
-tests/test_config_declared.py checks that they agree.
+tests/unit/test_config_declared.py checks that they agree.
 
 Adding a key is one entry:
 

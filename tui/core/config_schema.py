@@ -2,7 +2,7 @@
 
 Editors (Taplo, Even Better TOML) use it to validate and complete the file: a `#:schema PATH` first
 line points them at `prisme-deploy config schema > PATH`. Built from the same tables as the validator
-so the two cannot drift apart; tests/test_conventions.py checks they agree on every key.
+so the two cannot drift apart; tests/e2e/test_conventions.py checks they agree on every key.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A key is one entry: a dataclass field declared with ``setting(...)`` (``[environ
 ``Setting`` (``[ui]``, ``[snapshots]``... in config.py). From that entry alone come the validator's key
 table, type and range (``config.parse``, with file:line errors), the default, the JSON schema (`config
 schema`), the `env add/edit` flags (``tui/cli/config_cmds.py``) and the app's environment form
-(``tui/app/controllers/environments.py``); tests/test_config_declared.py checks that they agree.
+(``tui/app/controllers/environments.py``); tests/unit/test_config_declared.py checks that they agree.
 
 Dataclass fields were chosen over msgspec Structs: the dataclasses already exist (``Environment``,
 ``Limits``) and are used everywhere, the stdlib carries the metadata, and the validator's file:line

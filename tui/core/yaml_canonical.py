@@ -332,7 +332,7 @@ def _block_lines(value: str) -> list[str]:
 # faster than the libyaml event loop above, see bench/: diff) and gives the same tree as ``parse``; anything
 # outside the subset (comments, flow collections, anchors, tags, multi-line plain or quoted scalars,
 # folded blocks, tabs, CRLF, several documents, odd indentation) returns None and ``parse`` decides,
-# errors included. tests/test_diff_fast.py checks both give the same canonical text on random trees.
+# errors included. tests/unit/test_diff_fast.py checks both give the same canonical text on random trees.
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")  # tab, CR...
 _MARKS = re.compile(r"(?:^|[ ])#|^(?:---|\.\.\.)(?:[ ]|$)|^%", re.M)  # a comment, a document, a directive
 # "key:" or "key: value", the key a plain scalar (no indicator first, not ending in a space, no ": ").

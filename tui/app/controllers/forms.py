@@ -2,7 +2,7 @@
 the selection gives. A confirmed dialog becomes its request here (``request_of``), reasons included.
 
 ``DIALOGS`` is what ``request_of`` reads, so it cannot drift from what the dialogs do: a dialog field it does
-not know is refused (a programming error, said). ``tests/test_requests.py`` checks that, with the CLI's
+not know is refused (a programming error, said). ``tests/unit/test_requests.py`` checks that, with the CLI's
 flags (``tui/cli/requests.py``), both sides cover every field of every request, or say why not.
 """
 

@@ -8,7 +8,7 @@ Built once, checked once: a reason that is empty or too long refuses the request
 before anything is sent. The default reason is the run's ``PRISME_DEPLOY_REASON`` (the CLI's documented
 default); the app's dialogs always pass theirs (prefilled from it).
 
-``tests/test_requests.py`` checks that each request's fields are the app dialog's fields and the CLI
+``tests/unit/test_requests.py`` checks that each request's fields are the app dialog's fields and the CLI
 command's flags: neither can offer an option the other lacks.
 """
 

@@ -21,7 +21,7 @@ from tui.core.ops.actions import Outcome
 from tui.core.ops.health import Health
 from tui.core.ops.snapshots import Snapshot
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 JSON_SECTION = README[
     README.index("`--json` prints one JSON document") : README.index(
         "```bash", README.index("`--json` prints one JSON document")

@@ -17,7 +17,7 @@ from pathlib import Path
 import grimp
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LAZY = re.compile(r"""\blazy\(\s*["']([\w.]+)["']\s*\)""")  # tui/lazy.py: an import made on first use
 
 

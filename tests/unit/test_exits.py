@@ -14,7 +14,7 @@ from tui.core.config import ConfigError
 from tui.core.ops.health import Health
 from tui.core.ops.matrix import Matrix
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 # What the README's "Exit codes" paragraph promises: a code and a word of its meaning.
 DOCUMENTED = {0: "success", 1: "errors", 2: "usage", 3: "authentication", 4: "network", 5: "audit", 141: "reader"}
