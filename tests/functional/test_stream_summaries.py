@@ -48,7 +48,7 @@ def summary_of(lines: list[dict], extra: set[str]) -> dict:
 def test_the_readme_documents_the_summary_fields() -> None:
     common, bulk, rollout = documented()
     assert common == {"kind", "operation", "status", "done", "stoppedAt", "skippedWhileLocked", "failed"}
-    assert bulk == {"env", "notices", "summaries"} and rollout == {"release", "failure"}
+    assert bulk == {"env", "notices", "summaries"} and rollout == {"release", "failure", "rollback", "steps"}
 
 
 def test_bulk_push_ends_with_its_summary(configured: Path, capsys: pytest.CaptureFixture[str]) -> None:

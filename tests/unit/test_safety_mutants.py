@@ -543,6 +543,8 @@ def bulk_context(client: BulkClient, monkeypatch: pytest.MonkeyPatch, *, snapsho
         return client
 
     monkeypatch.setattr(ctx, "client", client_for)
+    # The leases (issue 28) are the ledger's, tested in e2e/test_ledger.py: here the run holds them already.
+    ctx.leased.update({"dev", "frozen"})
     return ctx
 
 
@@ -1035,6 +1037,8 @@ async def test_a_bulk_operation_needs_the_repository_mode_it_uses(mode: str, wri
 class FakePlan:
     def __init__(self, changes: bool) -> None:
         self.has_changes = changes
+        # What the error gate watches (issue 29): the workspaces the import changes.
+        self.items = [type("Item", (), {"slug": "shop", "action": "update", "to_version": "v2"})()] if changes else []
 
     def counts(self) -> dict[str, int]:
         return {"create": 0, "update": int(self.has_changes), "skip": 1, "blocked": 0}
@@ -1088,7 +1092,9 @@ class Stages:
             yield BulkEvent("notice", {}, "import", message="importing group base")  # type: ignore[arg-type]
             yield BulkEvent("completed", {"groups": groups}, "import", message="group base done")  # type: ignore[arg-type]
 
-        async def gates(ctx: Any, state: Any, say: Any, stage: Any, env: str, tests: Any, *, rebuild: bool) -> bool:
+        async def gates(
+            ctx: Any, state: Any, say: Any, stage: Any, env: str, tests: Any, *, rebuild: bool, imported: Any = None
+        ) -> bool:
             self.calls.append(f"gates {env}")
             self.gates_rebuild.append(rebuild)
             self.gate_args.append((ctx, state, say, stage, tests))
@@ -1113,7 +1119,8 @@ async def one_env(
 
 
 def steps(state: Any) -> list[tuple[str, str | None, str]]:
-    return [(s["kind"], s["env"], s["message"]) for s in state.steps]
+    # The ledger's copy of the state (issue 28) is tested in e2e/test_ledger.py; these contexts have no ledger.
+    return [(s["kind"], s["env"], s["message"]) for s in state.steps if s["kind"] != "ledger"]
 
 
 async def test_a_rollout_stops_on_a_failed_import_before_its_gates(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,7 +73,8 @@ async def cmd_rollout(args: argparse.Namespace, ctx: Context, out: Printer) -> i
         )
         ok = state.status == "completed"
     if out.json_mode:
-        stopped = state.failed["env"] if state.failed and state.status == "stopped" else None
+        # Where the run stopped, rolled back afterwards or not (the README: the environment where it stopped).
+        stopped = state.failed["env"] if state.failed and state.status in ("stopped", "rolled-back") else None
         out.data(
             fmt.summary_document(
                 "rollout",
