@@ -45,6 +45,8 @@ TARGETS = {
     "fleet_rollout_429": ("requests refused with 429 in the fleet rollout", 0.0, "<="),
     "wire_stream": ("terminal KB/s at 120x40 while a 200k-event bulk stream runs", 48.0, "<="),
     "wire_keystroke": ("terminal KB for one filter keystroke at 120x40 (50k rows)", 8.0, "<="),
+    "real_rollback": ("rollback on the published 2024 services: ratio to curl replaying its requests", 1.2, "<="),
+    "real_promote": ("promotion on the published 2024 services: ratio to curl replaying its requests", 1.2, "<="),
 }
 
 

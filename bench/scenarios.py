@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import diffs, fleet, streams, terminal, workspaces  # their scenarios, registered in ALL below
+from bench import diffs, fleet, realserver, streams, terminal, workspaces  # their scenarios, registered in ALL below
 from bench.common import PY, TOKEN, Yield, child_env, median
 from tui.sandbox import dsul
 from tui.sandbox.runner import Running, start_in_thread
@@ -228,4 +228,5 @@ ALL: dict[str, Callable[[Path, Scale, int], Yield]] = {
     "rate_limited": streams.rate_limited,
     "fleet_rollout": fleet.fleet_rollout,  # 3 groups x 10 instances, max_parallel=5 (bench/fleet.py)
     "wire": terminal.wire,  # bytes written to a 120x40 pty: a bulk stream, a filter keystroke (bench/terminal.py)
+    "realserver": realserver.realserver,  # rollback, promotion on the published 2024 services (bench/realserver.py)
 }

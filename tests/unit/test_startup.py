@@ -29,6 +29,13 @@ def test_the_app_module_does_not_load_what_operations_need() -> None:
     assert loaded_after("import tui.app.app") == set()
 
 
+def test_the_policy_the_app_enforces_before_its_first_frame_does_not_load_git_or_the_api_models() -> None:
+    code = "import tui.app.launch, tui.core.ops.policy, tui.app.app, sys"
+    probe = f"{code}; print(' '.join(m for m in ('tui.core.gitsource', 'tui.core.api.models') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.split() == []
+
+
 def test_the_command_line_parser_does_not_load_the_core() -> None:
     assert loaded_after("from tui.cli.main import build_parser; build_parser().parse_args(['status'])") == set()
 

@@ -136,12 +136,13 @@ class PrismeDeployApp(App[int]):
         # The tier and breakpoint classes are on the screen from the start: adding them after mount
         # restyled every widget once per class before the first frame (bench/: start-up). Textual
         # still corrects the breakpoints on the first resize if the terminal guessed differently.
+        # update=False: mounting styles the screen anyway; styling it here as well cost a pass.
         screen = MainScreen(self.initial_env, id="_default")
         env, (width, height) = screen.env, self.size
         classes = [f"-tier-{env.tier}"] if env else []
         classes += [next(c for at, c in reversed(self.HORIZONTAL_BREAKPOINTS) if width >= at)]
         classes += [next(c for at, c in reversed(self.VERTICAL_BREAKPOINTS) if height >= at)]
-        screen.add_class(*classes)
+        screen.add_class(*classes, update=False)
         return screen
 
     def on_mount(self) -> None:

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core import errors as E
 from tui.core.config import _line_of
-from tui.core.gitsource import GitHistory, GitSourceError, _git
 
 if TYPE_CHECKING:
     from tui.core.ops.context import Context
@@ -95,6 +94,10 @@ def repository_for(ctx: Context, env: str) -> str | None:
 
 def read_repository(ctx: Context, repository: str) -> RepoPolicy | None:
     """The policy file at the branch head, size-checked before it is read; None when there is none."""
+    # Here, not at the top: the app enforces the policy before its first frame, and gitsource brings
+    # the API models, tarfile and hashlib with it (bench/: start-up).
+    from tui.core.gitsource import GitHistory, GitSourceError, _git
+
     history = GitHistory(ctx.config.repositories[repository])
     try:
         head = history.resolve("", "latest")
