@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import platform_config
 from test_app import log_text, settle
+from test_ledger import Team, no_remembered_channels, team  # noqa: F401  (fixtures)
 from textual.widgets import DataTable
 
 from tui.app.app import PrismeDeployApp
@@ -27,8 +28,8 @@ from tui.sandbox.runner import Running
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
 
 
-async def until(pilot: Any, condition: Callable[[], bool]) -> None:
-    for _ in range(400):
+async def until(pilot: Any, condition: Callable[[], bool], tries: int = 400) -> None:
+    for _ in range(tries):
         if condition():
             return
         await pilot.pause(0.05)
@@ -152,3 +153,121 @@ async def test_ctrl_s_in_the_rollback_dialog_saves_a_rollback_plan_that_apply_ru
     assert saved.params["version"] == "v1.1.0" and saved.summary["items"][0]["from"] == "v1.2.0"
     code, out, err = await asyncio.to_thread(cli, capsys, "apply", str(path), "--yes")  # its own event loop
     assert code == 0 and "securechat" in out, out + err
+
+
+# ------------------------------------------------------------------------------------------- apply from the app
+def team_app(people: Team, user: str) -> PrismeDeployApp:
+    """``user``'s app on prod: their HOME, their configuration (prod asks one approval), their platform user."""
+    people.be(user)
+    store.forget_all()  # each app stands for a separate machine
+    ctx = Context.create(cfg.load(people.homes[user] / "config/prisme-deploy/config.toml"), use_keyring=False)
+    return PrismeDeployApp(ctx, initial_env="prod", clock=lambda: datetime(2026, 3, 2, 9, 30))
+
+
+async def save_rollback_in_app(people: Team, user: str, slug: str, version: str) -> str:
+    """r on ``slug``'s ``version`` in prod, ctrl+s in the dialog, escape: the saved plan's short digest."""
+    from test_app_truth import open_version
+
+    from tui.app.screens.modals import ActionModal
+
+    app = team_app(people, user)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await open_version(pilot, app, slug, version)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ActionModal))
+        warnings = app.screen.warnings  # type: ignore[attr-defined]
+        assert any("needs 1 approval" in w and "ctrl+s saves the plan" in w for w in warnings), warnings
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "saved plan" in log_text(app))
+        line = next(x for x in log_text(app).splitlines() if "saved plan" in x)
+        await pilot.press("escape")
+        await settle(pilot)
+    return line.split("saved plan ", 1)[1].split()[0]
+
+
+async def apply_in_app(people: Team, user: str, short: str) -> str:
+    """W, the plan's row, enter, "Apply it" in the choice, Go, prod typed in the apply's dialog: the log once
+    the apply's outcome is in it."""
+    from textual.widgets import Button, Input
+
+    from tui.app.screens.modals import ActionModal
+
+    app = team_app(people, user)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("W")
+        await until(pilot, lambda: isinstance(app.screen, TableScreen), tries=6000)  # a ledger read: may wait
+        table = app.screen.query_one(DataTable)
+        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == short)
+        await pilot.press(*["down"] * row, "enter")
+        await until(pilot, lambda: isinstance(app.screen, ActionModal))
+        assert app.screen.title_text == f"Plan {short}"  # type: ignore[attr-defined]
+        await pilot.press("enter", "down", "enter")  # the choice: from "Approve it" to "Apply it"
+        await pilot.click("#confirm")
+        await until(pilot, lambda: getattr(app.screen, "title_text", "") == f"Apply plan {short}")
+        modal = app.screen
+        assert modal.query_one("#confirm", Button).disabled  # until prod is typed
+        modal.query_one("#confirm-input", Input).focus()
+        await pilot.press(*"prod", "enter")  # prod is protected: its name typed confirms
+        # one user's ledger reads stay within the gateway's 20 event searches a minute: the apply may wait for it
+        await until(pilot, lambda: f"Apply plan {short}:" in log_text(app), tries=6000)
+        return log_text(app)
+
+
+async def live_version(ctx: Context, slug: str) -> str | None:
+    async with ctx.client("prod") as client:
+        return next(w.live_version for w in await client.list_workspaces() if w.slug == slug)
+
+
+async def test_alice_saves_bob_approves_and_alice_applies_from_the_app_and_a_changed_target_is_refused(
+    team: Team,  # noqa: F811
+    platform: dict[str, Running],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from test_ledger import cli
+    from test_plan_sticky import admin, workspace
+
+    for home in team.homes.values():  # prod asks one approval (a personal file may tighten the policy)
+        config = home / "config/prisme-deploy/config.toml"
+        config.write_text(config.read_text().replace('tier = "production"', 'tier = "production"\napprovals = 1'))
+    team.be("alice")
+    assert (await asyncio.to_thread(cli, capsys, "ledger", "init", "--env", "prod", "--yes"))[0] == 0  # own loop
+    short = await save_rollback_in_app(team, "alice", "securechat", "v1.0.0")
+    stale = await save_rollback_in_app(team, "alice", "knowledge-base", "v1.0.0")
+
+    said = await apply_in_app(team, "alice", short)  # nobody approved it yet: refused, nothing done
+    assert f"FAIL Apply plan {short}" in said and "0/1 approval(s), by nobody; author alice" in said, said
+    for plan_short in (short, stale):
+        said = await approve_in_app_as(team, "bob", plan_short)
+        assert f"approved plan {plan_short}" in said and "on prod as bob (stamped by the platform)" in said, said
+
+    said = await apply_in_app(team, "alice", short)
+    assert "approved: prod: 1/1 approval(s), by bob; author alice" in said, said
+    assert f"OK   Apply plan {short}" in said, said
+    assert await live_version(team_app(team, "carol").ctx, "securechat") == "v1.0.0"  # read from the server
+
+    bot = workspace(platform["prod"], "knowledge-base")
+    admin(platform["prod"], "POST", f"/v2/workspaces/{bot['id']}/writeLock", json={"reason": "merge_conflict"})
+    said = await apply_in_app(team, "alice", stale)
+    assert f"FAIL Apply plan {stale}" in said and "prod:knowledge-base: write lock none → merge_conflict" in said
+    assert "Nothing was done" in said
+
+
+async def approve_in_app_as(people: Team, user: str, short: str) -> str:
+    """W, the plan's row (its file is not on this machine: approve only), enter, y."""
+    app = team_app(people, user)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("W")
+        await until(pilot, lambda: isinstance(app.screen, TableScreen), tries=6000)  # a ledger read: may wait
+        table = app.screen.query_one(DataTable)
+        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == short)
+        await pilot.press(*["down"] * row, "enter")
+        await until(pilot, lambda: isinstance(app.screen, YesNoModal))
+        text = app.screen.text  # type: ignore[attr-defined]
+        assert "apply it with `prisme-deploy apply FILE` on the machine that saved it" in text
+        await pilot.press("y")
+        said = (f"approved plan {short}", f"Approve plan {short}")
+        await until(pilot, lambda: any(text in log_text(app) for text in said), tries=6000)
+        return log_text(app)

@@ -120,8 +120,9 @@ MAIN: tuple[Action, ...] = (
     _main("platform_activity", "A", "platform_activity", "Platform", "Bulk pushes and imports of the platform",
         "events", VIEWS, show=False),
     _main("audit", "ctrl+j", "audit", "Audit", "The local audit journal", "audit", VIEWS, show=False),
-    _main("pending_plans", "W", "pending_plans", "Pending plans", "Saved plans awaiting approval in this "
-        "environment's ledger; enter approves one", "approve", VIEWS, show=False),
+    _main("pending_plans", "W", "pending_plans", "Pending plans", "Saved plans awaiting approval or apply in "
+        "this environment's ledger; enter approves one, or applies it (its file on this machine)", "approve", VIEWS,
+        show=False),
     _main("login", "ctrl+l", "login", "Login", "Enter a token for the current environment", "login", ENVS,
         show=False),
     _main("edit_env", "E", "edit_env", "Edit env", "Edit the current environment (URL, tier, protection)",

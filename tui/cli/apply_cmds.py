@@ -8,6 +8,7 @@ is not a plan this tool wrote (size, JSON, schema, digest).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tui.cli import requests
@@ -18,7 +19,6 @@ from tui.core.ops.context import Context
 
 if TYPE_CHECKING:
     from tui.core.ops.planfile import SavedPlan
-    from tui.core.ops.requests import Request
 
 
 def _load(args: argparse.Namespace, ctx: Context) -> SavedPlan:
@@ -45,86 +45,42 @@ async def cmd_approve(args: argparse.Namespace, ctx: Context, out: Printer) -> i
 
 
 async def cmd_apply(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    from tui.core.ops import apply, gate
+    from tui.core.ops import apply
 
     the_plan = _load(args, ctx)
     why = requests.why(args)
     out.note(f"plan {the_plan.short}: {the_plan.title()}, saved {the_plan.created_at}")
-    with apply.approved(the_plan):  # the approval rule is checked below, from the ledger
-        gate.enforce(ctx, gate.operation(ctx, f"apply of plan {the_plan.short}", the_plan.environments, request=why))
-    states = await apply.require_approvals(ctx, the_plan)
-    for state in states:
-        out.note(f"approved: {state.said()}")
-    await apply.require_unchanged(ctx, the_plan)
-    out.note(f"every target reads as it did when plan {the_plan.short} was made")
-    with apply.approved(the_plan):  # approved above: the confirmation asks the gate again
-        for env in the_plan.environments:
-            confirm(args, ctx, env, env, f"Apply plan {the_plan.short} ({the_plan.title()})", why)
-        ok = await _run(args, ctx, out, the_plan, why)
-    for note in await apply.record(ctx, the_plan, states, ok, why.reason):
-        out.note(f"note: {note}")
+
+    def confirmed(env: str) -> None:
+        confirm(args, ctx, env, env, f"Apply plan {the_plan.short} ({the_plan.title()})", why)
+
+    ok = await apply.apply_plan(ctx, the_plan, why, confirm=confirmed, on_event=_printer(out), on_note=out.note)
     return EXIT_OK if ok else EXIT_FAILED
 
 
-async def _run(args: argparse.Namespace, ctx: Context, out: Printer, the_plan: SavedPlan, why: Request) -> bool:
+def _printer(out: Printer) -> Callable[[Any], None]:
+    """What a run reports (``apply.run_plan``), printed as the commands that run each part print it."""
     from tui.core.api import bulk as api_bulk
-    from tui.core.ops import apply, bulk, rollout
+    from tui.core.ops import actions, bulk
 
-    p: dict[str, Any] = the_plan.params
-    if the_plan.kind == "bulk-import":
-        result = bulk.BulkRun(p["env"], "bulk-import")
-        tally = api_bulk.BulkTally()
-        events = bulk.bulk_import(
-            ctx,
-            p["env"],
-            repository=p["repository"],
-            groups=p["groups"],
-            force_reimport=bool(p.get("force_reimport")),
-            run=result,
-            request=why,
-        )
-        async for event in events:
+    tally = api_bulk.BulkTally()
+
+    def said(event: Any) -> None:
+        nonlocal tally
+        if isinstance(event, str):
+            out.line(event)
+        elif isinstance(event, actions.Outcome):
+            _outcome(out, event)
+        elif isinstance(event, bulk.BulkRun):
+            if out.json_mode:
+                out.data(event.to_json())
+        else:
             if event.kind == "started":
                 tally = api_bulk.BulkTally()
             tally.feed(event)
             out.bulk_event(event, tally)
-        if out.json_mode:
-            out.data(result.to_json())
-        return not result.failed
-    if the_plan.kind == "rollback":
-        from tui.core.ops import actions
 
-        item = (the_plan.summary.get("items") or [{}])[0]
-        if item.get("action") == "skip":
-            out.line(
-                f"{p['workspace']} on {p['env']} already runs the content of {p['version']}: nothing to roll back."
-            )
-            return True
-        outcome = await actions.pull(
-            ctx,
-            p["env"],
-            p["workspace"],
-            version=p["version"],
-            repository=p.get("repository"),
-            discard_local_changes=bool(p.get("discard_local_changes")),
-            action="rollback",
-            request=why,
-        )
-        return _outcome(out, outcome) == EXIT_OK
-    if the_plan.kind == "promote":
-        ok = True
-        async for outcome in apply.promotions(ctx, the_plan, why):
-            ok = _outcome(out, outcome) == EXIT_OK and ok
-        return ok
-
-    async def confirmed(_env: str, _plan: Any) -> bool:
-        return True  # the apply was confirmed once, for every environment, above
-
-    state = await rollout.run(
-        ctx, p["release"], repository=p["repository"], groups=p["groups"], confirm=confirmed, request=why
-    )
-    out.line(f"rollout {state.release}: {state.status}" + (f" at {state.failed['env']}" if state.failed else ""))
-    return state.status == "completed"
+    return said
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

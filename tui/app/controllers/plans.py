@@ -1,17 +1,27 @@
-"""Pending plans (issue 28): the saved plans this environment's ledger holds that still lack approvals.
+"""Pending plans (issue 28): the saved plans this environment's ledger holds that await approval or apply.
 
-``W`` lists them (the ledger is read by a worker); enter on one asks, then records an approval of its digest
-in the ledger, with the CLI's refusals (its author cannot approve it). A plan is applied from its file with
-`prisme-deploy apply FILE`: the file holds what it read on every target, which the ledger does not.
+``W`` lists them (the ledger is read by a worker); enter on one approves it (the CLI's refusals: its author
+cannot approve it) or, when its file is on this machine (a ``.plan`` of the data folder's plans/ whose digest
+matches), asks first: approve or apply. Apply runs the core's ``apply.apply_plan``, as `prisme-deploy apply
+FILE` does (approvals, targets unchanged, the run, the ledger's record), confirmed in a dialog that wants the
+environment's name typed where it is protected. A plan saved on another machine is applied there: the file
+holds what it read on every target, which the ledger does not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tui.app.controllers import Controller
 from tui.core import errors as E
+
+if TYPE_CHECKING:
+    from tui.app.runner import OperationFinished
+    from tui.core.ops.planfile import SavedPlan
+    from tui.core.ops.requests import Request
 
 COLUMNS = ["plan", "what", "author", "approvals", "saved"]
 
@@ -22,6 +32,24 @@ class PendingPlans:
     rows: list[list[str]]
     titles: dict[str, tuple[str, str]]  # short digest -> (digest, title)
     note: str
+    local: dict[str, tuple[Path, SavedPlan]] = field(default_factory=dict)  # digest -> its file on this machine
+
+
+def local_plans(digests: set[str]) -> dict[str, tuple[Path, SavedPlan]]:
+    """The plan files of the data folder's plans/ whose digest is one of ``digests`` (``planfile.load``
+    checks each: a file it refuses is not offered)."""
+    from tui.core import paths
+    from tui.core.ops import planfile
+
+    found: dict[str, tuple[Path, SavedPlan]] = {}
+    for path in sorted((paths.data_dir() / "plans").glob("*.plan")):
+        try:
+            the_plan = planfile.load(path)
+        except (E.PrismeError, OSError):
+            continue
+        if the_plan.digest in digests:
+            found.setdefault(the_plan.digest, (path, the_plan))
+    return found
 
 
 class Plans(Controller):
@@ -49,20 +77,26 @@ class Plans(Controller):
         ]
         needed = self.ctx.env(env).approvals
         note = (
-            f"{env} needs {needed} approval(s) by another platform user. enter: approve the selected plan; "
-            "apply it with `prisme-deploy apply FILE`."
+            f"{env} needs {needed} approval(s) by another platform user. enter: approve the selected plan, or "
+            "apply it if it was saved on this machine."
             if needed
             else f"{env} needs no approval (policy): its plans apply without one."
         )
         titles = {p.digest[:12]: (p.digest, p.title) for p in found}
-        self.hand(self.ready, PendingPlans(env, rows, titles, note))
+        local = await asyncio.to_thread(local_plans, {p.digest for p in found})
+        self.hand(self.ready, PendingPlans(env, rows, titles, note, local))
 
     def ready(self, message: PendingPlans) -> None:
         from tui.app.screens.activity import TableScreen
 
         def chosen(short: str | None) -> None:
-            if short in message.titles:
-                self.ask(message.env, *message.titles[short])
+            if short not in message.titles:
+                return
+            digest, title = message.titles[short]
+            if digest in message.local:
+                self.choose(message.env, digest, title, *message.local[digest])
+            else:
+                self.ask(message.env, digest, title)
 
         screen = TableScreen(f"Pending plans · {message.env}", COLUMNS, message.rows, message.note, selectable=True)
         self.app.push_screen(screen, chosen)
@@ -74,7 +108,10 @@ class Plans(Controller):
             if yes:
                 self.start(self._approve(env, digest, title), "approve")
 
-        text = f"Approve plan {digest[:12]} ({title}) on {env}? Recorded in {env}'s ledger under your platform user."
+        text = (
+            f"Approve plan {digest[:12]} ({title}) on {env}? Recorded in {env}'s ledger under your platform user. "
+            "(Its file is not on this machine: apply it with `prisme-deploy apply FILE` on the machine that saved it.)"
+        )
         self.app.push_screen(YesNoModal(f"Approve plan {digest[:12]}", text), answered)
 
     async def _approve(self, env: str, digest: str, title: str) -> None:
@@ -87,6 +124,107 @@ class Plans(Controller):
             return
         identity = "stamped by the platform" if record.stamped else "identity claimed, not stamped"
         self.say(f"approved plan {digest[:12]} ({title}) on {env} as {record.user_name} ({identity})")
+
+    # ------------------------------------------------------------------ apply a plan saved on this machine
+    def choose(self, env: str, digest: str, title: str, path: Path, the_plan: SavedPlan) -> None:
+        """Approve or apply: a plan whose file is here (its author's machine, or a copy)."""
+        from tui.app.screens.modals import ActionModal, Field
+
+        def chosen(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+            if values.get("action") == "apply":
+                self.confirm_apply(path, the_plan)
+            else:
+                self.start(self._approve(env, digest, title), "approve")
+
+        options = [
+            ("Approve it (your platform user, in the ledger)", "approve"),
+            ("Apply it, exactly as saved", "apply"),
+        ]
+        modal = ActionModal(
+            title=f"Plan {digest[:12]}",
+            env=self.ctx.env(env),
+            summary=[f"Plan:  {title}", f"File:  {path}", f"For:   {', '.join(the_plan.environments)}"],
+            fields=[Field("action", "What to do:", "select", "approve", options)],
+            confirm_label="Go",
+            danger=False,
+        )
+        self.app.push_screen(modal, chosen)
+
+    def confirm_apply(self, path: Path, the_plan: SavedPlan) -> None:
+        """The apply's dialog, with the rails of every environment the plan changes; the name of a protected
+        one typed to confirm (the CLI's rule)."""
+        from tui.app.controllers import forms
+        from tui.app.screens.modals import ActionModal
+        from tui.core.ops import apply
+
+        envs = the_plan.environments
+        what = f"Apply plan {the_plan.short} ({the_plan.title()})"
+        try:
+            for env in envs:
+                self.ctx.env(env)  # an environment this configuration does not know: said, as the CLI says it
+        except E.PrismeError as exc:
+            self.runner.failed(what, exc)
+            return
+        typed = next((t for t in (self.confirm_text(env, env, what) for env in envs) if t), None)
+        modal = ActionModal(
+            title=f"Apply plan {the_plan.short}",
+            env=self.ctx.env(envs[0]),
+            summary=[
+                f"Plan:   {the_plan.title()}, saved {the_plan.created_at}",
+                f"File:   {path}",
+                f"Changes: {', '.join(envs)}",
+                "Refused, nothing done, without the approvals its environments need or if a target changed.",
+            ],
+            confirm_text=typed,
+            confirm_label="Apply",
+        )
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+            request = forms.why(values)
+            with apply.approved(the_plan):  # the runner's guard asks the gate; apply_plan checks the approvals
+                self.runner.run(
+                    envs[0], f"Apply plan {the_plan.short}", self._apply(the_plan, request), what=what, request=request
+                )
+
+        with apply.approved(the_plan):  # the gate's approval rule is answered by the apply itself
+            self.open_guarded(modal, done, what, envs)
+
+    async def _apply(self, the_plan: SavedPlan, request: Request) -> OperationFinished:
+        from tui.app.runner import OperationFinished
+        from tui.core.ops import apply
+
+        env = the_plan.environments[0]
+        ok = await apply.apply_plan(
+            self.ctx, the_plan, request, on_event=self._reported(env), on_note=lambda text: self.say(f"  {text}")
+        )
+        where = ", ".join(the_plan.environments)
+        if ok:
+            return OperationFinished(
+                env, f"Apply plan {the_plan.short}", True, f"{the_plan.title()}: applied on {where}"
+            )
+        return OperationFinished(
+            env, f"Apply plan {the_plan.short}", False, f"{the_plan.title()}: failed on {where} (see the log)"
+        )
+
+    def _reported(self, env: str) -> Any:
+        """What the run reports, to the log: sentences, each operation's steps and outcome, bulk events through
+        the runner's buffer (drawn as a bulk import draws them)."""
+        from tui.core.ops import actions, bulk
+
+        def said(event: Any) -> None:
+            if isinstance(event, str):
+                self.say(event)
+            elif isinstance(event, actions.Outcome):
+                self.say(*(f"  {step}" for step in event.steps), ("  " if event.ok else "  FAIL ") + event.message)
+            elif not isinstance(event, bulk.BulkRun):
+                self.runner.unread += 1
+                self.app.hand(self.runner.queue, env, [event])
+
+        return said
 
     # ------------------------------------------------------------------ ctrl+s in a plan dialog
     def save(self, kind: str, params: dict[str, Any], summary: dict[str, Any] | None) -> None:

@@ -47,11 +47,14 @@ def fields(env: Environment, frozen: str | None, *, required: bool | None = None
     return [reason, glass]
 
 
-def refused(app: PrismeDeployApp, what: str, envs: list[str]) -> gate.Decision | None:
+def refused(app: PrismeDeployApp, what: str, envs: list[str], *, plannable: bool = False) -> gate.Decision | None:
     """The gate's answer as the action is asked for: None (said) when nothing in a dialog can get it
-    through (read-only, busy); else the decision, frozen environments said with their windows."""
+    through (read-only, busy, an approval; ``plannable``: the dialog saves its plan for approval, so an
+    approval does not block its opening: its Confirm is still refused by the gate); else the decision,
+    frozen environments said with their windows."""
     decision = gate.decide(app.ctx, gate.Operation(what, tuple(envs)))  # no reason yet: the dialog asks
-    blocking = decision.by_rule("read_only") + decision.by_rule("busy") + decision.by_rule("approval")
+    blocking = decision.by_rule("read_only") + decision.by_rule("busy")
+    blocking += [] if plannable else decision.by_rule("approval")
     if blocking:
         text = " ".join(r.message for r in blocking)
         app.log_pane.add(f"REFUSED {what}: {text}")
@@ -76,9 +79,11 @@ def open_guarded(
     ``done`` gets the values once the reasons are set. Refused at once (no dialog) when the gate refuses
     what no field can answer."""
     env = modal.env
-    decision = refused(app, what, envs or [env.name])
+    decision = refused(app, what, envs or [env.name], plannable=modal.plan_saver is not None)
     if decision is None:
         return
+    for refusal in decision.by_rule("approval"):  # a plannable dialog: its plan is saved, approved, applied
+        modal.warnings.insert(0, f"{refusal.message} Confirm is refused: ctrl+s saves the plan for approval.")
     frozen = decision.by_rule("frozen")
     if frozen:
         several = len(envs or []) > 1  # a rollout: say which environment each window is on

@@ -7,13 +7,15 @@
   then every target read again and compared (:class:`TargetsChanged`, exit 1, naming each change);
 - :func:`approved`: while it is open the gate's approval rule lets the plan's environments through, and
   the existing operations run the plan (bulk import, promotion per workspace, rollout): each passes the
-  gate itself, and each takes its own safety snapshots and journal entries.
+  gate itself, and each takes its own safety snapshots and journal entries;
+- :func:`apply_plan`: the whole apply (gate, approvals, targets unchanged, :func:`run_plan`, :func:`record`),
+  the one the CLI's ``apply FILE`` and the app's Pending plans both call, each reporting its events its way.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,19 +261,24 @@ class Pending:
 
 
 async def pending(ctx: Context, env: str) -> list[Pending]:
-    """Plans saved for ``env`` that lack the approvals its policy asks for (newest first)."""
+    """Plans saved for ``env`` that await an approval or their apply: a plan leaves the list once an apply
+    of it succeeded (its ``change`` record), approved or not (newest first)."""
     from tui.core.ledger import open_ledger
 
-    records = await open_ledger(ctx, env).read(env=env, kinds=["plan", "approval"])
+    records = await open_ledger(ctx, env).read(env=env, kinds=["plan", "approval", "change"])
+    applied = {
+        str(r.payload.get("digest"))
+        for r in records
+        if r.kind == "change" and r.payload.get("action") == "apply" and r.payload.get("outcome") == "ok"
+    }
     found: list[Pending] = []
     for record in records:
         digest = str(record.payload.get("digest") or "")
-        if record.kind != "plan" or not digest or any(p.digest == digest for p in found):
+        if record.kind != "plan" or not digest or digest in applied or any(p.digest == digest for p in found):
             continue
         state = _tally(ctx, env, digest, records)
-        if not state.enough:
-            title = str(record.payload.get("title") or record.payload.get("kind") or "")
-            found.append(Pending(digest, title, record.at.isoformat(timespec="minutes"), state))
+        title = str(record.payload.get("title") or record.payload.get("kind") or "")
+        found.append(Pending(digest, title, record.at.isoformat(timespec="minutes"), state))
     return found[::-1]
 
 
@@ -379,3 +386,98 @@ async def promotions(ctx: Context, the_plan: SavedPlan, request: Request | None 
             continue
         step = await promote.plan(ctx, Ref(source, slug), Ref(target, slug))
         yield await promote.promote(ctx, step, accept_drift=True, request=request)
+
+
+# ------------------------------------------------------------------------------------------- run, apply
+async def run_plan(
+    ctx: Context, the_plan: SavedPlan, request: Request, on_event: Callable[[Any], None] | None = None
+) -> bool:
+    """Run a checked plan through the existing operations; True when every part succeeded. ``on_event`` gets
+    what the run reports, in order: bulk events (``api.bulk.BulkEvent``), then the ``bulk.BulkRun``; each
+    ``actions.Outcome``; a sentence (``str``) where no operation ran or for a rollout's end."""
+    from tui.core.ops import actions, bulk, rollout
+
+    said = on_event or (lambda _event: None)
+    p: dict[str, Any] = the_plan.params
+    if the_plan.kind == "bulk-import":
+        result = bulk.BulkRun(p["env"], "bulk-import")
+        events = bulk.bulk_import(
+            ctx,
+            p["env"],
+            repository=p["repository"],
+            groups=p["groups"],
+            force_reimport=bool(p.get("force_reimport")),
+            run=result,
+            request=request,
+        )
+        async for event in events:
+            said(event)
+        said(result)
+        return not result.failed
+    if the_plan.kind == "rollback":
+        item = (the_plan.summary.get("items") or [{}])[0]
+        if item.get("action") == "skip":
+            said(f"{p['workspace']} on {p['env']} already runs the content of {p['version']}: nothing to roll back.")
+            return True
+        outcome = await actions.pull(
+            ctx,
+            p["env"],
+            p["workspace"],
+            version=p["version"],
+            repository=p.get("repository"),
+            discard_local_changes=bool(p.get("discard_local_changes")),
+            action="rollback",
+            request=request,
+        )
+        said(outcome)
+        return outcome.ok
+    if the_plan.kind == "promote":
+        ok = True
+        async for outcome in promotions(ctx, the_plan, request):
+            said(outcome)
+            ok = outcome.ok and ok
+        return ok
+
+    async def confirmed(_env: str, _plan: Any) -> bool:
+        return True  # the apply was confirmed once, for every environment, before it ran
+
+    state = await rollout.run(
+        ctx, p["release"], repository=p["repository"], groups=p["groups"], confirm=confirmed, request=request
+    )
+    said(f"rollout {state.release}: {state.status}" + (f" at {state.failed['env']}" if state.failed else ""))
+    return state.status == "completed"
+
+
+async def apply_plan(
+    ctx: Context,
+    the_plan: SavedPlan,
+    request: Request,
+    *,
+    confirm: Callable[[str], None] | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> bool:
+    """The whole apply, for the CLI and the app alike: the gate (its approval rule answered below, from the
+    ledger), the approvals, every target unchanged, ``confirm`` per environment (raises to stop), the run,
+    and its record in each ledger. A refusal raises (:class:`NotApproved`, :class:`TargetsChanged`, the
+    gate's): nothing was done. Returns whether the run succeeded."""
+    from tui.core.ops import gate
+
+    note = on_note or (lambda _text: None)
+    with approved(the_plan):  # the approval rule is checked below, from the ledger
+        gate.enforce(
+            ctx, gate.operation(ctx, f"apply of plan {the_plan.short}", the_plan.environments, request=request)
+        )
+    states = await require_approvals(ctx, the_plan)
+    for state in states:
+        note(f"approved: {state.said()}")
+    await require_unchanged(ctx, the_plan)
+    note(f"every target reads as it did when plan {the_plan.short} was made")
+    with approved(the_plan):  # approved above: the confirmation and the operations ask the gate again
+        for env in the_plan.environments:
+            if confirm is not None:
+                confirm(env)
+        ok = await run_plan(ctx, the_plan, request, on_event)
+    for said in await record(ctx, the_plan, states, ok, request.reason):
+        note(f"note: {said}")
+    return ok
