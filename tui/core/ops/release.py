@@ -167,8 +167,12 @@ async def from_env(ctx: Context, env: str, name: str, *, labels: list[str] | Non
     ``lastPull``, its last import event). None: unknown (a rollback to it is a failure, never skipped)."""
     from tui.core.ops import history
 
+    from tui.core.ledger.model import LEDGER_SLUG
+
     async with ctx.client(env) as client:
-        items = await client.list_workspaces(labels=labels)
+        # The tool's own ledger workspace (issue 28) is no release's content: never snapshotted, rolled back
+        # or verified (it has no version, and rolling it back would erase the record of the rollback).
+        items = [w for w in await client.list_workspaces(labels=labels) if w.slug != LEDGER_SLUG]
         versions = await history.live_versions(client, items)
     return Release(check_name(name), versions, source={"kind": "environment", "env": env})
 
