@@ -165,9 +165,8 @@ def _repository(ctx: Context, repository: str | None) -> str:
 async def from_env(ctx: Context, env: str, name: str, *, labels: list[str] | None = None) -> Release:
     """What ``env`` runs now: each workspace's live version (its newest pull or push; where the list gives no
     ``lastPull``, its last import event). None: unknown (a rollback to it is a failure, never skipped)."""
-    from tui.core.ops import history
-
     from tui.core.ledger.model import LEDGER_SLUG
+    from tui.core.ops import history
 
     async with ctx.client(env) as client:
         # The tool's own ledger workspace (issue 28) is no release's content: never snapshotted, rolled back
