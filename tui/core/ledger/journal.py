@@ -53,6 +53,8 @@ def append_entry(ctx: Context, entry: AuditEntry) -> str | None:
             outcome.append("no ledger on this instance")
         except (PrismeError, TimeoutError, OSError) as exc:
             outcome.append(f"not recorded: {getattr(exc, 'message', None) or exc or type(exc).__name__}")
+        except Exception as exc:  # a bug in the copy never turns a done change into an error: said, kept locally
+            outcome.append(f"not recorded: {type(exc).__name__}: {exc}")
 
     thread = threading.Thread(target=worker, name="ledger-append", daemon=True)
     thread.start()
