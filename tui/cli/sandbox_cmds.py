@@ -173,7 +173,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the three-instance demo (dev, staging, prod) with the TUI on top")
-    demo.add_argument("--no-ui", action="store_true", help="only serve the instances and print URLs and tokens")
+    demo.add_argument(
+        "--no-ui", action="store_true", help="only serve the instances and print their URLs (tokens: --write-config)"
+    )
     demo.add_argument(
         "--data",
         type=Path,
