@@ -47,6 +47,14 @@ def as_user(platform: dict[str, Running], user_token: str) -> Context:
     return Context.create(cfg.parse(text), use_keyring=False)
 
 
+def plan_row(app: PrismeDeployApp, short: str) -> int:
+    """The row of plan ``short`` in the pending-plans table; when it is missing, the table and the log say why."""
+    table = app.screen.query_one(DataTable)
+    rows = [i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == short]
+    assert rows, f"plan {short} is not listed:\n{table_text(app)}\n--- log:\n{log_text(app)}"
+    return rows[0]
+
+
 def table_text(app: PrismeDeployApp) -> str:
     table = app.screen.query_one(DataTable)
     return "\n".join(" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count))
@@ -198,8 +206,7 @@ async def apply_in_app(people: Team, user: str, short: str) -> str:
         await settle(pilot)
         await pilot.press("W")
         await until(pilot, lambda: isinstance(app.screen, TableScreen), tries=6000)  # a ledger read: may wait
-        table = app.screen.query_one(DataTable)
-        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == short)
+        row = plan_row(app, short)
         await pilot.press(*["down"] * row, "enter")
         await until(pilot, lambda: isinstance(app.screen, ActionModal))
         assert app.screen.title_text == f"Plan {short}"  # type: ignore[attr-defined]
@@ -261,8 +268,7 @@ async def approve_in_app_as(people: Team, user: str, short: str) -> str:
         await settle(pilot)
         await pilot.press("W")
         await until(pilot, lambda: isinstance(app.screen, TableScreen), tries=6000)  # a ledger read: may wait
-        table = app.screen.query_one(DataTable)
-        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == short)
+        row = plan_row(app, short)
         await pilot.press(*["down"] * row, "enter")
         await until(pilot, lambda: isinstance(app.screen, YesNoModal))
         text = app.screen.text  # type: ignore[attr-defined]

@@ -1656,3 +1656,13 @@ def test_approval_hooks_are_asked_per_environment_and_told_last(monkeypatch: pyt
     assert asked == [(ctx, "pull", "dev")]
     assert [r.rule for r in decision.refusals] == ["busy", "second-eyes"]
     assert isinstance(decision.refusals[1].error(), gate.E.PermissionDenied)
+
+
+def test_a_previous_groups_late_progress_is_not_the_next_groups() -> None:
+    """``seen`` lives for a whole run: base1's progress, searchable only once base2 has started, is base1's
+    (its workspaces are members of base1, not of base2), and is never shown under base2."""
+    seen: set[str] = set()
+    assert _ours(platform_event("started", "1", groups=["base1"], workspaces=[{"slug": "shop"}]), "base1", seen)
+    assert _ours(platform_event("started", "2", groups=["base2"], workspaces=[{"slug": "docs"}]), "base2", seen)
+    assert not _ours(platform_event("progress", "3", workspaceSlug="shop"), "base2", seen) and "3" in seen
+    assert _ours(platform_event("progress", "4", workspaceSlug="docs"), "base2", seen)

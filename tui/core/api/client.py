@@ -1261,6 +1261,8 @@ def _ours(event: Event, group: str, seen: set[str]) -> bool:
     progress event counts for a workspace its group's started event listed (until that started event
     is searchable, it stays unread and is looked at again next time)."""
     kind = event_type_kind(event.type)
+    # Membership is kept per group: ``seen`` lives for a whole run, and a previous group's progress read
+    # late (searchable seconds after it happened) must not count for a later group that started since.
     if kind in ("started", "completed"):
         named = event.payload.get("groups")
         mine = not isinstance(named, list) or not named or group in named
@@ -1268,12 +1270,12 @@ def _ours(event: Event, group: str, seen: set[str]) -> bool:
             seen.add(event.id)
         elif kind == "started":
             members = [w.get("slug") for w in event.payload.get("workspaces") or [] if isinstance(w, dict)]
-            seen.update(f"member:{slug}" for slug in members)
-            seen.add("member:*")
+            seen.update(f"member:{group}:{slug}" for slug in members)
+            seen.add(f"member:{group}:*")
         return mine
-    if "member:*" not in seen:
+    if f"member:{group}:*" not in seen:
         return False
-    if f"member:{event.payload.get('workspaceSlug')}" not in seen:
+    if f"member:{group}:{event.payload.get('workspaceSlug')}" not in seen:
         seen.add(event.id)
         return False
     return True
