@@ -75,7 +75,7 @@ async def test_the_releases_view_marks_a_rejected_release_and_enter_refuses_it_b
 
     app = make_app(platform, _repo(platform["dev"]).parent, env="dev", extra=STAGE)
     release.save(app.ctx, release.from_repository(app.ctx, "release", "bad"), None)
-    release.mark(app.ctx, "bad", "rejected", "kb answers in the wrong language")
+    release.mark(app.ctx, "bad", "rejected", "[b]kb[/b] answers in the wrong language")  # markup: inert
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("R")
@@ -87,8 +87,12 @@ async def test_the_releases_view_marks_a_rejected_release_and_enter_refuses_it_b
         await pilot.press("enter")
         await settle(pilot)
         assert "REFUSED rollout of bad: release bad was rejected" in log_text(app)
-        assert "kb answers in the wrong language" in log_text(app)
-        assert not isinstance(app.screen, ActionModal)  # refused before the groups dialog
+        assert "[b]kb[/b] answers in the wrong language" in log_text(app)
+        # Refused before the groups dialog, said where the user is: the view stays open on the release.
+        assert isinstance(app.screen, ReleasesScreen) and not isinstance(app.screen, ActionModal)
+        said = [str(n.message) for n in app._notifications if n.title == "Rollout refused"]
+        assert said and "[b]kb[/b] answers in the wrong language" in said[-1], said
+        assert app.screen.query_one(DataTable).get_row_at(0)[0].plain == "bad"
 
 
 STAGE = '[[rollout]]\nstage = "staging"\nenvironments = ["staging"]\n'

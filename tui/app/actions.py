@@ -232,6 +232,7 @@ RELEASES: tuple[Action, ...] = (
         "14:00, ISO-8601)", "at", group=NAV),
     Action("releases.now", "releases", "n", "time_now", "Now", "Back to the releases as they are now", None,
         UI_VIEW, group=NAV),
+    _help("releases"),
 )
 # fmt: on
 

@@ -63,6 +63,7 @@ class Releases(Controller):
             rows,
             note + " [ ] t: what ran where at a time.",
             selectable=rollouts,
+            refused=self.refused if rollouts else None,
             load=lambda: release_matrix.timeline(self.ctx),
             table_at=lambda found, when: release_matrix.at_table(self.ctx, found, when),
         )
@@ -75,17 +76,7 @@ class Releases(Controller):
         if not envs:
             self.app.notify("No [[rollout]] stages are configured.", severity="warning")
             return
-        head = self.not_head.get(name)
-        if head == release_matrix.REJECTED:  # marked bad: refused before any dialog, as the CLI does
-            self._refuse_rejected(name)
-            return
-        if head is not None:  # refused before any dialog: a rollout imports the head, not this release
-            text = (
-                f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
-                f"repository ({head}): a rollout imports the head. Bulk push the release first."
-            )
-            self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
-            self.app.notify(text, title="Rollout refused", severity="error", timeout=15)
+        if self.refused(name):
             return
         try:  # a smoke test without expect on a protected stage: refused before any dialog, as the CLI does
             rollout.require_expectations(self.ctx, rollout.stages(self.ctx), rollout.smokes(self.ctx))
@@ -116,16 +107,32 @@ class Releases(Controller):
             ),
         )
 
-    def _refuse_rejected(self, name: str) -> None:
+    def refused(self, name: str) -> bool:
+        """A release no rollout may take (rejected, or not its repository's head), said before any dialog, as
+        the CLI does; the Releases view stays open on it (the reason is read there)."""
+        head = self.not_head.get(name)
+        if head is None:
+            return False
+        if head == release_matrix.REJECTED:  # marked bad: its record says by whom and why
+            text = self._rejected_text(name)
+        else:  # a rollout imports the head, not this release
+            text = (
+                f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
+                f"repository ({head}): a rollout imports the head. Bulk push the release first."
+            )
+        self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
+        # Inert: the reason is text a person typed (release reject --reason), never markup.
+        self.app.notify(text, title="Rollout refused", severity="error", timeout=15, markup=False)
+        return True
+
+    def _rejected_text(self, name: str) -> str:
         from tui.core.ops import release
 
         try:
             release.get(self.ctx, name)
-            text = f"release {name} is marked REJECTED."
         except E.PrismeError as exc:
-            text = f"{exc.message} {exc.hint or ''}".strip()
-        self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
-        self.app.notify(text, title="Rollout refused", severity="error", timeout=15)
+            return f"{exc.message} {exc.hint or ''}".strip()
+        return f"release {name} is marked REJECTED."
 
     def confirm_rollout(self, name: str, groups: list[str], auto_rollback: bool = False) -> None:
         envs = release_matrix.environments(self.ctx)

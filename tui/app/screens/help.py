@@ -44,6 +44,15 @@ On a protected environment the confirm button \
 stays disabled until you type the workspace slug (or the environment name for bulk operations). \
 Read-only environments and --read-only hide mutating actions entirely."""
 
+RELEASES_VIEW = """\
+The Releases view
+One row per recorded release, newest first; a column per environment: deployed, drifted (edited since), \
+partial n/m, - (absent). head: HEAD (what a rollout imports), not head, or REJECTED.
+enter rolls the release under the cursor out (HEAD only; a refused one is said and the view stays open).
+A cell too wide for the terminal ends in "…": the line under the table spells out the cursor's row in full.
+Time cursor: the rows are workspaces; ● marks what an import deployed at that very instant (a snapshot \
+taken then only reads what ran); * later imports could not be seen; unknown: no record reaches back."""
+
 
 @dataclass(frozen=True)
 class Row:
@@ -165,6 +174,8 @@ def details(scope: str, rows: list[Row], hidden: list[Action]) -> Content:
     ]
     if scope == "main":
         lines += [Content(""), Content(PANES)]
+    elif scope == "releases":
+        lines += [Content(""), Content(RELEASES_VIEW)]
     return Content("\n").join(lines)
 
 

@@ -3,6 +3,9 @@
 ``[`` and ``]`` step to the previous and next recorded change (an import event, a snapshot), ``t`` takes a
 typed time, ``n`` comes back to now. The record is read once, by a worker, the first time the cursor
 moves; stepping is then local. The table at T is workspaces × environments (``tui.app.releases.at_table``).
+
+Every environment stays on screen at 80 columns: the widest cells give way first, cut with "…" (never
+silently), and the line under the table spells out the cursor's row in full, every environment named.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
@@ -18,18 +24,42 @@ from textual.worker import Worker, WorkerState
 
 from tui.app import actions
 from tui.app.screens.activity import TableScreen
+from tui.app.widgets.virtual_table import Column, fit_widths
 from tui.core.text import one_line, terminal_safe
 
 if TYPE_CHECKING:
     from tui.core.ops.at import Timeline
 
-CURSOR_NOTE = "[ ] previous/next change · t a time · n now. ● changed at this instant; * later imports unknown."
+CURSOR_NOTE = "[ ] previous/next change · t a time · n now. ● deployed at this instant; * later imports unknown."
+MIN_WIDTH = 8  # a cell gives way down to this ("deployed", "REJECTED" still whole), then "…"
+DROP = {"created": 1}  # left out first where even cut cells do not fit (the line under the table has it)
+DIALOG_FRAME = 4  # the dialog's border and padding, both sides (before the table is laid out)
+
+
+def fitted(labels: list[str], rows: list[list[str]], room: int) -> list[int]:
+    """Each column's cells: its widest text (the label's included), shrunk to fit ``room``."""
+    natural = [
+        max(cell_len(one_line(cell)) for cell in [label, *(r[i] for r in rows if i < len(r))])
+        for i, label in enumerate(labels)
+    ]
+    columns = [Column(str(i), "", w, MIN_WIDTH, DROP.get(labels[i], 0)) for i, w in enumerate(natural)]
+    return fit_widths(columns, room)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, a cut said by "…" (never a silent one)."""
+    text = one_line(text)
+    return text if cell_len(text) <= width else set_cell_size(text, max(width - 1, 0)) + "…"
 
 
 class ReleasesScreen(TableScreen, inherit_bindings=False):
     SCOPE = "releases"
     BINDINGS = actions.bindings("releases")
-    DEFAULT_CSS = "#time-input { display: none; height: 3; } #time-input.-open { display: block; }"
+    DEFAULT_CSS = """
+    #time-input { display: none; height: 3; } #time-input.-open { display: block; }
+    #row-detail { height: auto; max-height: 3; color: $text-muted; }
+    ReleasesScreen #help { width: 100%; }  /* a column per environment: all the width there is */
+    """
 
     def __init__(
         self,
@@ -40,10 +70,14 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         selectable: bool,
         load: Callable[[], Awaitable[Timeline]],
         table_at: Callable[[Timeline, dt.datetime], tuple[list[str], list[list[str]]]],
+        refused: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__("Releases", columns, rows, note, selectable=selectable)
         self.now_view = (columns, rows, note)
         self.load, self.table_at = load, table_at
+        self.refused = refused  # says why a release cannot be rolled out (True), the view staying open
+        self.widths: list[int] = []  # each column's cells, as last fitted
+        self.overflow = False  # the columns, even cut, are wider than the table
         self.timeline: Timeline | None = None
         self.cursor: dt.datetime | None = None  # None: now (the releases)
         self._then: Callable[[], None] | None = None  # what to do once the record is read
@@ -55,6 +89,56 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
             yield Input(placeholder="time: 2h ago, yesterday 14:00, 2026-12-07T14:00 (enter)", id="time-input")
             yield Input(placeholder="filter: any text (release, workspace, version…)", id="table-filter")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
+            yield Static("", id="row-detail", markup=False)
+
+    # ----------------------------------------------------------------------------------- the table
+    def _room(self) -> int:
+        """Cells the columns' text may take: the table's width, less a vertical scrollbar and each
+        column's padding. Before the first layout, from the terminal's width (the dialog's: all of it)."""
+        table = self.query_one(DataTable)
+        width = table.size.width or self.app.size.width - DIALOG_FRAME
+        return width - table.styles.scrollbar_size_vertical
+
+    def _fill(self, needle: str) -> None:
+        """The rows matching ``needle``, every column fitted to the room (the widest give way first)."""
+        table = self.query_one(DataTable)
+        self.shown = [row for row in self.rows if not needle or needle.lower() in " ".join(row).lower()]
+        rows = self.shown or [self._nothing()]
+        room = self._room()
+        self.widths = fitted(self.columns, self.rows or rows, room)  # not the filter's: columns stay put
+        self.overflow = sum(w + 2 for w in self.widths if w) > room  # even cut, too many columns: they scroll
+        kept = [(i, w) for i, w in enumerate(self.widths) if w]  # a column left out (0) is not drawn at all
+        table.clear(columns=True)
+        table.add_columns(*(Text(clip(self.columns[i], w)) for i, w in kept))
+        # DataTable reads a str cell as markup: server text goes in as Text, control characters visible.
+        table.add_rows([[Text(clip(row[i] if i < len(row) else "", w)) for i, w in kept] for row in rows])
+        self._detail(table.cursor_row)
+
+    def _nothing(self) -> list[str]:
+        return ["(nothing)"] + [""] * (len(self.columns) - 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Refitted once the table has its real width (the first fill guessed it), and on every resize.
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        table = self.query_one(DataTable)
+        if table.size.width and fitted(self.columns, self.rows or [self._nothing()], self._room()) != self.widths:
+            row = table.cursor_row
+            self._fill(self.query_one("#table-filter", Input).value)
+            table.move_cursor(row=row)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail(event.cursor_row)
+
+    def _detail(self, index: int) -> None:
+        """The cursor's row in full, each cell named by its column: what a cut cell hides is read here."""
+        row = self.shown[index] if 0 <= index < len(self.shown) else None
+        cells = zip(self.columns[1:], row[1:], strict=False) if row else ()
+        text = f"{row[0]}: " + " · ".join(f"{label} {cell}" for label, cell in cells) if row else ""
+        if self.overflow:  # said, not left to a scrollbar the eye may miss
+            text = "←/→ more columns. " + text
+        self.query_one("#row-detail", Static).update(Text(one_line(text)))
 
     # ----------------------------------------------------------------------------------- the cursor
     def action_time_step(self, step: int) -> None:
@@ -139,14 +223,20 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.columns, self.rows = columns, rows
         self.query_one("#dialog-title", Label).update(one_line(title))
         self.query_one("#table-note", Static).update(terminal_safe(note))
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_columns(*columns)
         self._fill(self.query_one("#table-filter", Input).value)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self.cursor is not None:  # at T the rows are workspaces: enter rolls out releases only
             event.prevent_default()  # (TableScreen's handler, run next otherwise, returns the row)
+            return
+        row = self.shown[event.cursor_row] if self.selectable and 0 <= event.cursor_row < len(self.shown) else None
+        if row and self.refused and self.refused(str(row[0])):  # said; the view stays open on it
+            event.prevent_default()
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import open_help
+
+        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.core import errors as E
+from tui.core.ledger.model import LEDGER_SLUG
 
 if TYPE_CHECKING:
     from tui.core.api.client import PrismeClient
@@ -69,9 +70,12 @@ def _local(day: dt.date, hour: str, minute: str, text: str) -> dt.datetime:
 
 
 def shown(when: dt.datetime) -> str:
-    """The user's local time with UTC beside it: ``2026-12-07 15:00 CET (14:00 UTC)``."""
+    """The user's local time with UTC beside it: ``2026-12-07 15:00 CET (14:00 UTC)``; once where the
+    user's time is UTC (the same instant twice reads as two)."""
     local = when.astimezone()
     utc = when.astimezone(dt.UTC)
+    if local.utcoffset() == dt.timedelta(0):
+        return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
     return f"{local:%Y-%m-%d %H:%M:%S %Z} ({utc:%Y-%m-%d %H:%M:%S} UTC)"
 
 
@@ -94,6 +98,7 @@ class Change:
     version: str | None  # None: the record names no version (an import of "latest"): unknown
     source: str  # "import event", "release 2026.12.1", ...
     rank: int = 0  # at the very same instant, the higher wins: a snapshot reads the state the imports made
+    reading: bool = False  # a snapshot of what ran (a release manifest): it records, it changes nothing
 
 
 @dataclass
@@ -117,6 +122,11 @@ class Timeline:
     def instants(self) -> list[dt.datetime]:
         """Every instant something changed, oldest first (the app's time cursor steps through them)."""
         return sorted({c.at for c in self.changes})
+
+    def changed_at(self, when: dt.datetime) -> set[Key]:
+        """What an import changed at exactly ``when``. A snapshot taken then reads every workspace: it says
+        what ran, not that it was deployed then (the version may be weeks old)."""
+        return {(c.env, c.workspace) for c in self.changes if c.at == when and not c.reading}
 
 
 class TimelineSource(Protocol):
@@ -148,7 +158,8 @@ class ImportEvents:
         found = Timeline()
         try:
             async with ctx.client(env) as client:
-                items = await client.list_workspaces(labels=labels)
+                # The ledger's own workspace is the tool's record, no release's content (and one event search less).
+                items = [w for w in await client.list_workspaces(labels=labels) if w.slug != LEDGER_SLUG]
                 found.workspaces[env] = {w.slug for w in items}
                 for ws in items:
                     await self._workspace(client, env, ws, found)
@@ -229,8 +240,9 @@ class ReleaseManifests:
             if the_release.source.get("kind") != "environment" or env not in envs or when is None:
                 continue
             for slug, version in the_release.workspaces.items():
-                if version is not None:
-                    found.changes.append(Change(env, slug, when, version, f"release {the_release.name}", rank=1))
+                if version is not None and slug != LEDGER_SLUG:  # an older snapshot may have recorded it
+                    record = Change(env, slug, when, version, f"release {the_release.name}", rank=1, reading=True)
+                    found.changes.append(record)
         return found
 
 

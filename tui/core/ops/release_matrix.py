@@ -129,15 +129,18 @@ async def timeline(ctx: Context) -> at.Timeline:
 
 
 def at_table(ctx: Context, found: at.Timeline, when: dt.datetime) -> tuple[list[str], list[list[str]]]:
-    """Workspaces × environments at ``when``: the version (● when it changed at that instant, * when later
-    imports could not be seen), or unknown (``prisme-deploy at`` says why)."""
+    """Workspaces × environments at ``when``: the version (● when an import changed it at that instant, not
+    when a snapshot merely read it then; * when later imports could not be seen), or unknown (``prisme-deploy
+    at`` says why)."""
     envs = list(ctx.config.environments)
     answer = at.state_at(found, when)
+    changed = found.changed_at(when)
     slugs = sorted({slug for _, slug in answer})
 
     def cell(running: at.Running | None) -> str:
         if running is None:
             return "-"
-        return running.cell() + (" ●" if running.since == when and not running.unknown else "")
+        deployed = (running.env, running.workspace) in changed and not running.unknown
+        return running.cell() + (" ●" if deployed else "")
 
     return ["workspace", *envs], [[slug, *(cell(answer.get((env, slug))) for env in envs)] for slug in slugs]
