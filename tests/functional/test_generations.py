@@ -168,6 +168,7 @@ def test_status_json_and_info_show_what_the_instance_offers(
     assert caps["pull_timeout"]["offered"] is (False if old else None)  # a 200 on the probe proves nothing
     assert caps["events"]["offered"] is (not events_down)
     assert caps["events_search"]["offered"] is (not events_down)
+    assert caps["webhooks"]["offered"] is (not old), caps["webhooks"]  # probed as `ledger init` does, not null
     code, out, _ = cli(capsys, "info", "--json")
     probed = json.loads(out)["environments"]["dev"]
     assert code == 0 and probed["capabilities"]["readiness"]["offered"] is not old

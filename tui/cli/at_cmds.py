@@ -46,6 +46,9 @@ async def cmd_at(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     found, answers = await states(ctx, envs, labels, [when] + ([later] if later else []), not args.no_digest)
     for note in found.notes:
         out.note(f"warning: {note}")
+    for typed, instant in ((args.time, when), (args.compare, later)):
+        if instant is not None and (how := at.read_as(typed)):  # no date typed: the instant it became, said
+            out.note(f"{typed!r} read as {how}: {at.shown(instant)}")
     if later is None:
         return _show(out, envs, when, answers[0])
     return _show_compare(out, when, later, at.compare(answers[0], answers[1]))
@@ -108,7 +111,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p = sub.add_parser("at", help=text, description=text)
     _common(p, env=False)
-    p.add_argument("time", help="ISO-8601 (local time unless a zone is given), or 2h ago, yesterday 14:00, now")
+    p.add_argument(
+        "time", help="ISO-8601 (local time unless a zone is given), 03:11:30 (today), 2h ago, yesterday 14:00, now"
+    )
     p.add_argument("--env", action="append", help="an environment (repeat for several; default: all)")
     p.add_argument("--group", help="only the workspaces of a configured group")
     p.add_argument("--compare", metavar="TIME2", help="what changed between TIME and TIME2, on every environment")

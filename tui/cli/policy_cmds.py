@@ -18,7 +18,10 @@ async def cmd_policy_show(args: argparse.Namespace, ctx: Context, out: Printer) 
         out.data({"environments": [p.to_json() for p in found]})
         return EXIT_OK
     for env in found:
-        out.line(f"{env.env}: team policy from {env.repository or 'no repository (the personal configuration alone)'}")
+        if env.repository:
+            out.line(f"{env.env}: team policy from {env.repository}")
+        else:  # no file at the head, or no repository at all: said which (issue: "from no repository")
+            out.line(f"{env.env}: {env.origin}")
         for key, setting in env.settings.items():
             value = ", ".join(setting.value) or "none" if key == "freeze" else str(setting.value).lower()
             out.line(f"  {key:15} {value}  ({'; '.join(setting.sources) or 'default'})")

@@ -14,6 +14,7 @@ from tui.core.ops.context import Context
 from tui.lazy import lazy
 
 if TYPE_CHECKING:
+    from tui.core.audit import Who
     from tui.core.ops import release as releases
 else:  # loaded by the command that runs: the parser stays light (bench/: start-up)
     releases = lazy("tui.core.ops.release")
@@ -87,8 +88,9 @@ async def cmd_show(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     out.line(f"release {release.name}: {release.created_at}, from {_source(release.source)}, {release.storage}")
     if release.verdict:
         verdict = release.verdict
-        why = f": {verdict['reason']}" if verdict.get("reason") else ""
-        out.line(f"{verdict['state'].upper()} by {verdict.get('by', '?')} on {verdict.get('at', '?')}{why}")
+        out.line(releases.verdict_words(verdict).replace(verdict["state"], verdict["state"].upper(), 1))
+        if verdict.get("replaces"):
+            out.line(f"  replacing: {verdict['replaces']}")
     out.table(
         [[slug, version or "—"] for slug, version in sorted(release.workspaces.items())], ["workspace", "version"]
     )
@@ -122,24 +124,58 @@ async def cmd_diff(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
 
 
 async def cmd_reject(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    return _mark_release(args, ctx, out, "rejected")
+    return await _mark_release(args, ctx, out, "rejected")
 
 
 async def cmd_accept(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
-    return _mark_release(args, ctx, out, "accepted")
+    return await _mark_release(args, ctx, out, "accepted")
 
 
-def _mark_release(args: argparse.Namespace, ctx: Context, out: Printer, state: str) -> int:
-    """A verdict on a release (issue 29): a commit to its manifest, journaled with its reason."""
+async def _who(ctx: Context, env: str | None) -> Who:
+    """Who gives the verdict: the platform's user for the token of ``env`` (``GET /v2/me``); without --env, or
+    when /v2/me does not answer, the host login, recorded as claimed (never passed off as the platform's)."""
+    from tui.core.audit import host_who, platform_who
+
+    if not env:
+        return host_who("give --env ENV to be named by the platform")
+    from tui.core.ledger import open_ledger
+
+    ctx.env(env)  # an unknown name: exit 2 before anything is asked
+    try:
+        user_id, name = await open_ledger(ctx, env).whoami()
+    except E.PrismeError as exc:
+        return host_who(f"GET /v2/me on {env} did not answer: {exc.message}")
+    return platform_who(user_id, name, f"GET /v2/me on {env}")
+
+
+async def _mark_release(args: argparse.Namespace, ctx: Context, out: Printer, state: str) -> int:
+    """A verdict on a release (issue 29): a commit to its manifest, journaled with its reason and who gave it.
+    The same verdict twice is refused (a rejection's who/when/why is not silently replaced) unless --replace;
+    an accepted release accepted again is a no-op that says so."""
     reason = getattr(args, "reason", None)
-    with ctx.audit.record(f"release-{state[:-2]}", args.repository or "", version=args.name, reason=reason) as entry:
-        marked = releases.mark(ctx, args.name, state, reason, args.repository)
+    current = releases.get(ctx, args.name, args.repository, rejected_ok=True)
+    if current.verdict.get("state") == state and not args.replace:
+        if state == "rejected":
+            raise releases.already_marked(current)
+        out.note(f"release {current.name} is already {releases.verdict_words(current.verdict)}: nothing changed.")
+        if out.json_mode:
+            out.data({**current.to_json(), "storage": current.storage, "changed": False})
+        return EXIT_OK
+    who = await _who(ctx, args.env)
+    where = args.env or args.repository or current.repository
+    with ctx.audit.record(f"release-{state[:-2]}", where, version=args.name, reason=reason) as entry:
+        entry.made_by(who)
+        if args.replace:
+            entry.details["replace"] = True
+        marked = releases.mark(ctx, args.name, state, reason, args.repository, who=who, replace=args.replace)
         entry.details["verdict"] = marked.verdict
     if out.json_mode:
-        out.data({**marked.to_json(), "storage": marked.storage})
+        out.data({**marked.to_json(), "storage": marked.storage, "changed": True})
     else:
-        where = "locally" if marked.storage == "local" else f"in repository {marked.repository}"
-        out.line(f"Release {marked.name} marked {state} {where}.")
+        place = "locally" if marked.storage == "local" else f"in repository {marked.repository}"
+        out.line(f"Release {marked.name} marked {releases.verdict_words(marked.verdict)}, {place}.")
+        if who.claimed:
+            out.note(f"note: identity {who.identity}")
     return EXIT_OK
 
 
@@ -168,9 +204,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p = add("diff", cmd_diff, "two releases, or a release against an environment (exit 1 when they differ)", env=True)
     p.add_argument("names", nargs="+", metavar="NAME")
-    p = add("reject", cmd_reject, "mark a release bad: rollout, plan rollout and bulk import refuse it (exit 1)")
+    p = add(
+        "reject",
+        cmd_reject,
+        "mark a release bad: rollout, plan rollout and bulk import refuse it (exit 1); "
+        "a rejected release is not rejected again without --replace",
+        env=True,
+    )
     p.add_argument("name")
     p.add_argument("--reason", required=True, help="why it is bad (recorded with who and when)")
-    p = add("accept", cmd_accept, "clear a rejection: the release can be rolled out again")
+    _verdict_flags(p, "rejection")
+    p = add("accept", cmd_accept, "clear a rejection: the release can be rolled out again", env=True)
     p.add_argument("name")
     p.add_argument("--reason", help="why it is good after all (optional)")
+    _verdict_flags(p, "acceptance")
+
+
+def _verdict_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.set_defaults(replace=False)
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help=f"replace the release's {what} if it already has one (the old one is recorded in 'replaces')",
+    )

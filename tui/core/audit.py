@@ -40,11 +40,48 @@ def _os_user() -> str:
         return str(os.getuid())
 
 
+CLAIMED = "claimed, not stamped"
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who made a change, as far as it can be known: the platform's user where /v2/me answered for the token,
+    else the host login, said to be claimed (anyone can be any login on their own machine)."""
+
+    name: str  # what is shown: "Alice (u-1)", or the host login
+    host_user: str  # the OS login, kept beside the platform user ("from host login bob")
+    identity: str  # how it is known: "platform user (GET /v2/me on staging)" or "claimed, not stamped: ..."
+    user_id: str | None = None  # the platform's id; None: the platform did not name anyone
+
+    @property
+    def claimed(self) -> bool:
+        return self.user_id is None
+
+
+def host_who(why: str) -> Who:
+    """The host login, claimed: ``why`` says why no platform user was read."""
+    login = _os_user()
+    return Who(login, login, f"{CLAIMED}: host login ({why})")
+
+
+def platform_who(user_id: str, name: str, where: str) -> Who:
+    shown = name if name == user_id else f"{name} ({user_id})"
+    return Who(shown, _os_user(), f"platform user ({where})", user_id)
+
+
+def who_words(name: str, identity: str | None, host_user: str | None) -> str:
+    """ "Alice (u-1) (platform user (GET /v2/me on staging), from host login bob)"; a record that does not say
+    how its name is known is claimed (unknown is never the stronger claim)."""
+    how = identity or CLAIMED
+    host = f", from host login {host_user}" if host_user and host_user != name else ""
+    return f"{name} ({how}{host})"
+
+
 @dataclass
 class AuditEntry(Exported):
     """One journal row; its JSON (`audit --json`, the journal file) is its fields, breakGlass only when set."""
 
-    JSON = Shape(omit_none=("break_glass", "ledger"))
+    JSON = Shape(omit_none=("break_glass", "ledger", "identity", "host_user"))
     action: str
     env: str
     url: str = ""
@@ -59,6 +96,12 @@ class AuditEntry(Exported):
     reason: str | None = None
     break_glass: str | None = None  # set when the change ran in a freeze window: the operator's reason
     ledger: str | None = None  # what became of its copy in the platform's ledger (tui.core.ledger.journal)
+    # Where ``user`` is the platform's user (a release verdict): how that is known, and the host login beside.
+    identity: str | None = None
+    host_user: str | None = None
+
+    def made_by(self, who: Who) -> None:
+        self.user, self.identity, self.host_user = who.name, who.identity, who.host_user
 
 
 AUDIT_COLUMNS = ["time", "env", "action", "targets", "version", "outcome", "user"]

@@ -65,6 +65,13 @@ def kinds_of(entry: AuditEntry) -> list[str]:
     return kinds
 
 
+def _who(entry: AuditEntry) -> str:
+    """The platform user with how it is known; a row written with the host login alone says it is claimed."""
+    from tui.core.audit import who_words
+
+    return who_words(entry.user, entry.identity, entry.host_user)
+
+
 def message_of(kind: str, entry: AuditEntry) -> tuple[str, str]:
     """(title, body) in plain text: server text inside is made one inert line, and bounded."""
     targets = ", ".join(entry.targets[:10]) + (f" (+{len(entry.targets) - 10})" if len(entry.targets) > 10 else "")
@@ -73,7 +80,7 @@ def message_of(kind: str, entry: AuditEntry) -> tuple[str, str]:
         f"{entry.action} on {entry.env}: {entry.outcome}",
         f"targets: {targets}" if targets else "",
         f"version: {entry.version}" if entry.version else "",
-        f"by: {entry.user}" if entry.user else "",
+        f"by: {_who(entry)}" if entry.user else "",
         f"reason: {entry.reason}" if entry.reason else "",
         f"BREAK-GLASS (freeze window): {entry.break_glass}" if entry.break_glass else "",
         f"error: {entry.details.get('error')}" if entry.details.get("error") else "",

@@ -17,7 +17,7 @@ from tui.core.errors import PrismeError
 from tui.core.secrets import redact
 
 if TYPE_CHECKING:
-    from tui.core.audit import AuditEntry
+    from tui.core.audit import AuditEntry, Who
     from tui.core.ops.context import Context
 
 DEADLINE = 30.0  # seconds for one append (a webhook call, or a git push for a claimed ledger)
@@ -26,7 +26,7 @@ LOCAL_ONLY = ("config",)  # changes to this machine's files: not the platform's
 
 def payload(entry: AuditEntry, tokens: list[str]) -> dict[str, Any]:
     """The entry as the ledger keeps it: who is added by the ledger (the platform's user), not the OS login."""
-    data = {k: v for k, v in entry.to_json().items() if k not in ("user", "ledger")}
+    data = {k: v for k, v in entry.to_json().items() if k not in ("user", "ledger", "identity")}
     result: dict[str, Any] = json.loads(redact(json.dumps(data, default=str), tokens))
     return result
 
@@ -35,6 +35,7 @@ def append_entry(ctx: Context, entry: AuditEntry) -> str | None:
     """Append ``entry`` to its environment's ledger; the line for the journal row's ``ledger`` field."""
     if entry.action in LOCAL_ONLY or entry.env not in ctx.config.environments:
         return None  # a local change, or several stages at once (their steps are recorded one by one)
+    from tui.core.audit import platform_who
     from tui.core.ledger.store import NotInitialised, StampedLedger, resolve
 
     async def append() -> str:
@@ -42,9 +43,17 @@ def append_entry(ctx: Context, entry: AuditEntry) -> str | None:
         if isinstance(ledger, StampedLedger):
             ledger.read_back = False  # the journal does not wait for the events service to index it
         record = await ledger.append("change", entry.env, payload(entry, ctx.tokens.known_tokens()))
+        if entry.identity is None:  # the platform named the user: the journal row and notifications say so
+            how = (
+                f"stamped in the ledger of {entry.env}"
+                if ledger.channel == "stamped"
+                else f"GET /v2/me on {entry.env}; its ledger copy is claimed, not stamped"
+            )
+            named.append(platform_who(record.user_id, record.user_name, how))
         return f"recorded {record.id} ({ledger.channel})"
 
     outcome: list[str] = []
+    named: list[Who] = []  # applied here, after the join: the worker never writes the entry itself
 
     def worker() -> None:
         try:
@@ -60,6 +69,8 @@ def append_entry(ctx: Context, entry: AuditEntry) -> str | None:
     thread.start()
     thread.join(DEADLINE + 5)
     line = outcome[0] if outcome else "not recorded: the ledger did not answer in time"
+    if outcome and named:
+        entry.made_by(named[0])
     if line.startswith("not recorded"):
         ctx.audit.warnings.append(f"the ledger of {entry.env} could not be reached ({line}); kept in the local journal")
     return line

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -18,6 +19,9 @@ from tui.core import errors as E
 from tui.core.ledger import store
 from tui.core.ledger.model import AUTOMATION_SLUG, EVENT_TYPE, LEDGER_SLUG, LedgerUnavailable
 from tui.core.ops.context import Context
+
+if TYPE_CHECKING:
+    from tui.core.api.client import PrismeClient
 
 AUTOMATION = {
     "slug": AUTOMATION_SLUG,
@@ -44,17 +48,27 @@ def archive() -> bytes:
 
 
 async def has_runtime(ctx: Context, env_name: str) -> bool:
-    """One webhook call to a workspace that does not exist: the runtime's own 404 (no such workspace or
-    automation) means there is one. The gateway's "Route not found", or a 5xx (the published 2024 gateway
-    proxies runtime routes to a service that is not there, as it does events), means none answers: the
-    weaker channel (claimed) is taken, and said."""
+    """Whether the instance runs endpoint automations (the stamped channel needs one): ``probe_runtime``."""
     async with ctx.client(env_name) as client:
-        try:
-            await client.webhook(f"slug:{LEDGER_SLUG}-probe", AUTOMATION_SLUG, {})
-        except (E.Unsupported, E.ServerError):
-            return False
-        except (E.NotFound, E.PermissionDenied, E.BadRequest):
-            return True
+        return await probe_runtime(client)
+
+
+async def probe_runtime(client: PrismeClient) -> bool:
+    """One webhook call to a workspace that does not exist (nothing runs, nothing is written): the runtime's
+    own 404 (no such workspace or automation) means there is one. The gateway's "Route not found", or a 5xx
+    (the published 2024 gateway proxies runtime routes to a service that is not there, as it does events),
+    means none answers: the weaker channel (claimed) is taken, and said. Learned as ``webhooks`` with what
+    answered; any other error (the network) is raised: not known."""
+    try:
+        await client.webhook(f"slug:{LEDGER_SLUG}-probe", AUTOMATION_SLUG, {})
+    except E.Unsupported:
+        return False  # learned by the client: the route is missing
+    except E.ServerError as exc:
+        client.caps.learn("webhooks", False, f"HTTP {exc.status} for a probe call: no runtime answers")
+        return False
+    except (E.NotFound, E.PermissionDenied, E.BadRequest) as exc:
+        client.caps.learn("webhooks", True, f"HTTP {exc.status} from the runtime for a probe call: it answers")
+        return True
     return True
 
 

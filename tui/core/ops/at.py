@@ -33,13 +33,15 @@ Key = tuple[str, str]  # (environment, workspace slug)
 
 # ------------------------------------------------------------------------------------------- time
 _AGO = re.compile(r"^(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|hours?|d|days?|w|weeks?)\s+ago$")
-_DAY = re.compile(r"^(today|yesterday)(?:\s+(\d{1,2}):(\d{2}))?$")
+_DAY = re.compile(r"^(today|yesterday)(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# A time of day alone (what is typed at 3 a.m.: "03:11:30", "3:11"): today, local time.
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
     """An instant, aware: ISO-8601 (without a zone: the user's), ``now``, ``2h ago`` / ``30 min ago`` /
-    ``3d ago``, ``yesterday 14:00``, ``today 09:30``, ``14:00`` (today). Anything else: exit 2."""
+    ``3d ago``, ``yesterday 14:00``, ``today 09:30``, ``14:00`` or ``03:11:30`` (today). Anything else: exit 2."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone()
     word = " ".join((text or "").strip().lower().split())
     if word == "now":
@@ -50,23 +52,35 @@ def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
         return now - dt.timedelta(seconds=int(found.group(1)) * seconds)
     if found := _DAY.match(word):
         day = now.date() - dt.timedelta(days=1 if found.group(1) == "yesterday" else 0)
-        return _local(day, found.group(2) or "0", found.group(3) or "0", text)
-    if found := re.match(r"^(\d{1,2}):(\d{2})$", word):
-        return _local(now.date(), found.group(1), found.group(2), text)
+        return _local(day, found.group(2) or "0", found.group(3) or "0", text, found.group(4) or "0")
+    if found := _CLOCK.match(word):
+        return _local(now.date(), found.group(1), found.group(2), text, found.group(3) or "0")
     try:
         when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise E.UsageError(
             f"{text!r} is not a time: give ISO-8601 (2026-12-07T14:00, 2026-12-07T13:00Z), "
+            "a time of day meaning today (03:11:30, 14:00), "
             "or relative (2h ago, 30 min ago, yesterday 14:00, today 09:30, now)."
         ) from None
     return when if when.tzinfo else when.astimezone()  # a naive time is the user's local time
 
 
-def _local(day: dt.date, hour: str, minute: str, text: str) -> dt.datetime:
-    if int(hour) > 23 or int(minute) > 59:
-        raise E.UsageError(f"{text!r}: {hour}:{minute} is not a time of day.")
-    return dt.datetime(day.year, day.month, day.day, int(hour), int(minute)).astimezone()
+def _local(day: dt.date, hour: str, minute: str, text: str, second: str = "0") -> dt.datetime:
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        raise E.UsageError(f"{text!r} is not a time of day (hours 0-23, minutes and seconds 0-59).")
+    return dt.datetime(day.year, day.month, day.day, int(hour), int(minute), int(second)).astimezone()
+
+
+def read_as(text: str) -> str | None:
+    """How a time without a date was read (said beside the answer, so 03:11 at 00:30 is not a surprise);
+    None for a time that names its date or is relative to now."""
+    word = " ".join((text or "").strip().lower().split())
+    if _CLOCK.match(word) or word.startswith("today"):
+        return "today, local time"
+    if word.startswith("yesterday"):
+        return "yesterday, local time"
+    return None
 
 
 def shown(when: dt.datetime) -> str:
@@ -99,6 +113,7 @@ class Change:
     source: str  # "import event", "release 2026.12.1", ...
     rank: int = 0  # at the very same instant, the higher wins: a snapshot reads the state the imports made
     reading: bool = False  # a snapshot of what ran (a release manifest): it records, it changes nothing
+    unknown: str = ""  # with no version: why what "latest" was then could not be resolved
 
 
 @dataclass
@@ -171,8 +186,9 @@ class ImportEvents:
         key = (env, ws.slug)
         for what, info in (("last pull", ws.last_pull), ("last push", ws.last_push)):
             when = _instant(info.created_at) if info else None
-            if info and info.version and when:  # the same instant as its import event: this one names it
-                found.changes.append(Change(env, ws.slug, when, info.version, what, rank=1))
+            named = info.version if info and info.version not in ("latest", "current") else None
+            if named and when:  # the same instant as its import event: this one names it
+                found.changes.append(Change(env, ws.slug, when, named, what, rank=1))
         if client.budget.room("events") <= self.reserve:
             found.gaps[key] = "the event-search budget is spent (20 a minute): run again in a minute"
             return
@@ -258,7 +274,100 @@ async def timeline(
         found.merge(part)
     if labels:  # a manifest records every workspace: keep those of the group (the events source listed them)
         found.changes = [c for c in found.changes if c.workspace in found.workspaces.get(c.env, set())]
+    if any(c.version is None for c in found.changes):
+        found.changes = await asyncio.to_thread(resolve_latest, ctx, found.changes)
     return found
+
+
+# ------------------------------------------------------------------------------------------- "latest"
+def resolve_latest(ctx: Context, changes: list[Change]) -> list[Change]:
+    """An import of "latest" (a bulk import of the branch head) names no version: what the head was then is
+    read, where a record allows, from (1) a snapshot of that environment taken later with no other change of
+    the workspace between, else (2) the repository's branch head at that instant (its last commit by then).
+    Where neither can tell, the change keeps no version and says precisely why."""
+    by_key: dict[Key, list[Change]] = {}
+    for change in changes:
+        by_key.setdefault((change.env, change.workspace), []).append(change)
+    heads: dict[tuple[str, str], tuple[str, str]] = {}  # (repository, instant) -> (head sha, why unknown)
+    out = []
+    for change in changes:
+        if change.version is not None:
+            out.append(change)
+            continue
+        others = by_key[(change.env, change.workspace)]
+        if any(o.at == change.at and o.version is not None for o in others):
+            out.append(change)  # its lastPull / lastPush at that very instant names it already
+            continue
+        out.append(_from_snapshot(change, others) or _from_repository(ctx, change, heads))
+    return out
+
+
+def _from_snapshot(change: Change, others: list[Change]) -> Change | None:
+    """The first record after the import, if it is a snapshot: nothing changed between, so it saw that version."""
+    from dataclasses import replace
+
+    later = sorted((o for o in others if o.at > change.at), key=lambda o: (o.at, o.rank))
+    if not later or later[0].version is None or not later[0].source.startswith("release "):
+        return None
+    then = later[0]
+    return replace(
+        change, version=then.version, source=f"import of 'latest': {then.source} saw it next ({shown(then.at)})"
+    )
+
+
+def _from_repository(ctx: Context, change: Change, heads: dict[tuple[str, str], tuple[str, str]]) -> Change:
+    """The version the branch head named at the import: each repository the environment reads, at its last
+    commit by then. Several that disagree, or none that tells: unknown, with the reason."""
+    from dataclasses import replace
+
+    ids = [
+        r for r in (ctx.env(change.env).repositories or tuple(ctx.config.repositories)) if r in ctx.config.repositories
+    ]
+    if not ids:
+        return replace(change, unknown="no repository is configured to read what the branch head was then")
+    found: dict[str, str] = {}  # version -> where
+    why: list[str] = []
+    for rid in ids:
+        version, where = _head_version(ctx, rid, change, heads)
+        if version:
+            found.setdefault(version, where)
+        else:
+            why.append(where)
+    if len(found) == 1:
+        version, where = next(iter(found.items()))
+        return replace(change, version=version, source=f"import of 'latest': {where}")
+    if found:
+        names = "; ".join(f"{v} ({w})" for v, w in found.items())
+        return replace(change, unknown=f"the repositories named different versions then: {names}")
+    return replace(change, unknown="; ".join(why))
+
+
+def _head_version(
+    ctx: Context, rid: str, change: Change, heads: dict[tuple[str, str], tuple[str, str]]
+) -> tuple[str | None, str]:
+    """(version, where) from repository ``rid``'s branch head at the change's instant; (None, why) else."""
+    from tui.core.gitsource import GitHistory, _git
+    from tui.core.ops.plan import _safe_yaml
+
+    source = ctx.config.repositories[rid]
+    instant = change.at.astimezone(dt.UTC).isoformat(timespec="seconds")
+    history = GitHistory(source)
+    if (rid, instant) not in heads:
+        try:
+            history.sync()
+            sha = _git(history.repo, "rev-list", "-1", f"--before={instant}", f"refs/heads/{source.branch}").strip()
+            heads[(rid, instant)] = (sha, "" if sha else f"repository {rid} had no commit on {source.branch} by then")
+        except E.PrismeError as exc:
+            heads[(rid, instant)] = ("", f"repository {rid} could not be read ({exc.message})")
+    sha, why = heads[(rid, instant)]
+    if not sha:
+        return None, why
+    path = f"{history.folder(change.workspace)}/.import.yml".lstrip("/")
+    meta = _safe_yaml(_git(history.repo, "show", f"{sha}:{path}", check=False).encode())
+    version = meta.get("version", {}).get("name") if isinstance(meta.get("version"), dict) else None
+    if not isinstance(version, str) or not version or version in ("latest", "current"):
+        return None, f"repository {rid} at {sha[:7]} (the head of {source.branch} then) names no version in {path}"
+    return version, f"the head of {rid}/{source.branch} then ({sha[:7]}) named {version}"
 
 
 # ------------------------------------------------------------------------------------------- state at T
@@ -314,9 +423,8 @@ def _one(found: Timeline, key: Key, changes: list[Change], when: dt.datetime) ->
     # snapshot, gives the version the snapshot saw or the newer one; ordering them as dated is right either way.
     last = max(before, key=lambda c: (c.at, c.rank))
     if last.version is None:
-        return Running(
-            env, slug, None, last.at, last.source, unknown="imported the branch head ('latest'): no version named"
-        )
+        why = f"imported the branch head ('latest') at {shown(last.at)}: no version named"
+        return Running(env, slug, None, last.at, last.source, unknown=f"{why}; {last.unknown}" if last.unknown else why)
     caveat = f"{gap}: an import after {shown(last.at)} would not be seen" if gap else ""
     return Running(env, slug, last.version, last.at, last.source, caveat=caveat)
 

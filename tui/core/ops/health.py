@@ -104,8 +104,8 @@ async def _without_readiness(env: str, client: PrismeClient, user: str | None) -
 
 
 async def detect(client: PrismeClient) -> dict[str, object]:
-    """Learn what the instance offers with read-only requests (one of each kind, one event search), and
-    return every capability with what follows without it. Nothing is written to the instance."""
+    """Learn what the instance offers with read-only requests (one of each kind, one event search, one webhook
+    call to no workspace), and return every capability with what follows without it. Nothing is written."""
     caps = client.caps
     with suppress(E.PrismeError):
         await client.readiness()
@@ -131,6 +131,12 @@ async def detect(client: PrismeClient) -> dict[str, object]:
         for read in reads:
             with suppress(E.PrismeError):
                 await read
+    # The runtime (``webhooks``, what a stamped ledger needs), asked as `ledger init` asks: one call to an
+    # automation of a workspace that does not exist, which runs and writes nothing. Unasked, it was null.
+    from tui.core.ledger.setup import probe_runtime
+
+    with suppress(E.PrismeError):
+        await probe_runtime(client)
     return caps.to_json()
 
 

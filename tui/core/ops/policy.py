@@ -60,6 +60,8 @@ class EnvPolicy:
     settings: dict[str, Setting]
     repository: str | None  # where the team policy was read ("repo@commit"), None: no repository policy
     notes: list[str] = field(default_factory=list)  # loosening overridden, unknown environment...
+    # Where the team policy came from, in words: a repository without the file is not "no repository".
+    origin: str = ""
 
     def value(self, key: str) -> Any:
         return self.settings[key].value
@@ -68,6 +70,7 @@ class EnvPolicy:
         return {
             "env": self.env,
             "repository": self.repository,
+            "teamPolicy": self.origin,
             **{key: s.to_json() for key, s in self.settings.items()},
             "notes": self.notes,
         }
@@ -210,8 +213,28 @@ def show(ctx: Context, environments: list[str] | None = None) -> list[EnvPolicy]
         rid = repository_for(ctx, name)
         if rid is not None and rid not in cache:
             cache[rid] = read_repository(ctx, rid)
-        found.append(merged(ctx, name, cache.get(rid) if rid else None, read=False))
+        one = merged(ctx, name, cache.get(rid) if rid else None, read=False)
+        one.origin = origin(ctx, name, rid, cache.get(rid) if rid else None)
+        found.append(one)
     return found
+
+
+def origin(ctx: Context, env: str, rid: str | None, repo: RepoPolicy | None) -> str:
+    """Where an environment's team policy came from, in words: read at a commit, a repository without the
+    file (its defaults apply: a typo in the file's path must not read as "no repository"), or none at all."""
+    if repo is not None:
+        return f"{repo.repository}@{repo.commit[:7]}:{POLICY_PATH}"
+    if rid is None and ctx.config.repositories:
+        return (
+            f"no team policy: {len(ctx.config.repositories)} repositories are configured and "
+            f"[environments.{env}] repositories names none of them (the personal configuration alone)"
+        )
+    if rid is None:
+        return "no team policy: no repository is configured (the personal configuration alone)"
+    source = ctx.config.repositories[rid]
+    where = source.url or source.path or ""
+    named = f"{rid} ({where})" if where and where != rid else rid
+    return f"repository {named} has no {POLICY_PATH} at {source.branch} head; defaults apply"
 
 
 # ------------------------------------------------------------------------------------------- enforce

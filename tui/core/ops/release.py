@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -25,6 +25,9 @@ from tui.core.gitsource import GitHistory, _git
 from tui.core.jsonshape import Exported, Shape
 from tui.core.ops.context import Context
 from tui.core.ops.plan import read_repository
+
+if TYPE_CHECKING:
+    from tui.core.audit import Who
 
 FOLDER = ".releases"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -83,7 +86,23 @@ def _verdict(value: Any) -> dict[str, str]:
     """A mark read back: only its known keys, as text; a state other than the two is no mark at all."""
     if not isinstance(value, dict) or value.get("state") not in ("rejected", "accepted"):
         return {}
-    return {k: str(value[k]) for k in ("state", "by", "at", "reason") if value.get(k) is not None}
+    return {k: str(value[k]) for k in VERDICT_KEYS if value.get(k) is not None}
+
+
+# A verdict's keys: who (``by``; ``userId`` when the platform named them, ``identity`` how that is known,
+# ``hostUser`` the login it was typed from), when, why, and the verdict of the same state it replaced.
+VERDICT_KEYS = ("state", "by", "userId", "identity", "hostUser", "at", "reason", "replaces")
+
+
+def verdict_words(verdict: dict[str, str]) -> str:
+    """ "rejected by Alice (u-1) (platform user (...), from host login bob) on 2026-12-07T03:00:00+00:00: why"."""
+    from tui.core.audit import who_words
+
+    who = who_words(verdict.get("by") or "someone", verdict.get("identity"), verdict.get("hostUser"))
+    why = verdict.get("reason") or ("no reason given" if verdict.get("state") == "rejected" else "")
+    return f"{verdict.get('state', '?')} by {who} on {verdict.get('at') or 'an unknown date'}" + (
+        f": {why}" if why else ""
+    )
 
 
 def _bounded_yaml(text: str, where: str) -> Any:
@@ -312,15 +331,13 @@ class ReleaseRejected(E.PrismeError):
 
 def rejected_error(the_release: Release, head_of: str | None = None) -> ReleaseRejected:
     """Why a rejected release is refused; ``head_of``: the repository whose branch head it is."""
-    verdict = the_release.verdict
     what = (
         f"the head of repository {head_of} is release {the_release.name}, which was"
         if head_of
         else (f"release {the_release.name} was")
     )
     return ReleaseRejected(
-        f"{what} rejected by {verdict.get('by') or 'someone'} on {verdict.get('at') or 'an unknown date'}: "
-        f"{verdict.get('reason') or 'no reason given'}.",
+        f"{what} {verdict_words(the_release.verdict)}.",
         hint=f"prisme-deploy release accept {the_release.name} clears the mark, if it was wrong.",
     )
 
@@ -337,15 +354,53 @@ def _reason(reason: str | None, state: str) -> str:
     return text
 
 
-def mark(ctx: Context, name: str, state: str, reason: str | None, repository: str | None = None) -> Release:
+class AlreadyMarked(E.PrismeError):
+    """A release already carries the verdict asked for: a second one would silently replace who, when and
+    why (exit 1), unless ``--replace`` says so."""
+
+
+def already_marked(the_release: Release) -> AlreadyMarked:
+    state = the_release.verdict.get("state", "")
+    return AlreadyMarked(
+        f"release {the_release.name} is already {verdict_words(the_release.verdict)}.",
+        hint=f"To replace that verdict (it is kept in the new one's 'replaces', and in the repository's history), "
+        f"add --replace: prisme-deploy release {state[:-2]} {the_release.name} --replace --reason ...",
+    )
+
+
+def mark(
+    ctx: Context,
+    name: str,
+    state: str,
+    reason: str | None,
+    repository: str | None = None,
+    *,
+    who: Who | None = None,
+    replace: bool = False,
+) -> Release:
     """Mark a release ``rejected`` or ``accepted``: its manifest gains the verdict (who, when, why), written as
-    one commit (or, for a local release, the local file rewritten whole). Only the verdict changes."""
-    from tui.core.audit import _os_user
+    one commit (or, for a local release, the local file rewritten whole). Only the verdict changes. A verdict
+    of the same state is refused (AlreadyMarked) unless ``replace``; the one replaced is kept in ``replaces``."""
+    from tui.core.audit import host_who
 
     text = _reason(reason, state)
+    who = who or host_who("no environment was asked who the token is")
     the_release = get(ctx, name, repository, rejected_ok=True)
-    verdict = {"state": state, "by": _os_user(), "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    the_release.verdict = {**verdict, "reason": text} if text else verdict
+    previous = the_release.verdict
+    if previous.get("state") == state and not replace:
+        raise already_marked(the_release)
+    verdict = {
+        "state": state,
+        "by": who.name,
+        **({"userId": who.user_id} if who.user_id else {}),
+        "identity": who.identity,
+        "hostUser": who.host_user,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **({"reason": text} if text else {}),
+    }
+    if previous.get("state") == state:
+        verdict["replaces"] = verdict_words(previous)
+    the_release.verdict = verdict
     if the_release.storage == "local":
         _write_atomic(_local_file(the_release), the_release.dump())
         return the_release
@@ -356,7 +411,8 @@ def mark(ctx: Context, name: str, state: str, reason: str | None, repository: st
         gitwrite.git(repo, "add", "--", str(target.relative_to(repo)))
         verb = "Reject" if state == "rejected" else "Accept"
         subject = f"{verb} release {name}" + (f": {text}" if text else "")
-        gitwrite.git(repo, "commit", "-q", "-m", f"{subject} | Author : {verdict['by']}")
+        author = " ".join(verdict["by"].replace("|", "/").split())[:120]  # a server's name: one line
+        gitwrite.git(repo, "commit", "-q", "-m", f"{subject} | Author : {author}")
         try:
             gitwrite.push(repo, ctx.config.repositories[repo_id].branch)
         except gitwrite.GitWriteError as exc:
