@@ -21,6 +21,7 @@ from tui.app import actions
 from tui.app.actions import Action
 from tui.app.app import PrismeDeployApp
 from tui.app.main_screen import APP_ACTIONS, MainScreen
+from tui.app.palette import scope_of
 from tui.app.screens.activity import TableScreen, TextScreen
 from tui.app.screens.diff import DiffScreen
 from tui.app.screens.help import HelpScreen, KeyGrid, Row, details, grid_lines
@@ -113,7 +114,8 @@ def test_the_main_keys_fit_80x24_in_columns() -> None:
 
 
 def test_dangerous_and_mutating_sets() -> None:
-    assert {"push", "pull", "rollback", "promote", "bulk_push", "bulk_import", "undo", "unlock"} == actions.MUTATING
+    main = {"push", "pull", "rollback", "promote", "bulk_push", "bulk_import", "undo", "unlock"}
+    assert main | {"rollout"} == actions.MUTATING  # rollout: enter in the Releases view
     assert {"rollback", "pull", "promote", "bulk_import", "undo", "remove_env", "unlock"} <= actions.DANGEROUS
     assert all(a.mutating for a in actions.ACTIONS if a.dangerous and a.name != "remove_env")
 
@@ -312,3 +314,68 @@ async def test_the_drift_matrix_under_read_only_neither_binds_nor_offers_promote
         await pilot.press("escape")
         offered = await palette_offers(pilot, "promote")
         assert not [o for o in offered if o.startswith("Promote")], offered
+
+
+# ------------------------------------------------------------------------------- ? and F1 on every screen
+
+
+async def open_screen(pilot: Any, app: PrismeDeployApp, scope: str) -> None:
+    """The screen of ``scope``, reached by its keys as a user reaches it."""
+    keys = {
+        "matrix": ["m"],
+        "parity": ["m", "s"],
+        "activity": ["ctrl+j"],  # the local audit journal
+        "releases": ["R"],
+        "text": ["5", "enter"],  # the log pane, its lines read in full
+        "dialog": ["p"],  # push: focus in the version name box
+        "confirm": ["q"],  # quit while an operation runs asks first
+        "help": ["f1"],
+    }
+    if scope in ("diff", "dialog"):
+        await select_version(pilot, app)
+    if scope == "diff":
+        keys["diff"] = ["d"]
+    if scope == "confirm":
+        app.ctx.running["prod"] = "a push"  # what quitting would leave behind
+    for key in keys.get(scope, []):
+        await pilot.press(key)
+        await settle_tolerant(pilot)
+
+
+def help_shows(app: PrismeDeployApp, scope: str) -> bool:
+    """Help is on top and lists ``scope``'s keys: every one of them, shown or said hidden."""
+    screen = app.screen
+    if not isinstance(screen, HelpScreen) or screen.scope != scope:
+        return False
+    listed = {r.action.id for r in screen.rows} | {a.id for a in screen.hidden}
+    return listed == {a.id for a in actions.for_scope(scope)}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("scope", [s for s in actions.SCOPES if s != "help"])
+async def test_question_mark_and_f1_open_the_help_of_every_screen(platform: dict[str, Running], scope: str) -> None:
+    app = make_app(platform)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle_tolerant(pilot)
+        await open_screen(pilot, app, scope)
+        screen = app.screen
+        assert scope_of(screen) == scope, screen
+        if isinstance(screen.focused, Input):  # a text box: ? is typed into it, F1 is help's key there
+            await pilot.press("question_mark")
+            assert app.screen is screen and "?" in screen.focused.value
+            await pilot.press("f1")
+            await pilot.pause()
+            assert help_shows(app, scope), app.screen
+            await pilot.press("escape")
+            assert app.screen is screen
+            for _ in range(8):  # out of the boxes, by keys: ? is then help's key
+                await pilot.press("tab")
+                if not isinstance(screen.focused, Input):
+                    break
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert help_shows(app, scope), (key, app.screen)
+            await pilot.press(key)  # ? and F1 close help too
+            await pilot.pause()
+            assert app.screen is screen, key

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,9 @@ async def test_at_80x24_every_environment_is_on_screen_and_the_cursors_row_is_re
     platform: dict[str, Running], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from test_app import make_app, settle
-    from textual.widgets import DataTable, Static
+    from textual.widgets import DataTable, Input, Static
 
-    from tui.app.screens.help import HelpScreen
+    from tui.app.screens.help import HelpScreen, KeyGrid
     from tui.app.screens.releases import ReleasesScreen
     from tui.core.ops import release
 
@@ -55,9 +56,20 @@ async def test_at_80x24_every_environment_is_on_screen_and_the_cursors_row_is_re
         assert isinstance(app.screen, HelpScreen) and app.screen.scope == "releases"
         ids = {r.action.id for r in app.screen.rows}
         assert {"releases.earlier", "releases.later", "releases.at", "releases.now", "releases.close"} <= ids
+        assert {"releases.rollout", "releases.filter"} <= ids  # enter and / have their rows
+        grid = str(app.screen.query_one(KeyGrid).render())
+        assert "enter Roll out" in grid and re.search(r"/ +Filter", grid), grid
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen  # help closed: the view is where it was
+
+        await pilot.press("slash", *"long")  # / then the text: the filter box takes it
+        await settle(pilot)
+        box = screen.query_one("#table-filter", Input)
+        assert box.has_focus and box.value == "long"
+        assert [r[0] for r in screen.shown] == ["a-release-with-a-long-name"]
+        await pilot.press("enter")  # back to the rows, the filter kept
+        assert table.has_focus and app.screen is screen and box.value == "long"
 
 
 def whole_or_cut(text: str, shown: str) -> bool:

@@ -193,15 +193,19 @@ OTHERS: tuple[Action, ...] = (
     _close("parity"),
     _help("parity"),
     _close("activity", description="Close"),
+    _help("activity"),
     _close("text", "escape,q,enter", "Close"),
+    _help("text"),
     Action("dialog.cancel", "dialog", "escape", "cancel", "Cancel", "Close the dialog, changing nothing", None,
         UI_CLOSE, show=False, group=APP),
     Action("dialog.save_plan", "dialog", "ctrl+s", "save_plan", "Save plan", "Save the dialog's plan for another "
         "person's approval, then `apply FILE` (plan dialogs)", "plan", show=False, group=OPS),
+    _help("dialog"),  # in a text box ? is typed: F1 there
     Action("confirm.no", "confirm", "escape,n", "no", "No", "Answer no", None, "UI only: the CLI asks on its own "
         "(or --yes)", show=False, group=APP),
     Action("confirm.yes", "confirm", "y", "yes", "Yes", "Answer yes", None, "UI only: the CLI's --yes answers it",
         show=False, group=APP),
+    _help("confirm"),
     Action("help.close", "help", "escape,q,question_mark,f1", "close", "Close", "Close help (esc clears a filter "
         "first)", None, UI_CLOSE, group=APP),
     Action("help.down", "help", "j,down", "scroll('down')", "Down", "Scroll down", None, UI_FOCUS, show=False,
@@ -224,6 +228,12 @@ OTHERS: tuple[Action, ...] = (
 # The Releases view (issue 29): a time cursor over what ran where, stepped change by change or typed.
 RELEASES: tuple[Action, ...] = (
     _close("releases", description="Close"),
+    Action("releases.rollout", "releases", "enter", "rollout", "Roll out", "Roll the release under the cursor out "
+        "(its HEAD only: a refused one is said, the view stays open); not at a time", "rollout", mutating=True,
+        group=OPS),
+    Action("releases.filter", "releases", "slash", "filter", "Filter", "Filter the rows (release, workspace, "
+        "version…); enter goes back to the table", None, "UI only: filters the table (`release list` pipes to grep)",
+        group=NAV),
     Action("releases.earlier", "releases", "left_square_bracket", "time_step(-1)", "Earlier", "Time cursor: what "
         "ran where at the previous recorded change (an import, a snapshot)", "at", group=NAV),
     Action("releases.later", "releases", "right_square_bracket", "time_step(1)", "Later", "Time cursor: what ran "

@@ -11,10 +11,14 @@ from typing import TypeVar
 
 from textual.screen import ModalScreen
 
+from tui.app.screens.help_key import HelpKey
+
 ResultT = TypeVar("ResultT")
 
 
-class Dialog(ModalScreen[ResultT]):
+class Dialog(HelpKey, ModalScreen[ResultT]):
+    """Every dialog: its scope's ``?``/F1 opens that scope's help (HelpKey)."""
+
     # ctrl+s in a plan dialog (issue 28): set by the controller that computed the plan shown
     plan_saver: Callable[[], object] | None = None
 

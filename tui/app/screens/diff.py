@@ -20,6 +20,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app import actions
+from tui.app.screens.help_key import HelpKey
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.diff import STATUS_MARK, FileDiff, Hunk, Line, WorkspaceDiff
 from tui.core.text import one_line, same_length
@@ -112,7 +113,7 @@ def split(file: FileDiff) -> Table:
     return table
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(HelpKey, Screen[None]):
     DEFAULT_CSS = """
     #diff-title { height: 1; background: $primary; color: auto; text-style: bold; width: 100%; padding: 0 1; }
     #diff-main { height: 1fr; }
@@ -258,11 +259,6 @@ class DiffScreen(Screen[None]):
             self.notify(f"Could not save {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"Saved the whole patch to {path}")
-
-    def action_help(self) -> None:
-        from tui.app.screens.help import open_help
-
-        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

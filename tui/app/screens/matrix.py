@@ -13,13 +13,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
 from tui.app import actions
+from tui.app.screens.help_key import HelpKey
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.format import MATRIX_LEGEND
 from tui.core.ops.matrix import Cell, Matrix
 from tui.core.text import one_line
 
 
-class MatrixScreen(Screen[None]):
+class MatrixScreen(HelpKey, Screen[None]):
     DEFAULT_CSS = """
     #matrix-legend { width: 100%; height: auto; max-height: 3; color: $text-muted; padding: 0 1; }  /* wraps at 80x24 */
     #matrix { height: 1fr; }
@@ -145,11 +146,6 @@ class MatrixScreen(Screen[None]):
         writable = getattr(getattr(self.app, "ctx", None), "writable", None)
         hidden = action in actions.MUTATING and writable and not any(writable(env) for env in self.matrix.envs)
         return not hidden
-
-    def action_help(self) -> None:
-        from tui.app.screens.help import open_help
-
-        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -190,8 +190,16 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         consumes the ones typed in it): it goes where typing goes."""
         if event.is_printable and not isinstance(self.focused, (Checkbox, SelectionList)):
             # A checkbox or a list of them takes its own keys: space ticks it.
+            if self._opens_help(event.key):
+                return  # nothing to type it into: ? runs its binding (help), as on every screen
             event.stop()
             self.on_typed_ahead(TypedAhead(event.key, event.character))
+
+    def _opens_help(self, key: str) -> bool:
+        """``key`` is bound to help here (the user's keymap included) and no text box would take it."""
+        active = self.active_bindings.get(key)  # the keymap applied
+        bound = active is not None and active.binding.action == "help"
+        return bound and not isinstance(self.focused or self.focus_target, Input)
 
     def on_typed_ahead(self, message: TypedAhead) -> None:
         """Keys typed after the action key, before this dialog was on screen (``r`` then the slug, in one

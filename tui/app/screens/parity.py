@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
 from tui.app import actions
+from tui.app.screens.help_key import HelpKey
 from tui.app.widgets.key_bar import KeyBar
 from tui.core.ops.parity_matrix import ParityMatrix
 from tui.core.text import one_line
@@ -16,7 +17,7 @@ from tui.core.text import one_line
 STYLES = {"✓": "green", "✗": "bold red", "—": "dim"}
 
 
-class ParityScreen(Screen[None]):
+class ParityScreen(HelpKey, Screen[None]):
     DEFAULT_CSS = """
     #parity-legend { height: auto; color: $text-muted; padding: 0 1; }
     #parity { height: 1fr; }
@@ -58,11 +59,6 @@ class ParityScreen(Screen[None]):
                 *(Text(c, style=STYLES[c] if c != "✗" or item.required else "red") for c in cells),
             )
         table.focus()
-
-    def action_help(self) -> None:
-        from tui.app.screens.help import open_help
-
-        open_help(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

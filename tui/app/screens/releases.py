@@ -160,6 +160,9 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
             self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "table-filter":  # the filter typed: back to the rows it left
+            self.query_one(DataTable).focus()
+            return
         if event.input.id != "time-input":
             return
         from tui.core import errors as E
@@ -233,10 +236,25 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         if row and self.refused and self.refused(str(row[0])):  # said; the view stays open on it
             event.prevent_default()
 
-    def action_help(self) -> None:
-        from tui.app.screens.help import open_help
+    # ----------------------------------------------------------------------------------- the keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A rollout: absent where none is offered (--read-only); dimmed at a time (the rows are then
+        workspaces) or with no release shown."""
+        if action != "rollout":
+            return True
+        if not self.selectable:
+            return False
+        return None if self.cursor is not None or not self.shown else True
 
-        open_help(self)
+    def action_rollout(self) -> None:
+        """Enter's work wherever it is asked (the palette): the table selects its cursor's row, and the
+        row goes where enter on the table sends it (refused, or the rollout's dialog)."""
+        table = self.query_one(DataTable)
+        table.focus()
+        table.action_select_cursor()
+
+    def action_filter(self) -> None:
+        self.query_one("#table-filter", Input).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
