@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import io
 import os
 import shlex
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,21 +30,9 @@ from typing import Any
 import httpx
 
 from bench.common import Yield, median
+from scripts.loader import realplatform
 
-ROOT = Path(__file__).resolve().parent.parent
 MIN_PAUSE = 0.005  # shorter awaits are the event loop yielding, not a wait
-
-
-def _script() -> ModuleType:
-    """scripts/ is not a package: load it as the tests do (tests/realplatform_env.py), once."""
-    if "realplatform" in sys.modules:
-        return sys.modules["realplatform"]
-    spec = importlib.util.spec_from_file_location("realplatform", ROOT / "scripts" / "realplatform.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["realplatform"] = module  # before exec: its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def absent(script: ModuleType, quick: bool) -> str | None:
@@ -276,7 +262,7 @@ def run_curl(steps: list[Step], source: Side, target: Side, operation: str, work
 
 # ------------------------------------------------------------------------------------------------ the rows
 def realserver(work: Path, scale: Any, runs: int) -> Yield:
-    script = _script()
+    script = realplatform()
     reason = absent(script, quick=scale.events < 10_000)
     if reason:
         print(f"bench: realserver skipped: {reason}", flush=True)

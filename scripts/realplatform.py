@@ -10,7 +10,7 @@ The services' code comes from the tarball in ../shared/realplatform/ (or $PRISME
 or its folder); its README.md gives the facts this script follows. Nothing of that code is in this project.
 The build is cached under the user cache folder, keyed by the tarball's digest. A start picks free loopback
 ports, so two suites on one host do not collide; it records every PID in the state folder and a stop ends
-exactly those processes. The tests import this module (tests/realplatform/conftest.py).
+exactly those processes. The tests and the bench import this module through scripts/loader.py.
 """
 
 from __future__ import annotations

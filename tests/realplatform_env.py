@@ -9,11 +9,9 @@ multi-workspace strategies version a workspace; the 2024 server has no platform 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +20,12 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.loader import realplatform
 
 
 def load_script() -> ModuleType:
-    """scripts/ is not a package: load the script once, as the module the tests and the command line share."""
-    if "realplatform" in sys.modules:
-        return sys.modules["realplatform"]
-    spec = importlib.util.spec_from_file_location("realplatform", ROOT / "scripts" / "realplatform.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["realplatform"] = module  # before exec: its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """scripts/ is not a package: the script as the module the tests, the bench and the command line share."""
+    return realplatform()
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 from conftest import fresh_token
 
 from bench import realserver
+from scripts.loader import realplatform
 from tui.sandbox.runner import Running
 
 
@@ -59,7 +60,7 @@ def test_the_replay_sends_the_captured_requests_and_waits_for_another_user(
 def test_the_rows_are_skipped_with_a_reason_when_the_build_is_absent(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    script = realserver._script()
+    script = realplatform()  # the module realserver loads: one per process (scripts/loader.py)
     monkeypatch.setattr(script, "build_dir", lambda: tmp_path / "no-build")
     monkeypatch.setattr(script, "missing_tools", lambda: [])
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,66 @@ def test_a_lazy_module_loads_on_first_use_and_a_missing_one_fails_at_once() -> N
     assert out == ["_LazyModule", "module"]
     with pytest.raises(ModuleNotFoundError):
         lazy("tui.core.no_such_module")
+
+
+SESSION = ("tui.app.main_screen", "tui.app.app", "tui.core.config", "tui.core.ops.context", "tui.cli.main")
+
+
+def test_the_bench_floor_draws_the_main_layout_with_nothing_of_the_session() -> None:
+    """The start-up row's floor (bench/scenarios.py) is Textual's work for our layout: it reaches its first
+    frame importing none of the session (context, configuration, main screen) and nothing heavy."""
+    from bench.scenarios import FLOOR_CHILD
+
+    probe = f"{FLOOR_CHILD}\nimport sys\nprint('loaded:', *(m for m in {SESSION + HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    stamps, loaded = out.splitlines()[-2:]
+    assert [float(v) > 0 for v in stamps.split()] == [True, True]  # the first frame was drawn
+    assert loaded.split() == ["loaded:"]
+
+
+def test_the_main_screen_starts_with_its_tier_and_the_breakpoints_of_the_terminal() -> None:
+    from tui.app import layout
+
+    assert layout.screen_classes("production", 80, 24) == ["-tier-production", "-narrow", "-short"]
+    assert layout.screen_classes(None, 120, 40) == ["-wide", "-tall"]
+    assert layout.screen_classes("staging", 99, 32) == ["-tier-staging", "-narrow", "-tall"]
+
+
+def test_the_app_path_reads_its_options_and_configuration_without_argparse_json_or_the_ledger_store(
+    tmp_path: Path,
+) -> None:
+    """What runs before the first frame (tui.cli.main, then tui.app.launch.run_app) leaves for later the
+    parser, JSON (the journal's rows), the ledger's store and view, and the diff's ignore rules."""
+    config = tmp_path / "config.toml"
+    config.write_text('[environments.dev]\nurl = "http://127.0.0.1:9"\ntier = "development"\n', encoding="utf-8")
+    later = ("argparse", "json", "tui.core.ledger.store", "tui.core.ledger.view", "tui.core.ignore")
+    code = (
+        "import sys; from pathlib import Path; from tui.cli.main import app_options; import tui.app.app; "
+        "from tui.core import config; from tui.core.ops import policy; from tui.core.ops.context import Context; "
+        f"options = app_options(['--read-only', '--config', {str(config)!r}]); "
+        "ctx = Context.create(config.load(Path(options.config)), read_only=options.read_only, use_keyring=False); "
+        "policy.enforce(ctx); "
+        f"print(' '.join(m for m in {later!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "PRISME_DEPLOY_DATA": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    assert out.split() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "options"),
+    [
+        ([], (None, False, False)),
+        (["--no-mouse", "--config=a.toml", "--read-only", "--config", "b.toml"], ("b.toml", True, True)),
+        (["--config", "-x"], None),  # argparse says the value is missing
+        (["--read"], None),  # an abbreviation: argparse reads it
+        (["status"], None),
+    ],
+)
+def test_the_apps_options_are_read_without_argparse_and_the_rest_left_to_it(
+    argv: list[str], options: tuple[str | None, bool, bool] | None
+) -> None:
+    from tui.cli.main import app_options
+
+    found = app_options(argv)
+    assert (found and (found.config, found.read_only, found.no_mouse)) == options

@@ -15,7 +15,6 @@ import inspect
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -24,8 +23,8 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui.app import actions as app_actions
+from tui.app import layout, themes
 from tui.app import messages as M
-from tui.app import themes
 from tui.app.main_screen import APP_ACTIONS, MainScreen
 from tui.app.palette import ActionPalette
 from tui.app.runner import OperationRunner
@@ -54,15 +53,14 @@ TOAST_S, TOAST_ALERT_S = 3.0, 6.0  # seconds a notification stays: information, 
 
 
 class PrismeDeployApp(App[int]):
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (benchmarks) live elsewhere
+    CSS_PATH = layout.CSS_PATH
     CSS = themes.tier_css()  # tier colours of the colour-blind and high-contrast themes
     TITLE = "prisme-deploy"
     BINDINGS = [b for b in app_actions.main_bindings() if b.action in APP_ACTIONS]  # the rest: MainScreen's
     COMMANDS = App.COMMANDS | {ActionPalette}
-    AUTO_FOCUS = "#workspaces"  # focused from the first frame (moving focus later restyles twice)
-    # Textual sets these classes on the screen as the terminal resizes (80x24 gets the compact layout).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    AUTO_FOCUS = layout.AUTO_FOCUS
+    HORIZONTAL_BREAKPOINTS = layout.HORIZONTAL_BREAKPOINTS  # the compact layout at 80x24 (tui/app/layout.py)
+    VERTICAL_BREAKPOINTS = layout.VERTICAL_BREAKPOINTS
 
     def __init__(
         self,
@@ -138,11 +136,8 @@ class PrismeDeployApp(App[int]):
         # still corrects the breakpoints on the first resize if the terminal guessed differently.
         # update=False: mounting styles the screen anyway; styling it here as well cost a pass.
         screen = MainScreen(self.initial_env, id="_default")
-        env, (width, height) = screen.env, self.size
-        classes = [f"-tier-{env.tier}"] if env else []
-        classes += [next(c for at, c in reversed(self.HORIZONTAL_BREAKPOINTS) if width >= at)]
-        classes += [next(c for at, c in reversed(self.VERTICAL_BREAKPOINTS) if height >= at)]
-        screen.add_class(*classes, update=False)
+        env = screen.env
+        screen.add_class(*layout.screen_classes(env.tier if env else None, *self.size), update=False)
         return screen
 
     def on_mount(self) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.cli import exits
 from tui.core import config as cfg
@@ -17,8 +16,12 @@ from tui.core.errors import PrismeError
 from tui.core.ops.context import Context
 from tui.core.secrets import env_var_name
 
+if TYPE_CHECKING:
+    import argparse  # the app's options come without it (tui.cli.main.app_options)
+    from types import SimpleNamespace
 
-def run_app(args: argparse.Namespace) -> int:
+
+def run_app(args: argparse.Namespace | SimpleNamespace) -> int:
     try:
         config = cfg.load(paths.config_path(getattr(args, "config", None)))
     except PrismeError as exc:  # a broken config file: say where, change nothing

@@ -17,12 +17,11 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import OptionList
 
 from tui import __version__
-from tui.app import actions, yank
+from tui.app import actions, layout, yank
 from tui.app import messages as M
 from tui.app.controllers.marks import Marks
 from tui.app.panes.banner import Banner, BannerView
@@ -30,7 +29,6 @@ from tui.app.panes.environments import EnvironmentList, EnvironmentsView
 from tui.app.panes.groups import ALL, GroupList, GroupsView
 from tui.app.panes.versions import VersionsView, VersionTable
 from tui.app.panes.workspaces import WorkspacesView, WorkspaceTable
-from tui.app.widgets.key_bar import KeyBar
 from tui.app.widgets.log_pane import LogPane
 from tui.app.widgets.virtual_table import VirtualTable
 from tui.core import errors as E
@@ -61,7 +59,7 @@ def while_mounted(handler: Callable[..., None]) -> Callable[..., None]:
 class MainScreen(Screen[Any]):
     SCOPE = "main"  # its actions in the one table (help, palette)
     BINDINGS = [b for b in actions.main_bindings() if b.action not in APP_ACTIONS]
-    AUTO_FOCUS = "#workspaces"  # focused from the first frame (moving focus later restyles twice)
+    AUTO_FOCUS = layout.AUTO_FOCUS
 
     def __init__(self, initial_env: str | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -101,17 +99,8 @@ class MainScreen(Screen[Any]):
         return self.query_one(LogPane)
 
     def compose(self) -> ComposeResult:
-        config = self.host.ctx.config
-        yield Banner("", id="banner")
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield EnvironmentList(id="environments")
-                yield GroupList(id="groups")
-            with Vertical(id="right"):
-                yield WorkspaceTable(id="workspaces")
-                yield VersionTable(id="versions")
-        yield LogPane(id="log-pane", max_lines=int(config.ui.get("log_lines", 20_000)), clock=self.host.clock)
-        yield KeyBar()
+        log_lines = int(self.host.ctx.config.ui.get("log_lines", 20_000))
+        yield from layout.compose_main(log_lines=log_lines, clock=self.host.clock)
 
     def on_mount(self) -> None:
         ctx = self.host.ctx

@@ -14,7 +14,6 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from tui.core import errors as E
-from tui.core.ledger.model import LedgerUnavailable, NotInitialised
 
 if TYPE_CHECKING:
     from tui.core.ops.health import Health
@@ -63,8 +62,8 @@ _BY_CLASS: dict[type[BaseException], Exit] = {
     E.YamlTooComplex: Exit.NETWORK,
     E.ResponseTooLarge: Exit.NETWORK,
     # A ledger out of reach is on the instance: as a server or network error (issue 28).
-    LedgerUnavailable: Exit.NETWORK,
-    NotInitialised: Exit.USAGE,  # a setup step for the operator: `ledger init`
+    E.LedgerUnavailable: Exit.NETWORK,
+    E.NotInitialised: Exit.USAGE,  # a setup step for the operator: `ledger init`
     KeyboardInterrupt: Exit.INTERRUPTED,
     BrokenPipeError: Exit.PIPE,
 }

@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from tui import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 APP_FLAGS = ("--read-only", "--no-mouse")
 
 
-def opens_the_app(argv: Sequence[str]) -> bool:
-    """Only the app's own options (no command, no --help): the subcommands' parsers are not needed."""
+def app_options(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The app's own options, read without argparse (its import and the parser cost start-up; bench/:
+    start-up), or None for anything else (a command, --help, an abbreviation, a missing value): argparse
+    reads those, and reports what is wrong exactly as it always did."""
+    options = SimpleNamespace(config=None, read_only=False, no_mouse=False)
     words = list(argv)
     while words:
         word = words.pop(0)
-        if word == "--config" and words:
-            words.pop(0)
-        elif not (word in APP_FLAGS or word.startswith("--config=")):
-            return False
-    return True
+        if word == "--config" and words and not words[0].startswith("-"):
+            options.config = words.pop(0)
+        elif word.startswith("--config="):
+            options.config = word.removeprefix("--config=")
+        elif word in APP_FLAGS:
+            setattr(options, word[2:].replace("-", "_"), True)
+        else:
+            return None
+    return options
 
 
-def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
+def opens_the_app(argv: Sequence[str]) -> bool:
+    """Only the app's own options (no command, no --help): no parser is needed."""
+    return app_options(argv) is not None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="prisme-deploy",
         description="Version, promote and roll back Prisme.ai workspaces across environments. "
@@ -38,39 +56,39 @@ def build_parser(*, commands_too: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument("--read-only", action="store_true", help="hide every mutating action")
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal (selection)")
-    if commands_too:  # about 25 parsers with their help: built when a command or --help needs them
-        from tui.cli import (
-            apply_cmds,
-            at_cmds,
-            commands,
-            drill_cmds,
-            ledger_cmds,
-            matrix_cmds,
-            plan_cmds,
-            policy_cmds,
-            release_cmds,
-            rollout_cmds,
-            safety_cmds,
-            sandbox_cmds,
-            shell_cmds,
-        )
+    # About 25 parsers with their help: built only for a command, --help or what app_options leaves to argparse.
+    from tui.cli import (
+        apply_cmds,
+        at_cmds,
+        commands,
+        drill_cmds,
+        ledger_cmds,
+        matrix_cmds,
+        plan_cmds,
+        policy_cmds,
+        release_cmds,
+        rollout_cmds,
+        safety_cmds,
+        sandbox_cmds,
+        shell_cmds,
+    )
 
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-        commands.add_parsers(sub)
-        matrix_cmds.add_parsers(sub)
-        safety_cmds.add_parsers(sub)
-        sandbox_cmds.add_parsers(sub)
-        shell_cmds.add_parsers(sub)
-        plan_cmds.add_parsers(sub)
-        apply_cmds.add_parsers(sub)
-        policy_cmds.add_parsers(sub)
-        release_cmds.add_parsers(sub)
-        rollout_cmds.add_parsers(sub)
-        at_cmds.add_parsers(sub)
-        drill_cmds.add_parsers(sub)
-        ledger_cmds.add_parsers(sub)
-        # `help` and `completion` describe the whole parser: handed to them, so they need not import main.
-        parser.set_defaults(root_parser=parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parsers(sub)
+    matrix_cmds.add_parsers(sub)
+    safety_cmds.add_parsers(sub)
+    sandbox_cmds.add_parsers(sub)
+    shell_cmds.add_parsers(sub)
+    plan_cmds.add_parsers(sub)
+    apply_cmds.add_parsers(sub)
+    policy_cmds.add_parsers(sub)
+    release_cmds.add_parsers(sub)
+    rollout_cmds.add_parsers(sub)
+    at_cmds.add_parsers(sub)
+    drill_cmds.add_parsers(sub)
+    ledger_cmds.add_parsers(sub)
+    # `help` and `completion` describe the whole parser: handed to them, so they need not import main.
+    parser.set_defaults(root_parser=parser)
     return parser
 
 
@@ -81,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # and both freeze what exists by then so later collections never walk it again.
     gc.disable()
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(commands_too=not opens_the_app(argv))
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    options = app_options(argv)
+    args = options or build_parser().parse_args(argv)
+    if not getattr(args, "func", None):  # the app's options, or `--config X` given in a form argparse reads
         from tui.app.launch import run_app
 
         return run_app(args)

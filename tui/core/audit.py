@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -154,6 +153,8 @@ class AuditLog:
     def write(self, entry: AuditEntry) -> None:
         entry.time = entry.time or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         entry.user = entry.user or _os_user()
+        import json  # here, as below: every session opens the journal; the first frame writes none (start-up)
+
         line = redact(json.dumps(entry.to_json(), ensure_ascii=False, default=str), self._tokens)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +218,8 @@ class AuditLog:
     ) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
+        import json
+
         entries = []
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:

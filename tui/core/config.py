@@ -779,10 +779,12 @@ def _scan_pragma_files(section: dict[str, Any], check: _Validator) -> dict[str, 
 
 
 def _diff_ignore(section: dict[str, Any], check: _Validator) -> tuple[str, ...]:
-    from tui.core.ignore import IgnoreRuleError, Rule
-
     check.keys(section, DIFF_SETTINGS, "diff")
     rules = section.get("ignore") or []
+    if not rules:
+        return ()  # the rules' parser is for the diff: a configuration without rules never loads it (start-up)
+    from tui.core.ignore import IgnoreRuleError, Rule
+
     for rule in rules:
         try:
             Rule.parse(str(rule)) if isinstance(rule, str) else Rule.parse("")

@@ -19,7 +19,6 @@ who sets it means it.
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,6 +110,8 @@ def jwt_expiry(token: str) -> datetime | None:
     parts = token.split(".")
     if len(parts) != 3 or len(parts[1]) > 8192:
         return None
+    import json  # here: the configuration imports this module, and the app's first frame needs no JSON (start-up)
+
     try:
         padded = parts[1] + "=" * (-len(parts[1]) % 4)
         claims = json.loads(base64.urlsafe_b64decode(padded))

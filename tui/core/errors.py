@@ -223,3 +223,15 @@ class ReadOnly(UsageError):
     """The gate's ``read_only`` rule: --read-only, or an environment's ``read_only = true``."""
 
     kind = "read_only"
+
+
+class LedgerUnavailable(PrismeError):
+    """The ledger cannot be reached (or is not initialised on that instance); tui.core.ledger raises it."""
+
+    kind = "ledger_unavailable"
+
+
+class NotInitialised(LedgerUnavailable):
+    """The instance has no ledger yet: a setup step for the operator (exit 2, as a configuration error)."""
+
+    kind = "ledger_not_initialised"

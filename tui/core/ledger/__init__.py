@@ -23,13 +23,32 @@ Errors: ``LedgerUnavailable`` (a PrismeError) when the ledger cannot be reached 
 
 from __future__ import annotations
 
-from tui.core.ledger import view
-from tui.core.ledger.model import (
-    KINDS,
-    LEDGER_SLUG,
-    LedgerRecord,
-    LedgerUnavailable,
-)
-from tui.core.ledger.store import Ledger, open_ledger
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.core.ledger import view
+    from tui.core.ledger.model import KINDS, LEDGER_SLUG, LedgerRecord, LedgerUnavailable
+    from tui.core.ledger.store import Ledger, open_ledger
 
 __all__ = ["KINDS", "LEDGER_SLUG", "Ledger", "LedgerRecord", "LedgerUnavailable", "open_ledger", "view"]
+
+# Where each public name lives. Loaded on first use (PEP 562): every session imports
+# tui.core.ledger.journal (Context.create), which runs this file, and the app's first frame needs
+# neither the store nor the view (bench/: start-up).
+_HOME = {
+    "KINDS": "model",
+    "LEDGER_SLUG": "model",
+    "LedgerRecord": "model",
+    "LedgerUnavailable": "model",
+    "Ledger": "store",
+    "open_ledger": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+    if name == "view":
+        return import_module(f"{__name__}.view")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,6 @@ the record). The local journal stays the offline copy: its row says what became 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ LOCAL_ONLY = ("config",)  # changes to this machine's files: not the platform's
 
 def payload(entry: AuditEntry, tokens: list[str]) -> dict[str, Any]:
     """The entry as the ledger keeps it: who is added by the ledger (the platform's user), not the OS login."""
+    import json  # here: every session installs the journal, and the app's first frame needs no JSON (start-up)
+
     data = {k: v for k, v in entry.to_json().items() if k not in ("user", "ledger", "identity")}
     result: dict[str, Any] = json.loads(redact(json.dumps(data, default=str), tokens))
     return result

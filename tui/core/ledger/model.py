@@ -1,4 +1,4 @@
-"""The ledger's record and its errors (no I/O here)."""
+"""The ledger's record and its errors (defined in tui.core.errors; no I/O here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tui.core.errors import PrismeError
+# The ledger's errors live with the others: the CLI's exit codes (tui/cli/exits.py) map them without
+# loading the ledger package, which the app's first frame does not need (bench/: start-up).
+from tui.core.errors import LedgerUnavailable as LedgerUnavailable
+from tui.core.errors import NotInitialised as NotInitialised
 
 LEDGER_SLUG = "prisme-deploy-ledger"
 # The event type the ledger workspace's automation emits, and the automation (endpoint) slug.
@@ -22,18 +25,6 @@ KINDS = (
     "lease-takeover",  # a lease taken over (payload: lease id, previous holder)
     "rollout-state",  # a rollout's write-ahead state (payload: the state), for --resume elsewhere
 )
-
-
-class LedgerUnavailable(PrismeError):
-    """The ledger cannot be reached (or is not initialised on that instance)."""
-
-    kind = "ledger_unavailable"
-
-
-class NotInitialised(LedgerUnavailable):
-    """The instance has no ledger yet: a setup step for the operator (exit 2, as a configuration error)."""
-
-    kind = "ledger_not_initialised"
 
 
 @dataclass(frozen=True)
