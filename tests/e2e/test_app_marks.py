@@ -113,6 +113,30 @@ async def test_s_with_nothing_marked_snapshots_the_selected_workspace(
         assert "Snapshot 1: 1/1 done" in log_text(app)
 
 
+async def test_enter_in_the_snapshot_dialog_says_what_is_missing_then_takes_the_snapshot(
+    platform: dict[str, Running], root_of: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PRISME_DEPLOY_REASON", raising=False)  # prod requires a reason: the box starts empty
+    app = make_app(platform, root_of)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle_tolerant(pilot)
+        await choose(pilot, app, "doc-search")
+        await pilot.press("s")
+        await settle_tolerant(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal) and modal.focused is modal.query_one("#reason")
+        await pilot.press("enter")  # nothing typed yet: said, never a dead key
+        await pilot.pause()
+        assert app.screen is modal
+        assert any("is required" in str(n.message) for n in app._notifications)
+        assert not snapshots.SnapshotStore.for_context(app.ctx).list("prod")
+        await pilot.press(*"CHG-7", "enter")  # the form is valid: enter takes the snapshot
+        await wait_until(pilot, lambda: "Snapshot 1: 1/1 done" in log_text(app), what="the snapshot")
+        assert app.screen is not modal
+        taken = {s.slug for s in snapshots.SnapshotStore.for_context(app.ctx).list("prod")}
+        assert taken == {"doc-search"}
+
+
 async def test_marked_pull_and_diff_apply_to_every_marked_workspace(
     platform: dict[str, Running], root_of: Path
 ) -> None:
@@ -174,3 +198,25 @@ async def test_e_without_a_diff_tool_says_how_to_set_one(platform: dict[str, Run
         await pilot.press("e")
         await pilot.pause()
         assert any("[diff] tool" in str(n.message) for n in app._notifications)
+
+
+async def test_a_table_cut_to_80_columns_ends_each_cut_value_with_an_ellipsis_and_shows_it_inert(
+    platform: dict[str, Running], root_of: Path
+) -> None:
+    from textual.widgets import DataTable
+
+    app = make_app(platform, root_of)
+    long = "[bold]" + "a-very-long-workspace-name-" * 4  # server text: markup shown as typed, never applied
+    with app.ctx.audit.record("push", "prod", targets=[long], version="v1.0.0"):
+        pass
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle_tolerant(pilot)
+        await pilot.press("ctrl+j")  # the ledger, or this machine's journal where prod has none
+        await wait_until(pilot, lambda: isinstance(app.screen, TableScreen), what="the audit view")
+        await settle_tolerant(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no column past the edge
+        cells = [str(cell) for cell in table.get_row_at(0)]
+        shown = next(cell for cell in cells if cell.startswith("[bold]a-very"))
+        assert shown.endswith("…") and long.startswith(shown[:-1]), cells
+        assert cells[0] == app.screen.rows[0][0]  # the first column (the time) whole

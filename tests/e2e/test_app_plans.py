@@ -18,9 +18,11 @@ from test_plan_sticky import STARTUP, admin, wait_for_runs
 from test_plan_sticky import workspace as server_ws
 from test_rollout import ROLLOUT
 from textual.widgets import Button, Checkbox, DataTable, Input, SelectionList, Static
+from waits import wait_until
 
 from tui.app.screens.activity import TableScreen
 from tui.app.screens.modals import ActionModal
+from tui.app.widgets.log_pane import OpLine
 from tui.core.ops import release
 from tui.sandbox.faults import Faults
 from tui.sandbox.runner import Running, start_in_thread
@@ -292,6 +294,53 @@ async def test_a_rollout_with_a_frozen_last_stage_is_refused_as_it_is_asked_for_
         assert "OK   Rollout 2026.12.2: completed" in log, log
     imports = [e for e in app.ctx.audit.read(action="bulk-import") if e["env"] == "prod-us"]
     assert imports and imports[0]["breakGlass"] == "SEV1 outage"
+
+
+async def test_the_rollout_plan_at_80x24_names_every_environment_shows_the_reason_and_ends_said(
+    fleet: dict[str, Running], root_of: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA at 80x24: the required reason was below the edge, the dialog named prod-us alone, enter in the
+    confirmation did nothing and said nothing, and the status line kept "rollout of …" once it ended."""
+    monkeypatch.delenv("PRISME_DEPLOY_REASON", raising=False)  # production requires one: the box starts empty
+    platform = {k: v for k, v in fleet.items() if k != "prod-us"}
+    app = make_app(platform, root_of, env="dev", extra=FLEET.format(url=fleet["prod-us"].url))
+    release.save(app.ctx, release.from_repository(app.ctx, "release", "2026.12.5"), None)
+    for env in ("staging", "prod", "prod-us"):  # edits the rollout would lose: one more warning per environment
+        kb = server_ws(fleet[env], "knowledge-base")
+        path = f"/sandbox/workspaces/{kb['id']}/files/automations/search.yml"
+        admin(fleet[env], "PUT", path, content=b"slug: search\ndo: []\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press("enter")  # the only release
+        await settle(pilot)
+        app.screen.query_one("#groups", SelectionList).select("base1")
+        app.screen.query_one("#auto_rollback", Checkbox).value = True  # one more summary line
+        await pilot.pause()
+        await pilot.click("#confirm")  # Plan…
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ActionModal) and not modal.pending
+        assert len(modal.warnings) >= 3, modal.warnings  # lost edits on prod and prod-us, the smoke note
+        badge = str(modal.query_one("#dialog-badge").render())
+        assert "staging → prod → prod-us" in badge, badge
+        assert "changes, in order: staging → prod → prod-us" in modal.summary_lines[0]
+        label = " ".join(str(w.render()) for w in modal.query("#dialog-rails .field-label"))
+        assert "Reason, required on prod, prod-us: Confirm waits for it" in label, label
+        on_screen(app, "#reason", "#confirm-input", "#confirm", "#dialog-rails .field-label")
+
+        await pilot.press(*"2026.12.5", "enter")  # the name typed, the reason not: said, and focus goes there
+        await pilot.pause()
+        assert app.screen is modal and modal.focused is modal.query_one("#reason")
+        said = [str(n.message) for n in app._notifications]
+        assert any("A reason is required on prod, prod-us" in m for m in said), said
+        await pilot.press(*"CHG-5", "enter")  # the form is whole: enter rolls out
+        await wait_until(
+            pilot, lambda: "Rollout 2026.12.5:" in log_text(app), what="the rollout's outcome", timeout=120
+        )
+        line = app.log_pane.query_one(OpLine).title
+        assert line.startswith("Rollout 2026.12.5 · ") and "…" not in line, line  # the outcome, not "rollout of …"
 
 
 async def test_the_releases_view_refuses_a_release_that_is_not_the_head_before_any_dialog(

@@ -264,6 +264,14 @@ def test_half_the_executions_failing_on_prod_eu_stop_the_rollout_and_the_auto_ro
     entry = [e for e in journal if e["action"] == "rollout"][-1]
     assert entry["outcome"] == "failed" and entry["details"]["rollback"]["verified"] is True
 
+    # The fault describes the release's content, not one import: rolled out a second time (a user trying
+    # the drill twice), the same content fails the same gate again, and is rolled back again.
+    code, out, err = cli(capsys, "rollout", "2026.12.9", "--groups", "base1", "--yes", "--auto-rollback", "--json")
+    _steps, again = summary(out)
+    assert code == 1, err
+    assert (again["failure"]["env"], again["failure"]["gate"], again["status"]) == ("prod-eu", "errors", "rolled-back")
+    assert identical(capsys, "prod-eu")
+
 
 @pytest.mark.e2e
 def test_without_auto_rollback_the_error_gate_stops_and_leaves_the_release_in_place(

@@ -35,6 +35,9 @@ def test_a_drill_rolls_back_restores_and_records_the_time_to_recover(
         ("rollback", doc["previous"], True),
         ("restore", "v1.2.0", True),
     ]
+    # The second leg restores, and says so (both are pulls of a named version, journalled as rollbacks).
+    assert doc["legs"][0]["message"].startswith(f"Rolled back support-bot to {doc['previous']}: verified")
+    assert doc["legs"][1]["message"].startswith("Restored support-bot to v1.2.0: verified")
     assert doc["totalSeconds"] == pytest.approx(sum(leg["seconds"] for leg in doc["legs"]), abs=0.02)
     code, out, _ = cli(capsys, "workspaces", "--env", "staging", "--json")
     live = {w["slug"]: w.get("liveVersion") for w in json.loads(out)}

@@ -158,7 +158,7 @@ class OperationRunner:
         if message.next_step:
             log.add(f"     next: {message.next_step}")
         log.summary(f"{message.title}: {text}", ok=message.ok)
-        log.progress_done(message.ok)  # the counts stay on the status line
+        log.progress_done(message.ok, message.title)  # the counts stay on the status line, else the outcome
         severity: SeverityLevel = "information" if message.ok else "error"
         app.notify(text, title=message.title, severity=severity, timeout=8 if message.ok else 15)
         for missed in app.ctx.audit.take_failures():  # the outcome above stands; the journal missed it

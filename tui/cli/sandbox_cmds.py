@@ -166,8 +166,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="inject a fault: latency_ms=N, push_fail=slug[,slug], import_fail=slug[:Error], "
         "sse_drop_after=N, error_5xx=/path[:status], stuck_lock=slug, processing_after=S, push_delay_ms=N, "
-        "pull_delay_ms=N, git_auth_fail=repo[,repo], error_rate=slug:FRACTION (its automations fail at that "
-        "rate from its next import)",
+        "pull_delay_ms=N, git_auth_fail=repo[,repo], error_rate=slug:FRACTION (the content its next import "
+        "brings fails at that rate whenever it runs: a rollback is healthy, the same release imported again "
+        "fails again, until the fault is cleared)",
     )
     add_realism_flags(serve)
     serve.set_defaults(func=cmd_serve)

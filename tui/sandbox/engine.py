@@ -107,6 +107,8 @@ class Engine:
         self._order_key: tuple[int, int, bool] | None = None
         self._ws_locks: dict[str, threading.Lock] = {}
         self.failing: dict[str, list[traffic.Period]] = {}  # workspace id -> when its automations fail
+        # slug -> the digest of the content the error_rate fault made faulty (the first import after it was set)
+        self.faulty: dict[str, str] = {}
         for slug in faults.stuck_lock:
             self.apply_stuck_lock(slug)
 
@@ -926,6 +928,7 @@ class Engine:
         rules = exclude_rules(old_index, repo_id) if (repo_id or archive) else []
         skip = excluded_paths(rules, set(incoming) | set(current))
         incoming = apply_excludes(incoming, skip)
+        brought = traffic.digest(incoming)  # what this import brings: the same release twice, the same digest
         keep = {k: v for k, v in current.items() if k in dsul.ROOT_FILES or k in skip}
         merged = dict(current) if not prune else keep
         merged.update(incoming)
@@ -951,7 +954,7 @@ class Engine:
         if version:
             payload["version"] = {"description": "", **version}
         self.store.emit(meta["id"], "workspaces.imported", payload, user_id=user)
-        self._failures_after_import(meta)
+        self._failures_after_import(meta, brought)
         return {
             "imported": sorted(incoming),
             "errors": errors,
@@ -959,16 +962,28 @@ class Engine:
             "workspace": self.workspace_json(meta),
         }
 
-    def _failures_after_import(self, meta: dict[str, Any]) -> None:
-        """An import ends the failure the previous one started; an armed ``error_rate`` fault starts one."""
+    def _failures_after_import(self, meta: dict[str, Any], brought: str) -> None:
+        """An import ends the failure of the content it replaces. The ``error_rate`` fault describes content,
+        as a bug does: the first import after it is set brings the faulty content, and that content fails at
+        the rate whenever it runs (a rollback to other content is healthy; the same release rolled out again
+        fails again), until the fault is cleared."""
         at = clock.now().timestamp()
         periods = self.failing.setdefault(meta["id"], [])
         for period in periods:
             if period.end is None:
                 period.end = at
-        rate = self.faults.error_rate.pop(meta["slug"], None)
-        if rate:
+        slug = meta["slug"]
+        rate = self.faults.error_rate.get(slug)
+        if not rate:
+            self.faulty.pop(slug, None)
+            return
+        if self.faulty.setdefault(slug, brought) == brought:
             periods.append(traffic.Period(at, rate))
+
+    def faults_changed(self) -> None:
+        """A fault set again (POST /sandbox/faults): a cleared ``error_rate`` forgets its faulty content, so
+        the next time it is set it marks the next import's."""
+        self.faulty = {slug: found for slug, found in self.faulty.items() if self.faults.error_rate.get(slug)}
 
     def traffic_events(self, workspace_id: str, query: Any) -> list[dict[str, Any]]:
         """The synthetic executions a search of ``query`` sees (Realism.traffic_per_minute), as indexed by

@@ -20,7 +20,8 @@ class Faults:
     html_200: list[str] = field(default_factory=list)  # path prefixes answered by an HTML page (a proxy login)
     git_auth_fail: list[str] = field(default_factory=list)  # repository ids whose git credentials are refused
     smoke_fail: list[str] = field(default_factory=list)  # "slug" or "slug/automation": its test run fails
-    # slug -> fraction of its automations' executions that fail from its next import (tui/sandbox/traffic.py)
+    # slug -> fraction of its automations' executions that fail while the content its next import brings
+    # runs (again after a rollback and a second import of it), until cleared (tui/sandbox/traffic.py)
     error_rate: dict[str, float] = field(default_factory=dict)
 
     def update(self, data: dict[str, Any]) -> None:

@@ -634,6 +634,7 @@ class Sandbox:
                 raise SandboxError(400, "RequestValidationError", str(exc)) from exc
             for slug in self.faults.stuck_lock:
                 self.engine.apply_stuck_lock(slug)
+            self.engine.faults_changed()
         return JSONResponse(self.faults.to_json())
 
     async def set_realism(self, request: Request) -> Response:

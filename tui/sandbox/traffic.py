@@ -10,8 +10,10 @@ interface in the 2024 sources (packages/types/index.d.ts ``ExecutedAutomation``)
 Nothing is stored: the events of a time range are generated when a search asks for it (one execution
 every ``60 / traffic_per_minute`` seconds of the server's clock, aligned on the epoch, so two searches
 of one range see the same events), deterministic from ``traffic_seed``, the workspace and the instant.
-The fault ``error_rate=SLUG:FRACTION`` arms a failure that starts at the workspace's next import and
-ends at the one after (a rollback).
+The fault ``error_rate=SLUG:FRACTION`` describes content, as a bug does: the workspace's next import
+brings faulty content, whose executions fail at that rate whenever it runs. An import of other content (a
+rollback) ends the failure; the same content imported again (the release rolled out a second time) fails
+again, until the fault is cleared (``POST /sandbox/faults`` with the slug left out).
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ def _epoch(text: Any) -> float | None:
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def digest(files: dict[str, bytes]) -> str:
+    """What a set of files holds, as one digest (names and bytes): the same content, the same digest."""
+    hashed = hashlib.sha256()
+    for name in sorted(files):
+        hashed.update(name.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(files[name]).digest())
+    return hashed.hexdigest()
 
 
 def iso(at: float) -> str:

@@ -27,19 +27,22 @@ if TYPE_CHECKING:
     from tui.app.screens.modals import ActionModal, Field
 
 
-def fields(env: Environment, frozen: str | None, *, required: bool | None = None) -> list[Field]:
-    """The reason field (``required``: default, where ``env`` requires one outside a window) and, when
-    frozen, the break-glass field."""
+def fields(
+    env: Environment, frozen: str | None, *, required: bool | None = None, where: list[str] | None = None
+) -> list[Field]:
+    """The reason field (``required``: default, where ``env`` requires one outside a window; ``where``: every
+    environment that requires it, for a change of several) and, when frozen, the break-glass field."""
     from tui.app.screens.modals import Field
 
     if required is None:
         required = env.require_reason and not frozen  # in a window the break-glass reason stands for it
+    names = ", ".join(where or [env.name])
+    hint = " (a ticket id)" if len(where or []) < 2 else ""  # several names: the line stays one line at 80
     label = (
-        f"Reason, required on {env.name}: Confirm waits for it (a ticket id):"
-        if required
-        else "Reason (optional; a ticket id):"
+        f"Reason, required on {names}: Confirm waits for it{hint}:" if required else "Reason (optional; a ticket id):"
     )
     reason = Field(REASON, label, "text", os.environ.get(REASON_VARIABLE, ""), required=required)
+    reason.missing = f"A reason is required on {names}: type one in the Reason box (a ticket id)."
     if not frozen:
         return [reason]
     glass = Field(BREAK_GLASS, "Break glass: reason (audited; lets the change through the freeze):", "text", "")
@@ -89,8 +92,9 @@ def open_guarded(
         several = len(envs or []) > 1  # a rollout: say which environment each window is on
         windows = "; ".join((f"{r.env} " if several else "") + str(r.window) for r in frozen)
         modal.warnings.insert(0, f"FROZEN {windows}: refused unless you break the glass below (audited).")
-    required = bool(decision.by_rule("reason")) and not frozen
-    modal.rails_fields = fields(env, windows if frozen else None, required=required)
+    asking = decision.by_rule("reason")
+    where = list(dict.fromkeys(r.env for r in asking if r.env))  # in the change's order, each once
+    modal.rails_fields = fields(env, windows if frozen else None, required=bool(asking) and not frozen, where=where)
 
     def confirmed(values: dict[str, Any] | None) -> None:
         if values is not None and not checked(app, values):

@@ -96,7 +96,13 @@ class Releases(Controller):
         summary = [f"Roll release {name} out to {' → '.join(envs)}, stopping at the first failed gate."]
         env = self.ctx.env(envs[0])
         modal = modals.ActionModal(
-            title=f"Roll out {name}", env=env, summary=summary, fields=fields, confirm_label="Plan…", danger=False
+            title=f"Roll out {name}",
+            env=env,
+            summary=summary,
+            fields=fields,
+            confirm_label="Plan…",
+            danger=False,
+            envs=envs,
         )
         self.app.push_screen(
             modal,
@@ -137,7 +143,7 @@ class Releases(Controller):
     def confirm_rollout(self, name: str, groups: list[str], auto_rollback: bool = False) -> None:
         envs = release_matrix.environments(self.ctx)
         protected = [e for e in envs if self.ctx.env(e).protected]
-        summary = [f"Release {name}, groups {', '.join(groups)}: {' → '.join(envs)}"]
+        summary = [f"Release {name} ({', '.join(groups)}) changes, in order: {' → '.join(envs)}"]
         if protected:
             summary.append(f"Typing the release confirms the protected {', '.join(protected)}.")
         if auto_rollback:
@@ -149,6 +155,7 @@ class Releases(Controller):
             confirm_text=name if protected else None,
             confirm_label="Roll out",
             pending="Plan: computing…",
+            envs=envs,
         )
         # The reason (and break-glass) asked here covers the rollout's changes; the core checks each environment.
 

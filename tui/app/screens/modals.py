@@ -1,8 +1,10 @@
 """Modal dialogs: forms, then a summary of exactly what will happen; focus where typing is needed, else on Cancel.
 
 On a protected environment the confirm button stays disabled until the user types the workspace slug
-(or, for bulk operations, the environment name); enter in the box confirms once it matches. Enter never
-confirms by accident elsewhere: Confirm must be focused and enabled.
+(or, for bulk operations, the environment name); enter in the box confirms once it matches. Enter in any
+box says what is still missing (and goes there); once nothing is, it confirms where the name was typed or
+the dialog is harmless, and otherwise moves to Confirm: a box focused as the dialog opens never confirms a
+dangerous change on one key.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Field:
     options: list[tuple[str, Any]] = field(default_factory=list)
     required: bool = False
     placeholder: str = ""
+    missing: str = ""  # what enter says while a required field is empty (default: its label's first part)
 
 
 class ActionModal(Dialog[dict[str, Any] | None]):
@@ -73,10 +76,14 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         details: list[str] | None = None,
         pending: str | None = None,
         rails: list[Field] | None = None,
+        envs: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
         self.env = env
+        # A change of several environments (a rollout) names them all in the badge, in order; ``env`` is
+        # the one whose tier colours it (the most protected).
+        self.envs = envs or [env.name]
         self.summary_lines = summary
         self.fields = fields or []
         self.confirm_text = confirm_text
@@ -92,12 +99,12 @@ class ActionModal(Dialog[dict[str, Any] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes=f"-tier-{self.env.tier}"):
-            yield Label(f" {self.env.badge} {self.env.name} ", id="dialog-badge", markup=False)
+            yield Label(one_line(f" {self.env.badge} {' → '.join(self.envs)} "), id="dialog-badge", markup=False)
             yield Label(one_line(self.title_text), id="dialog-title", markup=False)
             # What will happen never scrolls away: environment, target, versions stay in view.
             # Every line may carry server text (a description, a name): shown as text, never markup.
             yield Static(Content(_lines(self.summary_lines)), id="dialog-summary")
-            with Vertical(id="dialog-warnings"):
+            with VerticalScroll(id="dialog-warnings", can_focus=False):  # bounded by _fit on a short screen
                 for warning in self.warnings:
                     yield Label(Content(f"! {one_line(warning)}"), classes="warning")
             with VerticalScroll(id="dialog-body"):
@@ -214,13 +221,23 @@ class ActionModal(Dialog[dict[str, Any] | None]):
             target.action_delete_left()
 
     def _fit(self) -> None:
-        """Give the body the rows the rest leaves (the rest never scrolls away, down to 80x24)."""
+        """Give the body the rows the rest leaves: the reason, the confirmation and the buttons never go
+        below the screen's edge, down to 80x24. Warnings too many for the room scroll (the body keeping a
+        row) rather than push the boxes to fill in out of sight."""
         dialog = self.query_one("#dialog")
-        body = self.query_one("#dialog-body")
-        others = sum(child.outer_size.height for child in dialog.children if child is not body)
+        body, warnings = self.query_one("#dialog-body"), self.query_one("#dialog-warnings")
+        others = sum(child.outer_size.height for child in dialog.children if child not in (body, warnings))
         room = self.size.height - others - dialog.styles.gutter.height - body.styles.margin.height
-        if body.styles.max_height != Scalar.from_number(max(room, 1)):
-            body.styles.max_height = max(room, 1)
+        wanted = max(warnings.outer_size.height, warnings.virtual_size.height)  # its whole content
+        shown = min(wanted, max(room - 1, 1))  # the warnings whole while the body keeps a row
+        self._cap(warnings, shown if wanted else None)
+        self._cap(body, max(room - shown, 1))
+
+    @staticmethod
+    def _cap(widget: Widget, rows: int | None) -> None:
+        wanted = Scalar.from_number(rows) if rows is not None else None
+        if widget.styles.max_height != wanted:
+            widget.styles.max_height = wanted
 
     # -- filled in later -------------------------------------------------------------------------------
     async def fill(
@@ -263,8 +280,13 @@ class ActionModal(Dialog[dict[str, Any] | None]):
         return result
 
     def _invalid(self) -> str | None:
+        found = self._problem()
+        return found[0] if found else None
+
+    def _problem(self) -> tuple[str, str | None] | None:
+        """Why the form cannot be confirmed, and the id of the field to fix (None: none can fix it)."""
         if self.pending or self.blocked:
-            return self.pending or self.blocked
+            return self.pending or self.blocked or "", None
         if not self.is_mounted:
             return None
         values = self.values()
@@ -274,9 +296,9 @@ class ActionModal(Dialog[dict[str, Any] | None]):
                 try:
                     validate_version_name(value)
                 except InvalidVersionName as exc:
-                    return exc.message
+                    return exc.message, spec.id
             if spec.required and not value:
-                return f"{spec.label.rstrip(':')} is required."
+                return spec.missing or f"{spec.label.split(':')[0].strip()} is required.", spec.id
         return None
 
     def _refresh_state(self) -> None:
@@ -298,12 +320,41 @@ class ActionModal(Dialog[dict[str, Any] | None]):
     def _changed(self) -> None:
         self._refresh_state()
 
-    @on(Input.Submitted, "#confirm-input")  # enter in a correct confirmation confirms; a wrong one does nothing
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
         self._refresh_state()
         if not self.query_one("#confirm", Button).disabled:
             self.dismiss(self.values())
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        """Enter in a box: what is still missing is said, and the focus goes there (a silent enter reads as
+        a dead key). Once nothing is, it confirms where the name was typed or the dialog is harmless; in a
+        dangerous one without a name to type it goes to Confirm first, so that a box focused as the dialog
+        opens never confirms on one key."""
+        event.stop()
+        self._refresh_state()
+        problem, where = self._missing()
+        if problem:
+            self.notify(problem, title=self.confirm_label, severity="warning")
+            if where is not None:
+                where.focus()
+            return
+        if self.confirm_text or not self.danger:  # the name typed is the deliberate act
+            self._confirm()
+        else:
+            self.query_one("#confirm", Button).focus()
+
+    def _missing(self) -> tuple[str | None, Widget | None]:
+        """What stops Confirm, and the box that takes it (None: nothing to type, e.g. a plan computing)."""
+        found = self._problem()
+        if found is not None:
+            problem, field_id = found
+            return problem, self.query_one(f"#{field_id}") if field_id else None
+        if self.confirm_text and self.query_one("#confirm-input", Input).value.strip() != self.confirm_text:
+            text = f"Type {one_line(self.confirm_text)} in the confirmation box to enable {self.confirm_label}."
+            return text, self.query_one("#confirm-input", Input)
+        return None, None
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -226,7 +226,7 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.columns, self.rows = columns, rows
         self.query_one("#dialog-title", Label).update(one_line(title))
         self.query_one("#table-note", Static).update(terminal_safe(note))
-        self._fill(self.query_one("#table-filter", Input).value)
+        self._fill(self.query_one("#table-filter", Input).value)  # its columns too, fitted to the width
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self.cursor is not None:  # at T the rows are workspaces: enter rolls out releases only

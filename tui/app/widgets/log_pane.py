@@ -31,6 +31,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.app.widgets.cells import cut
 from tui.core.text import one_line, terminal_safe
 
 BAR = 24  # cells
@@ -66,7 +67,7 @@ class OpLine(Widget):
 
     def render(self) -> Content:
         room = max(self.size.width - BAR - 6, 1)  # title, space, bar, space, "100%"
-        title = self.title if len(self.title) <= room else self.title[: room - 1] + "…"
+        title = cut(self.title, room)
         if self.total is None:
             start = self._frame % (BAR + PULSE) - PULSE
             cells = [start <= i < start + PULSE for i in range(BAR)]
@@ -76,7 +77,7 @@ class OpLine(Widget):
             cells = [i < round(done * BAR) for i in range(BAR)]
             percent = f"{round(done * 100):3d}%" if self.total else "    "
         bar = Content("").join(Content.styled("━", "$accent" if on else "$surface-lighten-2") for on in cells)
-        return Content.assemble(title.ljust(room), " ", bar, " ", percent)
+        return Content.assemble(title + " " * (room - cell_len(title)), " ", bar, " ", percent)
 
 
 # A line as stored: its text, or (stamp, render, item) turned into text when first drawn.
@@ -272,13 +273,18 @@ class LogPane(Vertical):
         else:
             line.show(title, current or 0, total if total else None)
 
-    def progress_done(self, ok: bool = True) -> None:
-        """The operation ended: its line keeps its title and counts (what a glance after a bulk run reads),
-        still, marked done (or failed); ``idle`` is for a session where nothing ran yet."""
+    def progress_done(self, ok: bool = True, outcome: str | None = None) -> None:
+        """The operation ended: a line with counts keeps its title and counts (what a glance after a bulk
+        run reads); one without says the ``outcome``'s title, never the words of a step still running
+        ("staging: rollout of r1…", a rate-limit wait). Marked done (or failed), still; ``idle`` is for a
+        session where nothing ran yet."""
         line = self.query_one(OpLine)
-        if line.title != "idle":
-            title = line.title.removesuffix(" · done").removesuffix(" · failed")
-            line.show(f"{title} · {'done' if ok else 'failed'}", line.current, line.total or 0)
+        if line.title == "idle" and outcome is None:
+            return
+        title = line.title.removesuffix(" · done").removesuffix(" · failed")
+        if outcome is not None and not line.total:
+            title = outcome
+        line.show(f"{title} · {'done' if ok else 'failed'}", line.current if line.total else 0, line.total or 0)
 
     def summary(self, text: str, *, ok: bool | None = None) -> None:
         label = self.query_one("#op-summary", Static)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -32,6 +32,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.app.widgets.cells import cut
 from tui.core.text import one_line
 
 T = TypeVar("T")
@@ -511,9 +512,7 @@ class VirtualTable(ScrollView, Generic[T], can_focus=True):
         for index, (room, text) in enumerate(zip(self._widths, texts, strict=False)):
             if not room:
                 continue  # left out: the pane is too narrow for it
-            value = one_line(text)
-            if cell_len(value) > room:
-                value = set_cell_size(value, room - 1) + "…" if room else ""
+            value = cut(one_line(text), room)
             # The cell's place as meta (as DataTable's): a segment per cell, like DataTable draws it.
             meta = Style.from_meta({"row": row, "column": index})
             segments.append(Segment(pad + set_cell_size(value, room) + pad, style + meta))

@@ -280,6 +280,7 @@ async def pull(
     on_step: Progress | None = None,
     on_wait: Progress | None = None,
     request: Request | None = None,
+    verb: str | None = None,
 ) -> Outcome:
     """Pull latest, or roll back to ``version``; then verify it from the workspace's state.
 
@@ -287,7 +288,8 @@ async def pull(
     backoff until a deadline; a 408 or ``{processing: true}`` is "still running", followed the same
     way. ``on_step`` receives the ``workspaces.versions.progress`` steps while the pull runs; ``on_wait``
     (default ``on_step``) what the verification is waiting for, after a 408 possibly for minutes.
-    ``request``: the pull, rollback or restore asked for (its reason and broken glass)."""
+    ``request``: the pull, rollback or restore asked for (its reason and broken glass). ``verb``: how the
+    outcome says it (a drill's restore leg is journalled as a rollback, but it restores); default from ``action``."""
     on_wait = on_wait or on_step
     segment(version, "version name")  # '.' or '..' would become another endpoint: refused before any request
     with ctx.operation(env, f"{action} {slug}", request=request):
@@ -379,7 +381,8 @@ async def pull(
                     entry.details["warnings"] = warnings
             if action == "rollback":  # the bundle pointers of another time (tui.core.ops.bundles)
                 warnings += await bundles.check(client, settled.workspace)
-            outcome = _confirmed(slug, version, action, settled, result, steps, before, snap)
+            verb = verb or ("Rolled back" if action == "rollback" else "Pulled")
+            outcome = _confirmed(slug, version, verb, settled, result, steps, before, snap)
             outcome.warnings = list(warnings)
             return outcome.told(client, result)
 
@@ -485,7 +488,7 @@ async def _pull_errors(
 def _confirmed(
     slug: str,
     version: str,
-    action: str,
+    verb: str,
     settled: verify.Settled,
     result: PullResult,
     steps: list[str],
@@ -493,7 +496,6 @@ def _confirmed(
     snap: snapshots.Snapshot | None,
 ) -> Outcome:
     after = settled.workspace
-    verb = "Rolled back" if action == "rollback" else "Pulled"
     live = after.live_version
     if settled.untracked:
         proof = settled.detail

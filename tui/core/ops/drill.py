@@ -122,7 +122,9 @@ async def run(ctx: Context, drill: Drill, *, on_step: Any = None, request: Reque
     with ctx.audit.record(
         "drill", drill.env, targets=[drill.workspace], version=drill.previous, reason=reason
     ) as entry:
-        for name, version in (("rollback", drill.previous), ("restore", drill.current)):
+        # Both legs are pulls of a named version (journalled as rollbacks); the second one restores, and says so.
+        legs = (("rollback", drill.previous, "Rolled back"), ("restore", drill.current, "Restored"))
+        for name, version, verb in legs:
             leg = Leg(name, version)
             drill.legs.append(leg)
             start = time.monotonic()
@@ -136,6 +138,7 @@ async def run(ctx: Context, drill: Drill, *, on_step: Any = None, request: Reque
                     action="rollback",
                     on_step=on_step,
                     request=request,
+                    verb=verb,
                 )
             except E.PrismeError as exc:  # a failed rollback leg still gets its restore
                 leg.seconds, leg.message = time.monotonic() - start, exc.message
