@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tui.core import errors as E
@@ -253,28 +254,33 @@ class ClaimedLedger(Ledger):
     ) -> list[LedgerRecord]:
         bodies = await asyncio.to_thread(self._files)
         records = []
-        for fallback, body in bodies:
+        for fallback, body, order in bodies:
             claimed = body.get("claimedUser") if isinstance(body, dict) else None
             user_id = claimed.get("id") if isinstance(claimed, dict) else None
             record = record_from(body, at=body.get("at"), user_id=user_id, stamped=False, fallback_id=fallback)
             if record is not None and _matches(record, env, since, kinds):
-                records.append(record)
-        records.sort(key=lambda r: (r.at, r.id))
-        return records
+                records.append((order, record))
+        # In the order they were committed: a claimed record's time is the writer's clock corrected by a
+        # Date header of whole seconds, so two records under a second apart can read in either order; the
+        # branch's history cannot (every record is pushed on top of the previous ones).
+        records.sort(key=lambda pair: (pair[0], pair[1].at, pair[1].id))
+        return [record for _order, record in records]
 
     def _files(self) -> list[tuple[str, Any]]:
         from tui.core import gitwrite
 
-        found: list[tuple[str, Any]] = []
+        found: list[tuple[str, Any, int]] = []
         with gitwrite.clone(self.ctx.config.repositories[self.repository]) as repo:
             folder = repo / self.FOLDER
+            order = _commit_order(repo, self.FOLDER) if folder.is_dir() else {}
             for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
                 if path.is_symlink() or path.stat().st_size > 1_000_000:
                     continue  # never through a link; a record is small
                 try:
-                    found.append((path.stem, json.loads(path.read_text(encoding="utf-8"))))
+                    body = json.loads(path.read_text(encoding="utf-8"))
                 except (ValueError, UnicodeDecodeError):
                     continue
+                found.append((path.stem, body, order.get(path.name, len(order))))
         return found
 
     def initialised(self) -> bool:
@@ -282,6 +288,18 @@ class ClaimedLedger(Ledger):
 
         with gitwrite.clone(self.ctx.config.repositories[self.repository]) as repo:
             return (repo / self.FOLDER).is_dir()
+
+
+def _commit_order(repo: Path, folder: str) -> dict[str, int]:
+    """Each record file's rank in the branch's history (the commit that added it; oldest first)."""
+    from tui.core import gitwrite
+
+    listing = gitwrite.git(repo, "log", "--reverse", "--diff-filter=A", "--format=", "--name-only", "--", folder)
+    order: dict[str, int] = {}
+    for line in listing.splitlines():
+        if line.strip():
+            order.setdefault(Path(line.strip()).name, len(order))
+    return order
 
 
 # Per instance (URL): which channel, once found, for the process.
