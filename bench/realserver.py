@@ -196,9 +196,15 @@ def substitution(source: Side, target: Side) -> Callable[[str], str]:
     return sub
 
 
+def replayed_body(body: bytes, sub: Callable[[str], str]) -> bytes:
+    """A request's body for the other side: its names substituted, unless binary (an archive: left as sent)."""
+    return body if b"\0" in body else sub(body.decode("latin-1")).encode("latin-1")
+
+
 def run_httpx(steps: list[Step], source: Side, target: Side, operation: str) -> float:
     """The floor under our CLI: the same requests and waits by plain httpx, one at a time, keep-alive, no logic."""
-    sub, bodies = substitution(source, target), [s.body for s in steps]
+    sub = substitution(source, target)
+    bodies = [replayed_body(step.body, sub) for step in steps]  # as curl's replay sends them
     with target.api() as api:
         start = time.perf_counter()
         for step, body in zip(steps, bodies, strict=True):
@@ -228,7 +234,7 @@ def replay_script(steps: list[Step], source: Side, target: Side, work: Path) -> 
         args += ["-H", "Authorization: Bearer $TOKEN"]
         if step.body:
             body = work / f"body-{number}"
-            body.write_bytes(step.body if b"\0" in step.body else sub(step.body.decode("latin-1")).encode("latin-1"))
+            body.write_bytes(replayed_body(step.body, sub))
             args += ["-H", f"Content-Type: {step.headers.get('content-type', 'application/json')}"]
             args += ["--data-binary", f"@{body}"]
         stretch.append([*args, sub(step.url)])

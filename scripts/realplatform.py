@@ -66,6 +66,8 @@ TOKEN_FILE = "token"
 STATE_FILE = "state.json"
 START_TIMEOUT = 90.0
 CONSOLE_URL = "http://127.0.0.1:9"  # nothing listens there; only redirect URIs are built from it
+# The gateway's option for its users/tokens/JWKS MongoDB clients (extractOptsFromEnv keeps the name's case).
+MONITORING = "USERS_STORAGE_OPT_serverMonitoringMode"
 
 Log = Callable[[str], None]
 
@@ -431,6 +433,12 @@ def _service_env(built: Path, state_dir: Path, ports: dict[str, int]) -> dict[st
         "API_URL": f"http://127.0.0.1:{ports['gateway']}/v2",
         "JWKS_FILEPATH": str(tree / "jwks.json"),
         "USERS_STORAGE_HOST": f"{mongo}/users",
+        # The gateway's mongodb 6 driver monitors by streaming (exhaust `hello`), which CongoDB does not do: the
+        # driver drops the monitor ("Server ended moreToCome unexpectedly"), clears the pool and holds every
+        # query for 500 ms (minHeartbeatFrequencyMS), about once a second per collection client: a 0.5 s stall
+        # on any authenticated request (it reads the user). Polling monitors as with a real MongoDB, no stall.
+        # Users only: the permissions' mongoose 7 (driver 5) refuses the option, and does not stream anyway.
+        MONITORING: "poll",
         "SESSIONS_STORAGE_HOST": f"{redis}/2",
         "ACCOUNT_VALIDATION_METHOD": "auto",
         "WORKSPACES_API_URL": f"http://127.0.0.1:{ports['workspaces']}",

@@ -69,3 +69,15 @@ def test_the_rows_are_skipped_with_a_reason_when_the_build_is_absent(
 
     assert list(realserver.realserver(tmp_path, Quick(), 1)) == []
     assert "realserver skipped: the published server is not built" in capsys.readouterr().out
+
+
+def test_the_httpx_floor_and_curl_send_the_other_sides_names_in_bodies_and_archives_as_captured(
+    tmp_path: Path,
+) -> None:
+    source = realserver.Side("http://x", "t1", tmp_path / "c.toml", ids={"roll": "AAA111"}, versions=["v-source"])
+    target = realserver.Side("http://x", "t2", tmp_path / "c.toml", ids={"roll": "BBB222"}, versions=["v-target"])
+    sub = realserver.substitution(source, target)
+    body = b'{"workspaceId": "AAA111", "version": "v-source"}'
+    assert realserver.replayed_body(body, sub) == b'{"workspaceId": "BBB222", "version": "v-target"}'
+    archive = b"PK\x03\x04\x00AAA111"  # binary: its bytes are the content, never rewritten
+    assert realserver.replayed_body(archive, sub) == archive
