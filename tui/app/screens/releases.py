@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.app import actions
 from tui.app.screens.activity import TableScreen
+from tui.app.widgets.cells import cut
 from tui.app.widgets.virtual_table import Column, fit_widths
 from tui.core.text import one_line, terminal_safe
 
@@ -47,9 +48,8 @@ def fitted(labels: list[str], rows: list[list[str]], room: int) -> list[int]:
 
 
 def clip(text: str, width: int) -> str:
-    """``text`` in ``width`` cells, a cut said by "…" (never a silent one)."""
-    text = one_line(text)
-    return text if cell_len(text) <= width else set_cell_size(text, max(width - 1, 0)) + "…"
+    """``text`` made one line, in ``width`` cells: cut as every table cuts (tui.app.widgets.cells)."""
+    return cut(one_line(text), width)
 
 
 class ReleasesScreen(TableScreen, inherit_bindings=False):
