@@ -83,12 +83,15 @@ def fresh_request_budgets() -> Iterator[None]:
     """The client keeps one request budget per URL and token for the whole process: a later test's
     sandbox may reuse a port (and the fixed tokens), so each test starts with none spent."""
     from tui.core.api import budget, capabilities
+    from tui.core.ledger import store
 
     budget._BUDGETS.clear()
     capabilities.forget_all()  # what an instance offers is remembered per URL and token too
+    store.forget_all()  # and which ledger an instance keeps (its workspace id, or a repository)
     yield
     budget._BUDGETS.clear()
     capabilities.forget_all()
+    store.forget_all()
 
 
 # ------------------------------------------------------------------------------------------------ the spec

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +39,6 @@ workspace = "knowledge-base"
 automation = "healthcheck"
 expect = {}
 """
-
-
-@pytest.fixture(autouse=True)
-def no_remembered_channels() -> Iterator[None]:
-    store.forget_all()  # a later sandbox may reuse a port
-    yield
-    store.forget_all()
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

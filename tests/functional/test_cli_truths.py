@@ -8,7 +8,6 @@ import datetime as dt
 import getpass
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tui.core.ledger import store
 from tui.sandbox.runner import Running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("a_reason")]
-
-
-@pytest.fixture(autouse=True)
-def no_remembered_channels() -> Iterator[None]:
-    store.forget_all()  # a later sandbox may reuse a port
-    yield
-    store.forget_all()
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
