@@ -191,8 +191,24 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
 
 
 # ------------------------------------------------------------------------------------------------ 4 bulk push
-def _push_commands(url: str) -> tuple[list[str], list[str]]:
-    body = '{"repository": {"id": "release"}, "groups": ["base1"], "force": true}'
+PUSH_SIDES = ("curl", "ours", "floor")  # in the order _push_commands returns them
+PUSH_BODY = '{"repository": {"id": "release"}, "groups": ["base1"], "force": true}'
+# The floor: the same request from the same interpreter with the same HTTP and SSE libraries, and no logic.
+# What it costs against curl is Python's start-up and httpx's, which no change to prisme-deploy can remove.
+FLOOR_CHILD = """
+import sys, httpx, httpx_sse
+url, token, body = sys.argv[1:4]
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+with httpx.Client(timeout=None) as client:
+    with httpx_sse.connect_sse(client, "POST", url, headers=headers, content=body) as source:
+        for _event in source.iter_sse():
+            pass
+"""
+
+
+def _push_commands(url: str) -> tuple[list[str], list[str], list[str]]:
+    """curl, prisme-deploy and the Python floor, each posting the same bulk push."""
+    body = PUSH_BODY
     curl = [
         "curl",
         "-N",
@@ -206,19 +222,20 @@ def _push_commands(url: str) -> tuple[list[str], list[str]]:
         body,
     ]
     ours = [PY, "-m", "tui", "bulk-push", "--url", url, "--env", "bench", "--repository", "release"]
-    return curl, [*ours, "--groups", "base1", "--force"]
+    floor = [PY, "-c", FLOOR_CHILD, f"{url}/v2/workspaces/platform/versions?sse=true", TOKEN, body]
+    return curl, [*ours, "--groups", "base1", "--force"], floor
 
 
 def _push_once(work: Path, name: str, count: int, side: str, env: dict[str, str]) -> float:
-    """One push (``side``: "curl" or "ours") into a platform and repository seeded for it alone, so every
-    run starts from the same state: a push adds commits, and a repository that grows between runs made
+    """One push (``side``: "curl", "ours" or "floor") into a platform and repository seeded for it alone, so
+    every run starts from the same state: a push adds commits, and a repository that grows between runs made
     whichever side went second pay for it."""
     data = work / f"push-{name}"
     seed_many(data, count, release=work / f"push-{name}-release.git")
     running = start_in_thread(data, TOKEN, name="bench", environ={})
     try:
-        curl, ours = _push_commands(running.url)
-        return timed(curl) if side == "curl" else timed(ours, env)
+        commands = dict(zip(PUSH_SIDES, _push_commands(running.url), strict=True))
+        return timed(commands[side], env if side == "ours" else None)
     finally:
         running.stop()
         shutil.rmtree(data, ignore_errors=True)
@@ -230,17 +247,17 @@ def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
         return
     env = child_env({"PRISME_DEPLOY_TOKEN": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")})
     count = scale.push_workspaces
-    _push_once(work, "warm-curl", count, "curl", env), _push_once(work, "warm-ours", count, "ours", env)  # caches
-    curl_times: list[float] = []
-    our_times: list[float] = []
+    for side in PUSH_SIDES:  # caches
+        _push_once(work, f"warm-{side}", count, side, env)
+    times: dict[str, list[float]] = {side: [] for side in PUSH_SIDES}
     for number in range(runs):
-        # Each run on a fresh platform and repository; the order still alternates within a pair, so a
-        # machine that slows down during a pair does not always hit the same side.
-        sides = ["curl", "ours"] if number % 2 == 0 else ["ours", "curl"]
-        for side in sides:
-            took = _push_once(work, f"{number}-{side}", count, side, env)
-            (curl_times if side == "curl" else our_times).append(took)
-    ours_s, curl_s = median(our_times), median(curl_times)
+        # Each run on a fresh platform and repository; the order rotates within a round, so a machine
+        # that slows down during a round does not always hit the same side.
+        shift = number % len(PUSH_SIDES)
+        for side in PUSH_SIDES[shift:] + PUSH_SIDES[:shift]:
+            times[side].append(_push_once(work, f"{number}-{side}", count, side, env))
+    our_times, curl_times, floor_times = times["ours"], times["curl"], times["floor"]
+    ours_s, curl_s, floor_s = median(our_times), median(curl_times), median(floor_times)
     yield (
         "bulk_push",
         median([a / b for a, b in zip(our_times, curl_times, strict=True)]),
@@ -248,6 +265,10 @@ def bulk_push(work: Path, scale: Scale, runs: int) -> Yield:
             "prisme_deploy_s": round(ours_s, 3),
             "curl_s": round(curl_s, 3),
             "ratio_of_medians": round(ours_s / curl_s, 3),  # beside the median of pair ratios (the value)
+            # Python's own start-up + httpx against curl, measured in the same rounds (median of the rounds'
+            # ratios, as the value): what the row cannot go below in Python.
+            "python_floor_s": round(floor_s, 3),
+            "python_floor_ratio": round(median([a / b for a, b in zip(floor_times, curl_times, strict=True)]), 3),
             "workspaces": count,
             "state": "fresh platform and repository per run",
         },

@@ -42,6 +42,15 @@ def test_the_command_line_parser_does_not_load_the_core() -> None:
     assert loaded_after("from tui.cli.main import build_parser; build_parser().parse_args(['status'])") == set()
 
 
+def test_every_command_builds_its_parser_without_importlib_metadata() -> None:
+    """`info` reads package versions with importlib.metadata (and the email package under it) when run, not
+    when its parser is built for another command (issue 30: `bulk-push` against curl -N)."""
+    code = "from tui.cli.main import build_parser; import sys; build_parser().parse_args(['status'])"
+    probe = f"{code}; print(' '.join(m for m in ('importlib.metadata', 'email') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.split() == []
+
+
 def test_a_lazy_module_loads_on_first_use_and_a_missing_one_fails_at_once() -> None:
     code = (
         "from tui.lazy import lazy; import sys; m = lazy('tui.core.diff'); "

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,10 @@ from tui.core import paths
 
 
 def _version(package: str) -> str:
+    # Loaded here, not with the module: every command builds `info`'s parser, and importlib.metadata with
+    # the email package it pulls in cost each of them (`bulk-push` in CI: bench/, against curl -N).
+    from importlib import metadata
+
     try:
         return metadata.version(package)  # not an import: Textual is not loaded to learn its version
     except metadata.PackageNotFoundError:
@@ -90,6 +92,8 @@ def _capabilities(config_path: Path) -> dict[str, Any]:
 
 
 def collect(explicit_config: str | None = None, *, keyring_timeout: float = 5.0, probe: bool = True) -> dict[str, Any]:
+    import platform  # only `info` needs it (see _version)
+
     config = paths.config_path(explicit_config)
     data = paths.data_dir()
     return {

@@ -120,6 +120,22 @@ async def _to_push(
     its own dry run of the same groups (groups the configuration does not know included), plus the
     configured labels' dirty members (all with --force). When the server's dry run cannot tell, every
     dirty workspace: unknown is never safe, so the scan assumes the widest push."""
+    from tui.core.ops.secretscan import gathered
+
+    # The dry run and the listing are independent reads: asked together, the server answers both in one wait.
+    (answered, slugs), everything = await gathered(
+        [_candidates(client, repository, groups, force), client.list_workspaces()]
+    )
+    labels = {label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels}
+    return [
+        w
+        for w in everything
+        if w.slug in slugs or ((force or w.dirty) and (not answered or labels.intersection(w.labels)))
+    ]
+
+
+async def _candidates(client: PrismeClient, repository: str, groups: list[str], force: bool) -> tuple[bool, set[str]]:
+    """The server's own dry run of the push: whether it answered, and the slugs it would push."""
     slugs: set[str] = set()
     answered = False
     try:
@@ -132,13 +148,7 @@ async def _to_push(
                         slugs.add(str(item.get("slug")))
     except E.PrismeError:
         answered = False
-    labels = {label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels}
-    everything = await client.list_workspaces()
-    return [
-        w
-        for w in everything
-        if w.slug in slugs or ((force or w.dirty) and (not answered or labels.intersection(w.labels)))
-    ]
+    return answered, slugs
 
 
 async def bulk_push(

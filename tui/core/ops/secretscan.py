@@ -16,10 +16,10 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.core import errors as E
 from tui.core.jsonshape import Exported
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tui.core.api.models import Workspace
     from tui.core.diff import Files
 
+T = TypeVar("T")
 _BOUNDARY = frozenset(" \t'\"`,;()[]{}<>=")
 # Written by the platform on export (checksums, which look random to an entropy rule), not by people.
 NOT_SCANNED = frozenset({".import.yml"})
@@ -205,14 +206,17 @@ def changed(current: Files, previous: Files) -> set[str]:
 
 async def _last_pushed(ctx: Context, env: str, slug: str) -> Files:
     """The last pushed version, from the configured clone of the platform repository; {} when unknown."""
+    if not ctx.config.repositories:
+        return {}  # before the import: git and its archives are not loaded for nothing (bench/: bulk push)
     from tui.core.ops.compare import Ref, git_snapshot
 
-    if not ctx.config.repositories:
-        return {}
     try:
         return await asyncio.to_thread(git_snapshot, ctx, Ref(env, slug, "latest"))
     except E.PrismeError:
         return {}
+
+
+SCAN_FETCHES = 8  # exports read at once: the server builds one while we scan another (as take_many does)
 
 
 async def scan_workspaces(ctx: Context, client: PrismeClient, env: str, workspaces: Iterable[Workspace]) -> ScanReport:
@@ -220,15 +224,34 @@ async def scan_workspaces(ctx: Context, client: PrismeClient, env: str, workspac
 
     allowed = set(ctx.config.allowed_findings)
     pragmas = ctx.config.pragma_files
+    gate = asyncio.Semaphore(SCAN_FETCHES)
+
+    async def one(ws: Workspace) -> tuple[Workspace, set[str], list[Finding]]:
+        async with gate:
+            current = files_from_zip(await client.export(ws.id), f"the export of {ws.slug}")
+            paths = changed(current, await _last_pushed(ctx, env, ws.slug))
+        return ws, paths, await asyncio.to_thread(scan_files, ws.slug, current, paths, pragmas)
+
     report = ScanReport()
-    for ws in workspaces:
-        current = files_from_zip(await client.export(ws.id), f"the export of {ws.slug}")
-        paths = changed(current, await _last_pushed(ctx, env, ws.slug))
+    for ws, paths, found in await gathered([one(ws) for ws in workspaces]):  # in the order given
         report.files += len(paths)
         report.pragma_files += sorted(f"{ws.slug}/{p}" for p in paths if f"{ws.slug}/{p}" in pragmas)
-        for finding in await asyncio.to_thread(scan_files, ws.slug, current, paths, pragmas):
+        for finding in found:
             (report.allowed if finding.fingerprint in allowed else report.findings).append(finding)
     return report
+
+
+async def gathered(work: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every result, in order; the first error is raised once the others are cancelled (a refused export
+    must not leave the rest running against a client about to close)."""
+    tasks = [asyncio.ensure_future(item) for item in work]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def guard(ctx: Context, client: PrismeClient, env: str, workspaces: Iterable[Workspace], what: str) -> ScanReport:
