@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
@@ -116,10 +115,6 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
 
     def _nothing(self) -> list[str]:
         return ["(nothing)"] + [""] * (len(self.columns) - 1)
-
-    def on_resize(self, event: events.Resize) -> None:
-        # Refitted once the table has its real width (the first fill guessed it), and on every resize.
-        self.call_after_refresh(self._refit)
 
     def _refit(self) -> None:
         table = self.query_one(DataTable)

@@ -266,7 +266,7 @@ class ClaimedLedger(Ledger):
         records.sort(key=lambda pair: (pair[0], pair[1].at, pair[1].id))
         return [record for _order, record in records]
 
-    def _files(self) -> list[tuple[str, Any]]:
+    def _files(self) -> list[tuple[str, Any, int]]:
         from tui.core import gitwrite
 
         found: list[tuple[str, Any, int]] = []

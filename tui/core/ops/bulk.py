@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tui.core import errors as E
 from tui.core.api.bulk import BulkEvent, locked_slugs
@@ -123,9 +123,8 @@ async def _to_push(
     from tui.core.ops.secretscan import gathered
 
     # The dry run and the listing are independent reads: asked together, the server answers both in one wait.
-    (answered, slugs), everything = await gathered(
-        [_candidates(client, repository, groups, force), client.list_workspaces()]
-    )
+    candidates, listing = await gathered([_candidates(client, repository, groups, force), client.list_workspaces()])
+    (answered, slugs), everything = cast(tuple[bool, set[str]], candidates), cast(list[Workspace], listing)
     labels = {label for g in groups if g in ctx.config.groups for label in ctx.config.groups[g].labels}
     return [
         w
