@@ -114,7 +114,7 @@ Bare().run(headless=True)
 # configuration, no argparse, nothing of the session imported. Its ratio to the bare app is what Textual
 # itself costs for this layout: the part of the row no change of ours removes. The collector is off until
 # the first frame, as the app has it (tui.cli.main): with it on, the app measured faster than its floor.
-FLOOR_CHILD = """
+LAYOUT_FLOOR_CHILD = """
 import gc, time
 gc.disable()
 from datetime import datetime
@@ -161,7 +161,7 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
         config = config_for(running, work / "startup.toml")
         env = child_env({"PRISME_DEPLOY_TOKEN_BENCH": TOKEN, "PRISME_DEPLOY_DATA": str(work / "data")})
         app = [PY, "-c", APP_CHILD, str(config)]
-        bare, floor = [PY, "-c", BARE_CHILD], [PY, "-c", FLOOR_CHILD]
+        bare, floor = [PY, "-c", BARE_CHILD], [PY, "-c", LAYOUT_FLOOR_CHILD]
         stamped(app, env), stamped(bare, env), stamped(floor, env)  # warm: byte-code, the page cache
         app_times, loaded_times, bare_times, floor_times = [], [], [], []
         for _ in range(1 if runs == 1 else runs * 2 + 1):  # interleaved: a noisy moment hits every side
@@ -180,7 +180,7 @@ def startup(work: Path, scale: Scale, runs: int) -> Yield:
         "startup",
         ratio,
         {
-            "floor_ratio": round(floor_ratio, 3),  # the same layout in a plain Textual app (FLOOR_CHILD)
+            "floor_ratio": round(floor_ratio, 3),  # the same layout in a plain Textual app (LAYOUT_FLOOR_CHILD)
             "first_frame_s": round(median(app_times), 3),
             "bare_textual_s": round(median(bare_times), 3),
             "layout_floor_s": round(median(floor_times), 3),
@@ -195,7 +195,7 @@ PUSH_SIDES = ("curl", "ours", "floor")  # in the order _push_commands returns th
 PUSH_BODY = '{"repository": {"id": "release"}, "groups": ["base1"], "force": true}'
 # The floor: the same request from the same interpreter with the same HTTP and SSE libraries, and no logic.
 # What it costs against curl is Python's start-up and httpx's, which no change to prisme-deploy can remove.
-FLOOR_CHILD = """
+PUSH_FLOOR_CHILD = """
 import sys, httpx, httpx_sse
 url, token, body = sys.argv[1:4]
 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -222,7 +222,7 @@ def _push_commands(url: str) -> tuple[list[str], list[str], list[str]]:
         body,
     ]
     ours = [PY, "-m", "tui", "bulk-push", "--url", url, "--env", "bench", "--repository", "release"]
-    floor = [PY, "-c", FLOOR_CHILD, f"{url}/v2/workspaces/platform/versions?sse=true", TOKEN, body]
+    floor = [PY, "-c", PUSH_FLOOR_CHILD, f"{url}/v2/workspaces/platform/versions?sse=true", TOKEN, body]
     return curl, [*ours, "--groups", "base1", "--force"], floor
 
 

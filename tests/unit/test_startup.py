@@ -68,9 +68,9 @@ SESSION = ("tui.app.main_screen", "tui.app.app", "tui.core.config", "tui.core.op
 def test_the_bench_floor_draws_the_main_layout_with_nothing_of_the_session() -> None:
     """The start-up row's floor (bench/scenarios.py) is Textual's work for our layout: it reaches its first
     frame importing none of the session (context, configuration, main screen) and nothing heavy."""
-    from bench.scenarios import FLOOR_CHILD
+    from bench.scenarios import LAYOUT_FLOOR_CHILD
 
-    probe = f"{FLOOR_CHILD}\nimport sys\nprint('loaded:', *(m for m in {SESSION + HEAVY!r} if m in sys.modules))"
+    probe = f"{LAYOUT_FLOOR_CHILD}\nimport sys\nprint('loaded:', *(m for m in {SESSION + HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
     stamps, loaded = out.splitlines()[-2:]
     assert [float(v) > 0 for v in stamps.split()] == [True, True]  # the first frame was drawn
