@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import platform_config
 from test_app import log_text, settle
-from test_ledger import Team, no_remembered_channels, team  # noqa: F401  (fixtures)
+from test_ledger import Team, team  # noqa: F401  (fixtures)
 from textual.widgets import DataTable
 
 from tui.app.app import PrismeDeployApp

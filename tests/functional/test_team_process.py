@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_ledger import Team, cli, no_remembered_channels, team  # noqa: F401  (fixtures)
+from test_ledger import Team, cli, team  # noqa: F401  (fixtures)
 from test_plan_sticky import admin, workspace
 from test_policy import commit_policy
 
