@@ -107,8 +107,10 @@ class PrismeDeployApp(App[int]):
         """A key typed on the panes reaches the app after the keys before it have run: when one of them
         opened a dialog (``r`` then the slug, in one burst), the rest were typed for that dialog. They go
         to it, in order; none runs a pane's action."""
+        if not getattr(event, "typed_on_main", False) or not self.screen_stack:
+            return  # not typed ahead, or the app is closing: a key still queued then goes nowhere
         top = self.screen
-        if not getattr(event, "typed_on_main", False) or top is self.main:
+        if top is self.main:
             return
         event.prevent_default()  # no binding runs for it
         event.stop()
