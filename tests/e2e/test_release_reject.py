@@ -96,3 +96,40 @@ async def test_the_releases_view_marks_a_rejected_release_and_enter_refuses_it_b
 
 
 STAGE = '[[rollout]]\nstage = "staging"\nenvironments = ["staging"]\n'
+
+
+async def test_the_apps_bulk_import_of_a_rejected_head_is_refused_in_its_plan_dialog_and_imports_nothing(
+    platform: dict[str, Running], isolated_home: Path
+) -> None:
+    """QA: key I -> base1 -> Force re-import -> Plan... imported the rejected head with no word of it."""
+    from test_app import log_text, make_app, settle
+    from test_app_plans import dialog_text
+    from textual.widgets import Button, Checkbox, SelectionList
+
+    from tui.app.screens.modals import ActionModal
+    from tui.core.ops import release
+
+    app = make_app(platform, _repo(platform["dev"]).parent, env="staging")
+    release.save(app.ctx, release.from_repository(app.ctx, "release", "bad"), None)
+    release.mark(app.ctx, "bad", "rejected", "[b]kb[/b] answers in the wrong language")  # markup: inert
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        app.screen.query_one("#groups", SelectionList).select("base1")
+        forced = [box for box in app.screen.query(Checkbox) if "re-import" in str(box.label).lower()]
+        assert len(forced) == 1
+        forced[0].value = True
+        await pilot.pause()
+        await pilot.click("#confirm")  # "Plan…"
+        await settle(pilot)
+        assert isinstance(app.screen, ActionModal) and app.screen.title_text == "Bulk import into staging: plan"
+        text = dialog_text(app)
+        assert "REFUSED: the head of repository release is release bad, which was rejected" in text, text
+        assert "[b]kb[/b] answers in the wrong language" in text and "release accept bad" in text
+        assert app.screen.query_one("#confirm", Button).disabled  # Confirm refused, like the other refusals
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Bulk import" not in log_text(app)  # nothing ran: no operation line, no summary

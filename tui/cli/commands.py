@@ -476,10 +476,9 @@ def _bulk_end(out: Printer, run: bulk.BulkRun) -> int:
 async def cmd_bulk_import(args: argparse.Namespace, ctx: Context, out: Printer) -> int:
     req = requests.bulk_import(args, _env_name(args, ctx))
     env, groups = req.env, list(req.groups)
-    if req.repository in ctx.config.repositories:  # a head that is a rejected release: refused (issue 29)
-        from tui.core.ops import release
+    from tui.core.ops import release  # asked again by the import itself; here before the confirmation prompt
 
-        await asyncio.to_thread(release.refuse_rejected_head, ctx, req.repository)
+    await release.refuse_rejected_import(ctx, req.repository)
     what = f"Bulk import {', '.join(groups)} from {req.repository} (local edits are overwritten)"
     confirm(args, ctx, env, env, what, req)
     run = bulk.BulkRun(env, "bulk-import")

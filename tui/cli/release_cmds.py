@@ -150,12 +150,12 @@ async def _who(ctx: Context, env: str | None) -> Who:
 
 async def _mark_release(args: argparse.Namespace, ctx: Context, out: Printer, state: str) -> int:
     """A verdict on a release (issue 29): a commit to its manifest, journaled with its reason and who gave it.
-    The same verdict twice is refused (a rejection's who/when/why is not silently replaced) unless --replace;
-    an accepted release accepted again is a no-op that says so."""
+    The same state with another reason is refused (who/when/why is not silently replaced) unless --replace;
+    with the same reason it is a no-op that says so (accept and reject alike)."""
     reason = getattr(args, "reason", None)
     current = releases.get(ctx, args.name, args.repository, rejected_ok=True)
     if current.verdict.get("state") == state and not args.replace:
-        if state == "rejected":
+        if not releases.same_verdict(current, state, reason):  # a new why is not dropped silently
             raise releases.already_marked(current)
         out.note(f"release {current.name} is already {releases.verdict_words(current.verdict)}: nothing changed.")
         if out.json_mode:

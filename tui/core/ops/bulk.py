@@ -225,6 +225,9 @@ async def bulk_import(
     run = run or BulkRun(env, "bulk-import")
     if not groups:
         raise E.UsageError("Name the groups to import, in order (for example base1,base2,extended).")
+    from tui.core.ops import release  # loaded by the import that needs it, as the lease below
+
+    await release.refuse_rejected_import(ctx, repository)  # a rejected head: refused before anything (issue 29)
     seen: set[str] = set()  # platform event ids already shown: each group's run shows only its own
     from tui.core.ledger import lease  # the environment's lease (issue 28), unless a rollout holds it
 

@@ -192,6 +192,9 @@ async def bulk_import(
     """What ``bulk-import --groups ...`` would do on ``env``, the way the workspaces service decides it."""
     if not groups:
         raise E.UsageError("Name the groups to plan, in order (for example base1,base2,extended).")
+    from tui.core.ops import release  # release imports this module
+
+    await release.refuse_rejected_import(ctx, repository)  # no plan of what would be refused (issue 29)
     content = await asyncio.to_thread(read_repository, ctx, repository)
     plan = Plan("bulk-import", env, repository, groups)
     plan.notes.append("a bulk import discards local changes on every workspace it updates (discardLocalChanges)")

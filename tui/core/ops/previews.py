@@ -31,8 +31,13 @@ class Preview:
 
 async def bulk_import(ctx: Context, env: str, repository: str, groups: list[str], force: bool) -> Preview:
     """The plan of a bulk import; lost edits are raised as a warning above it (they scroll away otherwise)."""
+    from tui.core.ops.release import ReleaseRejected
+
     try:
         the_plan = await plan.bulk_import(ctx, env, repository=repository, groups=groups, force_reimport=force)
+    except ReleaseRejected as exc:  # the import would be refused too: Confirm stays off, the way out is said
+        refusal = f"REFUSED: {exc.message}"
+        return Preview([refusal] + ([exc.hint] if exc.hint else []), [refusal], f"Refused: {exc.message}")
     except E.PrismeError as exc:
         # The import itself does not need the local clone the plan reads: say so, do not forbid it.
         return Preview(

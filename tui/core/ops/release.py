@@ -338,7 +338,8 @@ def rejected_error(the_release: Release, head_of: str | None = None) -> ReleaseR
     )
     return ReleaseRejected(
         f"{what} {verdict_words(the_release.verdict)}.",
-        hint=f"prisme-deploy release accept {the_release.name} clears the mark, if it was wrong.",
+        hint=f"If the mark was wrong, prisme-deploy release accept {the_release.name} clears it; otherwise roll the "
+        "repository back to a good release (bulk push it) before importing.",
     )
 
 
@@ -446,10 +447,18 @@ def _manifest_in(repo: Path, name: str) -> Path:
     raise E.NotFound(f"the manifest of release {name} is not on the repository's branch any more.")
 
 
-def head_matches(the_release: Release, head: dict[str, str | None]) -> bool:
-    """The branch head carries every version the release names (a release of a group: its workspaces only)."""
-    named = {slug: v for slug, v in the_release.workspaces.items() if v is not None}
-    return bool(named) and all(head.get(slug) == version for slug, version in named.items())
+def head_differences(the_release: Release, head: Release) -> list[Difference]:
+    """What keeps ``the_release`` from being the repository's branch head; none: it is the head. The one
+    definition (the warning, every refusal, a rollout and the Releases view): every workspace the release
+    names has the same version at the head. A null (the version was unknown when it was recorded) matches
+    only a head that has none either: a head that carries a version of it, or does not carry it at all, is
+    some other release (a bulk import would not import "unknown"). A workspace only the head has is a
+    difference too: the head imports it, the release does not name it."""
+    return diff(the_release.workspaces, head.workspaces)
+
+
+def is_head(the_release: Release, head: Release) -> bool:
+    return bool(the_release.workspaces) and not head_differences(the_release, head)
 
 
 def rejected_head(ctx: Context, repository: str | None = None) -> Release | None:
@@ -457,8 +466,8 @@ def rejected_head(ctx: Context, repository: str | None = None) -> Release | None
     rejected = [r for r in list_releases(ctx, repository) if r.rejected]
     if not rejected:
         return None
-    head = from_repository(ctx, _repository(ctx, repository), "head").workspaces
-    return next((r for r in rejected if head_matches(r, head)), None)
+    head = from_repository(ctx, _repository(ctx, repository), "head")
+    return next((r for r in rejected if is_head(r, head)), None)
 
 
 def refuse_rejected_head(ctx: Context, repository: str | None = None) -> None:
@@ -466,6 +475,20 @@ def refuse_rejected_head(ctx: Context, repository: str | None = None) -> None:
     found = rejected_head(ctx, repository)
     if found is not None:
         raise rejected_error(found, head_of=found.repository)
+
+
+async def refuse_rejected_import(ctx: Context, repository: str) -> None:
+    """Every bulk import (CLI, app, a plan and its apply, a rollout's stages) asks this first, before
+    anything is read from or written to an environment. A platform repository with no configured local
+    clone cannot be read here: left to the platform, as before (the CLI's warning cannot see it either)."""
+    if repository in ctx.config.repositories:
+        await asyncio.to_thread(refuse_rejected_head, ctx, repository)
+
+
+def same_verdict(the_release: Release, state: str, reason: str | None) -> bool:
+    """The verdict asked for is the one the release carries: same state, same reason (as it would be written)."""
+    current = the_release.verdict
+    return current.get("state") == state and (current.get("reason") or "") == " ".join((reason or "").split())
 
 
 def head_warnings(ctx: Context) -> list[str]:

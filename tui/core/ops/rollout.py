@@ -348,7 +348,7 @@ def require_head(
     ``head``: the head already read (the Releases view compares every release with one read)."""
     repo_id = repository or the_release.repository or release._repository(ctx, None)
     head = head or release.from_repository(ctx, repo_id, "head")
-    if missing := release.diff(the_release.workspaces, head.workspaces):
+    if missing := release.head_differences(the_release, head):
         first = ", ".join(f"{d.workspace} {d.old or '—'}→{d.new or '—'}" for d in missing[:5])
         raise E.UsageError(
             f"the head of repository {repo_id} is not release {the_release.name} ({first}): "
@@ -388,6 +388,7 @@ async def run(
     decision = gate.enforce(ctx, gate.operation(ctx, f"rollout of {name}", todo, request=why))
     require_expectations(ctx, all_stages, tests)
     await asyncio.to_thread(require_head, ctx, the_release, repo_id)
+    await release.refuse_rejected_import(ctx, repo_id)  # another name for a rejected head: no stage imports it
     glass = why.break_glass if decision.glass else None
     async with lease.for_environments(ctx, todo, "rollout", name, say=lambda text: say("lease", None, text)) as held:
         return await _run_stages(ctx, state, say, all_stages, tests, confirm, held, why, glass, auto_rollback)
