@@ -1305,7 +1305,7 @@ class PlanClient:
 
 
 def source(version: str | None = "v2", content: bytes = b"name: Shop\n") -> Any:
-    from tui.core.ops.plan import RepoWorkspace
+    from tui.core.ops.repo_content import RepoWorkspace
 
     return RepoWorkspace("shop", version, ("base",), {"index.yml": content})
 

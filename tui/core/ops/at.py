@@ -347,7 +347,7 @@ def _head_version(
 ) -> tuple[str | None, str]:
     """(version, where) from repository ``rid``'s branch head at the change's instant; (None, why) else."""
     from tui.core.gitsource import GitHistory, _git
-    from tui.core.ops.plan import _safe_yaml
+    from tui.core.ops.repo_content import safe_yaml
 
     source = ctx.config.repositories[rid]
     instant = change.at.astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -363,7 +363,7 @@ def _head_version(
     if not sha:
         return None, why
     path = f"{history.folder(change.workspace)}/.import.yml".lstrip("/")
-    meta = _safe_yaml(_git(history.repo, "show", f"{sha}:{path}", check=False).encode())
+    meta = safe_yaml(_git(history.repo, "show", f"{sha}:{path}", check=False).encode())
     version = meta.get("version", {}).get("name") if isinstance(meta.get("version"), dict) else None
     if not isinstance(version, str) or not version or version in ("latest", "current"):
         return None, f"repository {rid} at {sha[:7]} (the head of {source.branch} then) names no version in {path}"

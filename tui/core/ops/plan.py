@@ -17,15 +17,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from tui.core import errors as E
 from tui.core.api.client import PrismeClient
-from tui.core.api.models import Workspace, strings
+from tui.core.api.models import Workspace
 from tui.core.diff import Files, WorkspaceDiff, diff_files, files_from_zip
 from tui.core.gitsource import GitHistory, _git
 from tui.core.ops.compare import UNKNOWN_EDITS, ignore_rules
 from tui.core.ops.context import Context
+from tui.core.ops.repo_content import RepoWorkspace, read_repository
 
 CHANGES = ("create", "update", "blocked")  # what makes `plan` exit 1
 # No source says a real bulk import clears a write lock: any lock is expected to fail that workspace's import
@@ -147,45 +146,6 @@ def _item_lines(item: PlanItem) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------- bulk import
-@dataclass(frozen=True)
-class RepoWorkspace:
-    slug: str
-    version: str | None
-    groups: tuple[str, ...]
-    files: Files
-
-
-def read_repository(
-    ctx: Context, repository: str, ref: str = "latest", *, only: list[str] | None = None
-) -> list[RepoWorkspace]:
-    """Every workspace of the repository at ``ref`` (or ``only`` these), with its ``.import.yml`` version and groups."""
-    source = ctx.config.repositories.get(repository)
-    if source is None:
-        raise E.UsageError(
-            f"No local copy of repository {repository!r} is configured: a plan reads its content from git.",
-            hint=f'Add [repositories.{repository}] with path = "/path/to/clone" (or url) to the config.',
-        )
-    history = GitHistory(source)
-    names = history.slugs(ref)  # one ls-tree: a workspace missing from the repository is simply not listed
-    return [_workspace_at(history, slug, ref) for slug in names if only is None or slug in only]
-
-
-def _workspace_at(history: GitHistory, slug: str, ref: str) -> RepoWorkspace:
-    files = history.files(slug, ref)
-    meta = _safe_yaml(files.get(".import.yml", b""))
-    version = (meta.get("version") or {}).get("name") if isinstance(meta.get("version"), dict) else None
-    groups = strings(meta.get("groups"))  # `groups: 5` from a repository: none, never a traceback
-    return RepoWorkspace(slug, str(version) if version else None, groups, files)
-
-
-def _safe_yaml(data: bytes) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(data.decode("utf-8", "replace")) if data else None
-    except yaml.YAMLError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
 async def bulk_import(
     ctx: Context, env: str, *, repository: str, groups: list[str], force_reimport: bool = False
 ) -> Plan:

@@ -24,7 +24,7 @@ from tui.core import gitwrite, paths
 from tui.core.gitsource import GitHistory, _git
 from tui.core.jsonshape import Exported, Shape
 from tui.core.ops.context import Context
-from tui.core.ops.plan import read_repository
+from tui.core.ops.repo_content import read_repository
 
 if TYPE_CHECKING:
     from tui.core.audit import Who

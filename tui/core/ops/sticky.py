@@ -35,7 +35,7 @@ from tui.core.config import RepoSource
 from tui.core.gitsource import check_slug
 from tui.core.ops import actions
 from tui.core.ops.context import Context
-from tui.core.ops.plan import read_repository
+from tui.core.ops.repo_content import read_repository
 from tui.core.ops.requests import Request
 
 STARTUP_TYPES = ["workspaces.bulkImport.completed", "workspaces.bulkImport.started"]
