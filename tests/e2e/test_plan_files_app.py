@@ -20,6 +20,7 @@ from tui.app.app import PrismeDeployApp
 from tui.app.screens.activity import TableScreen
 from tui.app.screens.modals import YesNoModal
 from tui.core import config as cfg
+from tui.core import paths
 from tui.core.ledger import setup, store
 from tui.core.ops import apply, plan
 from tui.core.ops.context import Context
@@ -272,7 +273,10 @@ async def approve_in_app_as(people: Team, user: str, short: str) -> str:
         await pilot.press(*["down"] * row, "enter")
         await until(pilot, lambda: isinstance(app.screen, YesNoModal))
         text = app.screen.text  # type: ignore[attr-defined]
-        assert "apply it with `prisme-deploy apply FILE` on the machine that saved it" in text
+        # Where the app looked, and what to do with a plan saved elsewhere (--out): not "not on this machine".
+        assert f"No plan file with this digest in {paths.data_dir() / 'plans'}." in text, text
+        assert "saved elsewhere, with --out or on another machine: apply it with `prisme-deploy apply FILE`" in text
+        assert "not on this machine" not in text
         await pilot.press("y")
         said = (f"approved plan {short}", f"Approve plan {short}")
         await until(pilot, lambda: any(text in log_text(app) for text in said), tries=6000)

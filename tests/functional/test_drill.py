@@ -39,6 +39,8 @@ def test_a_drill_rolls_back_restores_and_records_the_time_to_recover(
     assert doc["legs"][0]["message"].startswith(f"Rolled back support-bot to {doc['previous']}: verified")
     assert doc["legs"][1]["message"].startswith("Restored support-bot to v1.2.0: verified")
     assert doc["totalSeconds"] == pytest.approx(sum(leg["seconds"] for leg in doc["legs"]), abs=0.02)
+    # A rate-limit wait is said apart from the legs' own time (0 when the gateway made none wait).
+    assert doc["waitedSeconds"] == pytest.approx(sum(leg["waitedSeconds"] for leg in doc["legs"]), abs=0.02)
     code, out, _ = cli(capsys, "workspaces", "--env", "staging", "--json")
     live = {w["slug"]: w.get("liveVersion") for w in json.loads(out)}
     assert live["support-bot"] == "v1.2.0"  # restored, read back from the instance

@@ -191,6 +191,7 @@ class MainScreen(Screen[Any]):
             self.selected_version,
             content_of=self.contents().get(ws.slug),
             now=self.host.clock(),
+            clock=lambda: self.host.clock(),  # read at each draw: the ages move on (the host's clock may change)
         )
         if why_empty:
             self.log_pane.add(f"{ws.slug}: {why_empty}")

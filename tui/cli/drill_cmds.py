@@ -51,18 +51,29 @@ async def cmd_drill(args: argparse.Namespace, ctx: Context, out: Printer) -> int
     if not out.json_mode:
         out.line(what + ".")
     done = await drill.run(ctx, planned, request=requests.why(args))
+    report(done, out)
+    return EXIT_OK if done.ok else EXIT_FAILED
+
+
+def report(done: drill.Drill, out: Printer) -> None:
+    """The drill's result: JSON, or a table saying what each leg did, its time and its rate-limit wait apart."""
     if out.json_mode:
         out.data(done.to_json())
-    else:
-        out.table(
-            [[leg.name, leg.version, f"{leg.seconds:.1f} s", "verified" if leg.ok else "FAILED"] for leg in done.legs],
-            ["leg", "to", "time", "state"],
-        )
-        out.line(f"time to recover: {done.total:.1f} s ({'ok' if done.ok else 'FAILED'}); recorded in drills.json")
-        for leg in done.legs:
-            if not leg.ok:
-                out.note(f"{leg.name}: {leg.message}")
-    return EXIT_OK if done.ok else EXIT_FAILED
+        return
+    out.table(
+        [[leg.name, leg.version, f"{leg.seconds:.1f} s", _waited(leg.waited), leg.state()] for leg in done.legs],
+        ["leg", "to", "time", "rate-limit wait", "state"],
+    )
+    waits = f", besides {done.waited:.1f} s waiting for the gateway's rate limit" if done.waited >= 0.1 else ""
+    out.line(f"time to recover: {done.total:.1f} s{waits} ({'ok' if done.ok else 'FAILED'}); recorded in drills.json")
+    for leg in done.legs:
+        if not leg.ok:
+            out.note(f"{leg.name}: {leg.message}")
+
+
+def _waited(seconds: float) -> str:
+    """A leg's rate-limit wait, apart from its time (a dash: none)."""
+    return f"{seconds:.1f} s" if seconds >= 0.1 else "-"
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

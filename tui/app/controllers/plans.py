@@ -108,9 +108,13 @@ class Plans(Controller):
             if yes:
                 self.start(self._approve(env, digest, title), "approve")
 
+        from tui.core import paths
+
+        # Said where the app looked: a plan saved here with --out elsewhere is on this machine, just not there.
         text = (
             f"Approve plan {digest[:12]} ({title}) on {env}? Recorded in {env}'s ledger under your platform user. "
-            "(Its file is not on this machine: apply it with `prisme-deploy apply FILE` on the machine that saved it.)"
+            f"(No plan file with this digest in {paths.data_dir() / 'plans'}. A plan saved elsewhere, with --out "
+            "or on another machine: apply it with `prisme-deploy apply FILE` where its file is.)"
         )
         self.app.push_screen(YesNoModal(f"Approve plan {digest[:12]}", text), answered)
 

@@ -119,13 +119,8 @@ class Releases(Controller):
         head = self.not_head.get(name)
         if head is None:
             return False
-        if head == release_matrix.REJECTED:  # marked bad: its record says by whom and why
-            text = self._rejected_text(name)
-        else:  # a rollout imports the head, not this release
-            text = (
-                f"release {name} is {'not the head' if head == 'not head' else 'not known to be the head'} of its "
-                f"repository ({head}): a rollout imports the head. Bulk push the release first."
-            )
+        # Marked bad: its record says by whom and why; else a rollout imports the head, not this release.
+        text = self._rejected_text(name) if head == release_matrix.REJECTED else not_head_text(name, head)
         self.app.log_pane.add(f"REFUSED rollout of {name}: {text}")
         # Inert: the reason is text a person typed (release reject --reason), never markup.
         self.app.notify(text, title="Rollout refused", severity="error", timeout=15, markup=False)
@@ -231,3 +226,10 @@ class Releases(Controller):
         ok = all(o.ok for o in outcomes)
         where = state.changed[-1] if state.changed else ""
         return OperationFinished(where, f"Roll back rollout {name}", ok, f"{state.status}: {len(outcomes)} pull(s)")
+
+
+def not_head_text(name: str, head: str) -> str:
+    """Why a rollout refuses a release that is not its repository's head, said once: "not head" in words,
+    an unreadable head ("? why") as not known, with why."""
+    why = "not the head" if head == "not head" else f"not known to be the head ({head.removeprefix('? ')})"
+    return f"release {name} is {why} of its repository: a rollout imports the head. Bulk push the release first."

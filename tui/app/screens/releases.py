@@ -51,6 +51,11 @@ def clip(text: str, width: int) -> str:
     return cut(one_line(text), width)
 
 
+def named(label: str, cell: str) -> str:
+    """A cell named by its column, unless it names it already ("not head", "HEAD": not "head not head")."""
+    return cell if label and label.lower() in cell.lower().split() else f"{label} {cell}"
+
+
 class ReleasesScreen(TableScreen, inherit_bindings=False):
     SCOPE = "releases"
     BINDINGS = actions.bindings("releases")
@@ -80,6 +85,7 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.timeline: Timeline | None = None
         self.cursor: dt.datetime | None = None  # None: now (the releases)
         self._then: Callable[[], None] | None = None  # what to do once the record is read
+        self._told_earliest: tuple[dt.datetime | None] | None = None  # (the cursor) "No earlier record" was said at
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
@@ -130,7 +136,7 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         """The cursor's row in full, each cell named by its column: what a cut cell hides is read here."""
         row = self.shown[index] if 0 <= index < len(self.shown) else None
         cells = zip(self.columns[1:], row[1:], strict=False) if row else ()
-        text = f"{row[0]}: " + " · ".join(f"{label} {cell}" for label, cell in cells) if row else ""
+        text = f"{row[0]}: " + " · ".join(named(label, cell) for label, cell in cells) if row else ""
         if self.overflow:  # said, not left to a scrollbar the eye may miss
             text = "←/→ more columns. " + text
         self.query_one("#row-detail", Static).update(Text(one_line(text)))
@@ -198,8 +204,10 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         instants = self.timeline.instants()
         if step < 0:
             earlier = [i for i in instants if i < here]
-            if not earlier:
-                self.app.notify("No earlier record: before it, what ran is unknown.", title="Time")
+            if not earlier:  # said once at this instant (the header says it too): a held [ stacks no toasts
+                if self._told_earliest != (self.cursor,):
+                    self._told_earliest = (self.cursor,)
+                    self.app.notify("No earlier record: before it, what ran is unknown.", title="Time")
                 return
             self._go(earlier[-1])
             return
@@ -215,7 +223,14 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         assert self.timeline is not None
         self.cursor = when
         columns, rows = self.table_at(self.timeline, when)
-        self._show(f"At {shown(when)}", columns, rows, CURSOR_NOTE)
+        instants = self.timeline.instants()
+        # Records of one second each read apart (milliseconds): a step never looks like it went nowhere.
+        title = f"At {shown(when, instants)}"
+        if instants and when == instants[0]:
+            title += " · the earliest record"
+        elif instants and when < instants[0]:
+            title += " · before the earliest record: unknown"
+        self._show(title, columns, rows, CURSOR_NOTE)
 
     def _show(self, title: str, columns: list[str], rows: list[list[str]], note: str) -> None:
         self.columns, self.rows = columns, rows

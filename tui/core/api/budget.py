@@ -25,7 +25,9 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -207,7 +209,7 @@ class RequestBudget:
                 )
                 on_wait(wait)
                 first = False
-            await asyncio.sleep(min(1.0, max(left, 0.01)))
+            await paced_sleep(min(1.0, max(left, 0.01)))
 
     def check_until(self, kind: str, until: float | None) -> None:
         """Refuse (RateLimited, exit 4) when the gateway blocks this class past ``until``."""
@@ -215,6 +217,39 @@ class RequestBudget:
         if until is None or blocked <= until:
             return
         raise too_long(self.env, blocked - time.monotonic(), until - time.monotonic())
+
+
+@dataclass
+class Waited:
+    """Seconds spent waiting for the gateway's limits (our pacing, a 429's retryAfter) while counted."""
+
+    seconds: float = 0.0
+
+
+# The tally of the operation being timed (a drill's leg): a context variable, so that only this task's
+# waits (and its children's) count, not another job's on the same shared budget.
+_WAITED: ContextVar[Waited | None] = ContextVar("waited", default=None)
+
+
+@contextmanager
+def waits_counted() -> Iterator[Waited]:
+    """Count the rate-limit waits inside the block: a timed operation reports them apart from its own time."""
+    tally = Waited()
+    token = _WAITED.set(tally)
+    try:
+        yield tally
+    finally:
+        _WAITED.reset(token)
+
+
+async def paced_sleep(seconds: float) -> None:
+    """A rate-limit wait: slept, and added to the tally of the operation being timed, if any."""
+    start = time.monotonic()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        if (tally := _WAITED.get()) is not None:
+            tally.seconds += time.monotonic() - start
 
 
 def too_long(env: str, seconds: float, deadline: float) -> E.RateLimited:

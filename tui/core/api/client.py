@@ -31,7 +31,16 @@ from httpx_sse._decoders import SSEDecoder
 from tui.core import errors as E
 from tui.core import limits as L
 from tui.core.api import retry
-from tui.core.api.budget import OnWait, RequestBudget, Wait, backoff, budget_for, request_class, too_long
+from tui.core.api.budget import (
+    OnWait,
+    RequestBudget,
+    Wait,
+    backoff,
+    budget_for,
+    paced_sleep,
+    request_class,
+    too_long,
+)
 from tui.core.api.bulk import BulkEvent, classify, classify_data, event_type_kind
 from tui.core.api.capabilities import Capabilities, body_field_refused, capabilities_for, parameter_refused
 from tui.core.api.classify import classify as classify_error
@@ -312,7 +321,7 @@ class PrismeClient:
             if self.on_wait is not None:
                 self.on_wait(Wait(self.env_name, kind, left, True, 0, first))
                 first = False
-            await asyncio.sleep(min(1.0, left))
+            await paced_sleep(min(1.0, left))
 
     # ------------------------------------------------------------------ the server's clock
     def _read_clock(self, response: httpx.Response) -> None:

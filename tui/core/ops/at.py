@@ -83,14 +83,27 @@ def read_as(text: str) -> str | None:
     return None
 
 
-def shown(when: dt.datetime) -> str:
+def shown(when: dt.datetime, among: list[dt.datetime] | None = None) -> str:
     """The user's local time with UTC beside it: ``2026-12-07 15:00 CET (14:00 UTC)``; once where the
-    user's time is UTC (the same instant twice reads as two)."""
+    user's time is UTC (the same instant twice reads as two). ``among``: the other instants it must not
+    read as (the time cursor's records): milliseconds, or microseconds, where one shares its second."""
+    clock = "%H:%M:%S" + _fraction(when, among or [])
     local = when.astimezone()
     utc = when.astimezone(dt.UTC)
     if local.utcoffset() == dt.timedelta(0):
-        return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
-    return f"{local:%Y-%m-%d %H:%M:%S %Z} ({utc:%Y-%m-%d %H:%M:%S} UTC)"
+        return f"{utc:%Y-%m-%d {clock}} UTC"
+    return f"{local:%Y-%m-%d {clock} %Z} ({utc:%Y-%m-%d {clock}} UTC)"
+
+
+def _fraction(when: dt.datetime, among: list[dt.datetime]) -> str:
+    """The digits after the second that tell ``when`` from the other instants (none when its second is its own)."""
+    others = [o for o in among if o != when]
+    if not any(o.replace(microsecond=0) == when.replace(microsecond=0) for o in others):
+        return ""
+    milli = when.microsecond // 1000
+    if any(o.replace(microsecond=0) == when.replace(microsecond=0) and o.microsecond // 1000 == milli for o in others):
+        return ".%f"  # within one millisecond: the microseconds
+    return f".{milli:03d}"
 
 
 def _instant(text: str | None) -> dt.datetime | None:

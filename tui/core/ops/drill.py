@@ -28,13 +28,24 @@ KEEP = 100  # drills kept in drills.json
 class Leg:
     name: str  # "rollback" | "restore"
     version: str
-    seconds: float = 0.0
+    seconds: float = 0.0  # the operation's own time: the rate-limit waits are apart (``waited``)
     ok: bool = False
     message: str = ""
+    waited: float = 0.0  # seconds waiting for the gateway's limits (another job may have spent them)
 
     def to_json(self) -> dict[str, Any]:
-        return {"leg": self.name, "version": self.version, "seconds": round(self.seconds, 2), "ok": self.ok,
-                "message": self.message}  # fmt: skip
+        return {"leg": self.name, "version": self.version, "seconds": round(self.seconds, 2),
+                "waitedSeconds": round(self.waited, 2), "ok": self.ok, "message": self.message}  # fmt: skip
+
+    def state(self) -> str:
+        """What the leg did, in words: "Rolled back to v1, verified", "Restored v2, verified", or FAILED."""
+        if not self.ok:
+            return "FAILED"
+        return (
+            f"Rolled back to {self.version}, verified"
+            if self.name == "rollback"
+            else f"Restored {self.version}, verified"
+        )
 
 
 @dataclass
@@ -54,6 +65,10 @@ class Drill:
     def total(self) -> float:
         return sum(leg.seconds for leg in self.legs)
 
+    @property
+    def waited(self) -> float:
+        return sum(leg.waited for leg in self.legs)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "env": self.env,
@@ -63,6 +78,7 @@ class Drill:
             "startedAt": self.started_at,
             "ok": self.ok,
             "totalSeconds": round(self.total, 2),
+            "waitedSeconds": round(self.waited, 2),
             "legs": [leg.to_json() for leg in self.legs],
         }
 
@@ -114,7 +130,8 @@ def _repository(found: Any, name: str) -> str | None:
 async def run(ctx: Context, drill: Drill, *, on_step: Any = None, request: Request | None = None) -> Drill:
     """Both legs, timed; the restore runs even when the rollback failed half way (never left rolled back).
     ``request``: its reason and broken glass reach both pulls and the journal."""
-    from tui.core.ops import actions, history
+    from tui.core.api import budget
+    from tui.core.ops import history
 
     found = await history.load(ctx, drill.env, drill.workspace)
     drill.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -128,30 +145,44 @@ async def run(ctx: Context, drill: Drill, *, on_step: Any = None, request: Reque
             leg = Leg(name, version)
             drill.legs.append(leg)
             start = time.monotonic()
-            try:
-                outcome = await actions.pull(
-                    ctx,
-                    drill.env,
-                    drill.workspace,
-                    version=version,
-                    repository=_repository(found, version),
-                    action="rollback",
-                    on_step=on_step,
-                    request=request,
-                    verb=verb,
-                )
-            except E.PrismeError as exc:  # a failed rollback leg still gets its restore
-                leg.seconds, leg.message = time.monotonic() - start, exc.message
+            with budget.waits_counted() as waits:
+                outcome = await _leg(ctx, drill, leg, found, verb, on_step, request)
+            # The leg's time is the operation's: a rate-limit wait (the 3 imports a minute) is said apart.
+            leg.waited = waits.seconds
+            leg.seconds = max(0.0, time.monotonic() - start - waits.seconds)
+            if outcome is None:  # failed: its message says why (a failed rollback leg still gets its restore)
                 continue
-            leg.seconds = time.monotonic() - start
             live = outcome.workspace.live_version if outcome.workspace else None
-            leg.ok = outcome.ok and live == version  # from the state the verification read, not the answer
+            leg.ok = outcome.ok and live == leg.version  # from the state the verification read, not the answer
             leg.message = outcome.message if leg.ok else f"{outcome.message} (runs {live or 'unknown'})"
         entry.details.update(drill.to_json())
         if not drill.ok:
             entry.outcome = "failed"
     save(drill)
     return drill
+
+
+async def _leg(
+    ctx: Context, drill: Drill, leg: Leg, found: Any, verb: str, on_step: Any, request: Request | None
+) -> Any:
+    """One leg's pull of its version: the outcome, or None with the error in ``leg.message``."""
+    from tui.core.ops import actions
+
+    try:
+        return await actions.pull(
+            ctx,
+            drill.env,
+            drill.workspace,
+            version=leg.version,
+            repository=_repository(found, leg.version),
+            action="rollback",
+            on_step=on_step,
+            request=request,
+            verb=verb,
+        )
+    except E.PrismeError as exc:
+        leg.message = exc.message
+        return None
 
 
 def _file() -> Path:

@@ -114,10 +114,12 @@ async def rollout_plans(
 
 def step_line(step: dict[str, Any]) -> str:
     """One rollout step as a log line (the CLI prints the same facts)."""
-    where = f"{step.get('env')}: " if step.get("env") else ""
+    env, message = step.get("env"), str(step.get("message"))
+    # Most steps' messages name their environment already ("prod-us: every gate passed"): said once.
+    where = f"{env}: " if env and not message.startswith((f"{env}:", f"{env} ")) else ""
     gate = f"[{step['gate']}] " if step.get("gate") else ""
     mark = "" if step.get("ok", True) else "FAILED "
-    return f"  rollout {step.get('kind')}: {mark}{where}{gate}{step.get('message')}"
+    return f"  rollout {step.get('kind')}: {mark}{where}{gate}{message}"
 
 
 # ------------------------------------------------------------------------------------------- time cursor
