@@ -478,7 +478,8 @@ def test_snapshot_rollback_confirmation_at_80x24(frozen: tuple[dict, Path], snap
         versions = app.query_one("#versions")
         versions.focus()
         versions.move_cursor(row=versions.get_row_index("v1.0.0"))
-        await pilot.press("r", *"support-bot")  # type: ignore[attr-defined]
+        # The required reason first (the focus starts there), then the name box.
+        await pilot.press("r", *"INC-42", "tab", *"support-bot")  # type: ignore[attr-defined]
         await settle(pilot)
 
     assert snap_compare(snap_app(frozen), terminal_size=(80, 24), run_before=before)  # type: ignore[operator]

@@ -330,17 +330,31 @@ async def test_the_rollout_plan_at_80x24_names_every_environment_shows_the_reaso
         assert "Reason, required on prod, prod-us: Confirm waits for it" in label, label
         on_screen(app, "#reason", "#confirm-input", "#confirm", "#dialog-rails .field-label")
 
-        await pilot.press(*"2026.12.5", "enter")  # the name typed, the reason not: said, and focus goes there
+        # QA: focus started in the name box under the empty required reason, and "INC-42" landed there.
+        assert modal.focused is modal.query_one("#reason")  # the first required empty field, above the name
+        await pilot.press(*"CHG-5", "enter")  # the reason typed, the name not: said, and focus goes there
         await pilot.pause()
-        assert app.screen is modal and modal.focused is modal.query_one("#reason")
+        assert modal.query_one("#reason", Input).value == "CHG-5" and not modal.query_one("#confirm-input", Input).value
+        assert app.screen is modal and modal.focused is modal.query_one("#confirm-input")
         said = [str(n.message) for n in app._notifications]
-        assert any("A reason is required on prod, prod-us" in m for m in said), said
-        await pilot.press(*"CHG-5", "enter")  # the form is whole: enter rolls out
+        assert any("Type 2026.12.5 in the confirmation box" in m for m in said), said
+        # QA: the status line said "staging: rollout of …" all along, prod and prod-us being gated.
+        titles: list[str] = []
+        progress = app.log_pane.progress
+
+        def recorded(title: str, *rest: Any) -> None:
+            titles.append(title)
+            progress(title, *rest)
+
+        app.log_pane.progress = recorded  # type: ignore[method-assign]
+        await pilot.press(*"2026.12.5", "enter")  # the form is whole: enter rolls out
         await wait_until(
             pilot, lambda: "Rollout 2026.12.5:" in log_text(app), what="the rollout's outcome", timeout=120
         )
         line = app.log_pane.query_one(OpLine).title
         assert line.startswith("Rollout 2026.12.5 · ") and "…" not in line, line  # the outcome, not "rollout of …"
+        running = list(dict.fromkeys(t for t in titles if t.endswith(": rollout of 2026.12.5…")))
+        assert running == [f"{env}: rollout of 2026.12.5…" for env in ("staging", "prod", "prod-us")], titles
 
 
 async def test_the_releases_view_refuses_a_release_that_is_not_the_head_before_any_dialog(

@@ -110,16 +110,19 @@ async def test_a_prod_rollback_cannot_be_confirmed_without_a_reason_and_records_
         await settle(pilot)
         modal = await open_rollback(pilot, app)
         target = app.main.selected_version
-        await pilot.press(*"securechat")  # the confirmation has the focus: typed right after r
+        # The required reason, empty, sits above the name box: the focus starts there (QA: "INC-42" typed
+        # right after r landed in the name box).
+        assert modal.focused is modal.query_one("#reason", Input)
+        modal.query_one("#confirm-input", Input).focus()
+        await pilot.press(*"securechat")
         await pilot.pause()
         confirm = modal.query_one("#confirm", Button)
         assert confirm.disabled  # the slug is right, the reason is missing
         labels = " ".join(str(label.render()) for label in modal.query("#dialog-rails .field-label"))
         assert "required on prod: Confirm waits for it" in labels
-        await pilot.press("enter")  # enter in the confirmation does nothing yet
+        await pilot.press("enter")  # enter in the confirmation confirms nothing yet: the focus goes to the reason
         await pilot.pause()
-        assert app.screen is modal
-        modal.query_one("#reason", Input).focus()
+        assert app.screen is modal and modal.focused is modal.query_one("#reason", Input)
         await pilot.press(*"INC-4711 bad release")
         await pilot.pause()
         assert not confirm.disabled
@@ -156,6 +159,8 @@ async def test_a_mutation_in_a_freeze_window_is_refused_before_the_dialog_and_go
         # Said as the key is pressed, with the window's end: not after typing and confirming.
         assert "FROZEN prod is frozen until 2100-01-01T00:00+01:00" in log_text(app)
         assert any(w.startswith("FROZEN until 2100-01-01T00:00+01:00") for w in modal.warnings)
+        assert modal.focused is modal.query_one("#break_glass", Input)  # required and empty: typed first
+        modal.query_one("#confirm-input", Input).focus()
         await pilot.press(*"securechat")
         await pilot.pause()
         confirm = modal.query_one("#confirm", Button)

@@ -281,3 +281,46 @@ async def approve_in_app_as(people: Team, user: str, short: str) -> str:
         said = (f"approved plan {short}", f"Approve plan {short}")
         await until(pilot, lambda: any(text in log_text(app) for text in said), tries=6000)
         return log_text(app)
+
+
+async def init_elsewhere(platform: dict[str, Running], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ledger init --env prod` run by another process: this process's memory of prod is left as it was."""
+    with monkeypatch.context() as other:
+        other.setattr(store, "forget_all", lambda: None)
+        other.setattr(store, "remember", lambda *args: None)
+        await setup.init(as_user(platform, platform["prod"].token), "prod")
+
+
+async def no_ledger_said(pilot: Any, app: PrismeDeployApp) -> None:
+    """W, and the app says prod has no ledger (what it then remembers for NONE_TTL)."""
+    await pilot.press("W")
+    await until(pilot, lambda: "prod: no ledger on this instance" in log_text(app))
+    assert not isinstance(app.screen, TableScreen)
+
+
+async def test_w_asks_again_an_instance_remembered_without_a_ledger(
+    platform: dict[str, Running], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: W kept saying "no ledger on this instance" for 5 minutes after `ledger init` succeeded elsewhere."""
+    app = PrismeDeployApp(as_user(platform, platform["prod"].token), initial_env="prod")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await no_ledger_said(pilot, app)
+        await init_elsewhere(platform, monkeypatch)
+        await pilot.press("W")  # asked again (one lookup): the ledger is there, with nothing pending
+        await until(pilot, lambda: isinstance(app.screen, TableScreen))
+        assert log_text(app).count("prod: no ledger on this instance") == 1
+
+
+async def test_ctrl_r_forgets_what_the_process_remembers_of_each_instances_ledger(
+    platform: dict[str, Running], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = PrismeDeployApp(as_user(platform, platform["prod"].token), initial_env="prod")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await no_ledger_said(pilot, app)
+        await init_elsewhere(platform, monkeypatch)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        # Not W (which asks again anyway): any use of the ledger, e.g. a rollout's shared state, finds it.
+        assert (await store.resolve(app.ctx, "prod")).channel in ("stamped", "claimed")

@@ -133,3 +133,51 @@ async def test_the_apps_bulk_import_of_a_rejected_head_is_refused_in_its_plan_di
         await pilot.press("escape")
         await settle(pilot)
         assert "Bulk import" not in log_text(app)  # nothing ran: no operation line, no summary
+
+
+async def test_the_releases_view_reads_verdicts_again_on_ctrl_r_and_enter_decides_from_a_fresh_read(
+    platform: dict[str, Running], isolated_home: Path
+) -> None:
+    """QA: with the view open, `release accept` from a shell, then enter: "refused, marked REJECTED" with no
+    reason, and ctrl+r (in the key bar) did nothing."""
+    from test_app import log_text, make_app, settle
+    from textual.widgets import DataTable
+    from waits import wait_until
+
+    from tui.app.screens.modals import ActionModal
+    from tui.app.screens.releases import ReleasesScreen
+    from tui.core.ops import release
+
+    app = make_app(platform, _repo(platform["dev"]).parent, env="dev", extra=STAGE)
+    release.save(app.ctx, release.from_repository(app.ctx, "release", "bad"), None)
+    release.mark(app.ctx, "bad", "rejected", "kb answers in the wrong language")
+
+    def head_cell() -> str:
+        return str(app.screen.query_one(DataTable).get_row_at(0)[2])
+
+    def said() -> list[str]:
+        return [str(n.message) for n in app._notifications]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ReleasesScreen) and head_cell() == "REJECTED"
+        release.mark(app.ctx, "bad", "accepted", "fixed in the kb")  # another shell, the view open
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: head_cell() == "HEAD", what="the view read again")
+
+        release.mark(app.ctx, "bad", "rejected", "second thoughts")  # the view shows HEAD: stale
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReleasesScreen)  # refused from the fresh read, with its reason
+        assert "REFUSED rollout of bad: release bad was rejected" in log_text(app)
+        assert any("second thoughts" in m for m in said()), said()
+        assert any("changed since the view was read: HEAD then, REJECTED now" in m for m in said()), said()
+        await wait_until(pilot, lambda: head_cell() == "REJECTED", what="the stale view read again")
+
+        release.mark(app.ctx, "bad", "accepted", "fixed for good")  # the view shows REJECTED: stale
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionModal) and app.screen.title_text == "Roll out bad", app.screen
+        assert any("REJECTED then, HEAD now" in m for m in said()), said()

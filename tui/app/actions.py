@@ -240,6 +240,8 @@ RELEASES: tuple[Action, ...] = (
         "where at the next recorded change (after the last: now)", "at", group=NAV),
     Action("releases.at", "releases", "t", "time_type", "At time…", "Time cursor: type a time (2h ago, yesterday "
         "14:00, ISO-8601)", "at", group=NAV),
+    Action("releases.refresh", "releases", "ctrl+r", "refresh", "Refresh", "Read the releases and their verdicts "
+        "again (another shell may have accepted or rejected one)", "release list", group=NAV),
     Action("releases.now", "releases", "n", "time_now", "Now", "Back to the releases as they are now", None,
         UI_VIEW, group=NAV),
     _help("releases"),

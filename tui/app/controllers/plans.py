@@ -55,6 +55,9 @@ def local_plans(digests: set[str]) -> dict[str, tuple[Path, SavedPlan]]:
 class Plans(Controller):
     def pending(self) -> None:
         if self.main.env_name:
+            from tui.core.ledger import store
+
+            store.recheck(self.ctx.env(self.main.env_name).url)  # "no ledger" remembered: asked again, once
             self.start(self._pending(self.main.env_name), "pending-plans")
 
     async def _pending(self, env: str) -> None:

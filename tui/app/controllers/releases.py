@@ -21,6 +21,11 @@ else:
     rollout = lazy("tui.core.ops.rollout")
 
 
+# Steps that say something about an environment without running on it now (a resume's skip, the state
+# shared to a ledger once the environment is done): the status line keeps naming the stage running.
+QUIET_STEPS = frozenset({"skip", "passed", "ledger", "lease", "completed"})
+
+
 class Releases(Controller):
     def __init__(self, app: Any) -> None:
         super().__init__(app)
@@ -66,8 +71,15 @@ class Releases(Controller):
             refused=self.refused if rollouts else None,
             load=lambda: release_matrix.timeline(self.ctx),
             table_at=lambda found, when: release_matrix.at_table(self.ctx, found, when),
+            reread=self._reread,
         )
         self.app.push_screen(screen, chosen)
+
+    async def _reread(self) -> tuple[list[str], list[list[str]]]:
+        """The view's ctrl+r: the releases and their verdicts read again, what enter refuses with them."""
+        columns, rows = await release_matrix.matrix(self.ctx)
+        self.not_head = {row[0]: row[2] for row in rows if row[2] != release_matrix.HEAD}
+        return columns, rows
 
     def choose_rollout(self, name: str) -> None:
         from tui.app.controllers import rails
@@ -115,9 +127,10 @@ class Releases(Controller):
 
     def refused(self, name: str) -> bool:
         """A release no rollout may take (rejected, or not its repository's head), said before any dialog, as
-        the CLI does; the Releases view stays open on it (the reason is read there)."""
-        head = self.not_head.get(name)
-        if head is None:
+        the CLI does; the Releases view stays open on it (the reason is read there). Decided from a fresh
+        read of the release: a view left open goes stale (``release accept`` from a shell)."""
+        head = self._fresh(name)
+        if head == release_matrix.HEAD:
             return False
         # Marked bad: its record says by whom and why; else a rollout imports the head, not this release.
         text = self._rejected_text(name) if head == release_matrix.REJECTED else not_head_text(name, head)
@@ -125,6 +138,35 @@ class Releases(Controller):
         # Inert: the reason is text a person typed (release reject --reason), never markup.
         self.app.notify(text, title="Rollout refused", severity="error", timeout=15, markup=False)
         return True
+
+    def _fresh(self, name: str) -> str:
+        """``name``'s head column read now (HEAD, REJECTED, or why not the head); when the view showed
+        otherwise, the view is read again and the difference said."""
+        from tui.core.ops import release
+
+        try:
+            found = release.get(self.ctx, name, rejected_ok=True)
+            head = release_matrix.REJECTED if found.rejected else release_matrix.head_of(self.ctx, found, {})
+        except E.PrismeError as exc:  # unknown is not the head: refused, with what the read said
+            head = f"? {exc.message}"
+        shown = self.not_head.get(name, release_matrix.HEAD)
+        if head != shown:
+            if head == release_matrix.HEAD:
+                self.not_head.pop(name, None)
+            else:
+                self.not_head[name] = head
+            self.app.notify(
+                f"release {name} changed since the view was read: {shown} then, {head} now. The view is read again.",
+                title="Releases",
+                severity="warning",
+                markup=False,
+            )
+            from tui.app.screens.releases import ReleasesScreen
+
+            for screen in self.app.screen_stack:
+                if isinstance(screen, ReleasesScreen):
+                    screen.action_refresh()
+        return head
 
     def _rejected_text(self, name: str) -> str:
         from tui.core.ops import release
@@ -172,8 +214,11 @@ class Releases(Controller):
             return
         self.fill(dialog, details, warnings)
 
-    def _step(self, found: dict[str, Any]) -> None:
+    def _step(self, found: dict[str, Any], what: str = "") -> None:
         self.say(release_matrix.step_line(found))
+        env = found.get("env")
+        if what and env and found.get("kind") not in QUIET_STEPS:  # the stage running now, not the first
+            self.hand(self.app.log_pane.progress, f"{env}: {what}…")
 
     def run_rollout(self, req: R.RolloutRequest) -> None:
         first, name = release_matrix.environments(self.ctx)[0], req.release
@@ -185,7 +230,12 @@ class Releases(Controller):
 
         name, title = req.release, f"Rollout {req.release}"
         state = await rollout.run(
-            self.ctx, name, groups=list(req.groups), confirm=confirmed, notify=self._step, request=req
+            self.ctx,
+            name,
+            groups=list(req.groups),
+            confirm=confirmed,
+            notify=lambda step: self._step(step, f"rollout of {name}"),
+            request=req,
         )
         if state.failed:
             failed = state.failed

@@ -175,9 +175,11 @@ class ActionModal(Dialog[dict[str, Any] | None]):
             yield TickBox(Content(one_line(spec.label)), value=bool(spec.value), id=spec.id, compact=True)
 
     def on_mount(self) -> None:
-        # Focus starts where typing is needed: a required field still empty, else the confirmation, else
-        # the first field, else Cancel. Keys typed as the dialog opens land there.
-        empty = next((f for f in self.fields if f.required and not f.value), None)
+        # Focus starts where typing is needed: a required field still empty (the reason a protected
+        # environment asks for included: it sits above the name box, and "INC-42" typed first belongs
+        # there), else the confirmation, else the first field, else Cancel. Keys typed as the dialog
+        # opens land there.
+        empty = next((f for f in self.fields + self.rails_fields if f.required and not f.value), None)
         if empty is not None:
             target: Widget | None = self.query_one(f"#{empty.id}")
         elif self.confirm_text:

@@ -75,11 +75,13 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         load: Callable[[], Awaitable[Timeline]],
         table_at: Callable[[Timeline, dt.datetime], tuple[list[str], list[list[str]]]],
         refused: Callable[[str], bool] | None = None,
+        reread: Callable[[], Awaitable[tuple[list[str], list[list[str]]]]] | None = None,
     ) -> None:
         super().__init__("Releases", columns, rows, note, selectable=selectable)
         self.now_view = (columns, rows, note)
         self.load, self.table_at = load, table_at
         self.refused = refused  # says why a release cannot be rolled out (True), the view staying open
+        self.reread = reread  # the releases and their verdicts, read again (ctrl+r)
         self.widths: list[int] = []  # each column's cells, as last fitted
         self.overflow = False  # the columns, even cut, are wider than the table
         self.timeline: Timeline | None = None
@@ -178,6 +180,28 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.query_one(DataTable).focus()
         self._with_record(lambda: self._go(when))
 
+    def action_refresh(self) -> None:
+        """The releases read again (another shell may have accepted or rejected one since the view opened);
+        the record the time cursor steps through is read again on its next move."""
+        if self.reread is None:
+            return
+        self.timeline = None
+        if self.cursor is None:  # at a time, the title keeps naming it
+            self.query_one("#dialog-title", Label).update("Releases: reading them again…")
+        self.run_worker(self.reread(), group="reread", exclusive=True, exit_on_error=False)
+
+    def _reread(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.SUCCESS:
+            columns, rows = event.worker.result
+            self.now_view = (columns, rows, self.now_view[2])
+            if self.cursor is None:  # at a time, shown when n comes back to now
+                self._show("Releases", columns, rows, self.now_view[2])
+        elif event.state == WorkerState.ERROR:
+            if self.cursor is None:
+                self.query_one("#dialog-title", Label).update("Releases")
+            error = f"the releases could not be read: {event.worker.error}"
+            self.app.notify(error, title="Releases", severity="error", markup=False)
+
     def _with_record(self, then: Callable[[], None]) -> None:
         if self.timeline is not None:
             then()
@@ -187,6 +211,9 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.run_worker(self.load(), group="timeline", exclusive=True, exit_on_error=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "reread":
+            self._reread(event)
+            return
         if event.worker.group != "timeline":
             return
         if event.state == WorkerState.SUCCESS:

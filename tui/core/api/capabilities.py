@@ -236,6 +236,7 @@ def capabilities_for(base_url: str, token: str, env: str = "") -> Capabilities:
 
 
 def forget_all() -> None:
-    """Tests: a later sandbox may reuse a port and a token."""
+    """Learned again from each instance: the app's refresh (an instance may have changed), tests (a later
+    sandbox may reuse a port and a token)."""
     with _REGISTRY_LOCK:
         _REGISTRY.clear()

@@ -316,9 +316,18 @@ def remember(url: str, channel: str, where: str) -> None:
 
 
 def forget_all() -> None:
+    """Everything remembered about every instance's ledger: asked again on next use (a refresh, tests)."""
     with _CHANNELS_LOCK:
         _CHANNELS.clear()
         _NONE.clear()
+
+
+def recheck(url: str) -> None:
+    """Forget that ``url`` was found without a ledger: the next use looks again (one lookup). A person
+    asking now (the app's W) is owed the instance's answer, not one up to NONE_TTL old: another process
+    may have run ``ledger init`` meanwhile."""
+    with _CHANNELS_LOCK:
+        _NONE.pop(url, None)
 
 
 def ledger_repository(ctx: Context, env_name: str) -> str | None:
