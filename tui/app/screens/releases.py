@@ -191,7 +191,7 @@ class ReleasesScreen(TableScreen, inherit_bindings=False):
         self.run_worker(self.reread(), group="reread", exclusive=True, exit_on_error=False)
 
     def _reread(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.SUCCESS:
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             columns, rows = event.worker.result
             self.now_view = (columns, rows, self.now_view[2])
             if self.cursor is None:  # at a time, shown when n comes back to now
