@@ -591,14 +591,17 @@ class PrismeClient:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)  # no "exception never retrieved"
 
-    async def get_workspace(self, workspace_id: str) -> Workspace:
-        """The workspace document, plus the list fields (dirty, lastPush, lastPull) the spec puts there."""
+    async def get_workspace(self, workspace_id: str, *, listed: dict[str, Any] | None = None) -> Workspace:
+        """The workspace document, plus the list fields (dirty, lastPush, lastPull) the spec puts there.
+        ``listed``: its item of a ``GET /v2/workspaces`` just read (find_workspace), which carries those
+        fields as a listing by id would: not listed again (issue 30: one request less per command)."""
         data = self._expect(await self._json("GET", self._ws(workspace_id)), dict, "a workspace")
         if "dirty" not in data and workspace_id != PLATFORM_WORKSPACE_ID:
-            listed = await self._json("GET", "/v2/workspaces", params={"ids": workspace_id, "limit": 1})
-            for item in listed if isinstance(listed, list) else []:
-                if isinstance(item, dict) and item.get("id") == workspace_id:
-                    data = {**data, **{k: item[k] for k in ("dirty", "lastPush", "lastPull") if k in item}}
+            if listed is None:
+                found = await self._json("GET", "/v2/workspaces", params={"ids": workspace_id, "limit": 1})
+                items = found if isinstance(found, list) else []
+                listed = next((i for i in items if isinstance(i, dict) and i.get("id") == workspace_id), {})
+            data = {**data, **{k: listed[k] for k in ("dirty", "lastPush", "lastPull") if k in listed}}
         return Workspace.from_json(data)
 
     async def find_workspace(self, slug_or_id: str) -> Workspace:
@@ -610,7 +613,7 @@ class PrismeClient:
         )
         for item in items:
             if isinstance(item, dict) and item.get("slug") == slug_or_id:
-                return await self.get_workspace(str(item["id"]))
+                return await self.get_workspace(str(item["id"]), listed=item)
         try:
             return await self.get_workspace(slug_or_id)
         except E.NotFound:
@@ -697,28 +700,20 @@ class PrismeClient:
         )
         return [f for f in items if isinstance(f, dict)]
 
-    async def workspace_config(self, workspace_id: str) -> dict[str, Any]:
-        """``GET .../config``: ``{schema, block, value}`` (only the keys are ever shown)."""
+    async def workspace_config(self, workspace_id: str, *, exported: dict[str, bytes] | None = None) -> dict[str, Any]:
+        """``GET .../config``: ``{schema, block, value}`` (only the keys are ever shown). ``exported``: the
+        workspace's files as the caller has just exported them (its current version, after its last change):
+        where the instance has no config route, read from them instead of exporting again."""
         try:
             data = await self._capability("config", "GET", f"{self._ws(workspace_id)}/config")
         except E.Unsupported:  # 2024: no such route; the workspace's index carries its config
             self.note_once("no config endpoint on this instance: config keys read from the workspace's index.yml")
-            return await self._config_from_export(workspace_id)
+            if exported is None:
+                from tui.core.diff import files_from_zip
+
+                exported = files_from_zip(await self.export(workspace_id))
+            return _config_of_index(exported.get("index.yml", b""))
         return dict(self._expect(data, dict, "a config"))
-
-    async def _config_from_export(self, workspace_id: str) -> dict[str, Any]:
-        """``config`` of the workspace's index.yml, as exported (what the instance runs)."""
-        import yaml
-
-        from tui.core.diff import files_from_zip
-
-        index = files_from_zip(await self.export(workspace_id)).get("index.yml", b"")
-        try:
-            doc = yaml.safe_load(index) or {}
-        except yaml.YAMLError:
-            return {}
-        config = doc.get("config") if isinstance(doc, dict) else None
-        return dict(config) if isinstance(config, dict) else {}
 
     # ------------------------------------------------------------------ versions
     async def list_versions(self, workspace_id: str) -> list[Version]:
@@ -1356,3 +1351,15 @@ def method_free(path: str) -> str:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _config_of_index(index: bytes) -> dict[str, Any]:
+    """``config`` of a workspace's index.yml, as exported (what the instance runs)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(index) or {}
+    except yaml.YAMLError:
+        return {}
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return dict(config) if isinstance(config, dict) else {}

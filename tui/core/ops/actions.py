@@ -380,7 +380,7 @@ async def pull(
                 if warnings:
                     entry.details["warnings"] = warnings
             if action == "rollback":  # the bundle pointers of another time (tui.core.ops.bundles)
-                warnings += await bundles.check(client, settled.workspace)
+                warnings += await bundles.check(client, settled.workspace, exported=settled.content)
             verb = verb or ("Rolled back" if action == "rollback" else "Pulled")
             outcome = _confirmed(slug, version, verb, settled, result, steps, before, snap)
             outcome.warnings = list(warnings)
@@ -435,7 +435,7 @@ async def _by_content(
     except E.PrismeError as exc:
         settled.detail = f"{settled.detail}; the content of {version} could not be read to compare ({exc.message})"
         return settled
-    now = files_from_zip(await client.export(ws.id))
+    now = settled.content = files_from_zip(await client.export(ws.id))
     differs = await asyncio.to_thread(lambda: diff_files(wanted, now, ignore=ignore_rules(ctx)).files)
     if differs:
         kept = _index_keys_kept(wanted.get("index.yml"), now.get("index.yml"))

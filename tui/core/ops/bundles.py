@@ -55,10 +55,11 @@ def judge(bundles: dict[str, str], api_url: str, files: list[dict[str, Any]] | N
     return warnings
 
 
-async def check(client: PrismeClient, ws: Workspace) -> list[str]:
-    """What the workspace's bundle pointers would break on this environment (empty: nothing to say)."""
+async def check(client: PrismeClient, ws: Workspace, *, exported: dict[str, bytes] | None = None) -> list[str]:
+    """What the workspace's bundle pointers would break on this environment (empty: nothing to say).
+    ``exported``: its files as just exported after the change, if the caller has them (see workspace_config)."""
     try:
-        config = await client.workspace_config(ws.id)
+        config = await client.workspace_config(ws.id, exported=exported)
     except E.PrismeError as exc:  # a 2024 instance has no GET .../config: unknown, and said so
         return [f"Builder bundles of {ws.slug} not checked: its config was not readable ({exc.message})"]
     bundles = pointers(config)

@@ -44,6 +44,9 @@ class Settled:
     conflict: bool = False
     waited: float = 0.0
     untracked: bool = False  # the instance records no lastPull and its events are unreadable: check content
+    # The workspace's files as exported to compare them (untracked only): what reads its content next
+    # (its config, on an instance without the config route) reads these, not another export of the same state.
+    content: dict[str, bytes] | None = None
 
 
 def records_pulls(ws: Workspace) -> bool:
