@@ -486,13 +486,8 @@ class MainScreen(Screen[Any]):
         self.toggle_class("-log-max")
 
     def action_refresh(self) -> None:
-        from tui.core.api import capabilities
-        from tui.core.ledger import store
-
-        # A refresh re-reads the instances: what this process remembers of them (each one's ledger
-        # channel or its absence, what it offers) goes too, another process may have changed it.
-        store.forget_all()
-        capabilities.forget_all()
+        # A refresh re-reads the instances: what this process remembers of them goes too.
+        self.host.ctx.forget_instances()
         self.host.refresh_health()
         self.reload()
 

@@ -175,6 +175,16 @@ class Context:
             return env.auth.describe()
         return self.tokens.resolve(env_name)[1]
 
+    @staticmethod
+    def forget_instances() -> None:
+        """Forget what this process remembers of every instance (what each offers, which ledger it keeps, or
+        that it keeps none): read again on next use, as after a refresh (another process may have changed it)."""
+        from tui.core.api import capabilities
+        from tui.core.ledger import store
+
+        store.forget_all()
+        capabilities.forget_all()
+
     def writable(self, env_name: str) -> bool:
         from tui.core.ops import gate
 
