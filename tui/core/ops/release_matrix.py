@@ -115,8 +115,11 @@ async def rollout_plans(
 def step_line(step: dict[str, Any]) -> str:
     """One rollout step as a log line (the CLI prints the same facts)."""
     env, message = step.get("env"), str(step.get("message"))
-    # Most steps' messages name their environment already ("prod-us: every gate passed"): said once.
-    where = f"{env}: " if env and not message.startswith((f"{env}:", f"{env} ")) else ""
+    # Most steps' messages name their environment already ("prod-us: every gate passed"): said once, in
+    # its one place (after FAILED, before the gate), so every line reads "FAILED prod-us: [smoke] ...".
+    if env and message.startswith(f"{env}: "):
+        message = message[len(f"{env}: ") :]
+    where = f"{env}: " if env and not message.startswith(f"{env} ") else ""
     gate = f"[{step['gate']}] " if step.get("gate") else ""
     mark = "" if step.get("ok", True) else "FAILED "
     return f"  rollout {step.get('kind')}: {mark}{where}{gate}{message}"
