@@ -25,7 +25,6 @@ async def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="prisme-deploy-shots-"))
     os.environ["PRISME_DEPLOY_DATA"] = str(root / "data")
     from tui.app.app import PrismeDeployApp
-    from tui.app.messages import BulkUpdate
     from tui.core import config as cfg
     from tui.core.api.client import PrismeClient
     from tui.core.ops.context import Context
@@ -99,7 +98,7 @@ async def main() -> None:
                         repository_id="release", groups=["base2", "extended"], name="v1.3.0", force=True
                     )
                 ]
-            pilot.app.post_message(BulkUpdate("dev", events))  # the whole stream, as it came
+            pilot.app.runner.queue("dev", events)  # the whole stream, as it came (one burst)
             await pilot.pause(0.3)
             await pilot.press("ctrl+r")  # the table then shows what the push did (last push v1.3.0)
             await settle(pilot)
